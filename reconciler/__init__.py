@@ -1,0 +1,3 @@
+"""reconciler: users as code for Sprig and Usertour."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,63 @@
+"""Typed errors raised by the library; only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the user's files, located as precisely as we know.
+
+    Rendered as ``file:line:col: field: message`` so editors and CI can jump to it.
+    """
+
+    file: str
+    line: int | None
+    column: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}: {field}{self.message}"
+
+
+class ReconcilerError(Exception):
+    """Base of every error a user can act on; the message is shown as is, without traceback."""
+
+    exit_code = 1
+
+
+class ValidationError(ReconcilerError):
+    """Config or declarations are invalid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(
+            problems, key=lambda p: (p.file, p.line or 0, p.column or 0, p.field, p.message)
+        )
+        count = len(self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} found")
+
+
+class ConfigError(ReconcilerError):
+    """Something about reconciler.yaml or the environment that is not a located file problem."""
+
+
+class TargetError(ReconcilerError):
+    """A target could not be read or written (auth, network, vendor 4xx...)."""
+
+    def __init__(self, target: str, message: str) -> None:
+        self.target = target
+        super().__init__(f"target {target}: {message}")
+
+
+class RefusedError(ReconcilerError):
+    """Apply refused to run: safety guard, stale plan, or no confirmation (exit 3)."""
+
+    exit_code = 3

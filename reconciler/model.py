@@ -1,0 +1,177 @@
+"""The plain values that flow through reconciler: declared users, live users, and the Plan.
+
+Everything here is a small frozen dataclass with no behaviour that touches disk or network, so
+the planner and the renderers can be tested with literals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+#: An attribute value as declared: str, int, float, bool, list of scalars, or None (= remove).
+AttributeValue = Any
+Attributes = Mapping[str, AttributeValue]
+#: A JSON path inside a YAML document, e.g. ("users", 3, "attributes", "plan").
+JsonPath = tuple["str | int", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a declaration lives: its file and JSON path (line/column are resolved lazily)."""
+
+    file: str
+    path: JsonPath = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One historical event occurrence (Sprig): name and Unix time in milliseconds."""
+
+    name: str
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    """A company (Usertour) and the attributes declared for it."""
+
+    id: str
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user's membership of a company, with attributes of the relationship itself."""
+
+    company: Company
+    attributes: Attributes = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpec:
+    """One declared user, after per-file defaults were merged in."""
+
+    id: str
+    email: str | None = None
+    attributes: Attributes = field(default_factory=dict)
+    events: tuple[Event, ...] = ()
+    companies: tuple[Company, ...] = ()
+    memberships: tuple[Membership, ...] = ()
+    #: Target names this user goes to; None means every target.
+    targets: tuple[str, ...] | None = None
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventStats:
+    """What a target records per event name: a count, the first and the latest timestamp (ms)."""
+
+    count: int
+    first: int
+    latest: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiveUser:
+    """A user as a target shows it, already translated out of the vendor's wire format."""
+
+    id: str
+    email: str | None = None
+    attributes: Attributes = field(default_factory=dict)
+    events: Mapping[str, EventStats] = field(default_factory=dict)
+    #: company id -> company attributes
+    companies: Mapping[str, Attributes] = field(default_factory=dict)
+    #: company id -> membership (with the company's attributes inside)
+    memberships: Mapping[str, Membership] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """Exactly what apply sends for one user, vendor-neutral; a provider maps it to its body.
+
+    ``attributes`` may hold None values: remove that attribute (targets that support removal).
+    """
+
+    user_id: str
+    attributes: Attributes = field(default_factory=dict)
+    email: str | None = None
+    events: tuple[Event, ...] = ()
+    companies: tuple[Company, ...] = ()
+    memberships: tuple[Membership, ...] = ()
+
+
+ChangeSymbol = Literal["+", "~", "-"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One line of a user's diff: ``attributes.plan``, ``email``, ``events.login``, ..."""
+
+    field: str
+    symbol: ChangeSymbol
+    old: AttributeValue = None
+    new: AttributeValue = None
+    #: For fields whose value is not a single scalar (``events.login``: "x2").
+    summary: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserChange:
+    """A user that needs a request on one target."""
+
+    user_id: str
+    action: Literal["create", "update"]
+    fields: tuple[FieldChange, ...]
+    upsert: Upsert
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """Something the user should know that is not a change (e.g. event history disagreement)."""
+
+    user_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetPlan:
+    """The changes for one target, sorted by user id."""
+
+    target: str
+    provider: str
+    changes: tuple[UserChange, ...]
+    unchanged: int
+    warnings: tuple[PlanWarning, ...] = ()
+
+    @property
+    def creates(self) -> int:
+        return sum(1 for c in self.changes if c.action == "create")
+
+    @property
+    def updates(self) -> int:
+        return sum(1 for c in self.changes if c.action == "update")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every target's changes, sorted by target name. The value that is rendered and applied."""
+
+    targets: tuple[TargetPlan, ...]
+
+    @property
+    def creates(self) -> int:
+        return sum(t.creates for t in self.targets)
+
+    @property
+    def updates(self) -> int:
+        return sum(t.updates for t in self.targets)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(t.unchanged for t in self.targets)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(t.changes for t in self.targets)

@@ -1,0 +1,52 @@
+"""Target kinds and what each can hold. Providers are imported lazily: validate needs none."""
+
+from __future__ import annotations
+
+from reconciler.providers.base import (
+    BOOLEAN,
+    INTEGER,
+    LIST,
+    NUMBER,
+    STRING,
+    Capabilities,
+    Provider,
+)
+
+#: What each provider kind can hold. Known offline, so validate can check declarations
+#: against every configured target without a key.
+CAPABILITIES: dict[str, Capabilities] = {
+    # Sprig v2: attributes string/int/bool only, at most 100, cannot be deleted; `!`-prefixed
+    # names are Sprig's own (`!email`); events are append-only history. No list endpoint.
+    "sprig": Capabilities(
+        events=True,
+        companies=False,
+        remove_attributes=False,
+        value_types=frozenset({STRING, INTEGER, BOOLEAN}),
+        max_attributes=100,
+        reserved_prefix="!",
+        keeps_float_type=False,
+        can_list=False,
+    ),
+    # Usertour v1: JSON numbers, lists of strings, null deletes; companies and memberships.
+    "usertour": Capabilities(
+        events=False,
+        companies=True,
+        remove_attributes=True,
+        value_types=frozenset({STRING, INTEGER, NUMBER, BOOLEAN, LIST}),
+        keeps_float_type=False,
+        can_list=True,
+    ),
+    # The built-in local store holds everything, so the examples can show every feature.
+    "sandbox": Capabilities(
+        events=True,
+        companies=True,
+        remove_attributes=True,
+        value_types=frozenset({STRING, INTEGER, NUMBER, BOOLEAN, LIST}),
+        keeps_float_type=True,
+        can_list=True,
+    ),
+}
+
+PROVIDER_KINDS = tuple(sorted(CAPABILITIES))
+
+__all__ = ["CAPABILITIES", "PROVIDER_KINDS", "Capabilities", "Provider"]

@@ -1,0 +1,70 @@
+"""The one small interface every target implements, and the capabilities the planner asks.
+
+The planner and the validator never ask "is this Sprig?": they ask what the target can hold.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from reconciler.model import LiveUser, Upsert
+
+#: Value type names used in capabilities and messages.
+STRING, INTEGER, NUMBER, BOOLEAN, LIST = "string", "integer", "number", "boolean", "list"
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a kind of target can hold; known without a key or a connection (validate is offline)."""
+
+    #: Historical events (append-only, aggregated per name).
+    events: bool
+    #: Companies and memberships.
+    companies: bool
+    #: A null attribute value removes the attribute.
+    remove_attributes: bool
+    #: Attribute value types accepted: subset of string/integer/number/boolean/list.
+    #: "number" means any JSON number (int or float); "integer" alone refuses floats.
+    value_types: frozenset[str]
+    #: Max attributes on one user (Sprig: 100), None for no limit.
+    max_attributes: int | None = None
+    #: Attribute names with this prefix belong to the vendor and may not be declared.
+    reserved_prefix: str | None = None
+    #: Whether 12 and 12.0 are different values on this target. JSON-only APIs answer 12 for
+    #: 12.0, so comparing the declared 12.0 with the live 12 must not show a change.
+    keeps_float_type: bool = True
+    #: The target can list all users (import --all, prune).
+    can_list: bool = False
+
+
+class Provider(abc.ABC):
+    """A configured target: read live users, upsert one user. The only code that does I/O to it."""
+
+    #: Provider kind as written in reconciler.yaml (``sandbox``, ``sprig``, ``usertour``).
+    kind: str
+    capabilities: Capabilities
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    @abc.abstractmethod
+    def read_users(self, user_ids: Iterable[str]) -> Mapping[str, LiveUser]:
+        """Return the live users among ``user_ids``; ids the target does not know are absent."""
+
+    @abc.abstractmethod
+    def upsert(self, upsert: Upsert) -> LiveUser | None:
+        """Send one user's changes. Return the user as the target answered, if it answers with it.
+
+        Returning None means the caller must read the user back to verify what stuck.
+        """
+
+    def close(self) -> None:
+        """Release connections or files. Safe to call twice."""
+
+    def __enter__(self) -> Provider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

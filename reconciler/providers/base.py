@@ -32,6 +32,9 @@ class Capabilities:
     max_attributes: int | None = None
     #: Attribute names with this prefix belong to the vendor and may not be declared.
     reserved_prefix: str | None = None
+    #: The attribute in which the target keeps the email (Usertour: ``email``; Sprig: ``!email``).
+    #: Declaring it as an attribute would fight the ``email:`` field, so it is an error.
+    email_attribute: str | None = None
     #: Whether 12 and 12.0 are different values on this target. JSON-only APIs answer 12 for
     #: 12.0, so comparing the declared 12.0 with the live 12 must not show a change.
     keeps_float_type: bool = True

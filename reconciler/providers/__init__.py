@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from reconciler.errors import TargetError
 from reconciler.providers.base import (
     BOOLEAN,
     INTEGER,
@@ -51,4 +56,23 @@ CAPABILITIES: dict[str, Capabilities] = {
 
 PROVIDER_KINDS = tuple(sorted(CAPABILITIES))
 
-__all__ = ["CAPABILITIES", "PROVIDER_KINDS", "Capabilities", "Provider"]
+#: Modules implementing each kind; each exposes ``from_config(target, environ) -> Provider``.
+_MODULES = {"sandbox": "reconciler.providers.sandbox"}
+
+if TYPE_CHECKING:
+    from reconciler.config import TargetConfig
+
+
+def open_provider(target: TargetConfig, environ: Mapping[str, str]) -> Provider:
+    """Open the provider for one configured target (checks its key variable, no request yet)."""
+    module_name = _MODULES.get(target.provider)
+    if module_name is None:
+        raise TargetError(
+            target.name, f"provider {target.provider!r} is not supported by this version yet"
+        )
+    module = importlib.import_module(module_name)
+    provider: Provider = module.from_config(target, environ)
+    return provider
+
+
+__all__ = ["CAPABILITIES", "PROVIDER_KINDS", "Capabilities", "Provider", "open_provider"]

@@ -8,11 +8,14 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from reconciler.model import LiveUser, Upsert
 
 #: Value type names used in capabilities and messages.
 STRING, INTEGER, NUMBER, BOOLEAN, LIST = "string", "integer", "number", "boolean", "list"
+
+P = TypeVar("P", bound="Provider")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ class Provider(abc.ABC):
     def close(self) -> None:
         """Release connections or files. Safe to call twice."""
 
-    def __enter__(self) -> Provider:
+    def __enter__(self: P) -> P:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,259 @@
+"""The command line: flags in, one library call, output and exit code out.
+
+This is the only module that prints or exits. Library code raises typed errors (errors.py);
+``main`` turns them into one-line messages and the exit codes of SPEC section 4. Usage errors
+exit 1, never 2: with ``--detailed-exitcode`` a 2 tells CI "changes pending".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Collection, Iterable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.applier import ApplyReport, check_safety
+from reconciler.engine import Workspace, apply_plan, load_workspace, make_plan, open_providers
+from reconciler.errors import ReconcilerError, RefusedError, ValidationError
+from reconciler.model import Plan
+from reconciler.render.text import colour_for, describe_field, render_text
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("reconciler")
+
+
+def _use_colour() -> bool:
+    """Colour only on a terminal, never when NO_COLOR is set (https://no-color.org)."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _echo_lines(lines: Iterable[tuple[str, str]]) -> None:
+    colour = _use_colour()
+    for symbol, line in lines:
+        style = colour_for(symbol) if colour else None
+        click.echo(click.style(line, fg=style) if style else line, color=colour)
+
+
+def _error(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+
+
+def common_options(command: F) -> F:
+    """--config, --target and -v, shared by every command that reads a config repository."""
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=Path("reconciler.yaml"),
+            show_default=True,
+            help="Path of reconciler.yaml.",
+        ),
+        click.option(
+            "--target",
+            "target_names",
+            multiple=True,
+            metavar="NAME",
+            help="Only this target (repeatable). Default: all targets.",
+        ),
+        click.option("-v", "--verbose", count=True, help="Log more on stderr (-vv: debug)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def user_option(command: F) -> F:
+    return click.option(
+        "--user",
+        "user_ids",
+        multiple=True,
+        metavar="ID",
+        help="Only this user (repeatable). Default: every declared user.",
+    )(command)
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(message)s")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """Keep end-user profiles in Sprig and Usertour equal to what YAML files declare.
+
+    \b
+    Typical loop:
+      reconciler validate            # offline checks, no network
+      reconciler plan                # read live users, show what would change
+      reconciler apply               # show the plan, ask, send only the needed upserts
+
+    Exit codes: 0 ok, 1 error or invalid, 2 changes pending (plan --detailed-exitcode),
+    3 refused (safety guard, no confirmation).
+    """
+
+
+@cli.command()
+@common_options
+def validate(config_path: Path, target_names: tuple[str, ...], verbose: int) -> None:
+    """Check reconciler.yaml and every declaration file, offline.
+
+    Reports every problem at once as file:line:col: field: message. Sends no request and needs
+    no API key.
+
+    \b
+    Examples:
+      reconciler validate
+      reconciler validate --config infra/users/reconciler.yaml
+    """
+    _setup_logging(verbose)
+    workspace = load_workspace(config_path, os.environ, target_names)
+    files = len(workspace.declarations.files)
+    click.echo(
+        f"Valid: {len(workspace.users)} users in {files} file{'s' if files != 1 else ''}, "
+        f"{len(workspace.targets)} target{'s' if len(workspace.targets) != 1 else ''}."
+    )
+
+
+@cli.command()
+@common_options
+@user_option
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes, 0 when there are none (1 stays an error).",
+)
+def plan(
+    config_path: Path,
+    target_names: tuple[str, ...],
+    verbose: int,
+    user_ids: tuple[str, ...],
+    detailed_exitcode: bool,
+) -> None:
+    """Read the live users and show what apply would change. Sends only GET requests.
+
+    \b
+    Examples:
+      reconciler plan
+      reconciler plan --target production --user 12347
+      reconciler plan --detailed-exitcode   # CI drift check: 0 clean, 2 drift, 1 error
+    """
+    _setup_logging(verbose)
+    workspace = load_workspace(config_path, os.environ, target_names, user_ids)
+    with ExitStack() as stack:
+        providers = open_providers(workspace, os.environ, stack)
+        the_plan = make_plan(workspace, providers)
+    _echo_lines(render_text(the_plan, workspace.config.sensitive))
+    if detailed_exitcode and the_plan.has_changes:
+        raise click.exceptions.Exit(EXIT_CHANGES)
+
+
+@cli.command()
+@common_options
+@user_option
+@click.option("--yes", "-y", "assume_yes", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--max-changes",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Override safety.max_changes for this run.",
+)
+def apply(
+    config_path: Path,
+    target_names: tuple[str, ...],
+    verbose: int,
+    user_ids: tuple[str, ...],
+    assume_yes: bool,
+    max_changes: int | None,
+) -> None:
+    """Show the plan, ask, then send only the needed upserts and verify what stuck.
+
+    Without a terminal to ask on, apply refuses (exit 3) unless --yes is given.
+
+    \b
+    Examples:
+      reconciler apply
+      reconciler apply --yes --target local
+      reconciler apply --yes --max-changes 500   # a reviewed bulk change
+    """
+    _setup_logging(verbose)
+    workspace = load_workspace(config_path, os.environ, target_names, user_ids)
+    with ExitStack() as stack:
+        providers = open_providers(workspace, os.environ, stack)
+        the_plan = make_plan(workspace, providers)
+        _echo_lines(render_text(the_plan, workspace.config.sensitive))
+        if not the_plan.has_changes:
+            return
+        limit = max_changes if max_changes is not None else workspace.config.max_changes
+        check_safety(the_plan, limit)
+        _confirm(the_plan, assume_yes)
+        report = apply_plan(the_plan, workspace, providers)
+    _print_report(report, workspace)
+    if report.problems:
+        raise click.exceptions.Exit(EXIT_ERROR)
+
+
+def _confirm(the_plan: Plan, assume_yes: bool) -> None:
+    """Ask like Terraform does: only the exact answer "yes" applies."""
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        raise RefusedError("apply needs a confirmation and there is no terminal: pass --yes")
+    count = sum(len(t.changes) for t in the_plan.targets)
+    answer = click.prompt(
+        f"Apply these changes to {count} user{'s' if count != 1 else ''}? Only 'yes' applies",
+        default="",
+        show_default=False,
+    )
+    if answer.strip() != "yes":
+        raise RefusedError("apply cancelled: nothing was sent")
+
+
+def _print_report(report: ApplyReport, workspace: Workspace) -> None:
+    sensitive: Collection[str] = workspace.config.sensitive
+    lines: list[tuple[str, str]] = [("", "")]
+    for outcome in report.problems:
+        where = f"user {outcome.user_id} on {outcome.target}"
+        if outcome.status == "failed":
+            lines.append(("-", f"  ! {where} failed: {outcome.message}"))
+            continue
+        lines.append(("-", f"  ! {where}: the target did not keep these values:"))
+        for change in outcome.not_stuck:
+            lines.append(("-", f"      {describe_field(change, sensitive)}"))
+    failed = len(report.problems)
+    lines.append(("", f"Apply complete: {report.applied} applied, {failed} failed."))
+    _echo_lines(lines)
+
+
+def _report_error(error: ReconcilerError) -> None:
+    if isinstance(error, ValidationError):
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+    _error(str(error))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: runs the CLI and owns every exit code."""
+    try:
+        # Without standalone mode click returns Exit's code instead of exiting (e.g. --help).
+        code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+    except click.ClickException as usage:
+        # Usage errors exit 1, not click's default 2 (which means "changes" to CI).
+        usage.show()
+        sys.exit(EXIT_ERROR)
+    except ReconcilerError as error:
+        _report_error(error)
+        sys.exit(error.exit_code)
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,287 @@
+"""Declaration files -> Declarations: every user, with its file's defaults merged in, checked.
+
+Checks go beyond the schema: each user is checked against what its targets can hold (asked of
+``CAPABILITIES``, never of a provider's name), ids must be unique across files, and every
+problem of every file is collected before anything is raised, each located at file:line:column.
+
+Big repositories are read by one worker process per core (YAML parsing is CPU-bound); the
+parent merges results in file order, so the outcome is the same bytes either way.
+"""
+
+from __future__ import annotations
+
+import glob
+import multiprocessing
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+from reconciler import schemas, yamlload
+from reconciler.config import Config, display_path
+from reconciler.errors import Problem, ValidationError
+from reconciler.model import Company, Event, JsonPath, Membership, Source, UserSpec
+from reconciler.targetcheck import UserChecker
+from reconciler.yamlcore import gc_paused
+
+#: Below this many bytes in total, starting worker processes costs more than it saves.
+POOL_MIN_BYTES = 2_000_000
+YAML_SUFFIXES = (".yaml", ".yml")
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    """Every declared user (sorted by id) and the files they came from (sorted)."""
+
+    users: tuple[UserSpec, ...]
+    files: tuple[Path, ...]
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What checking one file gives: its users (index, fields with defaults merged), problems."""
+
+    file: str
+    users: list[tuple[int, dict[str, Any]]]
+    problems: list[Problem]
+
+
+def load_declarations(config: Config, paths: Sequence[Path] | None = None) -> Declarations:
+    """Read and check every declaration file; raise ValidationError with all problems at once.
+
+    ``paths`` (files, folders or globs) replaces the config's ``users:`` sources when given.
+    """
+    files, problems = find_files(config, paths)
+    users: list[UserSpec] = []
+    first_seen: dict[str, tuple[str, int]] = {}
+    duplicates: list[tuple[str, int, str, str, int]] = []
+    with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
+        for result in _checked_files(files, config):
+            problems.extend(result.problems)
+            for index, fields in result.users:
+                first = first_seen.setdefault(fields["id"], (result.file, index))
+                if first != (result.file, index):
+                    duplicates.append((result.file, index, fields["id"], *first))
+                users.append(_user_spec(fields, result.file, index))
+    problems.extend(_duplicate_problems(duplicates, files))
+    if problems:
+        raise ValidationError(problems)
+    users.sort(key=lambda user: user.id)
+    return Declarations(tuple(users), tuple(path for path, _ in files))
+
+
+def find_files(
+    config: Config, paths: Sequence[Path] | None = None
+) -> tuple[list[tuple[Path, str]], list[Problem]]:
+    """Expand sources (files, folders: every *.yaml/*.yml below, globs) into sorted files.
+
+    Returns (absolute path, name shown in messages) pairs, each file once, and a Problem for
+    every source that matches nothing (a typo there would silently drop users).
+    """
+    if paths is None:
+        sources = [(source, config.root) for source in config.users]
+    else:
+        sources = [(str(path), Path.cwd()) for path in paths]
+    found: dict[Path, None] = {}
+    problems: list[Problem] = []
+    for position, (source, base) in enumerate(sources):
+        matches = _expand_source(source, base)
+        if not matches:
+            problems.append(_source_problem(config, paths, position, source))
+        found.update(dict.fromkeys(matches))
+    files = sorted(found)
+    return [(path, display_path(path)) for path in files], problems
+
+
+def _expand_source(source: str, base: Path) -> list[Path]:
+    path = Path(base, source).absolute()
+    if _GLOB_CHARS.intersection(source):
+        matches = [Path(match) for match in glob.glob(str(path), recursive=True)]
+        files = [m for m in matches if m.is_file() and m.suffix in YAML_SUFFIXES]
+        return files + [f for m in matches if m.is_dir() for f in _yaml_files_below(m)]
+    if path.is_dir():
+        return _yaml_files_below(path)
+    return [path] if path.is_file() else []
+
+
+def _yaml_files_below(folder: Path) -> list[Path]:
+    """Every *.yaml / *.yml below ``folder``, skipping hidden folders and files (.git, ...)."""
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.suffix in YAML_SUFFIXES
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+
+
+def _source_problem(
+    config: Config, paths: Sequence[Path] | None, position: int, source: str
+) -> Problem:
+    message = f"{source!r} matches no declaration file (*.yaml, *.yml)"
+    if paths is not None:
+        return Problem(source, None, None, "", message)
+    file = display_path(config.path)
+    written_as_list = not (len(config.users) == 1 and position == 0)
+    json_path: JsonPath = ("users", position) if written_as_list else ("users",)
+    line, column = yamlload.locate(config.path, json_path)
+    return Problem(file, line, column, yamlload.format_path(json_path), message)
+
+
+def _checked_files(files: list[tuple[Path, str]], config: Config) -> Iterator[FileResult]:
+    """Check files in file order: in this process, or in one worker per core for big repos."""
+    workers = _worker_count(files)
+    if workers <= 1:
+        for path, file in files:
+            yield check_file(path, file, config)
+        return
+    schemas.compiled("users")  # compiled once here, inherited by forked workers
+    schemas.compiled("users", "user")
+    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+        paths, names = [path for path, _ in files], [file for _, file in files]
+        yield from pool.map(check_file, paths, names, repeat(config))
+
+
+def _worker_count(files: list[tuple[Path, str]]) -> int:
+    if len(files) < 2:
+        return 1
+    total = sum(path.stat().st_size for path, _ in files if path.is_file())
+    if total < POOL_MIN_BYTES:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, len(files))
+
+
+def _pool_context() -> Any:
+    """fork (fast: no re-import, compiled schemas inherited) when safe; spawn otherwise."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def check_file(path: Path, file: str, config: Config) -> FileResult:
+    """Parse, schema-check, merge defaults and check every user of one file (runs in workers).
+
+    The cyclic GC stays paused throughout: nothing here makes cycles, and a collection would
+    rescan every value of the file again and again while they only accumulate.
+    """
+    with gc_paused():
+        return _check_file(path, file, config)
+
+
+def _check_file(path: Path, file: str, config: Config) -> FileResult:
+    document = yamlload.load_file(path, file)
+    if document.value is None:
+        return FileResult(file, [], document.problems)
+    issues: dict[tuple[JsonPath, str], None] = {}
+    valid = _schema_valid_users(document.value, issues)
+    users: list[tuple[int, dict[str, Any]]] = []
+    if valid is not None:
+        checker = UserChecker(config)
+        defaults = document.value.get("defaults") or {}
+        declared = document.value["users"]
+        for index in valid:
+            user = merge_defaults(defaults, declared[index])
+            for json_path, message in checker.check(user, declared[index], index):
+                issues[(json_path, message)] = None
+            users.append((index, user))
+    if not issues:
+        return FileResult(file, users, [])
+    locator = document.locator()
+    return FileResult(file, users, [_located(file, locator, *issue) for issue in issues])
+
+
+def _schema_valid_users(
+    document: dict[str, Any], issues: dict[tuple[JsonPath, str], None]
+) -> range | list[int] | None:
+    """Indexes of the users that pass the schema; None when the rest of the file does not
+    (broken defaults: users cannot be merged, so they are not checked further).
+
+    The whole file is checked at compiled speed; only when it fails is each user checked on its
+    own, and only failing users are explained (jsonschema is slow on 10k users).
+    """
+    users = document.get("users")
+    if schemas.is_valid("users", document):
+        return range(len(users or ()))
+    frame = {**document, "users": []} if isinstance(users, list) else document
+    for issue in schemas.explain("users", frame):
+        issues[(issue.path, issue.message)] = None
+    frame_ok = not issues
+    valid = []
+    for index, user in enumerate(users if isinstance(users, list) else ()):
+        found = schemas.check("users", user, "user")
+        for issue in found:
+            issues[(("users", index, *issue.path), issue.message)] = None
+        if not found:
+            valid.append(index)
+    return valid if frame_ok else None
+
+
+def merge_defaults(defaults: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """A file's defaults under one user: attributes merge per name (the user's value wins, a
+    user's null too); any other field the user writes replaces the default's."""
+    if not defaults:
+        return user
+    merged = {**defaults, **user}
+    if "attributes" in defaults and "attributes" in user:
+        merged["attributes"] = {**defaults["attributes"], **user["attributes"]}
+    return merged
+
+
+def _located(file: str, locator: yamlload.Locator, path: JsonPath, message: str) -> Problem:
+    line, column = locator.locate(path)
+    return Problem(file, line, column, yamlload.format_path(path), message)
+
+
+def _duplicate_problems(
+    duplicates: list[tuple[str, int, str, str, int]], files: list[tuple[Path, str]]
+) -> list[Problem]:
+    """Each later declaration of an id, pointing at the first (positions computed only now)."""
+    if not duplicates:
+        return []
+    paths = {file: path for path, file in files}
+    locators: dict[str, yamlload.Locator] = {}
+
+    def position(file: str, index: int) -> tuple[int, int]:
+        if file not in locators:
+            try:
+                locators[file] = yamlload.Locator.from_data(paths[file].read_bytes())
+            except OSError:  # gone since it was read: the index still names the user
+                locators[file] = yamlload.Locator(None)
+        return locators[file].locate(("users", index, "id"))
+
+    problems = []
+    for file, index, user_id, first_file, first_index in duplicates:
+        first_line, first_column = position(first_file, first_index)
+        line, column = position(file, index)
+        first_at = f"{first_file}:{first_line}:{first_column}"
+        message = f"duplicate id {user_id!r} (first declared at {first_at})"
+        problems.append(Problem(file, line, column, f"users[{index}].id", message))
+    return problems
+
+
+def _user_spec(user: dict[str, Any], file: str, index: int) -> UserSpec:
+    targets = user.get("targets")
+    return UserSpec(
+        id=user["id"],
+        email=user.get("email"),
+        attributes=user.get("attributes") or {},
+        events=tuple(Event(event["event"], event["timestamp"]) for event in user.get("events", ())),
+        companies=tuple(_company(company) for company in user.get("companies", ())),
+        memberships=tuple(
+            Membership(_company(membership["company"]), membership.get("attributes") or {})
+            for membership in user.get("memberships", ())
+        ),
+        targets=tuple(dict.fromkeys(targets)) if targets is not None else None,
+        source=Source(file, ("users", index)),
+    )
+
+
+def _company(company: dict[str, Any]) -> Company:
+    return Company(company["id"], company.get("attributes") or {})

@@ -1,0 +1,100 @@
+"""One command run, end to end but without printing: load, select, read live, plan, apply.
+
+The CLI calls these functions and turns their values and errors into output and exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.applier import ApplyReport, apply_target
+from reconciler.config import Config, TargetConfig, load_config
+from reconciler.declarations import Declarations, load_declarations
+from reconciler.errors import ConfigError
+from reconciler.model import Plan, UserSpec
+from reconciler.planner import plan_target, targets_users
+from reconciler.providers import open_provider
+from reconciler.providers.base import Provider
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A loaded and validated config repository, narrowed to the selected targets and users."""
+
+    config: Config
+    declarations: Declarations
+    targets: tuple[TargetConfig, ...]
+    users: tuple[UserSpec, ...]
+
+
+def load_workspace(
+    config_path: Path,
+    environ: Mapping[str, str],
+    target_names: Sequence[str] = (),
+    user_ids: Sequence[str] = (),
+) -> Workspace:
+    """Load config and declarations (all problems at once), then apply --target / --user."""
+    config = load_config(config_path, environ)
+    declarations = load_declarations(config)
+    targets = select_targets(config, target_names)
+    users = select_users(declarations.users, user_ids)
+    return Workspace(config, declarations, targets, users)
+
+
+def select_targets(config: Config, names: Sequence[str]) -> tuple[TargetConfig, ...]:
+    """The targets named by --target (all when none), refusing names the config does not have."""
+    if not names:
+        return tuple(config.targets.values())
+    unknown = sorted(set(names) - set(config.targets))
+    if unknown:
+        known = ", ".join(config.targets) or "none"
+        raise ConfigError(f"unknown target {', '.join(unknown)} (configured targets: {known})")
+    return tuple(config.targets[name] for name in sorted(set(names)))
+
+
+def select_users(users: Sequence[UserSpec], ids: Sequence[str]) -> tuple[UserSpec, ...]:
+    """The users named by --user (all when none), refusing ids that no file declares."""
+    if not ids:
+        return tuple(users)
+    wanted = set(ids)
+    selected = tuple(u for u in users if u.id in wanted)
+    missing = wanted - {u.id for u in selected}
+    if missing:
+        raise ConfigError(f"--user {', '.join(sorted(missing))}: no declaration file declares it")
+    return selected
+
+
+def open_providers(
+    workspace: Workspace, environ: Mapping[str, str], stack: ExitStack
+) -> dict[str, Provider]:
+    """Open every selected target before any request, so a missing key fails fast and whole."""
+    return {
+        target.name: stack.enter_context(open_provider(target, environ))
+        for target in workspace.targets
+    }
+
+
+def make_plan(workspace: Workspace, providers: Mapping[str, Provider]) -> Plan:
+    """Read the live state of the declared users of each target and compare (GETs only)."""
+    target_plans = []
+    for target in workspace.targets:
+        provider = providers[target.name]
+        desired = targets_users(workspace.users, target.name)
+        live = provider.read_users(u.id for u in desired)
+        target_plans.append(
+            plan_target(target.name, target.provider, provider.capabilities, desired, live)
+        )
+    return Plan(tuple(target_plans))
+
+
+def apply_plan(plan: Plan, workspace: Workspace, providers: Mapping[str, Provider]) -> ApplyReport:
+    """Send every change of the plan and verify it; the safety guard has run before this."""
+    specs = {u.id: u for u in workspace.users}
+    outcomes = []
+    for target_plan in plan.targets:
+        outcomes.extend(apply_target(target_plan, providers[target_plan.target], specs))
+    return ApplyReport(tuple(outcomes))
+

@@ -1,0 +1,269 @@
+"""Desired users x live users -> Plan. Pure: no disk, no network, same inputs give the same plan.
+
+Rules (SPEC section 3): only declared fields are managed; attributes compare by value *and* type
+after the target's normalisation; events are append-only history, so only declared events newer
+than the latest recorded one per name are sent; companies and memberships compare by company id
+with their declared attributes. A user with nothing to change produces no request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from reconciler.model import (
+    Attributes,
+    AttributeValue,
+    Company,
+    Event,
+    FieldChange,
+    LiveUser,
+    Membership,
+    PlanWarning,
+    TargetPlan,
+    Upsert,
+    UserChange,
+    UserSpec,
+)
+from reconciler.providers.base import Capabilities
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def field_path(prefix: str, name: str) -> str:
+    """``attributes.plan``; names ambiguous with dots are quoted: ``attributes["a.b"]``."""
+    if _PLAIN_NAME.match(name):
+        return f"{prefix}.{name}"
+    return f"{prefix}[{json.dumps(name, ensure_ascii=False)}]"
+
+
+def normalise(value: AttributeValue, capabilities: Capabilities) -> AttributeValue:
+    """The value as the target will give it back for what we send.
+
+    JSON-only APIs answer ``12`` for ``12.0``; comparing without this would show a change forever.
+    """
+    if not capabilities.keeps_float_type:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, list):
+            return [normalise(item, capabilities) for item in value]
+    return value
+
+
+def same_value(want: AttributeValue, have: AttributeValue) -> bool:
+    """Equal by value and type: ``True`` is not ``1``, ``"12"`` is not ``12``."""
+    if type(want) is not type(have):
+        return False
+    if isinstance(want, list):
+        return len(want) == len(have) and all(map(same_value, want, have))
+    return bool(want == have)
+
+
+def targets_users(users: Iterable[UserSpec], target: str) -> list[UserSpec]:
+    """The declared users that go to ``target`` (all, unless ``targets:`` narrows a user)."""
+    return [u for u in users if u.targets is None or target in u.targets]
+
+
+@dataclass(slots=True)
+class _UserDiff:
+    """Accumulates one user's field changes and the request that carries them."""
+
+    fields: list[FieldChange] = field(default_factory=list)
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    email: str | None = None
+    events: list[Event] = field(default_factory=list)
+    companies: list[Company] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _diff_attributes(
+    prefix: str,
+    declared: Attributes,
+    live: Attributes | None,
+    capabilities: Capabilities,
+    fields: list[FieldChange],
+) -> dict[str, AttributeValue]:
+    """Field changes for declared attributes only; returns the attributes to send."""
+    to_send: dict[str, AttributeValue] = {}
+    for name in sorted(declared):
+        want = normalise(declared[name], capabilities)
+        path = field_path(prefix, name)
+        present = live is not None and name in live
+        if want is None:
+            # null removes; nothing to do when it is already absent (or cannot be removed,
+            # which validation refuses before we get here).
+            if present and capabilities.remove_attributes:
+                assert live is not None
+                fields.append(FieldChange(path, "-", old=live[name]))
+                to_send[name] = None
+            continue
+        if not present:
+            fields.append(FieldChange(path, "+", new=want))
+        else:
+            assert live is not None
+            have = live[name]
+            if same_value(want, have):
+                continue
+            fields.append(FieldChange(path, "~", old=have, new=want))
+        to_send[name] = want
+    return to_send
+
+
+def _format_ms(timestamp: int) -> str:
+    moment = datetime.fromtimestamp(timestamp / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _diff_events(spec: UserSpec, live: LiveUser | None, diff: _UserDiff) -> None:
+    """Append-only: send declared events newer than the latest recorded for their name."""
+    by_name: dict[str, list[Event]] = {}
+    for event in spec.events:
+        by_name.setdefault(event.name, []).append(event)
+    for name in sorted(by_name):
+        declared = sorted(by_name[name], key=lambda e: e.timestamp)
+        stats = live.events.get(name) if live is not None else None
+        if stats is None:
+            new = declared
+        else:
+            new = [e for e in declared if e.timestamp > stats.latest]
+            recorded = len(declared) - len(new)
+            if recorded != stats.count:
+                diff.warnings.append(
+                    f"events.{name}: {recorded} declared at or before the latest recorded "
+                    f"({_format_ms(stats.latest)}) but the target records {stats.count}; "
+                    "events are append-only, so older ones are never sent again"
+                )
+        if new:
+            diff.events.extend(new)
+            diff.fields.append(FieldChange("events", "+", summary=f"{name} x{len(new)}"))
+
+
+def _diff_companies(
+    spec: UserSpec, live: LiveUser | None, caps: Capabilities, diff: _UserDiff
+) -> None:
+    """Companies compare by id with their declared attributes; undeclared live ones stay."""
+    for company in sorted(spec.companies, key=lambda c: c.id):
+        prefix = field_path("companies", company.id)
+        live_attributes = live.companies.get(company.id) if live is not None else None
+        if live_attributes is None:
+            new_company = _without_nulls(company, caps)
+            diff.fields.append(FieldChange(prefix, "+", new=dict(new_company.attributes)))
+            diff.companies.append(new_company)
+            continue
+        changed = _diff_attributes(prefix, company.attributes, live_attributes, caps, diff.fields)
+        if changed:
+            diff.companies.append(Company(company.id, changed))
+
+
+def _diff_memberships(
+    spec: UserSpec, live: LiveUser | None, caps: Capabilities, diff: _UserDiff
+) -> None:
+    """Memberships compare by company id: the company's attributes and the membership's own."""
+    for membership in sorted(spec.memberships, key=lambda m: m.company.id):
+        company_id = membership.company.id
+        prefix = field_path("memberships", company_id)
+        current = live.memberships.get(company_id) if live is not None else None
+        if current is None:
+            new_membership = Membership(
+                _without_nulls(membership.company, caps),
+                {k: normalise(v, caps) for k, v in _drop_nulls(membership.attributes).items()},
+            )
+            shown = {
+                "company": dict(new_membership.company.attributes),
+                "attributes": dict(new_membership.attributes),
+            }
+            diff.fields.append(FieldChange(prefix, "+", new=shown))
+            diff.memberships.append(new_membership)
+            continue
+        company_changes = _diff_attributes(
+            f"{prefix}.company",
+            membership.company.attributes,
+            current.company.attributes,
+            caps,
+            diff.fields,
+        )
+        own_changes = _diff_attributes(
+            prefix, membership.attributes, current.attributes, caps, diff.fields
+        )
+        if company_changes or own_changes:
+            diff.memberships.append(Membership(Company(company_id, company_changes), own_changes))
+
+
+def _drop_nulls(attributes: Attributes) -> dict[str, AttributeValue]:
+    return {name: value for name, value in attributes.items() if value is not None}
+
+
+def _without_nulls(company: Company, caps: Capabilities) -> Company:
+    attributes = {k: normalise(v, caps) for k, v in _drop_nulls(company.attributes).items()}
+    return Company(company.id, attributes)
+
+
+def diff_user(
+    spec: UserSpec, live: LiveUser | None, capabilities: Capabilities
+) -> tuple[UserChange | None, list[str]]:
+    """One user's change on one target (None when nothing to do), and warnings about it."""
+    diff = _UserDiff()
+    diff.attributes = _diff_attributes(
+        "attributes", spec.attributes, live.attributes if live else None, capabilities, diff.fields
+    )
+    if spec.email is not None and (live is None or live.email != spec.email):
+        old = live.email if live is not None else None
+        diff.fields.append(FieldChange("email", "~" if old is not None else "+", old, spec.email))
+        diff.email = spec.email
+    if capabilities.events:
+        _diff_events(spec, live, diff)
+    if capabilities.companies:
+        _diff_companies(spec, live, capabilities, diff)
+        _diff_memberships(spec, live, capabilities, diff)
+    if live is not None and not diff.fields:
+        return None, diff.warnings
+    upsert = Upsert(
+        user_id=spec.id,
+        attributes=diff.attributes,
+        email=diff.email,
+        events=tuple(diff.events),
+        companies=tuple(diff.companies),
+        memberships=tuple(diff.memberships),
+    )
+    action = "create" if live is None else "update"
+    return UserChange(spec.id, action, tuple(diff.fields), upsert), diff.warnings
+
+
+def plan_target(
+    target: str,
+    provider: str,
+    capabilities: Capabilities,
+    desired: Sequence[UserSpec],
+    live: Mapping[str, LiveUser],
+) -> TargetPlan:
+    """The plan for one target: every desired user compared with its live state (if any)."""
+    changes: list[UserChange] = []
+    warnings: list[PlanWarning] = []
+    unchanged = 0
+    for spec in sorted(desired, key=lambda u: u.id):
+        change, user_warnings = diff_user(spec, live.get(spec.id), capabilities)
+        warnings.extend(PlanWarning(spec.id, message) for message in user_warnings)
+        if change is None:
+            unchanged += 1
+        else:
+            changes.append(change)
+    return TargetPlan(target, provider, tuple(changes), unchanged, tuple(warnings))
+
+
+def unapplied(
+    spec: UserSpec, live_after: LiveUser | None, capabilities: Capabilities
+) -> tuple[FieldChange, ...] | None:
+    """What did not stick after apply: re-plan the user against what the target now shows.
+
+    Usertour silently drops a value whose type differs from the attribute's existing type;
+    this is how we notice (SPEC section 3, "read back what was written"). Returns None when the
+    user is not visible at all, else the field changes still pending (empty: all stuck).
+    """
+    if live_after is None:
+        return None
+    change, _ = diff_user(spec, live_after, capabilities)
+    return change.fields if change is not None else ()

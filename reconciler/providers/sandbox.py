@@ -1,0 +1,97 @@
+"""The built-in local target: users in a SQLite file, no network, no key.
+
+It makes the README's first command work on a fresh machine and can hold every feature (events,
+companies, memberships, attribute removal), so the examples can show all of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.errors import ConfigError, TargetError
+from reconciler.model import LiveUser, Upsert
+from reconciler.providers import CAPABILITIES
+from reconciler.providers.base import Provider
+from reconciler.sandbox.store import StoredUser, StoreError, UserStore
+
+if TYPE_CHECKING:
+    from reconciler.config import TargetConfig
+
+#: The store namespace of sandbox targets; the emulator uses other namespaces in the same schema.
+NAMESPACE = "sandbox"
+
+
+class SandboxProvider(Provider):
+    """A target kept in a local SQLite file (``path:`` in reconciler.yaml)."""
+
+    kind = "sandbox"
+    capabilities = CAPABILITIES["sandbox"]
+
+    def __init__(self, target: str, path: Path) -> None:
+        super().__init__(target)
+        self.path = path
+        self._store: UserStore | None = None
+        self._open_lock = threading.Lock()
+
+    @contextmanager
+    def _opened(self) -> Iterator[UserStore]:
+        """The store, opened on first use (so constructing a provider never touches the disk),
+        with its errors turned into a TargetError that names the target."""
+        try:
+            with self._open_lock:
+                if self._store is None:
+                    self._store = UserStore(self.path)
+                store = self._store
+            yield store
+        except StoreError as exc:
+            raise TargetError(self.target, str(exc)) from exc
+
+    def read_users(self, user_ids: Iterable[str]) -> Mapping[str, LiveUser]:
+        """Return the stored users among ``user_ids``, in one batched store call."""
+        with self._opened() as store:
+            stored = store.get_users(NAMESPACE, user_ids)
+        return {user_id: to_live_user(user) for user_id, user in stored.items()}
+
+    def upsert(self, upsert: Upsert) -> LiveUser:
+        """Write one user and return it as stored, so the applier verifies without a read."""
+        with self._opened() as store:
+            return to_live_user(store.upsert(NAMESPACE, upsert))
+
+    def list_user_ids(self) -> list[str]:
+        """Every stored user id, sorted (for import and prune)."""
+        with self._opened() as store:
+            return store.list_user_ids(NAMESPACE)
+
+    def close(self) -> None:
+        """Close the SQLite file if it was opened. Safe to call twice."""
+        with self._open_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+def to_live_user(user: StoredUser) -> LiveUser:
+    """A stored user as the planner sees it: its companies are the ones it is a member of,
+    as in Usertour, whether it declared ``companies:`` or ``memberships:``."""
+    return LiveUser(
+        id=user.id,
+        email=user.email,
+        attributes=user.attributes,
+        events=user.events,
+        companies={
+            company_id: membership.company.attributes
+            for company_id, membership in user.memberships.items()
+        },
+        memberships=user.memberships,
+    )
+
+
+def from_config(target: TargetConfig, environ: Mapping[str, str]) -> SandboxProvider:
+    """Build the provider for a ``provider: sandbox`` target; it needs a path and no key."""
+    if target.path is None:
+        raise ConfigError(f"target {target.name}: provider sandbox needs a `path`")
+    return SandboxProvider(target.name, target.path)

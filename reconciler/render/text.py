@@ -1,0 +1,76 @@
+"""Plan -> human text, in Terraform's vocabulary: ``+`` create, ``~`` update, ``-`` remove.
+
+Pure: returns lines; the CLI decides where they go and whether they get colour.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+
+from reconciler.model import AttributeValue, FieldChange, Plan, TargetPlan
+
+MASK = "(sensitive)"
+
+_COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta"}
+
+
+def is_sensitive(field: str, sensitive: Collection[str]) -> bool:
+    """A field is sensitive when its full path or its last name is listed (``email``, ``phone``)."""
+    if field in sensitive:
+        return True
+    last = field.rsplit(".", 1)[-1]
+    return last in sensitive
+
+
+def show_value(value: AttributeValue, masked: bool) -> str:
+    """JSON, so that types are visible: ``"12"`` is not ``12`` and ``"true"`` is not ``true``."""
+    if masked:
+        return MASK
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def describe_field(change: FieldChange, sensitive: Collection[str]) -> str:
+    """One diff line: ``+ attributes.plan = "pro"``, ``~ attributes.seats: 10 -> 12``."""
+    masked = is_sensitive(change.field, sensitive)
+    if change.summary is not None:
+        return f"{change.symbol} {change.field}: {change.summary}"
+    if change.symbol == "+":
+        return f"+ {change.field} = {show_value(change.new, masked)}"
+    if change.symbol == "-":
+        return f"- {change.field} (was {show_value(change.old, masked)})"
+    return f"~ {change.field}: {show_value(change.old, masked)} -> {show_value(change.new, masked)}"
+
+
+def summary_counts(creates: int, updates: int, unchanged: int) -> str:
+    return f"{creates} to create, {updates} to update, {unchanged} unchanged"
+
+
+def _target_lines(target_plan: TargetPlan, sensitive: Collection[str]) -> Iterable[tuple[str, str]]:
+    """(symbol, line) pairs for one target block; the symbol picks the colour."""
+    counts = summary_counts(target_plan.creates, target_plan.updates, target_plan.unchanged)
+    yield "", f"Target {target_plan.target} ({target_plan.provider}): {counts}"
+    for change in target_plan.changes:
+        symbol = "+" if change.action == "create" else "~"
+        yield symbol, f"  {symbol} user {change.user_id}"
+        for field_change in change.fields:
+            yield field_change.symbol, f"      {describe_field(field_change, sensitive)}"
+    for warning in target_plan.warnings:
+        yield "!", f"  ! user {warning.user_id}: {warning.message}"
+
+
+def render_text(plan: Plan, sensitive: Collection[str]) -> list[tuple[str, str]]:
+    """The whole plan as (symbol, line) pairs, ending with Terraform's one-line summary."""
+    lines: list[tuple[str, str]] = []
+    for target_plan in plan.targets:
+        lines.extend(_target_lines(target_plan, sensitive))
+        lines.append(("", ""))
+    if not plan.has_changes:
+        lines.append(("", "No changes. The targets match the declarations."))
+    lines.append(("", f"Plan: {summary_counts(plan.creates, plan.updates, plan.unchanged)}."))
+    return lines
+
+
+def colour_for(symbol: str) -> str | None:
+    """The terminal colour for a line's symbol (the CLI applies it only on a terminal)."""
+    return _COLOURS.get(symbol)

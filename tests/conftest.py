@@ -1,0 +1,60 @@
+"""Shared fixtures: small config repositories written into tmp_path."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+#: One target of each kind; declaration tests narrow users with ``targets:`` when needed.
+ALL_KINDS_CONFIG = """\
+targets:
+  production:
+    provider: sprig
+    api_key_env: SPRIG_API_KEY
+  onboarding:
+    provider: usertour
+    api_key_env: USERTOUR_API_KEY
+  local:
+    provider: sandbox
+"""
+
+#: The smallest valid config: the local sandbox holds every feature.
+SANDBOX_CONFIG = """\
+targets:
+  local:
+    provider: sandbox
+"""
+
+WriteRepo = Callable[..., Path]
+
+
+def write_repo(
+    root: Path, files: Mapping[str, str] | None = None, config: str = SANDBOX_CONFIG
+) -> Path:
+    """Write reconciler.yaml and ``files`` (name -> YAML, dedented) below ``root``.
+
+    Returns the path of reconciler.yaml.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = root / "reconciler.yaml"
+    config_path.write_text(textwrap.dedent(config), encoding="utf-8")
+    for name, text in (files or {}).items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return config_path
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteRepo:
+    """``repo(files, config=...)`` writes a config repo in tmp_path and makes it the current
+    folder, so problems name files as users see them (``users/a.yaml``)."""
+    monkeypatch.chdir(tmp_path)
+
+    def _write(files: Mapping[str, str] | None = None, config: str = SANDBOX_CONFIG) -> Path:
+        return write_repo(tmp_path, files, config)
+
+    return _write

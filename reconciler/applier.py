@@ -1,20 +1,27 @@
 """Plan -> requests: the safety guard, one upsert per changed user, and read-back verification.
 
 A failure of one user never stops the others; every outcome is reported (SPEC section 6).
+After the upserts, each user is compared with what the target shows: Usertour answers with the
+user (its answer is checked), Sprig applies later (reads are polled until they show the plan or
+the wait runs out).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from reconciler.errors import ReconcilerError, RefusedError
-from reconciler.model import FieldChange, Plan, TargetPlan, UserChange, UserSpec
+from reconciler.model import FieldChange, LiveUser, Plan, TargetPlan, UserChange, UserSpec
 from reconciler.planner import unapplied
 from reconciler.providers.base import Provider
 
-Status = Literal["applied", "failed", "not_stuck"]
+Status = Literal["applied", "failed", "not_stuck", "unconfirmed"]
+
+#: Seconds between verification polls: short first (Sprig is often quick), then backing off.
+POLL_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +31,7 @@ class UserOutcome:
     target: str
     user_id: str
     status: Status
-    #: Why it failed (the target's own words), for ``failed``.
+    #: Why it failed (the target's own words), for ``failed`` and ``unconfirmed``.
     message: str | None = None
     #: The fields the target did not keep, for ``not_stuck``.
     not_stuck: tuple[FieldChange, ...] = ()
@@ -56,26 +63,98 @@ def check_safety(plan: Plan, max_changes: int | None) -> None:
 
 
 def apply_target(
-    target_plan: TargetPlan, provider: Provider, specs: Mapping[str, UserSpec]
+    target_plan: TargetPlan,
+    provider: Provider,
+    specs: Mapping[str, UserSpec],
+    wait: float | None,
 ) -> list[UserOutcome]:
-    """Send each change of one target, then check that what the target shows is what was sent."""
-    return [
-        _apply_one(target_plan.target, change, provider, specs[change.user_id])
-        for change in target_plan.changes
-    ]
+    """Send each change of one target, then check that the target shows what was sent.
+
+    ``wait``: seconds to poll an eventually consistent target; None skips the wait.
+    """
+    outcomes: dict[str, UserOutcome] = {}
+    answers: dict[str, LiveUser | None] = {}
+    for change in target_plan.changes:
+        try:
+            answers[change.user_id] = provider.upsert(change.upsert)
+        except ReconcilerError as error:
+            outcomes[change.user_id] = _failed(target_plan.target, change, str(error))
+    pending = {uid: specs[uid] for uid in answers}
+    verified = _verify(target_plan.target, provider, pending, answers, wait)
+    outcomes.update(verified)
+    return [outcomes[c.user_id] for c in target_plan.changes]
 
 
-def _apply_one(target: str, change: UserChange, provider: Provider, spec: UserSpec) -> UserOutcome:
-    user_id = change.user_id
-    try:
-        live_after = provider.upsert(change.upsert)
-        if live_after is None:
-            live_after = provider.read_users([user_id]).get(user_id)
-    except ReconcilerError as error:
-        return UserOutcome(target, user_id, "failed", message=str(error))
-    remaining = unapplied(spec, live_after, provider.capabilities)
+def _failed(target: str, change: UserChange, message: str) -> UserOutcome:
+    return UserOutcome(target, change.user_id, "failed", message=message)
+
+
+def _check(target: str, spec: UserSpec, live: LiveUser | None, provider: Provider) -> UserOutcome:
+    remaining = unapplied(spec, live, provider.capabilities)
     if remaining is None:
-        return UserOutcome(target, user_id, "failed", message="not found on the target after apply")
+        return UserOutcome(target, spec.id, "unconfirmed", message="not visible on the target")
     if remaining:
-        return UserOutcome(target, user_id, "not_stuck", not_stuck=remaining)
-    return UserOutcome(target, user_id, "applied")
+        return UserOutcome(target, spec.id, "not_stuck", not_stuck=remaining)
+    return UserOutcome(target, spec.id, "applied")
+
+
+def _verify(
+    target: str,
+    provider: Provider,
+    pending: dict[str, UserSpec],
+    answers: Mapping[str, LiveUser | None],
+    wait: float | None,
+) -> dict[str, UserOutcome]:
+    """Compare answers, then read back the rest; poll while an eventual target catches up."""
+    results: dict[str, UserOutcome] = {}
+    for user_id, answer in answers.items():
+        if answer is not None:
+            results[user_id] = _check(target, pending.pop(user_id), answer, provider)
+    if provider.eventually_consistent and wait is None:
+        for user_id in pending:
+            results[user_id] = UserOutcome(target, user_id, "applied")
+        return results
+    budget = (wait or 0.0) if provider.eventually_consistent else 0.0
+    deadline = time.monotonic() + budget
+    attempt = 0
+    while pending:
+        try:
+            live = provider.read_users(list(pending))
+        except ReconcilerError as error:
+            for user_id in pending:
+                results[user_id] = UserOutcome(target, user_id, "unconfirmed", message=str(error))
+            break
+        last: dict[str, UserOutcome] = {}
+        for user_id, spec in list(pending.items()):
+            outcome = _check(target, spec, live.get(user_id), provider)
+            if outcome.status == "applied":
+                results[user_id] = outcome
+                del pending[user_id]
+            else:
+                last[user_id] = outcome
+        delay = POLL_DELAYS[min(attempt, len(POLL_DELAYS) - 1)]
+        if not pending or time.monotonic() + delay > deadline:
+            results.update(_timed_out(last, provider, wait))
+            break
+        time.sleep(delay)
+        attempt += 1
+    return results
+
+
+def _timed_out(
+    last: Mapping[str, UserOutcome], provider: Provider, wait: float | None
+) -> dict[str, UserOutcome]:
+    """Outcomes of users that never showed the plan; on eventual targets say how long we waited."""
+    if not provider.eventually_consistent:
+        return dict(last)
+    note = f"after waiting {wait:g}s; run plan later to check, or apply again"
+    return {
+        user_id: UserOutcome(
+            outcome.target,
+            outcome.user_id,
+            outcome.status,
+            message=f"{outcome.message or 'did not show the applied values'} {note}",
+            not_stuck=outcome.not_stuck,
+        )
+        for user_id, outcome in last.items()
+    }

@@ -25,6 +25,8 @@ from reconciler.model import Plan
 from reconciler.render.text import colour_for, describe_field, render_text
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: Seconds apply polls Sprig until it shows what was sent (it answers 202 and applies later).
+DEFAULT_WAIT = 60.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("reconciler")
@@ -167,6 +169,15 @@ def plan(
     metavar="N",
     help="Override safety.max_changes for this run.",
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_WAIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Poll targets that apply later (Sprig) until they show the applied state.",
+)
+@click.option("--no-wait", is_flag=True, help="Do not wait for Sprig to show the applied state.")
 def apply(
     config_path: Path,
     target_names: tuple[str, ...],
@@ -174,6 +185,8 @@ def apply(
     user_ids: tuple[str, ...],
     assume_yes: bool,
     max_changes: int | None,
+    wait: float,
+    no_wait: bool,
 ) -> None:
     """Show the plan, ask, then send only the needed upserts and verify what stuck.
 
@@ -196,10 +209,76 @@ def apply(
         limit = max_changes if max_changes is not None else workspace.config.max_changes
         check_safety(the_plan, limit)
         _confirm(the_plan, assume_yes)
-        report = apply_plan(the_plan, workspace, providers)
+        report = apply_plan(the_plan, workspace, providers, None if no_wait else wait)
     _print_report(report, workspace)
     if report.problems:
         raise click.exceptions.Exit(EXIT_ERROR)
+
+
+@cli.group()
+def sandbox() -> None:
+    """The local sandbox: an HTTP emulator of the Sprig and Usertour APIs."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8011, show_default=True)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".reconciler/emulator.db"),
+    show_default=True,
+    help="SQLite store of the emulated users.",
+)
+@click.option(
+    "--sprig-key", metavar="KEY", help="Accepted Sprig key (or $RECONCILER_SANDBOX_SPRIG_KEY)."
+)
+@click.option(
+    "--usertour-key",
+    metavar="KEY",
+    help="Accepted Usertour key (or $RECONCILER_SANDBOX_USERTOUR_KEY).",
+)
+@click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, help="Fraction of failures.")
+@click.option(
+    "--fail-mode",
+    type=click.Choice(["before", "after"]),
+    default="before",
+    show_default=True,
+    help="after: commit the write, then answer an error (a lost response).",
+)
+@click.option(
+    "--rate-limit", type=click.FloatRange(min=0, min_open=True), help="Requests/s per key."
+)
+@click.option("--latency-ms", type=click.IntRange(min=0), default=0, help="Delay every answer.")
+@click.option(
+    "--visibility-delay-ms",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Sprig: an upsert shows on GET only this long after its 202.",
+)
+@click.option("--seed", type=int, default=0, help="Seed of the injected failures.")
+@click.option("-v", "--verbose", is_flag=True, help="Log each request on stderr.")
+def sandbox_serve(host: str, port: int, db_path: Path, **options: Any) -> None:
+    """Serve the Sprig v2 and Usertour v1 APIs on 127.0.0.1 over a local SQLite store.
+
+    Point a target's base_url at it to try the real HTTP path without an account.
+
+    \b
+    Examples:
+      reconciler sandbox serve --port 8011
+      SPRIG_API_KEY=sprig-sandbox-key reconciler plan   # with base_url http://127.0.0.1:8011
+      reconciler sandbox serve --fail-rate 0.3 --latency-ms 50 --visibility-delay-ms 2000
+    """
+    from reconciler.sandbox.server import EmulatorOptions, serve_forever
+
+    serve_forever(
+        db_path,
+        EmulatorOptions(**options),
+        host=host,
+        port=port,
+        announce=lambda message: click.echo(message),
+    )
 
 
 def _confirm(the_plan: Plan, assume_yes: bool) -> None:
@@ -223,8 +302,9 @@ def _print_report(report: ApplyReport, workspace: Workspace) -> None:
     lines: list[tuple[str, str]] = [("", "")]
     for outcome in report.problems:
         where = f"user {outcome.user_id} on {outcome.target}"
-        if outcome.status == "failed":
-            lines.append(("-", f"  ! {where} failed: {outcome.message}"))
+        if outcome.status in ("failed", "unconfirmed"):
+            verb = "failed" if outcome.status == "failed" else "not confirmed"
+            lines.append(("-", f"  ! {where} {verb}: {outcome.message}"))
             continue
         lines.append(("-", f"  ! {where}: the target did not keep these values:"))
         for change in outcome.not_stuck:

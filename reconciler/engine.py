@@ -90,11 +90,17 @@ def make_plan(workspace: Workspace, providers: Mapping[str, Provider]) -> Plan:
     return Plan(tuple(target_plans))
 
 
-def apply_plan(plan: Plan, workspace: Workspace, providers: Mapping[str, Provider]) -> ApplyReport:
-    """Send every change of the plan and verify it; the safety guard has run before this."""
+def apply_plan(
+    plan: Plan, workspace: Workspace, providers: Mapping[str, Provider], wait: float | None
+) -> ApplyReport:
+    """Send every change of the plan and verify it; the safety guard has run before this.
+
+    ``wait``: seconds to poll eventually consistent targets until they show the plan (None: no
+    wait, so the applied values are not verified there).
+    """
     specs = {u.id: u for u in workspace.users}
     outcomes = []
     for target_plan in plan.targets:
-        outcomes.extend(apply_target(target_plan, providers[target_plan.target], specs))
+        provider = providers[target_plan.target]
+        outcomes.extend(apply_target(target_plan, provider, specs, wait))
     return ApplyReport(tuple(outcomes))
-

@@ -57,7 +57,11 @@ CAPABILITIES: dict[str, Capabilities] = {
 PROVIDER_KINDS = tuple(sorted(CAPABILITIES))
 
 #: Modules implementing each kind; each exposes ``from_config(target, environ) -> Provider``.
-_MODULES = {"sandbox": "reconciler.providers.sandbox"}
+_MODULES = {
+    "sandbox": "reconciler.providers.sandbox",
+    "sprig": "reconciler.providers.sprig",
+    "usertour": "reconciler.providers.usertour",
+}
 
 if TYPE_CHECKING:
     from reconciler.config import TargetConfig

@@ -51,6 +51,9 @@ class Provider(abc.ABC):
     #: Provider kind as written in reconciler.yaml (``sandbox``, ``sprig``, ``usertour``).
     kind: str
     capabilities: Capabilities
+    #: Writes show up on reads only later (Sprig's 202): verification polls instead of
+    #: reading once.
+    eventually_consistent: bool = False
 
     def __init__(self, target: str) -> None:
         self.target = target

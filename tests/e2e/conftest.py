@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.emulator import emulator  # noqa: F401  (the fixture, for every e2e test)
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 

@@ -1,0 +1,155 @@
+"""What the Sprig and Usertour providers share: where a key may go, the client, errors, fan-out.
+
+Keys go only where they belong (SPEC section 8): a pull request can edit ``base_url`` while CI
+plans it with the keys in the environment, so a key is sent only over HTTPS to the provider's
+official hosts, to loopback (plain HTTP allowed there, for the emulator), or to hosts an operator
+listed in ``RECONCILER_ALLOWED_HOSTS``. Everything else is refused before connecting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from reconciler import __version__
+from reconciler.config import TargetConfig
+from reconciler.errors import ConfigError, TargetError
+
+ALLOWED_HOSTS_ENV = "RECONCILER_ALLOWED_HOSTS"
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+log = logging.getLogger("reconciler.http")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def read_api_key(target: TargetConfig, environ: Mapping[str, str]) -> str:
+    """The key from the variable the target names; missing or empty is an error naming both."""
+    variable = target.api_key_env
+    if not variable:
+        raise ConfigError(f"target {target.name}: api_key_env is not set in reconciler.yaml")
+    key = environ.get(variable, "").strip()
+    if not key:
+        raise ConfigError(
+            f"target {target.name}: the environment variable {variable} is not set or empty; "
+            f"export {variable}=<API key> (keys never live in reconciler.yaml)"
+        )
+    return key
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_destination(
+    target: str, base_url: str, official_hosts: Iterable[str], environ: Mapping[str, str]
+) -> str:
+    """Return the normalised base URL, or refuse (before any connection) to send a key there."""
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ConfigError(f"target {target}: base_url {base_url!r} must not contain credentials")
+    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
+        raise ConfigError(
+            f"target {target}: base_url {base_url!r} is not a plain http(s) URL "
+            "(like https://api.example.com)"
+        )
+    allowed = {h.strip().lower() for h in environ.get(ALLOWED_HOSTS_ENV, "").split(",")}
+    allowed.discard("")
+    if _is_loopback(host):
+        pass
+    elif host in set(official_hosts) | allowed:
+        if parts.scheme != "https":
+            raise ConfigError(
+                f"target {target}: refusing to send the API key over plain http to {host}; "
+                "use https://"
+            )
+    else:
+        raise ConfigError(
+            f"target {target}: refusing to send the API key to {host}: it is not an official "
+            f"host of this provider ({', '.join(sorted(official_hosts))}) nor loopback. If this "
+            f"host is yours (e.g. a self-hosted Usertour), allow it in the CI environment: "
+            f"{ALLOWED_HOSTS_ENV}={host}"
+        )
+    return base_url.rstrip("/")
+
+
+def user_path(prefix: str, user_id: str) -> str:
+    """A user id as ONE path segment: ``a/b``, ``../x``, ``?``, ``#``, ``%`` are data, not path."""
+    return f"{prefix}/{quote(user_id, safe='')}"
+
+
+class ApiClient:
+    """One keep-alive connection pool per target, with request logs that never show the key."""
+
+    def __init__(
+        self,
+        target: TargetConfig,
+        base_url: str,
+        auth_header: str,
+        describe_error: Callable[[httpx.Response], str],
+    ) -> None:
+        self.target = target.name
+        self.key_variable = target.api_key_env or ""
+        self.base_url = base_url
+        self._describe_error = describe_error
+        pool = max(1, target.parallelism)
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers={"Authorization": auth_header, "User-Agent": f"reconciler/{__version__}"},
+            timeout=TIMEOUT,
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            follow_redirects=False,
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send one request; transport failures and auth refusals become TargetErrors."""
+        started = time.perf_counter()
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException as error:
+            raise TargetError(self.target, f"{method} {self.base_url}{path} timed out") from error
+        except httpx.TransportError as error:
+            raise TargetError(
+                self.target, f"cannot connect to {self.base_url}: {type(error).__name__}"
+            ) from error
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info("%s %s %s %.0fms", method, path, response.status_code, elapsed)
+        if response.status_code in (401, 403):
+            raise TargetError(
+                self.target,
+                f"rejected the API key from ${self.key_variable} "
+                f"({self._describe_error(response)})",
+            )
+        return response
+
+    def failure(self, response: httpx.Response, what: str) -> TargetError:
+        """A vendor refusal in the vendor's own words."""
+        return TargetError(self.target, f"{what}: {self._describe_error(response)}")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def fan_out(function: Callable[[T], R], items: Sequence[T], parallelism: int) -> list[R]:
+    """``function`` over ``items`` with up to ``parallelism`` requests in flight, in order.
+
+    Threads with httpx's sync client: measured within a few percent of a bare http.client pool
+    at 50 ms round trips, with far less CPU than the async client (issue 5's figures).
+    """
+    if parallelism <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(parallelism, len(items))) as pool:
+        return list(pool.map(function, items))

@@ -1,0 +1,56 @@
+"""Build config repositories whose targets point at a running emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from reconciler.sandbox.server import RunningEmulator
+from tests.e2e.emulator import SPRIG_KEY, USERTOUR_KEY
+
+KEYS = {"SPRIG_API_KEY": SPRIG_KEY, "USERTOUR_API_KEY": USERTOUR_KEY}
+
+
+def write_repo(
+    root: Path, emulator: RunningEmulator, provider: str, users: Iterable[Mapping[str, Any]]
+) -> Path:
+    """A repo with one target ``prod`` of ``provider`` at the emulator, and users/all.yaml."""
+    variable = "SPRIG_API_KEY" if provider == "sprig" else "USERTOUR_API_KEY"
+    config = {
+        "targets": {
+            "prod": {
+                "provider": provider,
+                "base_url": emulator.url,
+                "api_key_env": variable,
+                "parallelism": 4,
+            }
+        },
+        "users": ["users/"],
+    }
+    (root / "users").mkdir(parents=True, exist_ok=True)
+    (root / "reconciler.yaml").write_text(yaml.safe_dump(config))
+    # JSON is YAML: what the test means is exactly what the loader reads.
+    (root / "users" / "all.yaml").write_text(json.dumps({"users": list(users)}, indent=1))
+    return root
+
+
+def seed(emulator: RunningEmulator, provider: str, bodies: Iterable[Mapping[str, Any]]) -> None:
+    """Create live users through the vendor API itself, then forget those requests."""
+    if provider == "sprig":
+        path, auth = "/v2/users", f"API-Key {SPRIG_KEY}"
+    else:
+        path, auth = "/v1/users", f"Bearer {USERTOUR_KEY}"
+    with httpx.Client(base_url=emulator.url, headers={"Authorization": auth}) as client:
+        for body in bodies:
+            client.post(path, json=dict(body)).raise_for_status()
+    emulator.flush()
+    emulator.clear_requests()
+
+
+def methods(emulator: RunningEmulator) -> list[str]:
+    return [r.method for r in emulator.requests]

@@ -1,0 +1,157 @@
+"""Sprig over HTTP against the emulator: the plan/apply loop, events, email, ids, auth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tests.e2e.conftest import Run
+from tests.e2e.emulator import StartEmulator
+from tests.e2e.http_repo import KEYS, methods, seed, write_repo
+
+T0 = 1_626_448_859_836
+
+
+def _declared(index: int, plan: str = "pro") -> dict[str, Any]:
+    return {
+        "id": f"user-{index:03d}",
+        "email": f"user{index}@example.com",
+        "attributes": {"plan": plan, "seats": index},
+        "events": [{"event": "login", "timestamp": T0 + index}],
+    }
+
+
+def _live(index: int, plan: str) -> dict[str, Any]:
+    return {
+        "userId": f"user-{index:03d}",
+        "emailAddress": f"user{index}@example.com",
+        "attributes": {"plan": plan, "seats": index},
+        "events": [{"event": "login", "timestamp": T0 + index}],
+    }
+
+
+def test_66_declared_30_live_plan_apply_converge(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    # 30 live: 20 equal to the declarations, 10 differing in one attribute.
+    seed(running, "sprig", [_live(i, "pro") for i in range(20)])
+    seed(running, "sprig", [_live(i, "free") for i in range(20, 30)])
+    repo = write_repo(tmp_path, running, "sprig", [_declared(i) for i in range(66)])
+
+    planned = run("plan", "--detailed-exitcode", cwd=repo, env=KEYS)
+    assert planned.code == 2, planned.stderr
+    assert "Plan: 36 to create, 10 to update, 20 unchanged." in planned.stdout
+    assert set(methods(running)) == {"GET"}
+    assert len(running.requests) == 66
+    assert {r.auth for r in running.requests} == {"API-Key"}
+    assert KEYS["SPRIG_API_KEY"] not in planned.stdout + planned.stderr
+    running.clear_requests()
+
+    applied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    posts = [r for r in running.requests if r.method == "POST"]
+    assert len(posts) == 46
+    for post in posts:
+        body = post.json()
+        if body["userId"] < "user-030":  # an update: the login is already recorded
+            assert "events" not in body, body
+            assert body["attributes"] == {"plan": "pro"}
+    running.clear_requests()
+
+    again = run("plan", "--detailed-exitcode", cwd=repo, env=KEYS)
+    assert again.code == 0, again.stdout
+    reapplied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert reapplied.code == 0
+    assert "POST" not in methods(running)
+
+
+def test_email_round_trips_through_bang_email(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    repo = write_repo(tmp_path, running, "sprig", [{"id": "u1", "email": "ada@example.com"}])
+    assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
+    post = next(r for r in running.requests if r.method == "POST")
+    assert post.json() == {"userId": "u1", "emailAddress": "ada@example.com"}
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_weird_ids_are_one_path_segment(run: Run, emulator: StartEmulator, tmp_path: Path) -> None:
+    running = emulator()
+    ids = ["a/b", "../../etc/passwd", "x?y#z", "100%", "with space", "ünïcødé"]
+    repo = write_repo(tmp_path, running, "sprig", [{"id": i, "attributes": {"k": 1}} for i in ids])
+    assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
+    gets = {r.path for r in running.requests if r.method == "GET"}
+    for user_id in ids:
+        assert f"/v2/users/{quote(user_id, safe='')}" in gets
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_visibility_delay_is_waited_for(run: Run, emulator: StartEmulator, tmp_path: Path) -> None:
+    running = emulator(visibility_delay_ms=400)
+    repo = write_repo(tmp_path, running, "sprig", [_declared(i) for i in range(3)])
+    applied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 0, applied.stdout
+    assert "Apply complete: 3 applied, 0 failed." in applied.stdout
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_wrong_key_exits_1_and_never_prints_it(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    repo = write_repo(tmp_path, running, "sprig", [{"id": "u1"}])
+    secret = "sk-wrong-and-secret-123"
+    result = run("plan", "-v", cwd=repo, env={"SPRIG_API_KEY": secret})
+    assert result.code == 1
+    assert "rejected the API key from $SPRIG_API_KEY (401" in result.stderr
+    assert secret not in result.stdout + result.stderr
+
+
+def test_missing_key_variable_names_it_before_any_request(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    repo = write_repo(tmp_path, running, "sprig", [{"id": "u1"}])
+    result = run("plan", cwd=repo)
+    assert result.code == 1
+    assert "SPRIG_API_KEY" in result.stderr and "prod" in result.stderr
+    assert running.requests == []
+
+
+def test_vendor_4xx_is_reported_in_its_own_words(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    repo = write_repo(tmp_path, running, "sprig", [{"id": "u1", "attributes": {"a": "x"}}])
+    # 101 attributes on the live user are refused by Sprig's cap: a 400 with its message.
+    seed(running, "sprig", [{"userId": "u1", "attributes": {f"a{i}": i for i in range(100)}}])
+    result = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert result.code == 1
+    assert "user u1 on prod failed" in result.stdout
+    assert "400" in result.stdout
+
+
+def test_base_url_outside_allowed_hosts_is_refused_before_connecting(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    repo = write_repo(tmp_path, running, "sprig", [{"id": "u1"}])
+    config = repo / "reconciler.yaml"
+    for url in (
+        "https://api.sprig.com.evil.net",
+        "https://api.sprig.com@evil.net",
+        "http://api.sprig.com",
+    ):
+        config.write_text(config.read_text().replace(running.url, url))
+        result = run("plan", cwd=repo, env=KEYS)
+        assert result.code == 1, url
+        assert "refusing" in result.stderr or "credentials" in result.stderr, result.stderr
+        config.write_text(config.read_text().replace(url, running.url))
+    hinted = repo / "reconciler.yaml"
+    hinted.write_text(hinted.read_text().replace(running.url, "https://usertour.corp.example"))
+    refused = run("plan", cwd=repo, env=KEYS)
+    assert "RECONCILER_ALLOWED_HOSTS=usertour.corp.example" in refused.stderr
+    assert running.requests == []

@@ -1,0 +1,84 @@
+"""Usertour over HTTP against the emulator: companies, memberships, dropped values, auth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.conftest import Run
+from tests.e2e.emulator import StartEmulator
+from tests.e2e.http_repo import KEYS, methods, seed, write_repo
+
+
+def test_loop_with_companies_and_memberships_ends_clean(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    users = [
+        {
+            "id": f"u{i}",
+            "email": f"u{i}@example.com",
+            "attributes": {"plan": "pro", "seats": i, "score": 1.5, "tags": ["a", "b"]},
+            "companies": [{"id": "acme", "attributes": {"name": "Acme Inc", "size": 10}}],
+        }
+        for i in range(5)
+    ]
+    users.append(
+        {
+            "id": "m1",
+            "memberships": [
+                {
+                    "company": {"id": "globex", "attributes": {"name": "Globex"}},
+                    "attributes": {"role": "admin"},
+                }
+            ],
+        }
+    )
+    repo = write_repo(tmp_path, running, "usertour", users)
+    planned = run("plan", "--detailed-exitcode", cwd=repo, env=KEYS)
+    assert planned.code == 2, planned.stderr
+    assert "Plan: 6 to create, 0 to update, 0 unchanged." in planned.stdout
+    assert set(methods(running)) == {"GET"}
+    assert {r.auth for r in running.requests} == {"Bearer"}
+    applied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    running.clear_requests()
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+    assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
+    assert "POST" not in methods(running)
+
+
+def test_null_deletes_and_unmanaged_attributes_stay(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    seed(running, "usertour", [{"id": "u1", "attributes": {"legacy": "x", "mine": "keep"}}])
+    repo = write_repo(tmp_path, running, "usertour", [{"id": "u1", "attributes": {"legacy": None}}])
+    planned = run("plan", cwd=repo, env=KEYS)
+    assert '- attributes.legacy (was "x")' in planned.stdout
+    assert "mine" not in planned.stdout and "first_seen_at" not in planned.stdout
+    assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_a_value_the_target_drops_is_reported(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    # "seats" is locked to number by its first value; a string is then silently dropped.
+    seed(running, "usertour", [{"id": "other", "attributes": {"seats": 3}}])
+    repo = write_repo(tmp_path, running, "usertour", [{"id": "u1", "attributes": {"seats": "ten"}}])
+    result = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert result.code == 1
+    assert "user u1 on prod: the target did not keep these values:" in result.stdout
+    assert "attributes.seats" in result.stdout
+
+
+def test_unknown_key_is_403_in_vendor_words(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    repo = write_repo(tmp_path, running, "usertour", [{"id": "u1"}])
+    result = run("plan", cwd=repo, env={"USERTOUR_API_KEY": "ak_wrong_secret"})
+    assert result.code == 1
+    assert "rejected the API key from $USERTOUR_API_KEY (403 E1000" in result.stderr
+    assert "ak_wrong_secret" not in result.stdout + result.stderr

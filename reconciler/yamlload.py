@@ -158,6 +158,12 @@ def _syntax_problem(file: str, data: bytes | str, error: MarkedYAMLError) -> Pro
         problem += " (a tab: YAML indents with spaces only)"
     elif error.context:
         problem = f"{problem} ({error.context})"
+    started = error.context_mark
+    if mark is not None and started is not None and started.line != mark.line:
+        # An unclosed quote or bracket fails at the end of the file; where it opened is the
+        # line to fix, so that is where the problem is reported.
+        problem += f"; it starts here and is still open at line {mark.line + 1}"
+        mark = started
     return _problem_at(file, mark, f"invalid YAML: {problem}")
 
 

@@ -194,7 +194,7 @@ def test_invalid_utf8_is_located() -> None:
         ("", 1, "the file is empty"),
         ("# only a comment\n", 1, "the file is empty"),
         ("a: 1\n---\nb: 2\n", 2, "a second YAML document"),
-        ("a: 1\nb: [1, 2\nc: 3\n", 3, "invalid YAML"),
+        ("a: 1\nb: [1, 2\nc: 3\n", 2, "still open at line 3"),
         ("a: 1\n  b: 2\n", 2, "invalid YAML: mapping values are not allowed"),
         ("a:\n\tb: 1\n", 2, "a tab: YAML indents with spaces only"),
         ("a: *nowhere\n", 1, "alias *nowhere refers to no anchor"),

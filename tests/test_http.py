@@ -1,0 +1,75 @@
+"""Where a key may be sent, and how ids become paths: pure functions of the HTTP providers."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.config import TargetConfig
+from reconciler.errors import ConfigError
+from reconciler.providers.http import check_destination, read_api_key, user_path
+
+SPRIG_HOSTS = ("api.sprig.com", "api.userleap.com")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.sprig.com",
+        "https://api.userleap.com/",
+        "https://API.SPRIG.COM",
+        "http://127.0.0.1:8011",
+        "http://localhost:9000",
+        "http://[::1]:8011",
+        "http://127.0.0.2",
+    ],
+)
+def test_official_hosts_and_loopback_are_allowed(url: str) -> None:
+    assert check_destination("prod", url, SPRIG_HOSTS, {})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.sprig.com.evil.net",
+        "https://evil.net/api.sprig.com",
+        "https://api.sprig.com@evil.net",
+        "https://user:pw@api.sprig.com",
+        "https://evil.net#@api.sprig.com",
+        "https://evil.net?x=api.sprig.com",
+        "http://api.sprig.com",  # the right host, but the key would travel in clear text
+        "ftp://api.sprig.com",
+        "https://apisprig.com",
+        "https://10.0.0.1",
+        "api.sprig.com",
+    ],
+)
+def test_look_alikes_and_other_hosts_are_refused(url: str) -> None:
+    with pytest.raises(ConfigError):
+        check_destination("prod", url, SPRIG_HOSTS, {})
+
+
+def test_operator_listed_hosts_are_allowed_over_https_only() -> None:
+    environ = {"RECONCILER_ALLOWED_HOSTS": " usertour.corp.example , other.example"}
+    assert check_destination("t", "https://usertour.corp.example", (), environ)
+    with pytest.raises(ConfigError, match="plain http"):
+        check_destination("t", "http://usertour.corp.example", (), environ)
+    with pytest.raises(ConfigError, match=r"RECONCILER_ALLOWED_HOSTS=evil\.example"):
+        check_destination("t", "https://evil.example", (), environ)
+
+
+def test_ids_are_one_percent_encoded_segment() -> None:
+    assert user_path("/v2/users", "a/b") == "/v2/users/a%2Fb"
+    assert user_path("/v2/users", "../../etc/passwd") == "/v2/users/..%2F..%2Fetc%2Fpasswd"
+    assert user_path("/v2/users", "x?y#z") == "/v2/users/x%3Fy%23z"
+    assert user_path("/v2/users", "100%") == "/v2/users/100%25"
+    assert user_path("/v2/users", "a b") == "/v2/users/a%20b"
+    assert user_path("/v2/users", "ü") == "/v2/users/%C3%BC"
+
+
+def test_missing_or_empty_key_variable_names_target_and_variable() -> None:
+    target = TargetConfig("prod", "sprig", api_key_env="SPRIG_API_KEY")
+    with pytest.raises(ConfigError, match=r"target prod: .*SPRIG_API_KEY"):
+        read_api_key(target, {})
+    with pytest.raises(ConfigError, match="SPRIG_API_KEY"):
+        read_api_key(target, {"SPRIG_API_KEY": "  "})
+    assert read_api_key(target, {"SPRIG_API_KEY": "k"}) == "k"

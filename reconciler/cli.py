@@ -86,6 +86,9 @@ def user_option(command: F) -> F:
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(message)s")
+    # httpx logs every request too, with the full URL; ours (target, method, path, status,
+    # duration) is the one users read, so httpx speaks only from -vv on.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

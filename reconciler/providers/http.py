@@ -126,7 +126,7 @@ class ApiClient:
                 self.target, f"cannot connect to {self.base_url}: {type(error).__name__}"
             ) from error
         elapsed = (time.perf_counter() - started) * 1000
-        log.info("%s %s %s %.0fms", method, path, response.status_code, elapsed)
+        log.info("%s: %s %s %s %.0fms", self.target, method, path, response.status_code, elapsed)
         if response.status_code in (401, 403):
             raise TargetError(
                 self.target,

@@ -2,7 +2,8 @@
 
     from tests.e2e.emulator import StartEmulator
 
-    pytest_plugins = ("tests.e2e.emulator",)  # registers the ``emulator`` fixture
+    # Tests under tests/e2e get the fixture from conftest.py; elsewhere, register it:
+    pytest_plugins = ("tests.e2e.emulator",)
 
     def test_retries(emulator: StartEmulator) -> None:
         running = emulator(fail_rate=0.3, seed=7)

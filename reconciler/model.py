@@ -125,6 +125,9 @@ class UserChange:
     action: Literal["create", "update"]
     fields: tuple[FieldChange, ...]
     upsert: Upsert
+    #: Digest of the live state (its managed part) this change was computed from; a saved
+    #: plan is stale when the user's live state no longer has this fingerprint.
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,11 @@ exit 1, never 2: with ``--detailed-exitcode`` a 2 tells CI "changes pending".
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,11 +20,23 @@ import click
 
 from reconciler import __version__
 from reconciler.applier import ApplyReport, check_safety
-from reconciler.engine import Workspace, apply_plan, load_workspace, make_plan, open_providers
-from reconciler.errors import ReconcilerError, RefusedError, ValidationError
+from reconciler.engine import (
+    Workspace,
+    apply_plan,
+    digest,
+    load_workspace,
+    make_plan,
+    open_providers,
+    stale_users,
+)
+from reconciler.errors import ConfigError, ReconcilerError, RefusedError, ValidationError
 from reconciler.model import Plan
-from reconciler.render.text import colour_for, describe_field, render_text
+from reconciler.output import PlanView, report_json, report_lines, styled
+from reconciler.planfile import plan_checksum, read_saved_plan
+from reconciler.providers.base import Provider
 
+#: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
+MIN_CHECKSUM = 12
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: Seconds apply polls Sprig until it shows what was sent (it answers 202 and applies later).
 DEFAULT_WAIT = 60.0
@@ -39,9 +52,7 @@ def _use_colour() -> bool:
 
 def _echo_lines(lines: Iterable[tuple[str, str]]) -> None:
     colour = _use_colour()
-    for symbol, line in lines:
-        style = colour_for(symbol) if colour else None
-        click.echo(click.style(line, fg=style) if style else line, color=colour)
+    click.echo(styled(lines, colour), nl=False, color=colour)
 
 
 def _error(message: str) -> None:
@@ -109,7 +120,17 @@ def cli() -> None:
 
 @cli.command()
 @common_options
-def validate(config_path: Path, target_names: tuple[str, ...], verbose: int) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "github", "json"]),
+    default="text",
+    show_default=True,
+    help="github: ::error annotations on the pull request's lines; json: for programs.",
+)
+def validate(
+    config_path: Path, target_names: tuple[str, ...], verbose: int, output_format: str
+) -> None:
     """Check reconciler.yaml and every declaration file, offline.
 
     Reports every problem at once as file:line:col: field: message. Sends no request and needs
@@ -119,30 +140,90 @@ def validate(config_path: Path, target_names: tuple[str, ...], verbose: int) -> 
     Examples:
       reconciler validate
       reconciler validate --config infra/users/reconciler.yaml
+      reconciler validate --format github   # in GitHub Actions: annotations on the diff
     """
+    from reconciler.render.problems import render_github, render_validation_json
+
     _setup_logging(verbose)
-    workspace = load_workspace(config_path, os.environ, target_names)
+    try:
+        workspace = load_workspace(config_path, os.environ, target_names)
+    except ValidationError as invalid:
+        if output_format == "text":
+            raise
+        if output_format == "github":
+            click.echo("\n".join(render_github(invalid.problems)))
+        else:
+            click.echo(render_validation_json(invalid.problems))
+        raise click.exceptions.Exit(EXIT_ERROR) from None
     files = len(workspace.declarations.files)
+    if output_format == "json":
+        click.echo(render_validation_json([], users=len(workspace.users), files=files))
+        return
     click.echo(
         f"Valid: {len(workspace.users)} users in {files} file{'s' if files != 1 else ''}, "
         f"{len(workspace.targets)} target{'s' if len(workspace.targets) != 1 else ''}."
     )
 
 
+def shard_option(command: F) -> F:
+    return click.option(
+        "--shard",
+        type=ShardType(),
+        metavar="I/N",
+        help="Only users of shard I of N (stable hash of the id), for a CI matrix.",
+    )(command)
+
+
+def format_option(command: F) -> F:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "markdown", "json"]),
+        default="text",
+        show_default=True,
+        help="text for people, markdown for pull-request comments, json for programs.",
+    )(command)
+
+
+class ShardType(click.ParamType):
+    """``I/N`` with 1 <= I <= N."""
+
+    name = "shard"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        index, _, count = str(value).partition("/")
+        if index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
+            return int(index), int(count)
+        self.fail(f"{value!r} is not I/N with 1 <= I <= N (e.g. 1/4)", param, ctx)
+
+
 @cli.command()
 @common_options
 @user_option
+@shard_option
+@format_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 2 when there are changes, 0 when there are none (1 stays an error).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (with its values: keep it private) for `reconciler apply FILE`.",
 )
 def plan(
     config_path: Path,
     target_names: tuple[str, ...],
     verbose: int,
     user_ids: tuple[str, ...],
+    shard: tuple[int, int] | None,
+    output_format: str,
     detailed_exitcode: bool,
+    out_path: Path | None,
 ) -> None:
     """Read the live users and show what apply would change. Sends only GET requests.
 
@@ -151,13 +232,22 @@ def plan(
       reconciler plan
       reconciler plan --target production --user 12347
       reconciler plan --detailed-exitcode   # CI drift check: 0 clean, 2 drift, 1 error
+      reconciler plan --format markdown --out plan.json
+      reconciler plan --shard 2/4           # one job of a 4-job CI matrix
     """
     _setup_logging(verbose)
-    workspace = load_workspace(config_path, os.environ, target_names, user_ids)
+    workspace = load_workspace(config_path, os.environ, target_names, user_ids, shard)
     with ExitStack() as stack:
         providers = open_providers(workspace, os.environ, stack)
         the_plan = make_plan(workspace, providers)
-    _echo_lines(render_text(the_plan, workspace.config.sensitive))
+    shown = PlanView(the_plan, workspace, _selection(target_names, user_ids, shard))
+    click.echo(shown.render(output_format, colour=_use_colour()), nl=False, color=_use_colour())
+    if out_path is not None:
+        _write_private(out_path, shown.document(masked=False))
+        click.echo(
+            f"Saved the plan to {out_path} (it holds real values: keep it private).", err=True
+        )
+    _step_summary(lambda: shown.render("markdown", colour=False))
     if detailed_exitcode and the_plan.has_changes:
         raise click.exceptions.Exit(EXIT_CHANGES)
 
@@ -165,12 +255,26 @@ def plan(
 @cli.command()
 @common_options
 @user_option
+@shard_option
+@format_option
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--checksum",
+    metavar="SHA",
+    help="Re-plan and apply only if the plan checksum matches (a reviewed plan).",
+)
 @click.option(
     "--max-changes",
     type=click.IntRange(min=0),
     metavar="N",
     help="Override safety.max_changes for this run.",
+)
+@click.option(
+    "--max-change-ratio",
+    type=click.FloatRange(0, 1),
+    metavar="R",
+    help="Override safety.max_change_ratio for this run.",
 )
 @click.option(
     "--wait",
@@ -186,36 +290,138 @@ def apply(
     target_names: tuple[str, ...],
     verbose: int,
     user_ids: tuple[str, ...],
+    shard: tuple[int, int] | None,
+    output_format: str,
+    planfile: Path | None,
     assume_yes: bool,
+    checksum: str | None,
     max_changes: int | None,
+    max_change_ratio: float | None,
     wait: float,
     no_wait: bool,
 ) -> None:
     """Show the plan, ask, then send only the needed upserts and verify what stuck.
 
-    Without a terminal to ask on, apply refuses (exit 3) unless --yes is given.
+    With PLANFILE (from `plan --out`), apply exactly that plan, or refuse (exit 3) if the
+    declarations or a planned user's live state changed since. Without a terminal to ask on,
+    apply refuses (exit 3) unless --yes is given.
 
     \b
     Examples:
       reconciler apply
       reconciler apply --yes --target local
-      reconciler apply --yes --max-changes 500   # a reviewed bulk change
+      reconciler apply plan.json --yes
+      reconciler apply --yes --checksum 3f1c9a0b7d2e   # what the pull request showed
+      reconciler apply --yes --max-changes 500         # a reviewed bulk change
     """
     _setup_logging(verbose)
-    workspace = load_workspace(config_path, os.environ, target_names, user_ids)
+    if planfile is not None and (user_ids or shard or checksum or target_names):
+        raise click.UsageError("PLANFILE is applied whole: drop --user/--shard/--target/--checksum")
+    selection = _selection(target_names, user_ids, shard)
     with ExitStack() as stack:
-        providers = open_providers(workspace, os.environ, stack)
-        the_plan = make_plan(workspace, providers)
-        _echo_lines(render_text(the_plan, workspace.config.sensitive))
+        if planfile is not None:
+            workspace, providers, the_plan = _saved_plan(config_path, planfile, stack)
+        else:
+            workspace = load_workspace(config_path, os.environ, target_names, user_ids, shard)
+            providers = open_providers(workspace, os.environ, stack)
+            the_plan = make_plan(workspace, providers)
+            _check_checksum(the_plan, checksum)
+        shown = PlanView(the_plan, workspace, selection)
+        if output_format != "json":
+            click.echo(
+                shown.render(output_format, colour=_use_colour()), nl=False, color=_use_colour()
+            )
         if not the_plan.has_changes:
+            _finish_json(output_format, shown, None)
             return
-        limit = max_changes if max_changes is not None else workspace.config.max_changes
-        check_safety(the_plan, limit)
+        config = workspace.config
+        check_safety(
+            the_plan,
+            max_changes if max_changes is not None else config.max_changes,
+            max_change_ratio if max_change_ratio is not None else config.max_change_ratio,
+        )
         _confirm(the_plan, assume_yes)
         report = apply_plan(the_plan, workspace, providers, None if no_wait else wait)
-    _print_report(report, workspace)
+    if output_format == "json":
+        _finish_json(output_format, shown, report)
+    else:
+        _echo_lines(report_lines(report, workspace.config.sensitive))
+    _step_summary(lambda: _apply_markdown(report, workspace))
     if report.problems:
         raise click.exceptions.Exit(EXIT_ERROR)
+
+
+def _selection(
+    target_names: Sequence[str], user_ids: Sequence[str], shard: tuple[int, int] | None
+) -> dict[str, Any]:
+    return {
+        "targets": sorted(target_names),
+        "users": sorted(user_ids),
+        "shard": f"{shard[0]}/{shard[1]}" if shard else None,
+    }
+
+
+def _saved_plan(
+    config_path: Path, planfile: Path, stack: ExitStack
+) -> tuple[Workspace, dict[str, Provider], Plan]:
+    """Load a saved plan; refuse it when its inputs or its users' live state changed."""
+    saved = read_saved_plan(planfile)
+    names = [t.target for t in saved.plan.targets]
+    workspace = load_workspace(config_path, os.environ, names)
+    if digest(workspace) != saved.digest:
+        raise RefusedError(
+            f"stale plan: reconciler.yaml or the declarations changed since {planfile} was made; "
+            "run plan again. Nothing was sent."
+        )
+    providers = open_providers(workspace, os.environ, stack)
+    stale = stale_users(saved.plan, workspace, providers)
+    if stale:
+        lines = "; ".join(f"user {user} changed on target {target}" for target, user in stale)
+        raise RefusedError(f"stale plan: {lines} since the plan; run plan again. Nothing was sent.")
+    return workspace, providers, saved.plan
+
+
+def _check_checksum(the_plan: Plan, expected: str | None) -> None:
+    if expected is None:
+        return
+    wanted = expected.strip().lower()
+    actual = plan_checksum(the_plan)
+    if len(wanted) < MIN_CHECKSUM or not actual.startswith(wanted):
+        raise RefusedError(
+            f"the plan checksum is now {actual}, not {expected}: the declarations or the live "
+            "users changed since that plan was reviewed. Run plan again. Nothing was sent."
+        )
+
+
+def _write_private(path: Path, document: dict[str, Any]) -> None:
+    """A saved plan holds emails: create it readable by its owner only."""
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise ConfigError(f"cannot write the plan to {path}: {error.strerror}") from error
+
+
+def _step_summary(markdown: Callable[[], str]) -> None:
+    """On GitHub Actions, append to the job's summary page too (rendered only there)."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as file:
+            file.write(markdown().rstrip("\n") + "\n\n")
+
+
+def _apply_markdown(report: ApplyReport, workspace: Workspace) -> str:
+    from reconciler.render.markdown import render_apply_markdown
+
+    return render_apply_markdown(report, workspace.config.sensitive)
+
+
+def _finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:
+    if output_format == "json":
+        document = {"plan": shown.document(masked=True), "apply": report_json(report)}
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
 
 
 @cli.group()
@@ -295,26 +501,10 @@ def _confirm(the_plan: Plan, assume_yes: bool) -> None:
         f"Apply these changes to {count} user{'s' if count != 1 else ''}? Only 'yes' applies",
         default="",
         show_default=False,
+        err=True,
     )
     if answer.strip() != "yes":
         raise RefusedError("apply cancelled: nothing was sent")
-
-
-def _print_report(report: ApplyReport, workspace: Workspace) -> None:
-    sensitive: Collection[str] = workspace.config.sensitive
-    lines: list[tuple[str, str]] = [("", "")]
-    for outcome in report.problems:
-        where = f"user {outcome.user_id} on {outcome.target}"
-        if outcome.status in ("failed", "unconfirmed"):
-            verb = "failed" if outcome.status == "failed" else "not confirmed"
-            lines.append(("-", f"  ! {where} {verb}: {outcome.message}"))
-            continue
-        lines.append(("-", f"  ! {where}: the target did not keep these values:"))
-        for change in outcome.not_stuck:
-            lines.append(("-", f"      {describe_field(change, sensitive)}"))
-    failed = len(report.problems)
-    lines.append(("", f"Apply complete: {report.applied} applied, {failed} failed."))
-    _echo_lines(lines)
 
 
 def _report_error(error: ReconcilerError) -> None:

@@ -5,6 +5,7 @@ The CLI calls these functions and turns their values and errors into output and 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from reconciler.config import Config, TargetConfig, load_config
 from reconciler.declarations import Declarations, load_declarations
 from reconciler.errors import ConfigError
 from reconciler.model import Plan, UserSpec
-from reconciler.planner import plan_target, targets_users
+from reconciler.planfile import inputs_digest
+from reconciler.planner import fingerprint, plan_target, targets_users
 from reconciler.providers import open_provider
 from reconciler.providers.base import Provider
 
@@ -35,13 +37,32 @@ def load_workspace(
     environ: Mapping[str, str],
     target_names: Sequence[str] = (),
     user_ids: Sequence[str] = (),
+    shard: tuple[int, int] | None = None,
 ) -> Workspace:
-    """Load config and declarations (all problems at once), then apply --target / --user."""
+    """Load config and declarations (all problems at once), then --target / --user / --shard."""
     config = load_config(config_path, environ)
     declarations = load_declarations(config)
     targets = select_targets(config, target_names)
     users = select_users(declarations.users, user_ids)
+    if shard is not None:
+        users = tuple(u for u in users if in_shard(u.id, shard))
     return Workspace(config, declarations, targets, users)
+
+
+def in_shard(user_id: str, shard: tuple[int, int]) -> bool:
+    """Shard ``I/N`` (1-based) holds the ids whose stable hash is I-1 modulo N.
+
+    SHA-256, not Python's ``hash()``, which is salted per process: every job of a CI matrix
+    must agree on the split, so that N jobs cover every user exactly once.
+    """
+    index, count = shard
+    digest = hashlib.sha256(user_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count == index - 1
+
+
+def digest(workspace: Workspace) -> str:
+    """Digest of the config and declaration files this workspace was loaded from."""
+    return inputs_digest(workspace.config.path, workspace.declarations.files)
 
 
 def select_targets(config: Config, names: Sequence[str]) -> tuple[TargetConfig, ...]:
@@ -88,6 +109,24 @@ def make_plan(workspace: Workspace, providers: Mapping[str, Provider]) -> Plan:
             plan_target(target.name, target.provider, provider.capabilities, desired, live)
         )
     return Plan(tuple(target_plans))
+
+
+def stale_users(
+    plan: Plan, workspace: Workspace, providers: Mapping[str, Provider]
+) -> list[tuple[str, str]]:
+    """(target, user) pairs of a saved plan whose live state changed since it was made."""
+    specs = {u.id: u for u in workspace.users}
+    stale = []
+    for target_plan in plan.targets:
+        provider = providers[target_plan.target]
+        ids = [c.user_id for c in target_plan.changes]
+        live = provider.read_users(ids)
+        for change in target_plan.changes:
+            spec = specs.get(change.user_id)
+            now = fingerprint(spec, live.get(change.user_id), provider.capabilities) if spec else ""
+            if now != change.fingerprint:
+                stale.append((target_plan.target, change.user_id))
+    return stale
 
 
 def apply_plan(

@@ -8,6 +8,7 @@ with their declared attributes. A user with nothing to change produces no reques
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -230,7 +231,49 @@ def diff_user(
         memberships=tuple(diff.memberships),
     )
     action = "create" if live is None else "update"
-    return UserChange(spec.id, action, tuple(diff.fields), upsert), diff.warnings
+    change = UserChange(
+        spec.id, action, tuple(diff.fields), upsert, fingerprint(spec, live, capabilities)
+    )
+    return change, diff.warnings
+
+
+def _managed(declared: Attributes, live: Attributes) -> dict[str, AttributeValue]:
+    return {name: live[name] for name in sorted(declared) if name in live}
+
+
+def fingerprint(spec: UserSpec, live: LiveUser | None, capabilities: Capabilities) -> str:
+    """A digest of the part of the live user that the declaration manages.
+
+    Only declared fields count: Usertour bumps ``last_seen_at`` whenever the user is active,
+    and that must not make every saved plan stale. Values are hashed, never stored, so a plan
+    file holds no undeclared live value.
+    """
+    if live is None:
+        managed: dict[str, object] = {"absent": True}
+    else:
+        managed = {"attributes": _managed(spec.attributes, live.attributes)}
+        if spec.email is not None:
+            managed["email"] = live.email
+        if capabilities.events:
+            names = sorted({e.name for e in spec.events})
+            stats = {n: live.events[n] for n in names if n in live.events}
+            managed["events"] = {n: [s.count, s.first, s.latest] for n, s in stats.items()}
+        if capabilities.companies:
+            managed["companies"] = {
+                c.id: _managed(c.attributes, live.companies[c.id])
+                for c in spec.companies
+                if c.id in live.companies
+            }
+            managed["memberships"] = {
+                m.company.id: [
+                    _managed(m.company.attributes, current.company.attributes),
+                    _managed(m.attributes, current.attributes),
+                ]
+                for m in spec.memberships
+                if (current := live.memberships.get(m.company.id)) is not None
+            }
+    canonical = json.dumps(managed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def plan_target(

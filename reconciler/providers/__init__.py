@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import TargetError
+from reconciler.model import Upsert
 from reconciler.providers.base import (
     BOOLEAN,
     INTEGER,
@@ -65,6 +66,13 @@ _MODULES = {
 
 if TYPE_CHECKING:
     from reconciler.config import TargetConfig
+
+
+def describe_request(kind: str, upsert: Upsert) -> dict[str, Any]:
+    """The exact request a provider kind sends for ``upsert`` (method, path, body)."""
+    module = importlib.import_module(_MODULES[kind])
+    request: dict[str, Any] = module.describe_request(upsert)
+    return request
 
 
 def open_provider(target: TargetConfig, environ: Mapping[str, str]) -> Provider:

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ConfigError, TargetError
 from reconciler.model import LiveUser, Upsert
@@ -95,3 +95,10 @@ def from_config(target: TargetConfig, environ: Mapping[str, str]) -> SandboxProv
     if target.path is None:
         raise ConfigError(f"target {target.name}: provider sandbox needs a `path`")
     return SandboxProvider(target.name, target.path)
+
+
+def describe_request(upsert: Upsert) -> dict[str, Any]:
+    """The sandbox has no wire format: its request is the vendor-neutral upsert itself."""
+    from reconciler.planfile import upsert_to_json
+
+    return {"method": "UPSERT", "path": "sandbox", "body": upsert_to_json(upsert)}

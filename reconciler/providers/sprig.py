@@ -77,6 +77,11 @@ def request_body(upsert: Upsert) -> dict[str, Any]:
     return body
 
 
+def describe_request(upsert: Upsert) -> dict[str, Any]:
+    """The exact request apply sends for this upsert, for saved plans and reviews."""
+    return {"method": "POST", "path": "/v2/users", "body": request_body(upsert)}
+
+
 class SprigProvider(Provider):
     kind = "sprig"
     capabilities = CAPABILITIES["sprig"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -117,3 +118,20 @@ def test_missing_config_is_a_clear_error(run: Run, tmp_path: Path) -> None:
     assert result.code == 1
     assert "reconciler.yaml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_validate_formats_for_ci(run: Run, example_repo: Path) -> None:
+    (example_repo / "users" / "bad.yaml").write_text("users:\n  - id: 1\n")
+    github = run("validate", "--format", "github", cwd=example_repo)
+    assert github.code == 1
+    assert github.stdout.startswith("::error file=users/bad.yaml,line=2,col=5,")
+    as_json = run("validate", "--format", "json", cwd=example_repo)
+    assert as_json.code == 1
+    document = json.loads(as_json.stdout)
+    assert document["valid"] is False and document["problems"][0]["line"] == 2
+
+
+def test_colour_never_when_piped_or_no_color(run: Run, example_repo: Path) -> None:
+    planned = run("plan", cwd=example_repo, env={"NO_COLOR": "1"})
+    assert "\x1b[" not in planned.stdout
+    assert "Plan checksum: " in planned.stdout

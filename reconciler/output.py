@@ -1,0 +1,105 @@
+"""What plan and apply print in each --format, as strings. Pure: the CLI decides where to write.
+
+Text is for people, markdown for pull-request comments and step summaries, json for programs
+(the saved-plan document of schemas/plan.schema.json, with sensitive values masked).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from reconciler.applier import ApplyReport
+from reconciler.engine import Workspace, digest
+from reconciler.model import Plan
+from reconciler.planfile import plan_checksum, plan_document
+from reconciler.render.text import colour_for, describe_field, render_text
+
+
+def styled(lines: Iterable[tuple[str, str]], colour: bool) -> str:
+    """(symbol, line) pairs as one string, coloured by symbol only when asked."""
+    out = []
+    for symbol, line in lines:
+        style = colour_for(symbol) if colour else None
+        out.append(click.style(line, fg=style) if style else line)
+    return "".join(f"{line}\n" for line in out)
+
+
+@dataclass
+class PlanView:
+    """One plan, with what every format needs: sensitive names, digest, selection, checksum."""
+
+    plan: Plan
+    workspace: Workspace
+    selection: Mapping[str, Any]
+    created_at: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+
+    @property
+    def checksum(self) -> str:
+        return plan_checksum(self.plan)
+
+    def document(self, masked: bool) -> dict[str, Any]:
+        sensitive = self.workspace.config.sensitive if masked else None
+        return plan_document(
+            self.plan,
+            digest=digest(self.workspace),
+            created_at=self.created_at,
+            selection=self.selection,
+            sensitive=sensitive,
+        )
+
+    def render(self, output_format: str, colour: bool) -> str:
+        sensitive = self.workspace.config.sensitive
+        if output_format == "json":
+            return json.dumps(self.document(masked=True), indent=2, ensure_ascii=False) + "\n"
+        if output_format == "markdown":
+            from reconciler.render.markdown import render_markdown
+
+            return render_markdown(self.plan, sensitive, checksum=self.checksum) + "\n"
+        lines = render_text(self.plan, sensitive)
+        lines.append(("", f"Plan checksum: {self.checksum}"))
+        return styled(lines, colour)
+
+
+def report_lines(report: ApplyReport, sensitive: Collection[str]) -> list[tuple[str, str]]:
+    """Every user that did not apply cleanly, with its reason, then the one-line summary."""
+    lines: list[tuple[str, str]] = [("", "")]
+    for outcome in report.problems:
+        where = f"user {outcome.user_id} on {outcome.target}"
+        if outcome.status in ("failed", "unconfirmed"):
+            verb = "failed" if outcome.status == "failed" else "not confirmed"
+            lines.append(("-", f"  ! {where} {verb}: {outcome.message}"))
+            continue
+        lines.append(("-", f"  ! {where}: the target did not keep these values:"))
+        for change in outcome.not_stuck:
+            lines.append(("-", f"      {describe_field(change, sensitive)}"))
+    failed = len(report.problems)
+    lines.append(("", f"Apply complete: {report.applied} applied, {failed} failed."))
+    return lines
+
+
+def report_json(report: ApplyReport | None) -> dict[str, Any] | None:
+    """The apply outcome for --format json (field names only, never values)."""
+    if report is None:
+        return None
+    return {
+        "applied": report.applied,
+        "failed": len(report.problems),
+        "problems": [
+            {
+                "target": o.target,
+                "user_id": o.user_id,
+                "status": o.status,
+                "message": o.message,
+                "fields": [c.field for c in o.not_stuck],
+            }
+            for o in report.problems
+        ],
+    }

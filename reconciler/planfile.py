@@ -1,0 +1,229 @@
+"""Saved plans: Plan <-> JSON document (schemas/plan.schema.json), checksums and input digests.
+
+The document is what ``plan --format json`` prints (sensitive values masked) and what
+``plan --out`` writes (unmasked: apply needs them). It holds, per target and user, the action,
+the exact request apply will send and the fingerprint of the live state it was computed from;
+never an API key and never an undeclared live value (fingerprints are digests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler import __version__
+from reconciler.errors import ConfigError
+from reconciler.model import (
+    Company,
+    Event,
+    FieldChange,
+    Membership,
+    Plan,
+    PlanWarning,
+    TargetPlan,
+    Upsert,
+    UserChange,
+)
+from reconciler.providers import describe_request
+from reconciler.render.text import MASK, is_sensitive
+
+FORMAT_VERSION = 1
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def upsert_to_json(upsert: Upsert) -> dict[str, Any]:
+    """The vendor-neutral request, as plain JSON (round-trips through ``upsert_from_json``)."""
+    return {
+        "user_id": upsert.user_id,
+        "attributes": dict(upsert.attributes),
+        "email": upsert.email,
+        "events": [{"event": e.name, "timestamp": e.timestamp} for e in upsert.events],
+        "companies": [{"id": c.id, "attributes": dict(c.attributes)} for c in upsert.companies],
+        "memberships": [
+            {
+                "company": {"id": m.company.id, "attributes": dict(m.company.attributes)},
+                "attributes": dict(m.attributes),
+            }
+            for m in upsert.memberships
+        ],
+    }
+
+
+def upsert_from_json(data: Mapping[str, Any]) -> Upsert:
+    return Upsert(
+        user_id=data["user_id"],
+        attributes=dict(data["attributes"]),
+        email=data["email"],
+        events=tuple(Event(e["event"], e["timestamp"]) for e in data["events"]),
+        companies=tuple(Company(c["id"], dict(c["attributes"])) for c in data["companies"]),
+        memberships=tuple(
+            Membership(
+                Company(m["company"]["id"], dict(m["company"]["attributes"])),
+                dict(m["attributes"]),
+            )
+            for m in data["memberships"]
+        ),
+    )
+
+
+def plan_checksum(plan: Plan) -> str:
+    """SHA-256 of what apply would do and the live state it assumed; no time, no order noise.
+
+    ``apply --checksum`` re-plans and compares: equal only when the same requests would be
+    sent to users in the same live state as the reviewed plan.
+    """
+    content = [
+        [
+            t.target,
+            t.provider,
+            [[c.user_id, c.action, upsert_to_json(c.upsert), c.fingerprint] for c in t.changes],
+        ]
+        for t in plan.targets
+    ]
+    return hashlib.sha256(_canonical(content)).hexdigest()
+
+
+def inputs_digest(config_path: Path, files: Iterable[Path]) -> str:
+    """SHA-256 over reconciler.yaml and every declaration file (names and bytes)."""
+    digest = hashlib.sha256()
+    for path in [config_path, *sorted(files)]:
+        data = path.read_bytes()
+        digest.update(f"{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _mask_upsert(upsert: Upsert, sensitive: Collection[str]) -> Upsert:
+    attributes = {
+        k: MASK if v is not None and is_sensitive(f"attributes.{k}", sensitive) else v
+        for k, v in upsert.attributes.items()
+    }
+    email = MASK if upsert.email is not None and is_sensitive("email", sensitive) else upsert.email
+    return Upsert(
+        upsert.user_id, attributes, email, upsert.events, upsert.companies, upsert.memberships
+    )
+
+
+def _field_json(change: FieldChange, masked: bool) -> dict[str, Any]:
+    return {
+        "field": change.field,
+        "symbol": change.symbol,
+        "old": MASK if masked and change.old is not None else change.old,
+        "new": MASK if masked and change.new is not None else change.new,
+        "summary": change.summary,
+    }
+
+
+def _change_json(
+    change: UserChange, provider: str, sensitive: Collection[str] | None
+) -> dict[str, Any]:
+    upsert = change.upsert if sensitive is None else _mask_upsert(change.upsert, sensitive)
+    return {
+        "user_id": change.user_id,
+        "action": change.action,
+        "fields": [
+            _field_json(f, sensitive is not None and is_sensitive(f.field, sensitive))
+            for f in change.fields
+        ],
+        "upsert": upsert_to_json(upsert),
+        "request": describe_request(provider, upsert),
+        "fingerprint": change.fingerprint,
+    }
+
+
+def _target_json(target: TargetPlan, sensitive: Collection[str] | None) -> dict[str, Any]:
+    return {
+        "target": target.target,
+        "provider": target.provider,
+        "summary": {
+            "create": target.creates,
+            "update": target.updates,
+            "unchanged": target.unchanged,
+        },
+        "changes": [_change_json(c, target.provider, sensitive) for c in target.changes],
+        "warnings": [{"user_id": w.user_id, "message": w.message} for w in target.warnings],
+    }
+
+
+def plan_document(
+    plan: Plan,
+    *,
+    digest: str,
+    created_at: str,
+    selection: Mapping[str, Any],
+    sensitive: Collection[str] | None,
+) -> dict[str, Any]:
+    """The plan as a JSON document; ``sensitive=None`` keeps every value (the --out file)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "reconciler_version": __version__,
+        "created_at": created_at,
+        "digest": digest,
+        "checksum": plan_checksum(plan),
+        "masked": sensitive is not None,
+        "selection": dict(selection),
+        "summary": {"create": plan.creates, "update": plan.updates, "unchanged": plan.unchanged},
+        "targets": [_target_json(t, sensitive) for t in plan.targets],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    """A plan read back from ``plan --out``: what to apply, and what it was computed from."""
+
+    plan: Plan
+    digest: str
+    checksum: str
+
+
+def _target_from_json(data: Mapping[str, Any]) -> TargetPlan:
+    changes = tuple(
+        UserChange(
+            c["user_id"],
+            c["action"],
+            tuple(
+                FieldChange(f["field"], f["symbol"], f["old"], f["new"], f["summary"])
+                for f in c["fields"]
+            ),
+            upsert_from_json(c["upsert"]),
+            c["fingerprint"],
+        )
+        for c in data["changes"]
+    )
+    warnings = tuple(PlanWarning(w["user_id"], w["message"]) for w in data["warnings"])
+    return TargetPlan(
+        data["target"], data["provider"], changes, data["summary"]["unchanged"], warnings
+    )
+
+
+def read_saved_plan(path: Path) -> SavedPlan:
+    """Parse and check a plan file; a masked (stdout) plan cannot be applied."""
+    import jsonschema
+
+    from reconciler.schemas import load_schema
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read plan file {path}: {error}") from error
+    errors = list(jsonschema.Draft202012Validator(load_schema("plan")).iter_errors(document))
+    if errors:
+        raise ConfigError(f"{path} is not a reconciler plan file: {errors[0].message}")
+    if document["format_version"] != FORMAT_VERSION:
+        raise ConfigError(f"{path}: plan format {document['format_version']} is not supported")
+    if document["masked"]:
+        raise ConfigError(
+            f"{path} has masked values (it is `plan --format json` output): "
+            "save plans for apply with `reconciler plan --out FILE`"
+        )
+    plan = Plan(tuple(_target_from_json(t) for t in document["targets"]))
+    if plan_checksum(plan) != document["checksum"]:
+        raise ConfigError(f"{path}: its checksum does not match its content (edited by hand?)")
+    return SavedPlan(plan, document["digest"], document["checksum"])

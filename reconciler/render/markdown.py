@@ -1,0 +1,256 @@
+"""Plan and apply report -> GitHub-flavoured Markdown, for a pull-request comment or a step summary.
+
+Pure: returns one string; the CLI decides whether it goes to stdout, a comment or
+``GITHUB_STEP_SUMMARY``. Everything that comes from users' files or from a vendor (ids, target
+names, attribute names, values, messages) is escaped, because a PR comment is rendered HTML and a
+declared id like ``<img src=x>`` or ``a|b`` must not change the page or break the table.
+Values go through :func:`describe_field`, so sensitive ones print as ``(sensitive)`` exactly as in
+the text output; free text (warnings, vendor errors) additionally has e-mail addresses masked.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from reconciler.applier import ApplyReport, UserOutcome
+from reconciler.model import FieldChange, Plan, TargetPlan, UserChange
+from reconciler.render.text import MASK, describe_field, summary_counts
+
+#: GitHub refuses comments over 65,536 characters; stay a little below it.
+COMMENT_LIMIT = 65_000
+#: GitHub keeps at most 1 MiB of step summary per step; characters may take several bytes.
+STEP_SUMMARY_LIMIT = 250_000
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_BACKTICKS = re.compile(r"`+")
+#: In GitHub's diff highlighting ``+`` is green, ``-`` red and ``!`` orange; ``~`` has no colour,
+#: so updates are shown with ``!`` (the convention of Terraform PR bots such as tfcmt).
+_DIFF_SYMBOLS = {"~": "!"}
+_OUTCOME_LABELS = {"failed": "failed", "not_stuck": "not kept", "unconfirmed": "unconfirmed"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A droppable part of the body, with the separator before it, so sizes simply add up."""
+
+    text: str
+    users: int = 0
+    warnings: int = 0
+    #: A heading is dropped too when nothing under it is kept.
+    heading: bool = False
+
+
+def _one_line(text: str) -> str:
+    """Keep user text on one line: a newline would end an HTML block or a table row."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def escape_html(text: str) -> str:
+    """Text inside an HTML block (``<summary>``), where Markdown is not interpreted."""
+    return html.escape(_one_line(text), quote=True)
+
+
+def escape_inline(text: str) -> str:
+    """Text in a Markdown paragraph or table cell: no HTML, emphasis, links or cell breaks."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(_one_line(text), quote=True))
+
+
+def code_html(text: str) -> str:
+    """An identifier inside an HTML block, as code (code is also never turned into @mentions)."""
+    return f"<code>{escape_html(text)}</code>"
+
+
+def code_inline(text: str) -> str:
+    """An identifier in Markdown text or a table cell, as code."""
+    return f"<code>{escape_inline(text)}</code>"
+
+
+def code_span(text: str) -> str:
+    """A Markdown code span, delimited by more backticks than any run inside it."""
+    text = _one_line(text)
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    ticks = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{padding}{text}{padding}{ticks}"
+
+
+def mask_free_text(text: str, sensitive: Collection[str]) -> str:
+    """Mask e-mail addresses in text we did not build (vendor errors, warnings).
+
+    describe_field masks structured values, but a vendor may echo a value in its error message.
+    """
+    if not any("email" in name.lower() for name in sensitive):
+        return text
+    return _EMAIL.sub(MASK, text)
+
+
+def fenced(lines: Sequence[str], language: str = "") -> str:
+    """A fenced code block whose fence is longer than any run of backticks inside it."""
+    longest = max((len(run) for line in lines for run in _BACKTICKS.findall(line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "\n".join([fence + language, *lines, fence])
+
+
+def _diff_line(change: FieldChange, sensitive: Collection[str]) -> str:
+    line = _one_line(describe_field(change, sensitive))
+    return _DIFF_SYMBOLS.get(line[:1], line[:1]) + line[1:]
+
+
+def _field_counts(change: UserChange) -> str:
+    counts: Counter[str] = Counter(field.symbol for field in change.fields)
+    words = (("+", "added"), ("~", "changed"), ("-", "removed"))
+    parts = [f"{counts[symbol]:,} {word}" for symbol, word in words if counts[symbol]]
+    return ", ".join(parts) or "no field changes"
+
+
+def _user_block(change: UserChange, sensitive: Collection[str]) -> str:
+    """A collapsed block per user: the summary line says what, the diff inside says how."""
+    symbol = "+" if change.action == "create" else "~"
+    summary = f"{symbol} user {code_html(change.user_id)} ({_field_counts(change)})"
+    lines = [_diff_line(field, sensitive) for field in change.fields]
+    inside = fenced(lines, "diff") if lines else "_No field changes._"
+    return f"<details><summary>{summary}</summary>\n\n{inside}\n\n</details>"
+
+
+def _summary_table(plan: Plan) -> str:
+    rows = [
+        "| target | provider | create | update | unchanged | warnings |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for target in plan.targets:
+        name, provider = code_inline(target.target), escape_inline(target.provider)
+        counts = (target.creates, target.updates, target.unchanged, len(target.warnings))
+        rows.append(f"| {name} | {provider} | " + " | ".join(f"{c:,}" for c in counts) + " |")
+    return "\n".join(rows)
+
+
+def _target_pieces(target: TargetPlan, sensitive: Collection[str]) -> Iterable[_Piece]:
+    counts = summary_counts(target.creates, target.updates, target.unchanged)
+    heading = f"### {code_inline(target.target)} ({escape_inline(target.provider)}): {counts}"
+    yield _Piece("\n\n" + heading, heading=True)
+    for change in target.changes:
+        yield _Piece("\n\n" + _user_block(change, sensitive), users=1)
+    if target.warnings:
+        yield _Piece("\n\n**Warnings**", heading=True)
+    for warning in target.warnings:
+        message = escape_inline(mask_free_text(warning.message, sensitive))
+        yield _Piece(f"\n- user {code_inline(warning.user_id)}: {message}", warnings=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Omitted:
+    """The note that replaces dropped pieces: how many, why, and where to see everything."""
+
+    why: str
+    where: str
+
+    def __call__(self, users: int, warnings: int) -> str:
+        counts = ((users, "user"), (warnings, "warning"))
+        dropped = [f"{n:,} more {word}{'' if n == 1 else 's'}" for n, word in counts if n]
+        if not dropped:
+            return ""
+        return f"\n\n_… {' and '.join(dropped)} not shown ({self.why}). {self.where}_"
+
+
+def _fit(head: str, pieces: Sequence[_Piece], tail: str, limit: int, omitted: _Omitted) -> str:
+    """Keep head and tail, and as many pieces from the start as fit, saying what was dropped.
+
+    The head (summary and table) is always kept, even if alone it exceeds ``limit``.
+    """
+    if len(head) + sum(len(p.text) for p in pieces) + len(tail) <= limit:
+        return head + "".join(p.text for p in pieces) + tail
+    total_users = sum(p.users for p in pieces)
+    total_warnings = sum(p.warnings for p in pieces)
+    kept: list[_Piece] = []
+    size = len(head) + len(tail)
+    users = warnings = 0
+    for piece in pieces:
+        users, warnings = users + piece.users, warnings + piece.warnings
+        note = omitted(total_users - users, total_warnings - warnings)
+        if size + len(piece.text) + len(note) > limit:
+            break
+        kept.append(piece)
+        size += len(piece.text)
+    while kept and kept[-1].heading:
+        kept.pop()
+    shown_users = sum(p.users for p in kept)
+    shown_warnings = sum(p.warnings for p in kept)
+    note = omitted(total_users - shown_users, total_warnings - shown_warnings)
+    return head + "".join(p.text for p in kept) + note + tail
+
+
+def render_markdown(
+    plan: Plan,
+    sensitive: Collection[str],
+    *,
+    title: str = "reconciler plan",
+    checksum: str | None = None,
+    note: str | None = None,
+    limit: int = COMMENT_LIMIT,
+) -> str:
+    """The plan as a PR comment: summary line, table, a ``<details>`` block per changed user.
+
+    ``note`` is trusted Markdown from the caller (e.g. a link to the workflow run) and is not
+    escaped. User blocks are dropped from the end when the text would exceed ``limit``.
+    """
+    counts = summary_counts(plan.creates, plan.updates, plan.unchanged)
+    head = f"**{escape_inline(title)}:** {counts}."
+    if plan.targets:
+        head += "\n\n" + _summary_table(plan)
+    if not plan.has_changes:
+        head += "\n\nNo changes. The targets match the declarations."
+    tail = f"\n\n{note}" if note else ""
+    if checksum is not None:
+        tail += f"\n\nPlan checksum: {code_span(checksum)}"
+    pieces = [piece for target in plan.targets for piece in _target_pieces(target, sensitive)]
+    where = "Run `reconciler plan` locally or see the job log for the full plan."
+    return _fit(head, pieces, tail, limit, _Omitted("comment size limit", where))
+
+
+def _apply_table(report: ApplyReport) -> str:
+    rows = ["| target | applied | failed | not kept | unconfirmed |", "|---|--:|--:|--:|--:|"]
+    targets = sorted({outcome.target for outcome in report.outcomes})
+    for target in targets:
+        counts: Counter[str] = Counter(o.status for o in report.outcomes if o.target == target)
+        cells = (counts["applied"], counts["failed"], counts["not_stuck"], counts["unconfirmed"])
+        rows.append(f"| {code_inline(target)} | " + " | ".join(f"{c:,}" for c in cells) + " |")
+    return "\n".join(rows)
+
+
+def _outcome_piece(outcome: UserOutcome, sensitive: Collection[str]) -> _Piece:
+    """One list item per user that did not end up as planned, with the reason."""
+    label = _OUTCOME_LABELS.get(outcome.status, outcome.status)
+    item = f"\n- **{label}**: user {code_inline(outcome.user_id)} on {code_inline(outcome.target)}"
+    if outcome.message:
+        item += ": " + escape_inline(mask_free_text(outcome.message, sensitive))
+    if outcome.not_stuck:
+        item += " — the target did not keep these values:\n\n"
+        block = fenced([_diff_line(field, sensitive) for field in outcome.not_stuck], "diff")
+        item += "\n".join("  " + line for line in block.splitlines()) + "\n"
+    return _Piece(item, users=1)
+
+
+def render_apply_markdown(
+    report: ApplyReport,
+    sensitive: Collection[str],
+    *,
+    title: str = "reconciler apply",
+    limit: int = STEP_SUMMARY_LIMIT,
+) -> str:
+    """The apply outcome for the step summary: counts, and every user that failed, with why."""
+    statuses: Counter[str] = Counter(outcome.status for outcome in report.outcomes)
+    parts = [f"{report.applied:,} applied"]
+    parts += [f"{statuses[s]:,} {label}" for s, label in _OUTCOME_LABELS.items() if statuses[s]]
+    head = f"**{escape_inline(title)}:** {', '.join(parts)}."
+    if report.outcomes:
+        head += "\n\n" + _apply_table(report)
+    pieces = [_outcome_piece(outcome, sensitive) for outcome in report.problems]
+    if pieces:
+        head += "\n\n**Not applied as planned**\n"
+    where = "See the job log for every outcome."
+    return _fit(head, pieces, "", limit, _Omitted("step summary size limit", where)).rstrip("\n")

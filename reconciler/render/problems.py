@@ -1,0 +1,89 @@
+"""Validation problems -> GitHub Actions annotations or a JSON document.
+
+The text form (``file:line:col: field: message``) is ``str(Problem)``; these are the forms for
+machines: ``validate --format github`` makes each problem an annotation on the pull request's
+diff, and ``--format json`` lets other tools read the result. Pure: returns strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from reconciler.errors import Problem
+
+#: Shown as the annotation's title in the pull request.
+ANNOTATION_TITLE = "reconciler"
+
+
+def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
+    """The order of ValidationError: by file, then position, so output is the same every run."""
+    return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0, p.field, p.message))
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message: GitHub decodes only ``%``, CR and LF there."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value: ``:`` and ``,`` would end the value early."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(problem: Problem) -> str:
+    """``::error file=F,line=L,col=C,title=reconciler::field: message``.
+
+    Line and column are left out when unknown (GitHub then annotates the whole file); a column
+    without a line means nothing to GitHub, so it goes only with a line.
+    """
+    properties: list[tuple[str, str]] = []
+    if problem.file:
+        properties.append(("file", problem.file))
+    if problem.line is not None:
+        properties.append(("line", str(problem.line)))
+        if problem.column is not None:
+            properties.append(("col", str(problem.column)))
+    properties.append(("title", ANNOTATION_TITLE))
+    rendered = ",".join(f"{name}={escape_property(value)}" for name, value in properties)
+    message = f"{problem.field}: {problem.message}" if problem.field else problem.message
+    return f"::error {rendered}::{escape_data(message)}"
+
+
+def render_github(problems: Sequence[Problem]) -> list[str]:
+    """One workflow command per problem, sorted; the CLI prints them on stdout."""
+    return [github_annotation(problem) for problem in sort_problems(problems)]
+
+
+def _problem_document(problem: Problem) -> dict[str, Any]:
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "column": problem.column,
+        "field": problem.field,
+        "message": problem.message,
+    }
+
+
+def render_validation_json(
+    problems: Sequence[Problem], *, users: int | None = None, files: int | None = None
+) -> str:
+    """``{"valid": ..., "problems": [...]}``, plus how many users and files were checked if known.
+
+    ``valid`` is simply "no problems", so a caller cannot produce a contradictory document.
+    """
+    document: dict[str, Any] = {
+        "valid": not problems,
+        "problems": [_problem_document(problem) for problem in sort_problems(problems)],
+    }
+    if users is not None:
+        document["users"] = users
+    if files is not None:
+        document["files"] = files
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def render_problems_json(problems: Sequence[Problem]) -> str:
+    """The JSON document for a failed validation (no counts: the files could not be read)."""
+    return render_validation_json(problems)

@@ -66,7 +66,8 @@ def check_safety(plan: Plan, max_changes: int | None, max_change_ratio: float | 
     changed = sum(len(t.changes) for t in plan.targets)
     if max_changes is not None and changed > max_changes:
         raise RefusedError(
-            f"refusing to change {changed} users: safety.max_changes is {max_changes}. "
+            f"refusing to change {changed} user{'s' if changed != 1 else ''}: "
+            f"safety.max_changes is {max_changes}. "
             f"Review the plan, then run apply with --max-changes {changed} to allow it."
         )
     if max_change_ratio is None:

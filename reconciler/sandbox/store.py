@@ -3,7 +3,7 @@
 It is vendor-neutral: it stores what it is told. Sprig's ``!email``, Usertour's type locking and
 visibility delays belong to the emulator on top of it. Every table is keyed by ``namespace`` so one
 file can hold many environments: the sandbox provider uses ``"sandbox"``, the emulator one
-namespace per vendor key (``"sprig:<key>"``, ``"usertour:<key>"``).
+namespace per vendor environment (``"sprig"``, ``"usertour"``; keys never reach the file).
 
 Like Sprig, the store never keeps individual events, only per name a count, the first and the
 latest timestamp. Attribute values are kept as JSON text so that 12, 12.0, True and ["a"] come back

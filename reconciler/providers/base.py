@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from reconciler.model import LiveUser, Upsert
+from reconciler.retry import RetryPolicy
 
 #: Value type names used in capabilities and messages.
 STRING, INTEGER, NUMBER, BOOLEAN, LIST = "string", "integer", "number", "boolean", "list"
@@ -54,6 +55,8 @@ class Provider(abc.ABC):
     #: Writes show up on reads only later (Sprig's 202): verification polls instead of
     #: reading once.
     eventually_consistent: bool = False
+    #: How often a write whose answer was lost is sent again (HTTP targets set their own).
+    retry: RetryPolicy = RetryPolicy()
 
     def __init__(self, target: str) -> None:
         self.target = target

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -21,6 +22,7 @@ import httpx
 from reconciler import __version__
 from reconciler.config import TargetConfig
 from reconciler.errors import ConfigError, TargetError
+from reconciler.retry import RetryPolicy, parse_retry_after
 
 ALLOWED_HOSTS_ENV = "RECONCILER_ALLOWED_HOSTS"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -28,6 +30,30 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 log = logging.getLogger("reconciler.http")
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: Answers that say "try again": throttled, or the vendor (or a proxy before it) failed.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Failures that happen before the request left: nothing can have been processed.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class AmbiguousWrite(TargetError):
+    """A write was sent but its answer was lost (a 5xx, a timeout, a dropped connection).
+
+    The vendor may have committed it. Resending blindly could record events twice, so the
+    client does not retry; the applier re-reads the user and decides what is left to send.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """One failed attempt: why, whether the request may have been processed, what to raise."""
+
+    reason: str
+    ambiguous: bool
+    retry_after: float | None = None
+    response: httpx.Response | None = None
+    error: TargetError | None = None
 
 
 def read_api_key(target: TargetConfig, environ: Mapping[str, str]) -> str:
@@ -92,7 +118,12 @@ def user_path(prefix: str, user_id: str) -> str:
 
 
 class ApiClient:
-    """One keep-alive connection pool per target, with request logs that never show the key."""
+    """One keep-alive connection pool per target, with request logs that never show the key.
+
+    Every request goes through the one retry policy (SPEC section 6): reads are always safe to
+    send again; a write is sent again only when the failure proves it was not processed (429,
+    or a connection that never opened). Any other write failure is an ``AmbiguousWrite``.
+    """
 
     def __init__(
         self,
@@ -100,11 +131,16 @@ class ApiClient:
         base_url: str,
         auth_header: str,
         describe_error: Callable[[httpx.Response], str],
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.target = target.name
         self.key_variable = target.api_key_env or ""
         self.base_url = base_url
+        self.retry = retry or RetryPolicy()
         self._describe_error = describe_error
+        #: Set once connecting failed through every retry: later requests fail at once instead
+        #: of each waiting out its own backoff against a target that is not there.
+        self._unreachable: TargetError | None = None
         pool = max(1, target.parallelism)
         self._client = httpx.Client(
             base_url=base_url,
@@ -115,18 +151,64 @@ class ApiClient:
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send one request; transport failures and auth refusals become TargetErrors."""
+        """Send one request, retrying what may be retried; auth refusals become TargetErrors.
+
+        Returns the last answer when retries run out on a status (the caller reports it in the
+        vendor's words); raises the transport error's TargetError, or ``AmbiguousWrite``.
+        """
+        if self._unreachable is not None:
+            raise self._unreachable
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = self._attempt(method, path, kwargs)
+            if isinstance(outcome, httpx.Response):
+                return self._checked(outcome)
+            if outcome.ambiguous and method != "GET":
+                raise AmbiguousWrite(
+                    self.target,
+                    f"{method} {path}: {outcome.reason} after the request was sent",
+                )
+            delay = self.retry.backoff(attempt, outcome.retry_after)
+            if not self.retry.may_retry(attempt, time.monotonic() - started, delay):
+                return self._give_up(outcome)
+            log.warning(
+                "%s: %s %s: %s, retrying in %.1fs (attempt %d/%d)",
+                *(self.target, method, path, outcome.reason, delay),
+                *(attempt + 1, self.retry.max_attempts),
+            )
+            time.sleep(delay)
+
+    def _attempt(
+        self, method: str, path: str, kwargs: Mapping[str, Any]
+    ) -> httpx.Response | _Failure:
+        """One try: the answer when it is final, else what went wrong."""
         started = time.perf_counter()
         try:
             response = self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException as error:
-            raise TargetError(self.target, f"{method} {self.base_url}{path} timed out") from error
-        except httpx.TransportError as error:
-            raise TargetError(
+        except NOT_SENT as error:
+            failure = TargetError(
                 self.target, f"cannot connect to {self.base_url}: {type(error).__name__}"
-            ) from error
+            )
+            return _Failure(type(error).__name__, ambiguous=False, error=failure)
+        except httpx.TimeoutException:
+            failure = TargetError(self.target, f"{method} {self.base_url}{path} timed out")
+            return _Failure("timed out", ambiguous=True, error=failure)
+        except httpx.TransportError as error:
+            name = type(error).__name__
+            failure = TargetError(self.target, f"{method} {self.base_url}{path} failed: {name}")
+            return _Failure(f"connection lost ({name})", ambiguous=True, error=failure)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("%s: %s %s %s %.0fms", self.target, method, path, response.status_code, elapsed)
+        status = response.status_code
+        if status not in RETRY_STATUSES:
+            return response
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        # A 429 is a refusal before any processing; a 5xx may come after a commit.
+        return _Failure(str(status), status != 429, retry_after, response=response)
+
+    def _checked(self, response: httpx.Response) -> httpx.Response:
         if response.status_code in (401, 403):
             raise TargetError(
                 self.target,
@@ -134,6 +216,15 @@ class ApiClient:
                 f"({self._describe_error(response)})",
             )
         return response
+
+    def _give_up(self, failure: _Failure) -> httpx.Response:
+        """Retries are spent: the last answer, or the transport failure as a TargetError."""
+        if failure.response is not None:
+            return failure.response
+        assert failure.error is not None
+        if not failure.ambiguous:
+            self._unreachable = failure.error
+        raise failure.error
 
     def failure(self, response: httpx.Response, what: str) -> TargetError:
         """A vendor refusal in the vendor's own words."""

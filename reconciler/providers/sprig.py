@@ -26,6 +26,7 @@ from reconciler.providers.http import (
     read_api_key,
     user_path,
 )
+from reconciler.retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.sprig.com"
 OFFICIAL_HOSTS = ("api.sprig.com", "api.userleap.com")
@@ -88,10 +89,13 @@ class SprigProvider(Provider):
     #: Upserts become visible later: verification must poll (SPEC section 3).
     eventually_consistent = True
 
-    def __init__(self, target: TargetConfig, base_url: str, api_key: str) -> None:
+    def __init__(
+        self, target: TargetConfig, base_url: str, api_key: str, retry: RetryPolicy | None = None
+    ) -> None:
         super().__init__(target.name)
         self.parallelism = target.parallelism
-        self._api = ApiClient(target, base_url, f"API-Key {api_key}", describe_error)
+        self._api = ApiClient(target, base_url, f"API-Key {api_key}", describe_error, retry)
+        self.retry = self._api.retry
 
     def read_users(self, user_ids: Iterable[str]) -> Mapping[str, LiveUser]:
         found = fan_out(self._read_one, list(user_ids), self.parallelism)
@@ -125,4 +129,5 @@ def from_config(target: TargetConfig, environ: Mapping[str, str]) -> SprigProvid
     base_url = check_destination(
         target.name, target.base_url or DEFAULT_BASE_URL, OFFICIAL_HOSTS, environ
     )
-    return SprigProvider(target, base_url, read_api_key(target, environ))
+    key = read_api_key(target, environ)
+    return SprigProvider(target, base_url, key, RetryPolicy.from_env(environ))

@@ -27,6 +27,7 @@ from reconciler.providers.http import (
     read_api_key,
     user_path,
 )
+from reconciler.retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.usertour.io"
 OFFICIAL_HOSTS = ("api.usertour.io",)
@@ -123,10 +124,13 @@ class UsertourProvider(Provider):
     capabilities = CAPABILITIES["usertour"]
     eventually_consistent = False
 
-    def __init__(self, target: TargetConfig, base_url: str, api_key: str) -> None:
+    def __init__(
+        self, target: TargetConfig, base_url: str, api_key: str, retry: RetryPolicy | None = None
+    ) -> None:
         super().__init__(target.name)
         self.parallelism = target.parallelism
-        self._api = ApiClient(target, base_url, f"Bearer {api_key}", describe_error)
+        self._api = ApiClient(target, base_url, f"Bearer {api_key}", describe_error, retry)
+        self.retry = self._api.retry
 
     def read_users(self, user_ids: Iterable[str]) -> Mapping[str, LiveUser]:
         found = fan_out(self._read_one, list(user_ids), self.parallelism)
@@ -165,4 +169,5 @@ def from_config(target: TargetConfig, environ: Mapping[str, str]) -> UsertourPro
     base_url = check_destination(
         target.name, target.base_url or DEFAULT_BASE_URL, OFFICIAL_HOSTS, environ
     )
-    return UsertourProvider(target, base_url, read_api_key(target, environ))
+    key = read_api_key(target, environ)
+    return UsertourProvider(target, base_url, key, RetryPolicy.from_env(environ))

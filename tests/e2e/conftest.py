@@ -26,6 +26,9 @@ class Result:
 
 Run = Callable[..., Result]
 
+#: Backoff small enough that retry tests take milliseconds (the policy itself is unit-tested).
+FAST_RETRIES = {"RECONCILER_RETRY_BASE": "0.01", "RECONCILER_RETRY_CAP": "0.05"}
+
 
 @pytest.fixture
 def run() -> Run:
@@ -34,6 +37,8 @@ def run() -> Run:
     def _run(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str = "") -> Result:
         environ = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         environ.pop("GITHUB_STEP_SUMMARY", None)
+        # Quick retries: the emulator's failures are drawn per request, not timed.
+        environ.update(FAST_RETRIES)
         environ.update(env or {})
         completed = subprocess.run(
             [sys.executable, "-m", "reconciler", *args],

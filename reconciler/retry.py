@@ -1,0 +1,101 @@
+"""The one retry policy: capped exponential backoff with full jitter, honouring Retry-After.
+
+Pure (no I/O, no sleeping) so that it can be unit-tested; ``ApiClient.request`` and the
+applier's handling of lost responses both take their waits from here. Full jitter (a uniform
+draw between 0 and the capped exponential) spreads the retries of parallel workers that failed
+together, which a fixed backoff would send again in lockstep (AWS's "Exponential Backoff And
+Jitter"). The knobs can be lowered through the environment so that tests stay quick.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from reconciler.errors import ConfigError
+
+#: Environment variables that override the policy's fields (seconds, or a count).
+ENV_FIELDS = {
+    "RECONCILER_RETRY_ATTEMPTS": "max_attempts",
+    "RECONCILER_RETRY_BASE": "base",
+    "RECONCILER_RETRY_CAP": "cap",
+    "RECONCILER_RETRY_DEADLINE": "deadline",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long to retry one request."""
+
+    #: Attempts in all, the first included.
+    max_attempts: int = 6
+    #: Seconds of the first backoff ceiling; doubled at each attempt.
+    base: float = 0.2
+    #: Ceiling of one backoff, in seconds.
+    cap: float = 10.0
+    #: Seconds after the first attempt past which no retry starts.
+    deadline: float = 120.0
+    #: Uniform draw in [0, 1); replaceable for tests.
+    random: Callable[[], float] = field(default=random.random, compare=False, repr=False)
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+        A server's Retry-After wins (it knows when it will take requests again); otherwise a
+        full-jitter draw below ``min(cap, base * 2 ** (attempt - 1))``.
+        """
+        if retry_after is not None:
+            return max(0.0, retry_after)
+        ceiling = min(self.cap, self.base * 2.0 ** max(0, attempt - 1))
+        return float(ceiling * self.random())
+
+    def may_retry(self, attempt: int, elapsed: float, delay: float) -> bool:
+        """Whether another attempt fits in both the attempt count and the total deadline."""
+        return attempt < self.max_attempts and elapsed + delay <= self.deadline
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RetryPolicy:
+        """The default policy with the ``RECONCILER_RETRY_*`` variables applied."""
+        values: dict[str, float] = {}
+        for variable, name in ENV_FIELDS.items():
+            raw = environ.get(variable, "").strip()
+            if not raw:
+                continue
+            try:
+                value = float(raw)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or value < (1 if name == "max_attempts" else 0):
+                raise ConfigError(f"{variable} must be a non-negative number, got {raw!r}")
+            values[name] = value
+        default = cls()
+        return cls(
+            max_attempts=int(values.get("max_attempts", default.max_attempts)),
+            base=values.get("base", default.base),
+            cap=values.get("cap", default.cap),
+            deadline=values.get("deadline", default.deadline),
+        )
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP-date (RFC 9110 10.2.3).
+
+    Unparseable values are ignored (None) rather than trusted: the backoff then applies.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = now or datetime.now(timezone.utc)
+    return max(0.0, (when - current).total_seconds())

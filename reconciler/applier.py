@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,7 +35,7 @@ from reconciler.planner import unapplied
 from reconciler.providers.base import Provider
 from reconciler.providers.http import AmbiguousWrite
 
-Status = Literal["applied", "failed", "not_stuck", "unconfirmed"]
+Status = Literal["applied", "failed", "not_stuck", "unconfirmed", "skipped"]
 
 #: Seconds between verification polls: short first (Sprig is often quick), then backing off.
 POLL_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
@@ -115,24 +117,36 @@ def apply_target(
     provider: Provider,
     specs: Mapping[str, UserSpec],
     wait: float | None,
+    stop: threading.Event | None = None,
 ) -> list[UserOutcome]:
-    """Send each change of one target, then check that the target shows what was sent.
+    """Send the changes of one target concurrently, then check what the target shows.
 
     ``wait``: seconds to poll an eventually consistent target; None skips the wait.
+    ``stop``: once set (Ctrl-C, SIGTERM), nothing new is sent; requests in flight finish.
     """
-    outcomes: dict[str, UserOutcome] = {}
-    answers: dict[str, LiveUser | None] = {}
-    for change in target_plan.changes:
+    stop = stop or threading.Event()
+    target = target_plan.target
+
+    def send(change: UserChange) -> tuple[UserChange, LiveUser | UserOutcome | None]:
+        if stop.is_set():
+            message = "not sent: apply was interrupted; run apply again"
+            return change, UserOutcome(target, change.user_id, "skipped", message=message)
         try:
-            answers[change.user_id] = _send(provider, change.upsert, wait)
+            return change, _send(provider, change.upsert, wait)
         except OutcomeUnknown as error:
-            outcomes[change.user_id] = UserOutcome(
-                target_plan.target, change.user_id, "unconfirmed", message=str(error)
-            )
+            return change, UserOutcome(target, change.user_id, "unconfirmed", message=str(error))
         except ReconcilerError as error:
-            outcomes[change.user_id] = _failed(target_plan.target, change, str(error))
+            return change, _failed(target, change, str(error))
+
+    workers = max(1, min(provider.parallelism, len(target_plan.changes)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        sent = list(pool.map(send, target_plan.changes))
+    outcomes = {c.user_id: r for c, r in sent if isinstance(r, UserOutcome)}
+    answers = {c.user_id: r for c, r in sent if not isinstance(r, UserOutcome)}
     pending = {uid: specs[uid] for uid in answers}
-    verified = _verify(target_plan.target, provider, pending, answers, wait)
+    # Interrupted: report what is known now rather than wait for Sprig to catch up.
+    verify_wait = None if stop.is_set() else wait
+    verified = _verify(target, provider, pending, answers, verify_wait)
     outcomes.update(verified)
     return [outcomes[c.user_id] for c in target_plan.changes]
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import ExitStack
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -341,14 +343,41 @@ def apply(
             max_change_ratio if max_change_ratio is not None else config.max_change_ratio,
         )
         _confirm(the_plan, assume_yes)
-        report = apply_plan(the_plan, workspace, providers, None if no_wait else wait)
+        stop = threading.Event()
+        with _interruptible(stop):
+            report = apply_plan(the_plan, workspace, providers, None if no_wait else wait, stop)
     if output_format == "json":
         _finish_json(output_format, shown, report)
     else:
         _echo_lines(report_lines(report, workspace.config.sensitive))
     _step_summary(lambda: _apply_markdown(report, workspace))
+    if stop.is_set():
+        raise click.exceptions.Exit(EXIT_INTERRUPTED)
     if report.problems:
         raise click.exceptions.Exit(EXIT_ERROR)
+
+
+@contextmanager
+def _interruptible(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C or SIGTERM (a cancelled CI job) during apply: send nothing new, let requests in
+    flight finish, then report what was and was not applied (exit 130)."""
+
+    def interrupted(signum: int, frame: object) -> None:
+        if not stop.is_set():
+            click.echo(
+                "Interrupted: finishing the requests in flight, sending nothing new.", err=True
+            )
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _selection(

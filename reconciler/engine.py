@@ -6,6 +6,7 @@ The CLI calls these functions and turns their values and errors into output and 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -130,7 +131,11 @@ def stale_users(
 
 
 def apply_plan(
-    plan: Plan, workspace: Workspace, providers: Mapping[str, Provider], wait: float | None
+    plan: Plan,
+    workspace: Workspace,
+    providers: Mapping[str, Provider],
+    wait: float | None,
+    stop: threading.Event | None = None,
 ) -> ApplyReport:
     """Send every change of the plan and verify it; the safety guard has run before this.
 
@@ -141,5 +146,5 @@ def apply_plan(
     outcomes = []
     for target_plan in plan.targets:
         provider = providers[target_plan.target]
-        outcomes.extend(apply_target(target_plan, provider, specs, wait))
+        outcomes.extend(apply_target(target_plan, provider, specs, wait, stop))
     return ApplyReport(tuple(outcomes))

@@ -73,8 +73,10 @@ def report_lines(report: ApplyReport, sensitive: Collection[str]) -> list[tuple[
     lines: list[tuple[str, str]] = [("", "")]
     for outcome in report.problems:
         where = f"user {outcome.user_id} on {outcome.target}"
-        if outcome.status in ("failed", "unconfirmed"):
-            verb = "failed" if outcome.status == "failed" else "not confirmed"
+        if outcome.status in ("failed", "unconfirmed", "skipped"):
+            verb = {"failed": "failed", "unconfirmed": "not confirmed", "skipped": "skipped"}[
+                outcome.status
+            ]
             lines.append(("-", f"  ! {where} {verb}: {outcome.message}"))
             continue
         lines.append(("-", f"  ! {where}: the target did not keep these values:"))

@@ -57,6 +57,9 @@ class Provider(abc.ABC):
     eventually_consistent: bool = False
     #: How often a write whose answer was lost is sent again (HTTP targets set their own).
     retry: RetryPolicy = RetryPolicy()
+    #: Requests this target may have in flight at once (the HTTP providers take ``parallelism``
+    #: from the config; the sandbox's single SQLite writer gains nothing from more).
+    parallelism: int = 1
 
     def __init__(self, target: str) -> None:
         self.target = target

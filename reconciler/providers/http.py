@@ -23,6 +23,7 @@ from reconciler import __version__
 from reconciler.config import TargetConfig
 from reconciler.errors import ConfigError, TargetError
 from reconciler.retry import RetryPolicy, parse_retry_after
+from reconciler.throttle import AdaptiveLimit, TokenBucket
 
 ALLOWED_HOSTS_ENV = "RECONCILER_ALLOWED_HOSTS"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -142,6 +143,10 @@ class ApiClient:
         #: of each waiting out its own backoff against a target that is not there.
         self._unreachable: TargetError | None = None
         pool = max(1, target.parallelism)
+        #: ``rate_limit`` is a ceiling for the whole target; the adaptive cap halves the
+        #: requests in flight when the target answers 429 instead of hammering it.
+        self._bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
+        self._limit = AdaptiveLimit(pool)
         self._client = httpx.Client(
             base_url=base_url,
             headers={"Authorization": auth_header, "User-Agent": f"reconciler/{__version__}"},
@@ -184,9 +189,12 @@ class ApiClient:
         self, method: str, path: str, kwargs: Mapping[str, Any]
     ) -> httpx.Response | _Failure:
         """One try: the answer when it is final, else what went wrong."""
-        started = time.perf_counter()
         try:
-            response = self._client.request(method, path, **kwargs)
+            with self._limit.slot():
+                if self._bucket is not None:
+                    self._bucket.acquire()
+                started = time.perf_counter()
+                response = self._client.request(method, path, **kwargs)
         except NOT_SENT as error:
             failure = TargetError(
                 self.target, f"cannot connect to {self.base_url}: {type(error).__name__}"
@@ -202,6 +210,10 @@ class ApiClient:
         elapsed = (time.perf_counter() - started) * 1000
         log.info("%s: %s %s %s %.0fms", self.target, method, path, response.status_code, elapsed)
         status = response.status_code
+        if status == 429:
+            self._limit.throttled()
+        elif status < 400:
+            self._limit.succeeded()
         if status not in RETRY_STATUSES:
             return response
         retry_after = parse_retry_after(response.headers.get("Retry-After"))

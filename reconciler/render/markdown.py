@@ -31,7 +31,12 @@ _BACKTICKS = re.compile(r"`+")
 #: In GitHub's diff highlighting ``+`` is green, ``-`` red and ``!`` orange; ``~`` has no colour,
 #: so updates are shown with ``!`` (the convention of Terraform PR bots such as tfcmt).
 _DIFF_SYMBOLS = {"~": "!"}
-_OUTCOME_LABELS = {"failed": "failed", "not_stuck": "not kept", "unconfirmed": "unconfirmed"}
+_OUTCOME_LABELS = {
+    "failed": "failed",
+    "not_stuck": "not kept",
+    "unconfirmed": "unconfirmed",
+    "skipped": "not sent",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +218,15 @@ def render_markdown(
 
 
 def _apply_table(report: ApplyReport) -> str:
-    rows = ["| target | applied | failed | not kept | unconfirmed |", "|---|--:|--:|--:|--:|"]
+    rows = [
+        "| target | applied | failed | not kept | unconfirmed | not sent |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
     targets = sorted({outcome.target for outcome in report.outcomes})
     for target in targets:
         counts: Counter[str] = Counter(o.status for o in report.outcomes if o.target == target)
-        cells = (counts["applied"], counts["failed"], counts["not_stuck"], counts["unconfirmed"])
+        statuses = ("applied", "failed", "not_stuck", "unconfirmed", "skipped")
+        cells = tuple(counts[status] for status in statuses)
         rows.append(f"| {code_inline(target)} | " + " | ".join(f"{c:,}" for c in cells) + " |")
     return "\n".join(rows)
 

@@ -15,7 +15,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -68,6 +68,8 @@ class ApplyReport:
     """Every outcome, in plan order (target, then user id)."""
 
     outcomes: tuple[UserOutcome, ...]
+    #: Seconds spent per target (sending and verifying).
+    durations: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def applied(self) -> int:
@@ -118,6 +120,7 @@ def apply_target(
     specs: Mapping[str, UserSpec],
     wait: float | None,
     stop: threading.Event | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[UserOutcome]:
     """Send the changes of one target concurrently, then check what the target shows.
 
@@ -137,6 +140,9 @@ def apply_target(
             return change, UserOutcome(target, change.user_id, "unconfirmed", message=str(error))
         except ReconcilerError as error:
             return change, _failed(target, change, str(error))
+        finally:
+            if progress is not None:
+                progress(1)
 
     workers = max(1, min(provider.parallelism, len(target_plan.changes)))
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -176,6 +176,15 @@ def shard_option(command: F) -> F:
     )(command)
 
 
+def parallelism_option(command: F) -> F:
+    return click.option(
+        "--parallelism",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Requests in flight per target (overrides each target's parallelism).",
+    )(command)
+
+
 def format_option(command: F) -> F:
     return click.option(
         "--format",
@@ -206,6 +215,7 @@ class ShardType(click.ParamType):
 @user_option
 @shard_option
 @format_option
+@parallelism_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -224,6 +234,7 @@ def plan(
     user_ids: tuple[str, ...],
     shard: tuple[int, int] | None,
     output_format: str,
+    parallelism: int | None,
     detailed_exitcode: bool,
     out_path: Path | None,
 ) -> None:
@@ -240,7 +251,7 @@ def plan(
     _setup_logging(verbose)
     workspace = load_workspace(config_path, os.environ, target_names, user_ids, shard)
     with ExitStack() as stack:
-        providers = open_providers(workspace, os.environ, stack)
+        providers = open_providers(workspace, os.environ, stack, parallelism)
         the_plan = make_plan(workspace, providers)
     shown = PlanView(the_plan, workspace, _selection(target_names, user_ids, shard))
     click.echo(shown.render(output_format, colour=_use_colour()), nl=False, color=_use_colour())
@@ -259,6 +270,7 @@ def plan(
 @user_option
 @shard_option
 @format_option
+@parallelism_option
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="Apply without asking.")
 @click.option(
@@ -294,6 +306,7 @@ def apply(
     user_ids: tuple[str, ...],
     shard: tuple[int, int] | None,
     output_format: str,
+    parallelism: int | None,
     planfile: Path | None,
     assume_yes: bool,
     checksum: str | None,
@@ -322,10 +335,10 @@ def apply(
     selection = _selection(target_names, user_ids, shard)
     with ExitStack() as stack:
         if planfile is not None:
-            workspace, providers, the_plan = _saved_plan(config_path, planfile, stack)
+            workspace, providers, the_plan = _saved_plan(config_path, planfile, stack, parallelism)
         else:
             workspace = load_workspace(config_path, os.environ, target_names, user_ids, shard)
-            providers = open_providers(workspace, os.environ, stack)
+            providers = open_providers(workspace, os.environ, stack, parallelism)
             the_plan = make_plan(workspace, providers)
             _check_checksum(the_plan, checksum)
         shown = PlanView(the_plan, workspace, selection)
@@ -391,7 +404,7 @@ def _selection(
 
 
 def _saved_plan(
-    config_path: Path, planfile: Path, stack: ExitStack
+    config_path: Path, planfile: Path, stack: ExitStack, parallelism: int | None
 ) -> tuple[Workspace, dict[str, Provider], Plan]:
     """Load a saved plan; refuse it when its inputs or its users' live state changed."""
     saved = read_saved_plan(planfile)
@@ -402,7 +415,7 @@ def _saved_plan(
             f"stale plan: reconciler.yaml or the declarations changed since {planfile} was made; "
             "run plan again. Nothing was sent."
         )
-    providers = open_providers(workspace, os.environ, stack)
+    providers = open_providers(workspace, os.environ, stack, parallelism)
     stale = stale_users(saved.plan, workspace, providers)
     if stale:
         lines = "; ".join(f"user {user} changed on target {target}" for target, user in stale)

@@ -5,6 +5,7 @@ The CLI calls these functions and turns their values and errors into output and 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from reconciler.errors import ConfigError
 from reconciler.model import Plan, UserSpec
 from reconciler.planfile import inputs_digest
 from reconciler.planner import fingerprint, plan_target, targets_users
+from reconciler.progress import Progress
 from reconciler.providers import open_provider
 from reconciler.providers.base import Provider
 
@@ -90,13 +92,19 @@ def select_users(users: Sequence[UserSpec], ids: Sequence[str]) -> tuple[UserSpe
 
 
 def open_providers(
-    workspace: Workspace, environ: Mapping[str, str], stack: ExitStack
+    workspace: Workspace,
+    environ: Mapping[str, str],
+    stack: ExitStack,
+    parallelism: int | None = None,
 ) -> dict[str, Provider]:
-    """Open every selected target before any request, so a missing key fails fast and whole."""
-    return {
-        target.name: stack.enter_context(open_provider(target, environ))
-        for target in workspace.targets
-    }
+    """Open every selected target before any request, so a missing key fails fast and whole.
+
+    ``parallelism`` (--parallelism) overrides every target's configured value for this run.
+    """
+    targets = workspace.targets
+    if parallelism is not None:
+        targets = tuple(dataclasses.replace(t, parallelism=parallelism) for t in targets)
+    return {target.name: stack.enter_context(open_provider(target, environ)) for target in targets}
 
 
 def make_plan(workspace: Workspace, providers: Mapping[str, Provider]) -> Plan:
@@ -105,7 +113,9 @@ def make_plan(workspace: Workspace, providers: Mapping[str, Provider]) -> Plan:
     for target in workspace.targets:
         provider = providers[target.name]
         desired = targets_users(workspace.users, target.name)
-        live = provider.read_users(u.id for u in desired)
+        reading = Progress(f"{target.name}: reading users", len(desired))
+        live = provider.read_users([u.id for u in desired], reading.advance)
+        reading.close()
         target_plans.append(
             plan_target(target.name, target.provider, provider.capabilities, desired, live)
         )
@@ -144,7 +154,10 @@ def apply_plan(
     """
     specs = {u.id: u for u in workspace.users}
     outcomes = []
+    durations = {}
     for target_plan in plan.targets:
         provider = providers[target_plan.target]
-        outcomes.extend(apply_target(target_plan, provider, specs, wait, stop))
-    return ApplyReport(tuple(outcomes))
+        sending = Progress(f"{target_plan.target}: applying", len(target_plan.changes))
+        outcomes.extend(apply_target(target_plan, provider, specs, wait, stop, sending.advance))
+        durations[target_plan.target] = sending.close()
+    return ApplyReport(tuple(outcomes), durations)

@@ -82,6 +82,15 @@ def report_lines(report: ApplyReport, sensitive: Collection[str]) -> list[tuple[
         lines.append(("-", f"  ! {where}: the target did not keep these values:"))
         for change in outcome.not_stuck:
             lines.append(("-", f"      {describe_field(change, sensitive)}"))
+    for target, seconds in sorted(report.durations.items()):
+        mine = [o for o in report.outcomes if o.target == target]
+        applied = sum(1 for o in mine if o.status == "applied")
+        lines.append(
+            (
+                "",
+                f"Target {target}: {applied} applied, {len(mine) - applied} not, in {seconds:.1f}s",
+            )
+        )
     failed = len(report.problems)
     lines.append(("", f"Apply complete: {report.applied} applied, {failed} failed."))
     return lines

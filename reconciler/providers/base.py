@@ -6,7 +6,7 @@ The planner and the validator never ask "is this Sprig?": they ask what the targ
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -65,8 +65,13 @@ class Provider(abc.ABC):
         self.target = target
 
     @abc.abstractmethod
-    def read_users(self, user_ids: Iterable[str]) -> Mapping[str, LiveUser]:
-        """Return the live users among ``user_ids``; ids the target does not know are absent."""
+    def read_users(
+        self, user_ids: Iterable[str], progress: Callable[[int], None] | None = None
+    ) -> Mapping[str, LiveUser]:
+        """Return the live users among ``user_ids``; ids the target does not know are absent.
+
+        ``progress(n)`` is called as users are read (for the progress line on stderr).
+        """
 
     @abc.abstractmethod
     def upsert(self, upsert: Upsert) -> LiveUser | None:

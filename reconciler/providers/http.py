@@ -246,13 +246,25 @@ class ApiClient:
         self._client.close()
 
 
-def fan_out(function: Callable[[T], R], items: Sequence[T], parallelism: int) -> list[R]:
+def fan_out(
+    function: Callable[[T], R],
+    items: Sequence[T],
+    parallelism: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[R]:
     """``function`` over ``items`` with up to ``parallelism`` requests in flight, in order.
 
     Threads with httpx's sync client: measured within a few percent of a bare http.client pool
     at 50 ms round trips, with far less CPU than the async client (issue 5's figures).
     """
+
+    def counted(item: T) -> R:
+        result = function(item)
+        if progress is not None:
+            progress(1)
+        return result
+
     if parallelism <= 1 or len(items) <= 1:
-        return [function(item) for item in items]
+        return [counted(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(parallelism, len(items))) as pool:
-        return list(pool.map(function, items))
+        return list(pool.map(counted, items))

@@ -7,7 +7,7 @@ companies, memberships, attribute removal), so the examples can show all of them
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,10 +50,15 @@ class SandboxProvider(Provider):
         except StoreError as exc:
             raise TargetError(self.target, str(exc)) from exc
 
-    def read_users(self, user_ids: Iterable[str]) -> Mapping[str, LiveUser]:
+    def read_users(
+        self, user_ids: Iterable[str], progress: Callable[[int], None] | None = None
+    ) -> Mapping[str, LiveUser]:
         """Return the stored users among ``user_ids``, in one batched store call."""
+        ids = list(user_ids)
         with self._opened() as store:
-            stored = store.get_users(NAMESPACE, user_ids)
+            stored = store.get_users(NAMESPACE, ids)
+        if progress is not None:
+            progress(len(ids))
         return {user_id: to_live_user(user) for user_id, user in stored.items()}
 
     def upsert(self, upsert: Upsert) -> LiveUser:

@@ -9,7 +9,7 @@ back aggregated per name as count, first (createdAt) and latest (updatedAt) time
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -97,8 +97,10 @@ class SprigProvider(Provider):
         self._api = ApiClient(target, base_url, f"API-Key {api_key}", describe_error, retry)
         self.retry = self._api.retry
 
-    def read_users(self, user_ids: Iterable[str]) -> Mapping[str, LiveUser]:
-        found = fan_out(self._read_one, list(user_ids), self.parallelism)
+    def read_users(
+        self, user_ids: Iterable[str], progress: Callable[[int], None] | None = None
+    ) -> Mapping[str, LiveUser]:
+        found = fan_out(self._read_one, list(user_ids), self.parallelism, progress)
         return {user.id: user for user in found if user is not None}
 
     def _read_one(self, user_id: str) -> LiveUser | None:

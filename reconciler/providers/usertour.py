@@ -10,7 +10,7 @@ of another type are silently dropped, which the applier notices by comparing the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -132,8 +132,10 @@ class UsertourProvider(Provider):
         self._api = ApiClient(target, base_url, f"Bearer {api_key}", describe_error, retry)
         self.retry = self._api.retry
 
-    def read_users(self, user_ids: Iterable[str]) -> Mapping[str, LiveUser]:
-        found = fan_out(self._read_one, list(user_ids), self.parallelism)
+    def read_users(
+        self, user_ids: Iterable[str], progress: Callable[[int], None] | None = None
+    ) -> Mapping[str, LiveUser]:
+        found = fan_out(self._read_one, list(user_ids), self.parallelism, progress)
         return {user.id: user for user in found if user is not None}
 
     def _read_one(self, user_id: str) -> LiveUser | None:

@@ -8,25 +8,14 @@ back aggregated per name as count, first (createdAt) and latest (updatedAt) time
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from reconciler.config import TargetConfig
-from reconciler.errors import TargetError
 from reconciler.model import EventStats, LiveUser, Upsert
 from reconciler.providers import CAPABILITIES
-from reconciler.providers.base import Provider
-from reconciler.providers.http import (
-    ApiClient,
-    check_destination,
-    fan_out,
-    read_api_key,
-    user_path,
-)
-from reconciler.retry import RetryPolicy
+from reconciler.providers.rest import HttpProvider
 
 DEFAULT_BASE_URL = "https://api.sprig.com"
 OFFICIAL_HOSTS = ("api.sprig.com", "api.userleap.com")
@@ -83,53 +72,22 @@ def describe_request(upsert: Upsert) -> dict[str, Any]:
     return {"method": "POST", "path": "/v2/users", "body": request_body(upsert)}
 
 
-class SprigProvider(Provider):
+class SprigProvider(HttpProvider):
     kind = "sprig"
     capabilities = CAPABILITIES["sprig"]
-    #: Upserts become visible later: verification must poll (SPEC section 3).
+    #: Upserts answer 202 and become visible later: verification must poll (SPEC section 3).
     eventually_consistent = True
+    auth_scheme = "API-Key"
+    users_path = "/v2/users"
+    default_base_url = DEFAULT_BASE_URL
+    official_hosts = OFFICIAL_HOSTS
+    describe_error = staticmethod(describe_error)
 
-    def __init__(
-        self, target: TargetConfig, base_url: str, api_key: str, retry: RetryPolicy | None = None
-    ) -> None:
-        super().__init__(target.name)
-        self.parallelism = target.parallelism
-        self._api = ApiClient(target, base_url, f"API-Key {api_key}", describe_error, retry)
-        self.retry = self._api.retry
+    def to_live_user(self, user_id: str, body: Any) -> LiveUser:
+        return to_live_user(user_id, body)
 
-    def read_users(
-        self, user_ids: Iterable[str], progress: Callable[[int], None] | None = None
-    ) -> Mapping[str, LiveUser]:
-        found = fan_out(self._read_one, list(user_ids), self.parallelism, progress)
-        return {user.id: user for user in found if user is not None}
-
-    def _read_one(self, user_id: str) -> LiveUser | None:
-        response = self._api.request("GET", user_path("/v2/users", user_id))
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise self._api.failure(response, f"reading user {user_id}")
-        try:
-            return to_live_user(user_id, response.json())
-        except (ValueError, TypeError, KeyError) as error:
-            raise TargetError(self.target, f"unreadable answer for user {user_id}") from error
-
-    def upsert(self, upsert: Upsert) -> LiveUser | None:
-        content = json.dumps(request_body(upsert), ensure_ascii=False).encode()
-        response = self._api.request(
-            "POST", "/v2/users", content=content, headers={"Content-Type": "application/json"}
-        )
-        if not response.is_success:
-            raise self._api.failure(response, f"upserting user {upsert.user_id}")
-        return None  # 202 Accepted: the state shows later, the applier polls.
-
-    def close(self) -> None:
-        self._api.close()
+    def request_body(self, upsert: Upsert) -> dict[str, Any]:
+        return request_body(upsert)
 
 
-def from_config(target: TargetConfig, environ: Mapping[str, str]) -> SprigProvider:
-    base_url = check_destination(
-        target.name, target.base_url or DEFAULT_BASE_URL, OFFICIAL_HOSTS, environ
-    )
-    key = read_api_key(target, environ)
-    return SprigProvider(target, base_url, key, RetryPolicy.from_env(environ))
+from_config = SprigProvider.from_config

@@ -9,25 +9,14 @@ of another type are silently dropped, which the applier notices by comparing the
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from reconciler.config import TargetConfig
-from reconciler.errors import TargetError
 from reconciler.model import Company, LiveUser, Membership, Upsert
 from reconciler.providers import CAPABILITIES
-from reconciler.providers.base import Provider
-from reconciler.providers.http import (
-    ApiClient,
-    check_destination,
-    fan_out,
-    read_api_key,
-    user_path,
-)
-from reconciler.retry import RetryPolicy
+from reconciler.providers.rest import HttpProvider
 
 DEFAULT_BASE_URL = "https://api.usertour.io"
 OFFICIAL_HOSTS = ("api.usertour.io",)
@@ -119,57 +108,28 @@ def describe_request(upsert: Upsert) -> dict[str, Any]:
     return {"method": "POST", "path": "/v1/users", "body": request_body(upsert)}
 
 
-class UsertourProvider(Provider):
+class UsertourProvider(HttpProvider):
     kind = "usertour"
     capabilities = CAPABILITIES["usertour"]
-    eventually_consistent = False
+    auth_scheme = "Bearer"
+    users_path = "/v1/users"
+    read_params = EXPAND
+    default_base_url = DEFAULT_BASE_URL
+    official_hosts = OFFICIAL_HOSTS
+    describe_error = staticmethod(describe_error)
 
-    def __init__(
-        self, target: TargetConfig, base_url: str, api_key: str, retry: RetryPolicy | None = None
-    ) -> None:
-        super().__init__(target.name)
-        self.parallelism = target.parallelism
-        self._api = ApiClient(target, base_url, f"Bearer {api_key}", describe_error, retry)
-        self.retry = self._api.retry
+    def to_live_user(self, user_id: str, body: Any) -> LiveUser:
+        return to_live_user(body)
 
-    def read_users(
-        self, user_ids: Iterable[str], progress: Callable[[int], None] | None = None
-    ) -> Mapping[str, LiveUser]:
-        found = fan_out(self._read_one, list(user_ids), self.parallelism, progress)
-        return {user.id: user for user in found if user is not None}
+    def request_body(self, upsert: Upsert) -> dict[str, Any]:
+        return request_body(upsert)
 
-    def _read_one(self, user_id: str) -> LiveUser | None:
-        response = self._api.request("GET", user_path("/v1/users", user_id), params=EXPAND)
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise self._api.failure(response, f"reading user {user_id}")
-        return self._parse(response, user_id)
-
-    def _parse(self, response: httpx.Response, user_id: str) -> LiveUser:
-        try:
-            return to_live_user(response.json())
-        except (ValueError, TypeError, KeyError) as error:
-            raise TargetError(self.target, f"unreadable answer for user {user_id}") from error
-
-    def upsert(self, upsert: Upsert) -> LiveUser | None:
-        content = json.dumps(request_body(upsert), ensure_ascii=False).encode()
-        response = self._api.request(
-            "POST", "/v1/users", content=content, headers={"Content-Type": "application/json"}
-        )
-        if not response.is_success:
-            raise self._api.failure(response, f"upserting user {upsert.user_id}")
+    def answered(self, response: httpx.Response, upsert: Upsert) -> LiveUser | None:
+        """Usertour answers with the user, which is what verification compares; the answer
+        does not expand companies or memberships, so a user carrying them is read back."""
         if upsert.companies or upsert.memberships:
-            return None  # the answer need not expand them: the applier reads the user back
-        return self._parse(response, upsert.user_id)
-
-    def close(self) -> None:
-        self._api.close()
+            return None
+        return self.parse(response, upsert.user_id)
 
 
-def from_config(target: TargetConfig, environ: Mapping[str, str]) -> UsertourProvider:
-    base_url = check_destination(
-        target.name, target.base_url or DEFAULT_BASE_URL, OFFICIAL_HOSTS, environ
-    )
-    key = read_api_key(target, environ)
-    return UsertourProvider(target, base_url, key, RetryPolicy.from_env(environ))
+from_config = UsertourProvider.from_config

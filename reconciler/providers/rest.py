@@ -1,0 +1,103 @@
+"""The shape both HTTP vendors share: GET one user (404 = absent), POST one upsert as JSON.
+
+A vendor module says only what differs: its auth scheme, paths, error wording and wire format.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+
+from reconciler.config import TargetConfig
+from reconciler.errors import TargetError
+from reconciler.model import LiveUser, Upsert
+from reconciler.providers.base import Provider
+from reconciler.providers.http import (
+    ApiClient,
+    check_destination,
+    fan_out,
+    read_api_key,
+    user_path,
+)
+from reconciler.retry import RetryPolicy
+
+H = TypeVar("H", bound="HttpProvider")
+
+
+class HttpProvider(Provider):
+    """Reads fan out over the target's connection pool; each upsert is one JSON POST."""
+
+    #: ``Authorization: <scheme> <key>``.
+    auth_scheme: ClassVar[str]
+    #: Collection path: GET ``{users_path}/{id}``, POST ``{users_path}``.
+    users_path: ClassVar[str]
+    read_params: ClassVar[list[tuple[str, str]]] = []
+    default_base_url: ClassVar[str]
+    official_hosts: ClassVar[tuple[str, ...]]
+
+    def __init__(
+        self, target: TargetConfig, base_url: str, api_key: str, retry: RetryPolicy | None = None
+    ) -> None:
+        super().__init__(target.name)
+        self.parallelism = target.parallelism
+        header = f"{self.auth_scheme} {api_key}"
+        self._api = ApiClient(target, base_url, header, self.describe_error, retry)
+        self.retry = self._api.retry
+
+    @classmethod
+    def from_config(cls: type[H], target: TargetConfig, environ: Mapping[str, str]) -> H:
+        """Check where the key would go and read it, before any connection."""
+        base_url = target.base_url or cls.default_base_url
+        checked = check_destination(target.name, base_url, cls.official_hosts, environ)
+        key = read_api_key(target, environ)
+        return cls(target, checked, key, RetryPolicy.from_env(environ))
+
+    @staticmethod
+    def describe_error(response: httpx.Response) -> str:
+        """The vendor's refusal in its own words, e.g. ``403 E1000 Invalid API key``."""
+        raise NotImplementedError
+
+    def to_live_user(self, user_id: str, body: Any) -> LiveUser:
+        raise NotImplementedError
+
+    def request_body(self, upsert: Upsert) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def answered(self, response: httpx.Response, upsert: Upsert) -> LiveUser | None:
+        """The user as the upsert's answer shows it; None: the applier reads it back."""
+        return None
+
+    def read_users(
+        self, user_ids: Iterable[str], progress: Callable[[int], None] | None = None
+    ) -> Mapping[str, LiveUser]:
+        found = fan_out(self._read_one, list(user_ids), self.parallelism, progress)
+        return {user.id: user for user in found if user is not None}
+
+    def _read_one(self, user_id: str) -> LiveUser | None:
+        path = user_path(self.users_path, user_id)
+        response = self._api.request("GET", path, params=self.read_params or None)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._api.failure(response, f"reading user {user_id}")
+        return self.parse(response, user_id)
+
+    def parse(self, response: httpx.Response, user_id: str) -> LiveUser:
+        try:
+            return self.to_live_user(user_id, response.json())
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise TargetError(self.target, f"unreadable answer for user {user_id}") from error
+
+    def upsert(self, upsert: Upsert) -> LiveUser | None:
+        content = json.dumps(self.request_body(upsert), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json"}
+        response = self._api.request("POST", self.users_path, content=content, headers=headers)
+        if not response.is_success:
+            raise self._api.failure(response, f"upserting user {upsert.user_id}")
+        return self.answered(response, upsert)
+
+    def close(self) -> None:
+        self._api.close()

@@ -196,7 +196,7 @@ def format_option(command: F) -> F:
     )(command)
 
 
-class ShardType(click.ParamType):
+class ShardType(click.ParamType):  # type: ignore[type-arg]
     """``I/N`` with 1 <= I <= N."""
 
     name = "shard"

@@ -205,7 +205,7 @@ def _target_from_json(data: Mapping[str, Any]) -> TargetPlan:
 
 def read_saved_plan(path: Path) -> SavedPlan:
     """Parse and check a plan file; a masked (stdout) plan cannot be applied."""
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
     from reconciler.schemas import load_schema
 

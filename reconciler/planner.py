@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Literal
 
 from reconciler.model import (
     Attributes,
@@ -230,7 +231,7 @@ def diff_user(
         companies=tuple(diff.companies),
         memberships=tuple(diff.memberships),
     )
-    action = "create" if live is None else "update"
+    action: Literal["create", "update"] = "create" if live is None else "update"
     change = UserChange(
         spec.id, action, tuple(diff.fields), upsert, fingerprint(spec, live, capabilities)
     )

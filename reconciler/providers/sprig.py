@@ -42,7 +42,7 @@ def to_live_user(user_id: str, body: Mapping[str, Any]) -> LiveUser:
         event["event"]: EventStats(
             count=int(event.get("count", 0)),
             first=int(event.get("createdAt", 0)),
-            latest=int(event.get("updatedAt", event.get("createdAt", 0))),
+            latest=int(event.get("updatedAt") or event.get("createdAt") or 0),
         )
         for event in body.get("events") or []
         if isinstance(event, dict) and "event" in event

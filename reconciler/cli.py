@@ -16,12 +16,20 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from reconciler import __version__
 from reconciler.applier import ApplyReport, check_safety
+from reconciler.cli_options import (
+    common_options,
+    format_option,
+    parallelism_option,
+    shard_option,
+    user_option,
+)
+from reconciler.cli_sandbox import sandbox
 from reconciler.engine import (
     Workspace,
     apply_plan,
@@ -43,7 +51,6 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 #: Seconds apply polls Sprig until it shows what was sent (it answers 202 and applies later).
 DEFAULT_WAIT = 60.0
 
-F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("reconciler")
 
 
@@ -59,41 +66,6 @@ def _echo_lines(lines: Iterable[tuple[str, str]]) -> None:
 
 def _error(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
-
-
-def common_options(command: F) -> F:
-    """--config, --target and -v, shared by every command that reads a config repository."""
-    options = [
-        click.option(
-            "--config",
-            "config_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=Path("reconciler.yaml"),
-            show_default=True,
-            help="Path of reconciler.yaml.",
-        ),
-        click.option(
-            "--target",
-            "target_names",
-            multiple=True,
-            metavar="NAME",
-            help="Only this target (repeatable). Default: all targets.",
-        ),
-        click.option("-v", "--verbose", count=True, help="Log more on stderr (-vv: debug)."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def user_option(command: F) -> F:
-    return click.option(
-        "--user",
-        "user_ids",
-        multiple=True,
-        metavar="ID",
-        help="Only this user (repeatable). Default: every declared user.",
-    )(command)
 
 
 def _setup_logging(verbose: int) -> None:
@@ -165,49 +137,6 @@ def validate(
         f"Valid: {len(workspace.users)} users in {files} file{'s' if files != 1 else ''}, "
         f"{len(workspace.targets)} target{'s' if len(workspace.targets) != 1 else ''}."
     )
-
-
-def shard_option(command: F) -> F:
-    return click.option(
-        "--shard",
-        type=ShardType(),
-        metavar="I/N",
-        help="Only users of shard I of N (stable hash of the id), for a CI matrix.",
-    )(command)
-
-
-def parallelism_option(command: F) -> F:
-    return click.option(
-        "--parallelism",
-        type=click.IntRange(min=1),
-        metavar="N",
-        help="Requests in flight per target (overrides each target's parallelism).",
-    )(command)
-
-
-def format_option(command: F) -> F:
-    return click.option(
-        "--format",
-        "output_format",
-        type=click.Choice(["text", "markdown", "json"]),
-        default="text",
-        show_default=True,
-        help="text for people, markdown for pull-request comments, json for programs.",
-    )(command)
-
-
-class ShardType(click.ParamType):  # type: ignore[type-arg]
-    """``I/N`` with 1 <= I <= N."""
-
-    name = "shard"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[int, int]:
-        if isinstance(value, tuple):
-            return value
-        index, _, count = str(value).partition("/")
-        if index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
-            return int(index), int(count)
-        self.fail(f"{value!r} is not I/N with 1 <= I <= N (e.g. 1/4)", param, ctx)
 
 
 @cli.command()
@@ -466,70 +395,7 @@ def _finish_json(output_format: str, shown: PlanView, report: ApplyReport | None
         click.echo(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
 
 
-@cli.group()
-def sandbox() -> None:
-    """The local sandbox: an HTTP emulator of the Sprig and Usertour APIs."""
-
-
-@sandbox.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8011, show_default=True)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".reconciler/emulator.db"),
-    show_default=True,
-    help="SQLite store of the emulated users.",
-)
-@click.option(
-    "--sprig-key", metavar="KEY", help="Accepted Sprig key (or $RECONCILER_SANDBOX_SPRIG_KEY)."
-)
-@click.option(
-    "--usertour-key",
-    metavar="KEY",
-    help="Accepted Usertour key (or $RECONCILER_SANDBOX_USERTOUR_KEY).",
-)
-@click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, help="Fraction of failures.")
-@click.option(
-    "--fail-mode",
-    type=click.Choice(["before", "after"]),
-    default="before",
-    show_default=True,
-    help="after: commit the write, then answer an error (a lost response).",
-)
-@click.option(
-    "--rate-limit", type=click.FloatRange(min=0, min_open=True), help="Requests/s per key."
-)
-@click.option("--latency-ms", type=click.IntRange(min=0), default=0, help="Delay every answer.")
-@click.option(
-    "--visibility-delay-ms",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Sprig: an upsert shows on GET only this long after its 202.",
-)
-@click.option("--seed", type=int, default=0, help="Seed of the injected failures.")
-@click.option("-v", "--verbose", is_flag=True, help="Log each request on stderr.")
-def sandbox_serve(host: str, port: int, db_path: Path, **options: Any) -> None:
-    """Serve the Sprig v2 and Usertour v1 APIs on 127.0.0.1 over a local SQLite store.
-
-    Point a target's base_url at it to try the real HTTP path without an account.
-
-    \b
-    Examples:
-      reconciler sandbox serve --port 8011
-      SPRIG_API_KEY=sprig-sandbox-key reconciler plan   # with base_url http://127.0.0.1:8011
-      reconciler sandbox serve --fail-rate 0.3 --latency-ms 50 --visibility-delay-ms 2000
-    """
-    from reconciler.sandbox.server import EmulatorOptions, serve_forever
-
-    serve_forever(
-        db_path,
-        EmulatorOptions(**options),
-        host=host,
-        port=port,
-        announce=lambda message: click.echo(message),
-    )
+cli.add_command(sandbox)
 
 
 def _confirm(the_plan: Plan, assume_yes: bool) -> None:

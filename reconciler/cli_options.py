@@ -1,0 +1,89 @@
+"""Options shared by several commands, so each is defined (and documented) once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common_options(command: F) -> F:
+    """--config, --target and -v, shared by every command that reads a config repository."""
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=Path("reconciler.yaml"),
+            show_default=True,
+            help="Path of reconciler.yaml.",
+        ),
+        click.option(
+            "--target",
+            "target_names",
+            multiple=True,
+            metavar="NAME",
+            help="Only this target (repeatable). Default: all targets.",
+        ),
+        click.option("-v", "--verbose", count=True, help="Log more on stderr (-vv: debug)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def user_option(command: F) -> F:
+    return click.option(
+        "--user",
+        "user_ids",
+        multiple=True,
+        metavar="ID",
+        help="Only this user (repeatable). Default: every declared user.",
+    )(command)
+
+
+def shard_option(command: F) -> F:
+    return click.option(
+        "--shard",
+        type=ShardType(),
+        metavar="I/N",
+        help="Only users of shard I of N (stable hash of the id), for a CI matrix.",
+    )(command)
+
+
+def parallelism_option(command: F) -> F:
+    return click.option(
+        "--parallelism",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Requests in flight per target (overrides each target's parallelism).",
+    )(command)
+
+
+def format_option(command: F) -> F:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "markdown", "json"]),
+        default="text",
+        show_default=True,
+        help="text for people, markdown for pull-request comments, json for programs.",
+    )(command)
+
+
+class ShardType(click.ParamType):  # type: ignore[type-arg]
+    """``I/N`` with 1 <= I <= N."""
+
+    name = "shard"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        index, _, count = str(value).partition("/")
+        if index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
+            return int(index), int(count)
+        self.fail(f"{value!r} is not I/N with 1 <= I <= N (e.g. 1/4)", param, ctx)

@@ -17,10 +17,13 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema  # type: ignore[import-untyped,unused-ignore]
+
+if TYPE_CHECKING:
+    # Imported only to explain a failure (see _explainer): it costs ~70 ms at every start.
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
 from reconciler.model import JsonPath
 
@@ -90,6 +93,8 @@ def compiled(name: str, definition: str | None = None) -> Callable[[Any], Any]:
 
 @functools.cache
 def _explainer(name: str, definition: str | None) -> jsonschema.Draft202012Validator:
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]
+
     return jsonschema.Draft202012Validator(_definition(name, definition))
 
 

@@ -15,12 +15,15 @@ import argparse
 import http.client
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from threading import local
 from urllib.parse import quote
@@ -110,6 +113,37 @@ def in_process_plan(root: Path) -> float:
     return time.perf_counter() - started
 
 
+@contextmanager
+def served(db: Path, latency_ms: int) -> Iterator[tuple[str, int]]:
+    """The emulator in its own process, so it never competes for the GIL with what we time."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
+        assert match, first
+        yield match.group(0), int(match.group(1))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2000)
@@ -119,10 +153,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "emulator.db"
         seed(db, args.users)
-        options = EmulatorOptions(latency_ms=args.latency_ms)
-        with start_emulator(db, options, environ={}) as running:
-            write_repo(Path(tmp) / "repo", running.url, args.users, args.parallelism)
-            floor_s = floor(running.port, args.users, args.parallelism)
+        with served(db, args.latency_ms) as (url, port):
+            write_repo(Path(tmp) / "repo", url, args.users, args.parallelism)
+            floor_s = floor(port, args.users, args.parallelism)
             wall, cpu = reconciler_plan(Path(tmp) / "repo")
             inside = in_process_plan(Path(tmp) / "repo")
     print(f"{args.users} users, latency {args.latency_ms} ms, parallelism {args.parallelism}")

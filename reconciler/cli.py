@@ -43,6 +43,7 @@ from reconciler.errors import ConfigError, ReconcilerError, RefusedError, Valida
 from reconciler.model import Plan
 from reconciler.output import PlanView, report_json, report_lines, styled
 from reconciler.planfile import plan_checksum, read_saved_plan
+from reconciler.progress import Progress
 from reconciler.providers.base import Provider
 
 #: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
@@ -181,7 +182,7 @@ def plan(
     workspace = load_workspace(config_path, os.environ, target_names, user_ids, shard)
     with ExitStack() as stack:
         providers = open_providers(workspace, os.environ, stack, parallelism)
-        the_plan = make_plan(workspace, providers)
+        the_plan = make_plan(workspace, providers, Progress)
     shown = PlanView(the_plan, workspace, _selection(target_names, user_ids, shard))
     click.echo(shown.render(output_format, colour=_use_colour()), nl=False, color=_use_colour())
     if out_path is not None:
@@ -268,7 +269,7 @@ def apply(
         else:
             workspace = load_workspace(config_path, os.environ, target_names, user_ids, shard)
             providers = open_providers(workspace, os.environ, stack, parallelism)
-            the_plan = make_plan(workspace, providers)
+            the_plan = make_plan(workspace, providers, Progress)
             _check_checksum(the_plan, checksum)
         shown = PlanView(the_plan, workspace, selection)
         if output_format != "json":
@@ -287,7 +288,9 @@ def apply(
         _confirm(the_plan, assume_yes)
         stop = threading.Event()
         with _interruptible(stop):
-            report = apply_plan(the_plan, workspace, providers, None if no_wait else wait, stop)
+            report = apply_plan(
+                the_plan, workspace, providers, None if no_wait else wait, stop, Progress
+            )
     if output_format == "json":
         _finish_json(output_format, shown, report)
     else:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from reconciler.applier import ApplyReport, apply_target
 from reconciler.config import Config, TargetConfig, load_config
@@ -20,7 +22,6 @@ from reconciler.errors import ConfigError
 from reconciler.model import Plan, UserSpec
 from reconciler.planfile import inputs_digest
 from reconciler.planner import fingerprint, plan_target, targets_users
-from reconciler.progress import Progress
 from reconciler.providers import open_provider
 from reconciler.providers.base import Provider
 
@@ -107,13 +108,39 @@ def open_providers(
     return {target.name: stack.enter_context(open_provider(target, environ)) for target in targets}
 
 
-def make_plan(workspace: Workspace, providers: Mapping[str, Provider]) -> Plan:
+class Step(Protocol):
+    """Progress of one step; the CLI passes one that draws on stderr, the library draws nothing."""
+
+    def advance(self, count: int = 1) -> None: ...
+
+    def close(self) -> float: ...
+
+
+StepFactory = Callable[[str, int], Step]
+
+
+class _Quiet:
+    """A step that reports nothing but still measures its duration."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self._started = time.monotonic()
+
+    def advance(self, count: int = 1) -> None:
+        pass
+
+    def close(self) -> float:
+        return time.monotonic() - self._started
+
+
+def make_plan(
+    workspace: Workspace, providers: Mapping[str, Provider], steps: StepFactory = _Quiet
+) -> Plan:
     """Read the live state of the declared users of each target and compare (GETs only)."""
     target_plans = []
     for target in workspace.targets:
         provider = providers[target.name]
         desired = targets_users(workspace.users, target.name)
-        reading = Progress(f"{target.name}: reading users", len(desired))
+        reading = steps(f"{target.name}: reading users", len(desired))
         live = provider.read_users([u.id for u in desired], reading.advance)
         reading.close()
         target_plans.append(
@@ -146,6 +173,7 @@ def apply_plan(
     providers: Mapping[str, Provider],
     wait: float | None,
     stop: threading.Event | None = None,
+    steps: StepFactory = _Quiet,
 ) -> ApplyReport:
     """Send every change of the plan and verify it; the safety guard has run before this.
 
@@ -157,7 +185,7 @@ def apply_plan(
     durations = {}
     for target_plan in plan.targets:
         provider = providers[target_plan.target]
-        sending = Progress(f"{target_plan.target}: applying", len(target_plan.changes))
+        sending = steps(f"{target_plan.target}: applying", len(target_plan.changes))
         outcomes.extend(apply_target(target_plan, provider, specs, wait, stop, sending.advance))
         durations[target_plan.target] = sending.close()
     return ApplyReport(tuple(outcomes), durations)

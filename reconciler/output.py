@@ -6,6 +6,7 @@ Text is for people, markdown for pull-request comments and step summaries, json 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,15 +42,20 @@ class PlanView:
         default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     )
 
-    @property
+    @functools.cached_property
     def checksum(self) -> str:
         return plan_checksum(self.plan)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """Read the inputs once however many formats are written (stdout, --out, summary)."""
+        return digest(self.workspace)
 
     def document(self, masked: bool) -> dict[str, Any]:
         sensitive = self.workspace.config.sensitive if masked else None
         return plan_document(
             self.plan,
-            digest=digest(self.workspace),
+            digest=self.digest,
             created_at=self.created_at,
             selection=self.selection,
             sensitive=sensitive,

@@ -205,19 +205,21 @@ def _target_from_json(data: Mapping[str, Any]) -> TargetPlan:
 
 def read_saved_plan(path: Path) -> SavedPlan:
     """Parse and check a plan file; a masked (stdout) plan cannot be applied."""
-    import jsonschema  # type: ignore[import-untyped,unused-ignore]
-
-    from reconciler.schemas import load_schema
+    from reconciler.schemas import check
+    from reconciler.yamlload import format_path
 
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot read plan file {path}: {error}") from error
-    errors = list(jsonschema.Draft202012Validator(load_schema("plan")).iter_errors(document))
-    if errors:
-        raise ConfigError(f"{path} is not a reconciler plan file: {errors[0].message}")
-    if document["format_version"] != FORMAT_VERSION:
-        raise ConfigError(f"{path}: plan format {document['format_version']} is not supported")
+    version = document.get("format_version") if isinstance(document, dict) else None
+    if version is not None and version != FORMAT_VERSION:
+        raise ConfigError(f"{path}: plan format {version} is not supported by this version")
+    issues = check("plan", document)
+    if issues:
+        first = issues[0]
+        where = f"{format_path(first.path)}: " if first.path else ""
+        raise ConfigError(f"{path} is not a reconciler plan file: {where}{first.message}")
     if document["masked"]:
         raise ConfigError(
             f"{path} has masked values (it is `plan --format json` output): "

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from reconciler.errors import TargetError
 from reconciler.model import LiveUser, Upsert
 from reconciler.retry import RetryPolicy
 
@@ -79,6 +80,25 @@ class Provider(abc.ABC):
 
         Returning None means the caller must read the user back to verify what stuck.
         """
+
+    def list_users(self, progress: Callable[[int], None] | None = None) -> list[LiveUser]:
+        """Every live user of the target, sorted by id (import --all, prune).
+
+        Only targets whose capabilities say ``can_list``; the others (Sprig has no list
+        endpoint) refuse with a TargetError that says what to do instead.
+        """
+        raise TargetError(
+            self.target,
+            f"{self.kind} cannot list its users (no list endpoint): name them with --user or "
+            "--ids-from",
+        )
+
+    def delete_user(self, user_id: str) -> bool:
+        """Delete one user for good (prune); False when the target did not have it.
+
+        Only targets that can list users can be pruned; the others refuse.
+        """
+        raise TargetError(self.target, f"{self.kind} cannot delete users")
 
     def close(self) -> None:
         """Release connections or files. Safe to call twice."""

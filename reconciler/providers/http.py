@@ -118,6 +118,11 @@ def user_path(prefix: str, user_id: str) -> str:
     return f"{prefix}/{quote(user_id, safe='')}"
 
 
+#: Methods whose re-sending cannot do anything twice: a read, or a delete (a second DELETE of a
+#: deleted user answers 404, which the caller takes as "already gone").
+IDEMPOTENT = frozenset({"GET", "DELETE"})
+
+
 class ApiClient:
     """One keep-alive connection pool per target, with request logs that never show the key.
 
@@ -170,7 +175,7 @@ class ApiClient:
             outcome = self._attempt(method, path, kwargs)
             if isinstance(outcome, httpx.Response):
                 return self._checked(outcome)
-            if outcome.ambiguous and method != "GET":
+            if outcome.ambiguous and method not in IDEMPOTENT:
                 raise AmbiguousWrite(
                     self.target,
                     f"{method} {path}: {outcome.reason} after the request was sent",

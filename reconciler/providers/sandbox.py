@@ -71,6 +71,20 @@ class SandboxProvider(Provider):
         with self._opened() as store:
             return store.list_user_ids(NAMESPACE)
 
+    def list_users(self, progress: Callable[[int], None] | None = None) -> list[LiveUser]:
+        """Every stored user, sorted by id, read in one batched store call."""
+        with self._opened() as store:
+            ids = store.list_user_ids(NAMESPACE)
+            stored = store.get_users(NAMESPACE, ids)
+        if progress is not None:
+            progress(len(ids))
+        return [to_live_user(stored[user_id]) for user_id in ids if user_id in stored]
+
+    def delete_user(self, user_id: str) -> bool:
+        """Delete one stored user with its events and memberships."""
+        with self._opened() as store:
+            return store.delete_user(NAMESPACE, user_id)
+
     def close(self) -> None:
         """Close the SQLite file if it was opened. Safe to call twice."""
         with self._open_lock:

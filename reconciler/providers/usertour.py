@@ -9,19 +9,24 @@ of another type are silently dropped, which the applier notices by comparing the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from reconciler.errors import TargetError
 from reconciler.model import Company, LiveUser, Membership, Upsert
 from reconciler.providers import CAPABILITIES
+from reconciler.providers.http import user_path
 from reconciler.providers.rest import HttpProvider
 
 DEFAULT_BASE_URL = "https://api.usertour.io"
 OFFICIAL_HOSTS = ("api.usertour.io",)
 EMAIL_ATTRIBUTE = "email"
 #: Memberships carry internal company ids; only the expanded company tells its external id.
+#: Largest page the list endpoint serves.
+PAGE_SIZE = 100
 EXPAND = [
     ("expand[]", "companies"),
     ("expand[]", "memberships"),
@@ -130,6 +135,54 @@ class UsertourProvider(HttpProvider):
         if upsert.companies or upsert.memberships:
             return None
         return self.parse(response, upsert.user_id)
+
+    def delete_user(self, user_id: str) -> bool:
+        """``DELETE /v1/users/{id}``: permanent, events too. A 404 means it was already gone,
+        so a delete whose answer was lost is simply sent again."""
+        path = user_path(self.users_path, user_id)
+        response = self._api.request("DELETE", path)
+        if response.status_code == 404:
+            return False
+        if not response.is_success:
+            raise self._api.failure(response, f"deleting user {user_id}")
+        return True
+
+    def list_users(self, progress: Callable[[int], None] | None = None) -> list[LiveUser]:
+        """Walk ``GET /v1/users`` page by page until ``next`` is null.
+
+        Only the cursor is taken from ``next``: it is a URL relative to the server's own
+        path, which differs from ``base_url`` when Usertour is served under a prefix.
+        """
+        users: dict[str, LiveUser] = {}
+        cursor: str | None = None
+        while True:
+            params = [*self.read_params, ("limit", str(PAGE_SIZE))]
+            if cursor is not None:
+                params.append(("cursor", cursor))
+            response = self._api.request("GET", self.users_path, params=params)
+            if response.status_code != 200:
+                raise self._api.failure(response, "listing users")
+            page, cursor = self._page(response)
+            users.update((user.id, user) for user in page)
+            if progress is not None:
+                progress(len(page))
+            if cursor is None:
+                return [users[user_id] for user_id in sorted(users)]
+
+    def _page(self, response: httpx.Response) -> tuple[list[LiveUser], str | None]:
+        """The users of one list page and the cursor of the next (None on the last page)."""
+        try:
+            body = response.json()
+            page = [to_live_user(raw) for raw in body["results"]]
+            next_url = body.get("next")
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise TargetError(self.target, "unreadable answer listing users") from error
+        if not next_url:
+            return page, None
+        cursors = parse_qs(urlsplit(str(next_url)).query).get("cursor")
+        if not cursors:
+            raise TargetError(self.target, f"listing users: no cursor in next={next_url!r}")
+        return page, cursors[0]
 
 
 from_config = UsertourProvider.from_config

@@ -66,11 +66,12 @@ class AdaptiveLimit:
                 self._in_flight -= 1
                 self._condition.notify_all()
 
-    def throttled(self) -> None:
-        """The target said 429: halve what we send at once."""
+    def throttled(self) -> int | None:
+        """The target said 429: halve what we send at once. Returns the new cap if it moved."""
         with self._condition:
-            self.limit = max(1, self.limit // 2)
+            previous, self.limit = self.limit, max(1, self.limit // 2)
             self._streak = 0
+            return self.limit if self.limit != previous else None
 
     def succeeded(self) -> None:
         with self._condition:

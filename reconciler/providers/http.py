@@ -216,7 +216,11 @@ class ApiClient:
         log.info("%s: %s %s %s %.0fms", self.target, method, path, response.status_code, elapsed)
         status = response.status_code
         if status == 429:
-            self._limit.throttled()
+            lowered = self._limit.throttled()
+            if lowered is not None:
+                log.warning(
+                    "%s: answered 429: at most %d requests in flight now", self.target, lowered
+                )
         elif status < 400:
             self._limit.succeeded()
         if status not in RETRY_STATUSES:

@@ -41,6 +41,9 @@ class RecordedRequest:
     #: "sprig", "usertour", or None for a path neither vendor owns.
     vendor: str | None
     body: bytes = b""
+    #: Requests being handled when this one arrived, itself included: how hard the client
+    #: pushed (tests check that a client lowers it when answered 429).
+    in_flight: int = 1
 
     def json(self) -> Any:
         """The body as JSON, or None when it is empty or not JSON."""
@@ -61,6 +64,7 @@ class RecordedRequest:
             "status": self.status,
             "vendor": self.vendor,
             "body": body,
+            "in_flight": self.in_flight,
         }
 
 
@@ -79,9 +83,15 @@ class RequestLog:
         self._entries: list[RecordedRequest] = []
         self._lock = threading.Lock()
 
-    def record(self, request: Request, vendor: str | None, status: int) -> None:
+    def record(self, request: Request, vendor: str | None, status: int, in_flight: int = 1) -> None:
         entry = RecordedRequest(
-            request.method, request.target, auth_scheme(request), status, vendor, request.body
+            request.method,
+            request.target,
+            auth_scheme(request),
+            status,
+            vendor,
+            request.body,
+            in_flight,
         )
         with self._lock:
             self._entries.append(entry)
@@ -110,13 +120,22 @@ class EmulatorApp:
         self.requests = RequestLog()
         self._faults = FaultInjector(options.fail_rate, options.fail_mode, options.seed)
         self._limiter = RateLimiter(options.rate_limit) if options.rate_limit else None
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
 
     def handle(self, request: Request) -> Response:
         if request.path.startswith("/_sandbox/"):
             return self._sandbox(request)
-        api = next((api for api in self.apis if api.owns(request.path)), None)
-        response = self._vendor(api, request) if api else text_response(404, "Not Found")
-        self.requests.record(request, api.name if api else None, response.status)
+        with self._in_flight_lock:
+            self._in_flight += 1
+            in_flight = self._in_flight
+        try:
+            api = next((api for api in self.apis if api.owns(request.path)), None)
+            response = self._vendor(api, request) if api else text_response(404, "Not Found")
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+        self.requests.record(request, api.name if api else None, response.status, in_flight)
         return response
 
     def flush(self) -> None:

@@ -139,3 +139,23 @@ def test_lost_answers_on_a_lagging_target_are_reported_unknown_not_resent(
     assert {uid: user.events["login"].count for uid, user in stored.items()} == {
         u["id"]: 1 for u in users
     }
+
+
+def test_sustained_429s_lower_the_requests_in_flight(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """A target that keeps answering 429 gets fewer requests at once, not the same hammering."""
+    running = emulator(rate_limit=10, latency_ms=20)
+    users = [_user(i) for i in range(40)]
+    repo = write_repo(tmp_path, running, "usertour", users)
+    config = repo / "reconciler.yaml"
+    config.write_text(config.read_text().replace("parallelism: 4", "parallelism: 8"))
+    applied = run("apply", "--yes", cwd=repo, env=PATIENT)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    assert "answered 429: at most 4 requests in flight now" in applied.stderr
+    answered = running.requests
+    first_429 = next(i for i, r in enumerate(answered) if r.status == 429)
+    assert max(r.in_flight for r in answered[:first_429]) > 4
+    assert max(r.in_flight for r in answered[len(answered) // 2 :]) <= 4
+    posted = Counter(r.json()["id"] for r in answered if r.method == "POST" and r.status < 300)
+    assert posted == Counter(u["id"] for u in users)

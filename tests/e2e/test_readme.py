@@ -1,0 +1,181 @@
+"""Every command the README shows is run here, and its output compared with what the README shows.
+
+Each ```console block of README.md is preceded by a marker saying where its commands run:
+
+    <!-- readme-test: cwd=examples -->                 a fresh copy of examples/, commands in it
+    <!-- readme-test: cwd=examples with=typo -->       the same plus tests/readme/typo/ over it
+    <!-- readme-test: cwd=. -->                        the copy's parent (the repository root)
+
+A block without a marker fails the test, so no command can be added without being run. ``$ cmd``
+lines run in bash one after another, sharing the folder (``cd``) and the environment (``export``);
+the lines after a command are its expected output (stdout and stderr together): a line ``...``
+matches any number of lines, ``...`` inside a line matches any text. A command ending with ``&``
+starts a server in the background; the one liberty taken is that it listens on a free port, which
+is written back as 8011 in outputs and in the copied config files, so that the README can show the
+documented default while tests run in parallel. ```bash blocks are the install and test commands,
+which .ci/run runs itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+OVERLAYS = ROOT / "tests" / "readme"
+MARKER = re.compile(r"<!-- readme-test: (?P<options>[^>]*?) -->")
+DOCUMENTED_PORT = "8011"
+
+
+@dataclass
+class Block:
+    line: int
+    options: dict[str, str]
+    #: (command, expected output lines)
+    commands: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+def console_blocks(text: str) -> list[Block]:
+    """The console blocks of the README, each with the options of its marker."""
+    lines = text.splitlines()
+    blocks = []
+    for number, line in enumerate(lines):
+        if line.strip() != "```console":
+            continue
+        marker = MARKER.search(lines[number - 1]) if number else None
+        if marker is None:
+            raise AssertionError(f"README.md:{number + 1}: console block without a readme-test")
+        options = dict(o.split("=", 1) for o in marker["options"].split())
+        block = Block(number + 1, options)
+        indent = line[: len(line) - len(line.lstrip())]
+        for body in lines[number + 1 :]:
+            if body.strip() == "```":
+                break
+            body = body.removeprefix(indent)
+            if body.startswith("$ "):
+                block.commands.append((body[2:], []))
+            else:
+                block.commands[-1][1].append(body)
+        blocks.append(block)
+    return blocks
+
+
+def expected_pattern(expected: list[str]) -> re.Pattern[str]:
+    """``...`` lines match any lines, ``...`` in a line any text; the rest literally."""
+    parts = []
+    for line in expected:
+        if line.strip() == "...":
+            parts.append(r"(?:[^\n]*\n)*?")
+        else:
+            parts.append(".*".join(map(re.escape, line.split("..."))) + r"[ \t]*\n")
+    return re.compile("".join(parts))
+
+
+class Session:
+    """A shell-like state: folder, environment, background servers."""
+
+    def __init__(self, block: Block, root: Path, cwd: Path) -> None:
+        self.block = block
+        self.root = root
+        self.cwd = cwd
+        self.env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+        self.env.pop("GITHUB_STEP_SUMMARY", None)
+        self.env.update({"NO_COLOR": "1", "COLUMNS": "100"})
+        # The console script of this interpreter, also when the venv is not on PATH.
+        self.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{self.env.get('PATH', '')}"
+        self.port: str | None = None
+        self.servers: list[subprocess.Popen[str]] = []
+
+    def run(self, command: str, expected_lines: int) -> str:
+        if command.startswith("cd "):
+            self.cwd = (self.cwd / command[3:].strip()).resolve()
+            return ""
+        if command.startswith("export "):
+            for assignment in shlex.split(command[7:]):
+                name, _, value = assignment.partition("=")
+                self.env[name] = value
+            return ""
+        if command.endswith("&"):
+            return self._background(command.rstrip("&").strip(), expected_lines)
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=300,
+        )
+        return self._normalise(done.stdout)
+
+    def _background(self, command: str, expected_lines: int) -> str:
+        server = subprocess.Popen(
+            ["bash", "-c", f"exec {command} --port 0"],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.servers.append(server)
+        assert server.stdout is not None
+        shown = [server.stdout.readline() for _ in range(expected_lines)]
+        port = re.search(r"127\.0\.0\.1:(\d+)", shown[0])
+        assert port, shown
+        self.port = port.group(1)
+        for config in self.root.rglob("reconciler.yaml"):
+            config.write_text(config.read_text().replace(DOCUMENTED_PORT, self.port))
+        return self._normalise("".join(shown))
+
+    def _normalise(self, output: str) -> str:
+        if self.port is not None:
+            output = output.replace(f"127.0.0.1:{self.port}", f"127.0.0.1:{DOCUMENTED_PORT}")
+        return output if output.endswith("\n") or not output else output + "\n"
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+BLOCKS = console_blocks(README.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
+    block: Block = request.param
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples", root / "examples", ignore=shutil.ignore_patterns(".*"))
+    overlay = block.options.get("with")
+    if overlay:
+        shutil.copytree(OVERLAYS / overlay, root / "examples", dirs_exist_ok=True)
+    started = Session(block, root, (root / block.options.get("cwd", ".")).resolve())
+    yield started
+    started.close()
+
+
+def test_every_console_block_is_marked() -> None:
+    assert len(BLOCKS) >= 3
+    assert all(block.commands for block in BLOCKS)
+
+
+@pytest.mark.parametrize(
+    "session", BLOCKS, ids=[f"README.md:{b.line}" for b in BLOCKS], indirect=True
+)
+def test_readme_block(session: Session) -> None:
+    for command, expected in session.block.commands:
+        actual = session.run(command, len(expected))
+        if not expected_pattern(expected).fullmatch(actual):
+            shown = "\n".join(expected)
+            pytest.fail(f"$ {command}\n--- README shows:\n{shown}\n--- ran:\n{actual}", False)

@@ -35,7 +35,10 @@ from reconciler.planner import unapplied
 from reconciler.providers.base import Provider
 from reconciler.providers.http import AmbiguousWrite
 
-Status = Literal["applied", "failed", "not_stuck", "unconfirmed", "skipped"]
+#: "deleted": a pruned user is gone (it answered 200, or was already gone).
+Status = Literal["applied", "deleted", "failed", "not_stuck", "unconfirmed", "skipped"]
+#: The statuses that are what the plan wanted; every other one is reported and exits 1.
+DONE: frozenset[Status] = frozenset({"applied", "deleted"})
 
 #: Seconds between verification polls: short first (Sprig is often quick), then backing off.
 POLL_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
@@ -76,8 +79,12 @@ class ApplyReport:
         return sum(1 for o in self.outcomes if o.status == "applied")
 
     @property
+    def deleted(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "deleted")
+
+    @property
     def problems(self) -> tuple[UserOutcome, ...]:
-        return tuple(o for o in self.outcomes if o.status != "applied")
+        return tuple(o for o in self.outcomes if o.status not in DONE)
 
 
 #: The ratio guard only speaks once a target holds this many of the declared users: on a new

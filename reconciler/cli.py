@@ -7,47 +7,55 @@ exit 1, never 2: with ``--detailed-exitcode`` a 2 tells CI "changes pending".
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterable
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import click
 
 from reconciler import __version__
-from reconciler.applier import ApplyReport, check_safety
+from reconciler.applier import check_safety
+from reconciler.cli_import import import_command
 from reconciler.cli_options import (
+    changed_since_option,
     common_options,
     format_option,
     parallelism_option,
+    prune_guard_options,
+    prune_option,
     shard_option,
     user_option,
 )
 from reconciler.cli_sandbox import sandbox
+from reconciler.cli_schema import schema
+from reconciler.cli_support import (
+    apply_markdown,
+    check_changed_since,
+    check_checksum,
+    check_prune,
+    confirm,
+    finish_json,
+    interruptible,
+    saved_plan,
+    selection_of,
+    step_summary,
+    write_private,
+)
 from reconciler.engine import (
-    Workspace,
     apply_plan,
-    digest,
     load_workspace,
     make_plan,
     open_providers,
-    stale_users,
 )
-from reconciler.errors import ConfigError, ReconcilerError, RefusedError, ValidationError
-from reconciler.model import Plan
-from reconciler.output import PlanView, report_json, report_lines, styled
-from reconciler.planfile import plan_checksum, read_saved_plan
+from reconciler.errors import ReconcilerError, ValidationError
+from reconciler.output import PlanView, report_lines, styled
 from reconciler.progress import Progress
-from reconciler.providers.base import Provider
+from reconciler.prune import check_deletions
 
-#: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
-MIN_CHECKSUM = 12
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: Seconds apply polls Sprig until it shows what was sent (it answers 202 and applies later).
 DEFAULT_WAIT = 60.0
@@ -103,25 +111,48 @@ def cli() -> None:
     show_default=True,
     help="github: ::error annotations on the pull request's lines; json: for programs.",
 )
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate(
-    config_path: Path, target_names: tuple[str, ...], verbose: int, output_format: str
+    config_path: Path,
+    target_names: tuple[str, ...],
+    verbose: int,
+    output_format: str,
+    files: tuple[Path, ...],
 ) -> None:
     """Check reconciler.yaml and every declaration file, offline.
 
     Reports every problem at once as file:line:col: field: message. Sends no request and needs
     no API key.
 
+    With FILES (what pre-commit passes: the changed *.yaml files, relative to the current
+    folder), checks reconciler.yaml and only those FILES that are declaration files of it
+    (covered by its users:); any other file is skipped with a line on stderr. Naming
+    reconciler.yaml checks everything. A duplicate id is then seen only among the files read:
+    run validate without FILES in CI to catch the rest.
+
     \b
     Examples:
       reconciler validate
       reconciler validate --config infra/users/reconciler.yaml
       reconciler validate --format github   # in GitHub Actions: annotations on the diff
+      reconciler validate users/customers.yaml users/staff.yaml
+      reconciler validate --config infra/reconciler.yaml infra/users/new.yaml
     """
+    from reconciler.changed_files import load_named
     from reconciler.render.problems import render_github, render_validation_json
 
     _setup_logging(verbose)
     try:
-        workspace = load_workspace(config_path, os.environ, target_names)
+        if files:
+            workspace, _ = load_named(
+                config_path,
+                os.environ,
+                target_names,
+                files,
+                lambda path, reason: click.echo(f"Skipped {path}: {reason}", err=True),
+            )
+        else:
+            workspace = load_workspace(config_path, os.environ, target_names)
     except ValidationError as invalid:
         if output_format == "text":
             raise
@@ -130,12 +161,12 @@ def validate(
         else:
             click.echo(render_validation_json(invalid.problems))
         raise click.exceptions.Exit(EXIT_ERROR) from None
-    files = len(workspace.declarations.files)
+    read = len(workspace.declarations.files)
     if output_format == "json":
-        click.echo(render_validation_json([], users=len(workspace.users), files=files))
+        click.echo(render_validation_json([], users=len(workspace.users), files=read))
         return
     click.echo(
-        f"Valid: {len(workspace.users)} users in {files} file{'s' if files != 1 else ''}, "
+        f"Valid: {len(workspace.users)} users in {read} file{'s' if read != 1 else ''}, "
         f"{len(workspace.targets)} target{'s' if len(workspace.targets) != 1 else ''}."
     )
 
@@ -157,6 +188,8 @@ def validate(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan (with its values: keep it private) for `reconciler apply FILE`.",
 )
+@prune_option
+@changed_since_option
 def plan(
     config_path: Path,
     target_names: tuple[str, ...],
@@ -167,6 +200,8 @@ def plan(
     parallelism: int | None,
     detailed_exitcode: bool,
     out_path: Path | None,
+    prune: bool,
+    changed_since: str | None,
 ) -> None:
     """Read the live users and show what apply would change. Sends only GET requests.
 
@@ -177,20 +212,27 @@ def plan(
       reconciler plan --detailed-exitcode   # CI drift check: 0 clean, 2 drift, 1 error
       reconciler plan --format markdown --out plan.json
       reconciler plan --shard 2/4           # one job of a 4-job CI matrix
+      reconciler plan --prune --target onboarding   # also: live users no file declares
+      reconciler plan --changed-since origin/main   # a pull request: only what it changed
     """
     _setup_logging(verbose)
-    workspace = load_workspace(config_path, os.environ, target_names, user_ids, shard)
+    check_changed_since(changed_since, prune)
+    workspace = load_workspace(
+        config_path, os.environ, target_names, user_ids, shard, changed_since
+    )
+    check_prune(prune, user_ids, workspace)
     with ExitStack() as stack:
         providers = open_providers(workspace, os.environ, stack, parallelism)
-        the_plan = make_plan(workspace, providers, Progress)
-    shown = PlanView(the_plan, workspace, _selection(target_names, user_ids, shard))
+        the_plan = make_plan(workspace, providers, Progress, prune)
+    selection = selection_of(target_names, user_ids, shard, prune, changed_since)
+    shown = PlanView(the_plan, workspace, selection)
     click.echo(shown.render(output_format, colour=_use_colour()), nl=False, color=_use_colour())
     if out_path is not None:
-        _write_private(out_path, shown.document(masked=False))
+        write_private(out_path, shown.document(masked=False))
         click.echo(
             f"Saved the plan to {out_path} (it holds real values: keep it private).", err=True
         )
-    _step_summary(lambda: shown.render("markdown", colour=False))
+    step_summary(lambda: shown.render("markdown", colour=False))
     if detailed_exitcode and the_plan.has_changes:
         raise click.exceptions.Exit(EXIT_CHANGES)
 
@@ -229,6 +271,9 @@ def plan(
     help="Poll targets that apply later (Sprig) until they show the applied state.",
 )
 @click.option("--no-wait", is_flag=True, help="Do not wait for Sprig to show the applied state.")
+@prune_option
+@prune_guard_options
+@changed_since_option
 def apply(
     config_path: Path,
     target_names: tuple[str, ...],
@@ -244,6 +289,10 @@ def apply(
     max_change_ratio: float | None,
     wait: float,
     no_wait: bool,
+    prune: bool,
+    max_deletes: int | None,
+    force: bool,
+    changed_since: str | None,
 ) -> None:
     """Show the plan, ask, then send only the needed upserts and verify what stuck.
 
@@ -258,26 +307,36 @@ def apply(
       reconciler apply plan.json --yes
       reconciler apply --yes --checksum 3f1c9a0b7d2e   # what the pull request showed
       reconciler apply --yes --max-changes 500         # a reviewed bulk change
+      reconciler apply --yes --prune --target onboarding   # delete undeclared users too
+      reconciler apply --yes --changed-since HEAD~1    # on merge: only what the merge changed
     """
     _setup_logging(verbose)
-    if planfile is not None and (user_ids or shard or checksum or target_names):
-        raise click.UsageError("PLANFILE is applied whole: drop --user/--shard/--target/--checksum")
-    selection = _selection(target_names, user_ids, shard)
+    selected = user_ids or shard or checksum or target_names or prune or changed_since
+    if planfile is not None and selected:
+        raise click.UsageError(
+            "PLANFILE is applied whole (with its deletions, if it was pruned): "
+            "drop --user/--shard/--target/--checksum/--prune/--changed-since"
+        )
+    check_changed_since(changed_since, prune)
+    selection = selection_of(target_names, user_ids, shard, prune, changed_since)
     with ExitStack() as stack:
         if planfile is not None:
-            workspace, providers, the_plan = _saved_plan(config_path, planfile, stack, parallelism)
+            workspace, providers, the_plan = saved_plan(config_path, planfile, stack, parallelism)
         else:
-            workspace = load_workspace(config_path, os.environ, target_names, user_ids, shard)
+            workspace = load_workspace(
+                config_path, os.environ, target_names, user_ids, shard, changed_since
+            )
+            check_prune(prune, user_ids, workspace)
             providers = open_providers(workspace, os.environ, stack, parallelism)
-            the_plan = make_plan(workspace, providers, Progress)
-            _check_checksum(the_plan, checksum)
+            the_plan = make_plan(workspace, providers, Progress, prune)
+            check_checksum(the_plan, checksum)
         shown = PlanView(the_plan, workspace, selection)
         if output_format != "json":
             click.echo(
                 shown.render(output_format, colour=_use_colour()), nl=False, color=_use_colour()
             )
         if not the_plan.has_changes:
-            _finish_json(output_format, shown, None)
+            finish_json(output_format, shown, None)
             return
         config = workspace.config
         check_safety(
@@ -285,137 +344,27 @@ def apply(
             max_changes if max_changes is not None else config.max_changes,
             max_change_ratio if max_change_ratio is not None else config.max_change_ratio,
         )
-        _confirm(the_plan, assume_yes)
+        check_deletions(the_plan, config.max_deletes, max_deletes, force)
+        confirm(the_plan, assume_yes)
         stop = threading.Event()
-        with _interruptible(stop):
+        with interruptible(stop):
             report = apply_plan(
                 the_plan, workspace, providers, None if no_wait else wait, stop, Progress
             )
     if output_format == "json":
-        _finish_json(output_format, shown, report)
+        finish_json(output_format, shown, report)
     else:
         _echo_lines(report_lines(report, workspace.config.sensitive))
-    _step_summary(lambda: _apply_markdown(report, workspace))
+    step_summary(lambda: apply_markdown(report, workspace))
     if stop.is_set():
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
     if report.problems:
         raise click.exceptions.Exit(EXIT_ERROR)
 
 
-@contextmanager
-def _interruptible(stop: threading.Event) -> Iterator[None]:
-    """Ctrl-C or SIGTERM (a cancelled CI job) during apply: send nothing new, let requests in
-    flight finish, then report what was and was not applied (exit 130)."""
-
-    def interrupted(signum: int, frame: object) -> None:
-        if not stop.is_set():
-            click.echo(
-                "Interrupted: finishing the requests in flight, sending nothing new.", err=True
-            )
-        stop.set()
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _selection(
-    target_names: Sequence[str], user_ids: Sequence[str], shard: tuple[int, int] | None
-) -> dict[str, Any]:
-    return {
-        "targets": sorted(target_names),
-        "users": sorted(user_ids),
-        "shard": f"{shard[0]}/{shard[1]}" if shard else None,
-    }
-
-
-def _saved_plan(
-    config_path: Path, planfile: Path, stack: ExitStack, parallelism: int | None
-) -> tuple[Workspace, dict[str, Provider], Plan]:
-    """Load a saved plan; refuse it when its inputs or its users' live state changed."""
-    saved = read_saved_plan(planfile)
-    names = [t.target for t in saved.plan.targets]
-    workspace = load_workspace(config_path, os.environ, names)
-    if digest(workspace) != saved.digest:
-        raise RefusedError(
-            f"stale plan: reconciler.yaml or the declarations changed since {planfile} was made; "
-            "run plan again. Nothing was sent."
-        )
-    providers = open_providers(workspace, os.environ, stack, parallelism)
-    stale = stale_users(saved.plan, workspace, providers)
-    if stale:
-        lines = "; ".join(f"user {user} changed on target {target}" for target, user in stale)
-        raise RefusedError(f"stale plan: {lines} since the plan; run plan again. Nothing was sent.")
-    return workspace, providers, saved.plan
-
-
-def _check_checksum(the_plan: Plan, expected: str | None) -> None:
-    if expected is None:
-        return
-    wanted = expected.strip().lower()
-    actual = plan_checksum(the_plan)
-    if len(wanted) < MIN_CHECKSUM or not actual.startswith(wanted):
-        raise RefusedError(
-            f"the plan checksum is now {actual}, not {expected}: the declarations or the live "
-            "users changed since that plan was reviewed. Run plan again. Nothing was sent."
-        )
-
-
-def _write_private(path: Path, document: dict[str, Any]) -> None:
-    """A saved plan holds emails: create it readable by its owner only."""
-    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-    except OSError as error:
-        raise ConfigError(f"cannot write the plan to {path}: {error.strerror}") from error
-
-
-def _step_summary(markdown: Callable[[], str]) -> None:
-    """On GitHub Actions, append to the job's summary page too (rendered only there)."""
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as file:
-            file.write(markdown().rstrip("\n") + "\n\n")
-
-
-def _apply_markdown(report: ApplyReport, workspace: Workspace) -> str:
-    from reconciler.render.markdown import render_apply_markdown
-
-    return render_apply_markdown(report, workspace.config.sensitive)
-
-
-def _finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:
-    if output_format == "json":
-        document = {"plan": shown.document(masked=True), "apply": report_json(report)}
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
-
-
+cli.add_command(import_command)
 cli.add_command(sandbox)
-
-
-def _confirm(the_plan: Plan, assume_yes: bool) -> None:
-    """Ask like Terraform does: only the exact answer "yes" applies."""
-    if assume_yes:
-        return
-    if not sys.stdin.isatty():
-        raise RefusedError("apply needs a confirmation and there is no terminal: pass --yes")
-    count = sum(len(t.changes) for t in the_plan.targets)
-    answer = click.prompt(
-        f"Apply these changes to {count} user{'s' if count != 1 else ''}? Only 'yes' applies",
-        default="",
-        show_default=False,
-        err=True,
-    )
-    if answer.strip() != "yes":
-        raise RefusedError("apply cancelled: nothing was sent")
+cli.add_command(schema)
 
 
 def _report_error(error: ReconcilerError) -> None:

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler.prune import MAX_DELETE_RATIO
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -73,6 +75,47 @@ def format_option(command: F) -> F:
         show_default=True,
         help="text for people, markdown for pull-request comments, json for programs.",
     )(command)
+
+
+def changed_since_option(command: F) -> F:
+    """--changed-since REV, for plan and apply: read only what a pull request changed."""
+    return click.option(
+        "--changed-since",
+        metavar="REV",
+        help="Plan only the users whose declaration changed since git revision REV (e.g. "
+        "origin/main): far fewer requests on pull requests. A full plan still detects drift.",
+    )(command)
+
+
+def prune_option(command: F) -> F:
+    """--prune, for plan and apply: listing a whole target is costly, so only on request."""
+    return click.option(
+        "--prune",
+        is_flag=True,
+        help="Include deleting the live users that no file declares for the target (targets "
+        "that can list users: Usertour, sandbox). Apply needs safety.max_deletes.",
+    )(command)
+
+
+def prune_guard_options(command: F) -> F:
+    """--max-deletes and --force: apply's overrides of the two deletion guards."""
+    options = [
+        click.option(
+            "--max-deletes",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="Override safety.max_deletes for this run (it cannot turn pruning on).",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help=f"Prune even when more than {MAX_DELETE_RATIO:.0%} of a target's live users "
+            "would be deleted.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 class ShardType(click.ParamType):  # type: ignore[type-arg]

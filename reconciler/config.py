@@ -7,7 +7,7 @@ key's variable is kept, and the provider checks it when a target is opened.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,15 +68,20 @@ def display_path(path: Path) -> str:
         return absolute.as_posix()
 
 
-def load_config(path: Path, environ: Mapping[str, str]) -> Config:
+def load_config(
+    path: Path, environ: Mapping[str, str], *, read: Callable[[Path], bytes] | None = None
+) -> Config:
     """Read, expand (${VAR}) and check reconciler.yaml; every problem is reported at once.
 
-    Raises ConfigError when there is no file to read, ValidationError with located Problems
-    when its content is wrong.
+    ``read`` reads the file from elsewhere than the disk (the file at a git revision, for
+    ``--changed-since``); ``path`` must then name the file itself, where it lives in the working
+    tree, so that the Config's paths are the same as the working tree's. Raises ConfigError when
+    there is no file to read, ValidationError with located Problems when its content is wrong.
     """
-    path = _config_file(path)
+    if read is None:
+        path, read = _config_file(path), Path.read_bytes
     try:
-        data = path.read_bytes()
+        data = read(path)
     except OSError as error:
         raise ConfigError(f"cannot read {display_path(path)}: {error.strerror}") from error
     file = display_path(path)

@@ -6,21 +6,25 @@ problem of every file is collected before anything is raised, each located at fi
 
 Big repositories are read by one worker process per core (YAML parsing is CPU-bound); the
 parent merges results in file order, so the outcome is the same bytes either way.
+
+Files are found and read on the disk, or in a :class:`FileTree` (the files at a git revision,
+for ``--changed-since``): the same rules and checks, only the bytes come from elsewhere.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler import schemas, yamlload
 from reconciler.config import Config, display_path
@@ -33,6 +37,20 @@ from reconciler.yamlcore import gc_paused
 POOL_MIN_BYTES = 2_000_000
 YAML_SUFFIXES = (".yaml", ".yml")
 _GLOB_CHARS = frozenset("*?[")
+#: Reads one file's bytes; raises OSError (FileNotFoundError...) like ``Path.read_bytes``.
+Read = Callable[[Path], bytes]
+
+
+class FileTree(Protocol):
+    """Files to load instead of the disk's, named by their working-tree paths (absolute)."""
+
+    def files_below(self, folder: Path) -> list[Path]:
+        """Every file at or below ``folder`` (``[folder]`` when it is a file), sorted."""
+        ...
+
+    def read_bytes(self, path: Path) -> bytes:
+        """A file's content; OSError when it cannot be read."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,24 +70,28 @@ class FileResult:
     problems: list[Problem]
 
 
-def load_declarations(config: Config, paths: Sequence[Path] | None = None) -> Declarations:
+def load_declarations(
+    config: Config, paths: Sequence[Path] | None = None, *, tree: FileTree | None = None
+) -> Declarations:
     """Read and check every declaration file; raise ValidationError with all problems at once.
 
     ``paths`` (files, folders or globs) replaces the config's ``users:`` sources when given.
+    ``tree`` finds and reads the files instead of the disk; they are then read in this process
+    (no worker pool: the bytes would have to be sent to the workers).
     """
-    files, problems = find_files(config, paths)
+    files, problems = find_files(config, paths, tree=tree)
     users: list[UserSpec] = []
     first_seen: dict[str, tuple[str, int]] = {}
     duplicates: list[tuple[str, int, str, str, int]] = []
     with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
-        for result in _checked_files(files, config):
+        for result in _checked_files(files, config, tree):
             problems.extend(result.problems)
             for index, fields in result.users:
                 first = first_seen.setdefault(fields["id"], (result.file, index))
                 if first != (result.file, index):
                     duplicates.append((result.file, index, fields["id"], *first))
                 users.append(_user_spec(fields, result.file, index))
-    problems.extend(_duplicate_problems(duplicates, files))
+    problems.extend(_duplicate_problems(duplicates, files, _reader(tree)))
     if problems:
         raise ValidationError(problems)
     users.sort(key=lambda user: user.id)
@@ -77,12 +99,13 @@ def load_declarations(config: Config, paths: Sequence[Path] | None = None) -> De
 
 
 def find_files(
-    config: Config, paths: Sequence[Path] | None = None
+    config: Config, paths: Sequence[Path] | None = None, *, tree: FileTree | None = None
 ) -> tuple[list[tuple[Path, str]], list[Problem]]:
     """Expand sources (files, folders: every *.yaml/*.yml below, globs) into sorted files.
 
     Returns (absolute path, name shown in messages) pairs, each file once, and a Problem for
-    every source that matches nothing (a typo there would silently drop users).
+    every source that matches nothing (a typo there would silently drop users). With ``tree``,
+    sources are expanded against its files, not the disk's.
     """
     if paths is None:
         sources = [(source, config.root) for source in config.users]
@@ -91,9 +114,9 @@ def find_files(
     found: dict[Path, None] = {}
     problems: list[Problem] = []
     for position, (source, base) in enumerate(sources):
-        matches = _expand_source(source, base)
+        matches = _expand_source(source, base) if tree is None else _expand_in(tree, source, base)
         if not matches:
-            problems.append(_source_problem(config, paths, position, source))
+            problems.append(_source_problem(config, paths, position, source, _reader(tree)))
         found.update(dict.fromkeys(matches))
     files = sorted(found)
     return [(path, display_path(path)) for path in files], problems
@@ -121,8 +144,56 @@ def _yaml_files_below(folder: Path) -> list[Path]:
     )
 
 
+def _expand_in(tree: FileTree, source: str, base: Path) -> list[Path]:
+    """``_expand_source`` against a tree's files: same rules (a glob is matched per path part,
+    ``**`` spans folders, ``*`` never matches a hidden name, a folder means the YAML files below
+    it that are not hidden, a file named as such is taken whatever its suffix)."""
+    parts = Path(os.path.normpath(Path(base, source).absolute())).parts
+    fixed = next((i for i, part in enumerate(parts) if _GLOB_CHARS.intersection(part)), len(parts))
+    folder, pattern = Path(*parts[:fixed]), parts[fixed:]
+    files = tree.files_below(folder)
+    if not pattern and files == [folder]:
+        return files
+    return [
+        file
+        for file in files
+        if file.suffix in YAML_SUFFIXES and _matches(pattern, file.relative_to(folder).parts)
+    ]
+
+
+def _matches(pattern: Sequence[str], parts: Sequence[str]) -> bool:
+    """The file matches, or a folder above it does and nothing hidden lies between them."""
+    return _glob_match(pattern, parts) or any(
+        _glob_match(pattern, parts[:depth]) and not _hidden(parts[depth:])
+        for depth in range(len(parts))
+    )
+
+
+def _glob_match(pattern: Sequence[str], parts: Sequence[str]) -> bool:
+    """``glob.glob(recursive=True)``'s rule for one path, split in parts."""
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(
+            _glob_match(rest, parts[depth:]) and not _hidden(parts[:depth])
+            for depth in range(len(parts) + 1)
+        )
+    if not parts or (parts[0].startswith(".") and not head.startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(parts[0], head) and _glob_match(rest, parts[1:])
+
+
+def _hidden(parts: Sequence[str]) -> bool:
+    return any(part.startswith(".") for part in parts)
+
+
+def _reader(tree: FileTree | None) -> Read:
+    return Path.read_bytes if tree is None else tree.read_bytes
+
+
 def _source_problem(
-    config: Config, paths: Sequence[Path] | None, position: int, source: str
+    config: Config, paths: Sequence[Path] | None, position: int, source: str, read: Read
 ) -> Problem:
     message = f"{source!r} matches no declaration file (*.yaml, *.yml)"
     if paths is not None:
@@ -130,16 +201,21 @@ def _source_problem(
     file = display_path(config.path)
     written_as_list = not (len(config.users) == 1 and position == 0)
     json_path: JsonPath = ("users", position) if written_as_list else ("users",)
-    line, column = yamlload.locate(config.path, json_path)
+    try:
+        line, column = yamlload.locate(read(config.path), json_path)
+    except OSError:
+        line, column = 1, 1
     return Problem(file, line, column, yamlload.format_path(json_path), message)
 
 
-def _checked_files(files: list[tuple[Path, str]], config: Config) -> Iterator[FileResult]:
+def _checked_files(
+    files: list[tuple[Path, str]], config: Config, tree: FileTree | None
+) -> Iterator[FileResult]:
     """Check files in file order: in this process, or in one worker per core for big repos."""
-    workers = _worker_count(files)
+    workers = _worker_count(files) if tree is None else 1
     if workers <= 1:
         for path, file in files:
-            yield check_file(path, file, config)
+            yield check_file(path, file, config, tree.read_bytes if tree else None)
         return
     schemas.compiled("users")  # compiled once here, inherited by forked workers
     schemas.compiled("users", "user")
@@ -165,18 +241,18 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def check_file(path: Path, file: str, config: Config) -> FileResult:
+def check_file(path: Path, file: str, config: Config, read: Read | None = None) -> FileResult:
     """Parse, schema-check, merge defaults and check every user of one file (runs in workers).
 
     The cyclic GC stays paused throughout: nothing here makes cycles, and a collection would
     rescan every value of the file again and again while they only accumulate.
     """
     with gc_paused():
-        return _check_file(path, file, config)
+        return _check_file(path, file, config, read)
 
 
-def _check_file(path: Path, file: str, config: Config) -> FileResult:
-    document = yamlload.load_file(path, file)
+def _check_file(path: Path, file: str, config: Config, read: Read | None = None) -> FileResult:
+    document = _load(path, file, read)
     if document.value is None:
         return FileResult(file, [], document.problems)
     issues: dict[tuple[JsonPath, str], None] = {}
@@ -195,6 +271,18 @@ def _check_file(path: Path, file: str, config: Config) -> FileResult:
         return FileResult(file, users, [])
     locator = document.locator()
     return FileResult(file, users, [_located(file, locator, *issue) for issue in issues])
+
+
+def _load(path: Path, file: str, read: Read | None) -> yamlload.Document:
+    """The disk's file as ``yamlload.load_file`` reads it, or ``read``'s bytes, parsed alike."""
+    if read is None:
+        return yamlload.load_file(path, file)
+    try:
+        data = read(path)
+    except OSError as error:
+        problem = Problem(file, None, None, "", f"cannot read: {error.strerror}")
+        return yamlload.Document(file, None, [problem])
+    return yamlload.parse_mapping(data, file)
 
 
 def _schema_valid_users(
@@ -240,7 +328,7 @@ def _located(file: str, locator: yamlload.Locator, path: JsonPath, message: str)
 
 
 def _duplicate_problems(
-    duplicates: list[tuple[str, int, str, str, int]], files: list[tuple[Path, str]]
+    duplicates: list[tuple[str, int, str, str, int]], files: list[tuple[Path, str]], read: Read
 ) -> list[Problem]:
     """Each later declaration of an id, pointing at the first (positions computed only now)."""
     if not duplicates:
@@ -251,7 +339,7 @@ def _duplicate_problems(
     def position(file: str, index: int) -> tuple[int, int]:
         if file not in locators:
             try:
-                locators[file] = yamlload.Locator.from_data(paths[file].read_bytes())
+                locators[file] = yamlload.Locator.from_data(read(paths[file]))
             except OSError:  # gone since it was read: the index still names the user
                 locators[file] = yamlload.Locator(None)
         return locators[file].locate(("users", index, "id"))

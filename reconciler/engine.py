@@ -16,14 +16,22 @@ from pathlib import Path
 from typing import Protocol
 
 from reconciler.applier import ApplyReport, apply_target
+from reconciler.changes import ChangeSet
 from reconciler.config import Config, TargetConfig, load_config
-from reconciler.declarations import Declarations, load_declarations
+from reconciler.declarations import Declarations, find_files, load_declarations
 from reconciler.errors import ConfigError
-from reconciler.model import Plan, UserSpec
+from reconciler.model import Plan, PlanScope, TargetPlan, UserSpec
 from reconciler.planfile import inputs_digest
-from reconciler.planner import fingerprint, plan_target, targets_users
+from reconciler.planner import (
+    fingerprint,
+    live_fingerprint,
+    plan_deletions,
+    plan_target,
+    targets_users,
+)
 from reconciler.providers import open_provider
 from reconciler.providers.base import Provider
+from reconciler.prune import check_prunable, delete_target
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +42,10 @@ class Workspace:
     declarations: Declarations
     targets: tuple[TargetConfig, ...]
     users: tuple[UserSpec, ...]
+    #: --shard I/N, if any: pruning deletes only the undeclared live users of this shard.
+    shard: tuple[int, int] | None = None
+    #: --changed-since REV: only the users whose declaration changed since REV are planned.
+    changes: ChangeSet | None = None
 
 
 def load_workspace(
@@ -42,15 +54,25 @@ def load_workspace(
     target_names: Sequence[str] = (),
     user_ids: Sequence[str] = (),
     shard: tuple[int, int] | None = None,
+    changed_since: str | None = None,
 ) -> Workspace:
-    """Load config and declarations (all problems at once), then --target / --user / --shard."""
+    """Load config and declarations (all problems at once), then --target / --user / --shard.
+
+    ``changed_since`` (a git revision) compares the declarations with those at that revision,
+    read with git in-process, so that only the changed users are planned.
+    """
     config = load_config(config_path, environ)
     declarations = load_declarations(config)
     targets = select_targets(config, target_names)
     users = select_users(declarations.users, user_ids)
     if shard is not None:
         users = tuple(u for u in users if in_shard(u.id, shard))
-    return Workspace(config, declarations, targets, users)
+    changes = None
+    if changed_since is not None:
+        from reconciler.gitrev import changed_since as compare_with_revision
+
+        changes = compare_with_revision(config, declarations, changed_since, environ)
+    return Workspace(config, declarations, targets, users, shard, changes)
 
 
 def in_shard(user_id: str, shard: tuple[int, int]) -> bool:
@@ -133,20 +155,87 @@ class _Quiet:
 
 
 def make_plan(
-    workspace: Workspace, providers: Mapping[str, Provider], steps: StepFactory = _Quiet
+    workspace: Workspace,
+    providers: Mapping[str, Provider],
+    steps: StepFactory = _Quiet,
+    prune: bool = False,
 ) -> Plan:
-    """Read the live state of the declared users of each target and compare (GETs only)."""
+    """Read the live state of the declared users of each target and compare (GETs only).
+
+    ``prune`` also lists every live user of each target, to plan deleting the undeclared ones.
+    Only then: a full list is many requests on a big target.
+    """
+    if prune:
+        check_prunable(workspace.targets, workspace.config.targets.values())
+        _check_whole(workspace)
     target_plans = []
+    planned: set[str] = set()
     for target in workspace.targets:
         provider = providers[target.name]
         desired = targets_users(workspace.users, target.name)
+        if workspace.changes is not None:
+            desired = list(workspace.changes.select(target.name, desired))
+        planned.update(user.id for user in desired)
         reading = steps(f"{target.name}: reading users", len(desired))
         live = provider.read_users([u.id for u in desired], reading.advance)
         reading.close()
-        target_plans.append(
-            plan_target(target.name, target.provider, provider.capabilities, desired, live)
+        target_plan = plan_target(
+            target.name, target.provider, provider.capabilities, desired, live
         )
-    return Plan(tuple(target_plans))
+        if prune:
+            target_plan = _with_deletions(target_plan, workspace, provider, steps)
+        target_plans.append(target_plan)
+    return Plan(tuple(target_plans), _scope(workspace, len(planned)))
+
+
+def _scope(workspace: Workspace, planned: int) -> PlanScope | None:
+    """What a --changed-since plan left out, for the selected targets."""
+    changes = workspace.changes
+    if changes is None:
+        return None
+    names = [target.name for target in workspace.targets]
+    return PlanScope(
+        rev=changes.rev,
+        commit=changes.commit,
+        planned=planned,
+        declared=len(workspace.users),
+        left_alone=tuple(
+            (name, user_id) for name in names for user_id in changes.left_alone.get(name, ())
+        ),
+        full_targets=tuple(
+            (name, changes.reasons.get(name, "")) for name in names if name in changes.full_targets
+        ),
+        warnings=changes.warnings,
+    )
+
+
+def _with_deletions(
+    target_plan: TargetPlan, workspace: Workspace, provider: Provider, steps: StepFactory
+) -> TargetPlan:
+    """Add the deletions of undeclared live users (of the workspace's shard, if any).
+
+    Undeclared means "in no declaration file for this target", judged on every declaration
+    (``workspace.declarations``), never on a --user or --shard selection of them.
+    """
+    listing = steps(f"{target_plan.target}: listing users", 0)
+    listed = provider.list_users(listing.advance)
+    listing.close()
+    if workspace.shard is not None:
+        listed = [user for user in listed if in_shard(user.id, workspace.shard)]
+    deletions = plan_deletions(target_plan.target, listed, workspace.declarations.users)
+    return dataclasses.replace(target_plan, deletions=deletions, listed=len(listed))
+
+
+def _check_whole(workspace: Workspace) -> None:
+    """Pruning judges "undeclared" on every declaration file: a workspace loaded from only some
+    of them (validate's FILES, a changed-files selection) would see declared users as
+    undeclared and delete them."""
+    every_file = [path for path, _ in find_files(workspace.config)[0]]
+    if sorted(workspace.declarations.files) != sorted(every_file):
+        raise ConfigError(
+            "--prune needs every declaration file of the config, and only some were loaded. "
+            "Nothing was sent."
+        )
 
 
 def stale_users(
@@ -158,12 +247,16 @@ def stale_users(
     for target_plan in plan.targets:
         provider = providers[target_plan.target]
         ids = [c.user_id for c in target_plan.changes]
-        live = provider.read_users(ids)
+        live = provider.read_users(ids + [d.user_id for d in target_plan.deletions])
         for change in target_plan.changes:
             spec = specs.get(change.user_id)
             now = fingerprint(spec, live.get(change.user_id), provider.capabilities) if spec else ""
             if now != change.fingerprint:
                 stale.append((target_plan.target, change.user_id))
+        # A user to delete that was declared since changed the inputs' digest already.
+        for deletion in target_plan.deletions:
+            if live_fingerprint(live.get(deletion.user_id)) != deletion.fingerprint:
+                stale.append((target_plan.target, deletion.user_id))
     return stale
 
 
@@ -175,10 +268,11 @@ def apply_plan(
     stop: threading.Event | None = None,
     steps: StepFactory = _Quiet,
 ) -> ApplyReport:
-    """Send every change of the plan and verify it; the safety guard has run before this.
+    """Send every change of the plan and verify it; the safety guards have run before this.
 
     ``wait``: seconds to poll eventually consistent targets until they show the plan (None: no
-    wait, so the applied values are not verified there).
+    wait, so the applied values are not verified there). A target's deletions (pruning) come
+    after its upserts, and are skipped like them once ``stop`` is set.
     """
     specs = {u.id: u for u in workspace.users}
     outcomes = []
@@ -188,4 +282,8 @@ def apply_plan(
         sending = steps(f"{target_plan.target}: applying", len(target_plan.changes))
         outcomes.extend(apply_target(target_plan, provider, specs, wait, stop, sending.advance))
         durations[target_plan.target] = sending.close()
+        if target_plan.deletions:
+            deleting = steps(f"{target_plan.target}: deleting", len(target_plan.deletions))
+            outcomes.extend(delete_target(target_plan, provider, stop, deleting.advance))
+            durations[target_plan.target] += deleting.close()
     return ApplyReport(tuple(outcomes), durations)

@@ -131,6 +131,21 @@ class UserChange:
 
 
 @dataclass(frozen=True, slots=True)
+class UserDeletion:
+    """A live user that no file declares for this target, to delete (``--prune`` only)."""
+
+    user_id: str
+    #: Digest of the whole live user: deleting destroys all of it, so a saved plan is stale
+    #: when anything about the user changed since (see ``planner.live_fingerprint``).
+    fingerprint: str
+    #: The live email, shown (masked when sensitive) so reviewers recognise the user; never
+    #: written into a saved plan, which holds no undeclared live value.
+    email: str | None = None
+    #: Why a user some file declares is still deleted here (its ``targets:`` leave this one out).
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PlanWarning:
     """Something the user should know that is not a change (e.g. event history disagreement)."""
 
@@ -147,6 +162,15 @@ class TargetPlan:
     changes: tuple[UserChange, ...]
     unchanged: int
     warnings: tuple[PlanWarning, ...] = ()
+    #: Live users to delete, sorted by id; only a pruned plan has any.
+    deletions: tuple[UserDeletion, ...] = ()
+    #: How many live users the target listed for pruning (in the plan's shard); None when the
+    #: plan was made without ``--prune``. The deletion ratio guard divides by it.
+    listed: int | None = None
+
+    @property
+    def pruned(self) -> bool:
+        return self.listed is not None
 
     @property
     def creates(self) -> int:
@@ -158,10 +182,32 @@ class TargetPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanScope:
+    """What a plan restricted to the changes since a git revision left out (--changed-since).
+
+    Carried by the plan so that every format says the same: how many of the declared users were
+    planned, which users were left alone because no file declares them for a target any more,
+    and which targets were planned in full and why.
+    """
+
+    rev: str
+    commit: str
+    planned: int
+    declared: int
+    #: (target, user id), sorted: declared for the target at ``rev``, not now.
+    left_alone: tuple[tuple[str, str], ...] = ()
+    #: (target, reason), sorted: targets planned in full, e.g. ("prod", "provider changed").
+    full_targets: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Every target's changes, sorted by target name. The value that is rendered and applied."""
 
     targets: tuple[TargetPlan, ...]
+    #: Set when only the users changed since a revision were planned.
+    scope: PlanScope | None = None
 
     @property
     def creates(self) -> int:
@@ -176,5 +222,13 @@ class Plan:
         return sum(t.unchanged for t in self.targets)
 
     @property
+    def deletes(self) -> int:
+        return sum(len(t.deletions) for t in self.targets)
+
+    @property
+    def pruned(self) -> bool:
+        return any(t.pruned for t in self.targets)
+
+    @property
     def has_changes(self) -> bool:
-        return any(t.changes for t in self.targets)
+        return any(t.changes or t.deletions for t in self.targets)

@@ -89,17 +89,18 @@ def report_lines(report: ApplyReport, sensitive: Collection[str]) -> list[tuple[
         for change in outcome.not_stuck:
             lines.append(("-", f"      {describe_field(change, sensitive)}"))
     for target, seconds in sorted(report.durations.items()):
-        mine = [o for o in report.outcomes if o.target == target]
-        applied = sum(1 for o in mine if o.status == "applied")
-        lines.append(
-            (
-                "",
-                f"Target {target}: {applied} applied, {len(mine) - applied} not, in {seconds:.1f}s",
-            )
-        )
+        mine = ApplyReport(tuple(o for o in report.outcomes if o.target == target))
+        counts = f"{_done_counts(mine)}, {len(mine.problems)} not"
+        lines.append(("", f"Target {target}: {counts}, in {seconds:.1f}s"))
     failed = len(report.problems)
-    lines.append(("", f"Apply complete: {report.applied} applied, {failed} failed."))
+    lines.append(("", f"Apply complete: {_done_counts(report)}, {failed} failed."))
     return lines
+
+
+def _done_counts(report: ApplyReport) -> str:
+    """``3 applied``, and ``2 deleted`` only when apply pruned (the usual line stays the same)."""
+    deleted = f", {report.deleted} deleted" if report.deleted else ""
+    return f"{report.applied} applied{deleted}"
 
 
 def report_json(report: ApplyReport | None) -> dict[str, Any] | None:
@@ -108,6 +109,7 @@ def report_json(report: ApplyReport | None) -> dict[str, Any] | None:
         return None
     return {
         "applied": report.applied,
+        "deleted": report.deleted,
         "failed": len(report.problems),
         "problems": [
             {

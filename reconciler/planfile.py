@@ -23,10 +23,12 @@ from reconciler.model import (
     FieldChange,
     Membership,
     Plan,
+    PlanScope,
     PlanWarning,
     TargetPlan,
     Upsert,
     UserChange,
+    UserDeletion,
 )
 from reconciler.providers import describe_request
 from reconciler.render.text import MASK, is_sensitive
@@ -77,16 +79,20 @@ def plan_checksum(plan: Plan) -> str:
     """SHA-256 of what apply would do and the live state it assumed; no time, no order noise.
 
     ``apply --checksum`` re-plans and compares: equal only when the same requests would be
-    sent to users in the same live state as the reviewed plan.
+    sent to users in the same live state as the reviewed plan. A pruned target adds its
+    deletions, so a plan reviewed without --prune never matches an apply with it (and plans
+    without --prune keep the checksums they always had).
     """
-    content = [
-        [
+    content = []
+    for t in plan.targets:
+        entry: list[Any] = [
             t.target,
             t.provider,
             [[c.user_id, c.action, upsert_to_json(c.upsert), c.fingerprint] for c in t.changes],
         ]
-        for t in plan.targets
-    ]
+        if t.pruned:
+            entry.append([[d.user_id, d.fingerprint] for d in t.deletions])
+        content.append(entry)
     return hashlib.sha256(_canonical(content)).hexdigest()
 
 
@@ -138,18 +144,41 @@ def _change_json(
     }
 
 
-def _target_json(target: TargetPlan, sensitive: Collection[str] | None) -> dict[str, Any]:
+def _summary_json(
+    creates: int, updates: int, unchanged: int, deletes: int | None
+) -> dict[str, int]:
+    summary = {"create": creates, "update": updates, "unchanged": unchanged}
+    if deletes is not None:  # only a pruned plan says how many it deletes
+        summary["delete"] = deletes
+    return summary
+
+
+def _prune_json(target: TargetPlan) -> dict[str, Any]:
+    """What pruning found: the listed count (for the ratio guard) and the users to delete.
+
+    No email or other live value: only ids, digests and the note, which comes from the files.
+    """
     return {
+        "listed": target.listed,
+        "deletions": [
+            {"user_id": d.user_id, "fingerprint": d.fingerprint, "note": d.note}
+            for d in target.deletions
+        ],
+    }
+
+
+def _target_json(target: TargetPlan, sensitive: Collection[str] | None) -> dict[str, Any]:
+    deletes = len(target.deletions) if target.pruned else None
+    document = {
         "target": target.target,
         "provider": target.provider,
-        "summary": {
-            "create": target.creates,
-            "update": target.updates,
-            "unchanged": target.unchanged,
-        },
+        "summary": _summary_json(target.creates, target.updates, target.unchanged, deletes),
         "changes": [_change_json(c, target.provider, sensitive) for c in target.changes],
         "warnings": [{"user_id": w.user_id, "message": w.message} for w in target.warnings],
     }
+    if target.pruned:
+        document["prune"] = _prune_json(target)
+    return document
 
 
 def plan_document(
@@ -169,8 +198,24 @@ def plan_document(
         "checksum": plan_checksum(plan),
         "masked": sensitive is not None,
         "selection": dict(selection),
-        "summary": {"create": plan.creates, "update": plan.updates, "unchanged": plan.unchanged},
+        "summary": _summary_json(
+            plan.creates, plan.updates, plan.unchanged, plan.deletes if plan.pruned else None
+        ),
         "targets": [_target_json(t, sensitive) for t in plan.targets],
+        **({"scope": _scope_json(plan.scope)} if plan.scope is not None else {}),
+    }
+
+
+def _scope_json(scope: PlanScope) -> dict[str, Any]:
+    """A --changed-since plan says what it left out (absent from full plans: same bytes)."""
+    return {
+        "changed_since": scope.rev,
+        "commit": scope.commit,
+        "planned_users": scope.planned,
+        "declared_users": scope.declared,
+        "left_alone": [{"target": t, "user_id": u} for t, u in scope.left_alone],
+        "full_targets": [{"target": t, "reason": r} for t, r in scope.full_targets],
+        "warnings": list(scope.warnings),
     }
 
 
@@ -198,8 +243,19 @@ def _target_from_json(data: Mapping[str, Any]) -> TargetPlan:
         for c in data["changes"]
     )
     warnings = tuple(PlanWarning(w["user_id"], w["message"]) for w in data["warnings"])
+    prune = data.get("prune")
+    deletions = tuple(
+        UserDeletion(d["user_id"], d["fingerprint"], note=d["note"])
+        for d in (prune["deletions"] if prune else ())
+    )
     return TargetPlan(
-        data["target"], data["provider"], changes, data["summary"]["unchanged"], warnings
+        data["target"],
+        data["provider"],
+        changes,
+        data["summary"]["unchanged"],
+        warnings,
+        deletions,
+        prune["listed"] if prune else None,
     )
 
 

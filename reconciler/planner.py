@@ -28,6 +28,7 @@ from reconciler.model import (
     TargetPlan,
     Upsert,
     UserChange,
+    UserDeletion,
     UserSpec,
 )
 from reconciler.providers.base import Capabilities
@@ -296,6 +297,57 @@ def plan_target(
         else:
             changes.append(change)
     return TargetPlan(target, provider, tuple(changes), unchanged, tuple(warnings))
+
+
+def live_fingerprint(live: LiveUser | None) -> str:
+    """A digest of everything the target shows about a user that prune would delete.
+
+    Unlike ``fingerprint`` this covers undeclared values too (every one of them is destroyed),
+    so a saved plan refuses to delete a user that changed in any way since it was reviewed;
+    even one that was merely active, which is exactly when a second look is due.
+    """
+    if live is None:
+        whole: dict[str, object] = {"absent": True}
+    else:
+        whole = {
+            "email": live.email,
+            "attributes": dict(live.attributes),
+            "events": {n: [s.count, s.first, s.latest] for n, s in live.events.items()},
+            "companies": {cid: dict(attrs) for cid, attrs in live.companies.items()},
+            "memberships": {
+                cid: [dict(m.company.attributes), dict(m.attributes)]
+                for cid, m in live.memberships.items()
+            },
+        }
+    canonical = json.dumps(
+        whole, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def plan_deletions(
+    target: str, listed: Iterable[LiveUser], declared: Iterable[UserSpec]
+) -> tuple[UserDeletion, ...]:
+    """The listed live users that no file declares *for this target*, sorted by id.
+
+    ``declared`` must be every declaration, not a --user selection: a partial view cannot
+    tell what is undeclared. A user declared with ``targets:`` that leave ``target`` out is
+    deleted here too, because ``targets:`` says exactly where a user lives; its deletion
+    carries a note so that the reviewer sees why.
+    """
+    everywhere = {spec.id: spec for spec in declared}
+    here = {spec.id for spec in targets_users(everywhere.values(), target)}
+    deletions = []
+    for live in sorted(listed, key=lambda user: user.id):
+        if live.id in here:
+            continue
+        spec = everywhere.get(live.id)
+        note = None
+        if spec is not None and spec.targets is not None:
+            plural = "s" if len(spec.targets) != 1 else ""
+            note = f"declared only for target{plural} {', '.join(spec.targets)}"
+        deletions.append(UserDeletion(live.id, live_fingerprint(live), live.email, note))
+    return tuple(deletions)
 
 
 def unapplied(

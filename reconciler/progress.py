@@ -40,6 +40,8 @@ class Progress:
         rate = self.done / elapsed
         left = (self.total - self.done) / rate if rate > 0 else 0.0
         line = f"{self.label}: {self.done}/{self.total} ({rate:.0f}/s, ETA {left:.0f}s)"
+        if self.total <= 0:  # a count not known ahead (listing a target): no ETA
+            line = f"{self.label}: {self.done} ({rate:.0f}/s)"
         if self._tty:
             self._stream.write(f"\r\x1b[2K{line}")
             self._drawn = True

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.gitrepo import GitRepo, isolate_git
+
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / "examples" / "github"
 SINGLE = GITHUB / "reconciler.yml"
@@ -171,7 +173,8 @@ def test_single_apply_is_serialised_and_applies_the_reviewed_checksum() -> None:
     assert apply["concurrency"]["group"] == "reconciler-apply"
     assert apply["concurrency"]["cancel-in-progress"] is False
     command = step(apply, "Apply")["run"]
-    assert 'reconciler apply --checksum "$CHECKSUM" --yes' in command
+    assert 'reconciler apply "${scope[@]}" --checksum "$CHECKSUM" --yes' in command
+    assert 'scope=(--changed-since "$BEFORE")' in command
     assert "steps.reviewed.outputs.checksum" in step(apply, "Apply")["env"]["CHECKSUM"]
     script = scripts(apply)
     assert STICKY_MARKER in script and "<!-- reconciler-checksum: " in script
@@ -311,9 +314,29 @@ def runner(tmp_path: Path) -> Iterator[Runner]:
     yield Runner(repo, bin_dir)
 
 
-def test_single_workflow_steps_plan_apply_and_find_no_drift(runner: Runner) -> None:
+def _pull_request_history(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The example as a git history: main holds the staff (already applied), the pull request
+    adds users/customers.yaml. Returns main's commit before the merge."""
+    isolate_git(tmp_path, monkeypatch)
+    customers = (repo / "users" / "customers.yaml").read_text()
+    (repo / "users" / "customers.yaml").unlink()
+    history = GitRepo(repo)
+    history.commit({}, "main: the staff")
+    before = history.git("rev-parse", "HEAD").strip()
+    applied = subprocess.run(
+        [sys.executable, "-m", "reconciler", "apply", "--yes"], cwd=repo, capture_output=True
+    )
+    assert applied.returncode == 0, applied.stderr
+    history.commit({"users/customers.yaml": customers}, "the pull request: the customers")
+    return before
+
+
+def test_single_workflow_steps_plan_apply_and_find_no_drift(
+    runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     jobs = load(SINGLE)["jobs"]
     plan, apply, drift = jobs["plan"], jobs["apply"], jobs["drift"]
+    before = _pull_request_history(runner.repo, tmp_path, monkeypatch)
 
     code, log, outputs = runner(step(plan, "Plan"))
     assert code == 0, log
@@ -330,15 +353,19 @@ def test_single_workflow_steps_plan_apply_and_find_no_drift(runner: Runner) -> N
     assert runner(judge, PLAN_EXITCODE="1")[0] == 1
     assert runner(judge, PLAN_EXITCODE="")[0] == 1
 
-    code, log, _ = runner(step(apply, "Apply"), CHECKSUM="0" * 64)
+    plan_document = json.loads((runner.repo / "plan.json").read_text())
+    assert plan_document["scope"]["planned_users"] == 3  # only the pull request's users were read
+
+    pushed = {"EVENT": "push", "BEFORE": before}
+    code, log, _ = runner(step(apply, "Apply"), CHECKSUM="0" * 64, **pushed)
     assert code == 3, log
     assert "::error title=reconciler apply refused::" in log
     code, log, outputs = runner(step(drift, "Plan (drift check)"))
     assert outputs["exitcode"] == "2", log  # the refused apply sent nothing
 
-    code, log, _ = runner(step(apply, "Apply"), CHECKSUM=checksum)
+    code, log, _ = runner(step(apply, "Apply"), CHECKSUM=checksum, **pushed)
     assert code == 0, log
-    assert "Apply complete: 5 applied, 0 failed." in log
+    assert "Apply complete: 3 applied, 0 failed." in log
 
     code, log, outputs = runner(step(drift, "Plan (drift check)"))
     assert code == 0 and outputs["exitcode"] == "0", log

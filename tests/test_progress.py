@@ -44,3 +44,12 @@ def test_terminal_redraws_one_line_and_clears_it(monkeypatch: pytest.MonkeyPatch
     text = stream.getvalue()
     assert text.count("\r\x1b[2K") == 3 and "\n" not in text
     assert "2/2" in text
+
+
+def test_a_step_of_unknown_length_counts_without_eta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress_module, "CI_INTERVAL", 0.0)
+    stream = io.StringIO()
+    step = Progress("prod: listing users", 0, stream)
+    step.advance(100)
+    assert stream.getvalue().startswith("prod: listing users: 100 (")
+    assert "ETA" not in stream.getvalue()

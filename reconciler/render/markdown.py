@@ -17,8 +17,15 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from reconciler.applier import ApplyReport, UserOutcome
-from reconciler.model import FieldChange, Plan, TargetPlan, UserChange
-from reconciler.render.text import MASK, describe_field, summary_counts
+from reconciler.model import FieldChange, Plan, TargetPlan, UserChange, UserDeletion
+from reconciler.render.text import (
+    MASK,
+    deletion_details,
+    describe_field,
+    plan_counts,
+    scope_lines,
+    target_counts,
+)
 
 #: GitHub refuses comments over 65,536 characters; stay a little below it.
 COMMENT_LIMIT = 65_000
@@ -123,28 +130,42 @@ def _user_block(change: UserChange, sensitive: Collection[str]) -> str:
 
 
 def _summary_table(plan: Plan) -> str:
+    """One row per target; a pruned plan has a ``delete`` column (the others keep their shape)."""
+    deletes = "delete | " if plan.pruned else ""
     rows = [
-        "| target | provider | create | update | unchanged | warnings |",
-        "|---|---|--:|--:|--:|--:|",
+        f"| target | provider | create | update | {deletes}unchanged | warnings |",
+        "|---|---|--:|--:|--:|--:|" + ("--:|" if plan.pruned else ""),
     ]
     for target in plan.targets:
         name, provider = code_inline(target.target), escape_inline(target.provider)
-        counts = (target.creates, target.updates, target.unchanged, len(target.warnings))
+        counts = [target.creates, target.updates, target.unchanged, len(target.warnings)]
+        if plan.pruned:
+            counts.insert(2, len(target.deletions))
         rows.append(f"| {name} | {provider} | " + " | ".join(f"{c:,}" for c in counts) + " |")
     return "\n".join(rows)
 
 
 def _target_pieces(target: TargetPlan, sensitive: Collection[str]) -> Iterable[_Piece]:
-    counts = summary_counts(target.creates, target.updates, target.unchanged)
+    counts = target_counts(target)
     heading = f"### {code_inline(target.target)} ({escape_inline(target.provider)}): {counts}"
     yield _Piece("\n\n" + heading, heading=True)
     for change in target.changes:
         yield _Piece("\n\n" + _user_block(change, sensitive), users=1)
+    if target.deletions:
+        yield _Piece("\n\n**To delete** (live users no file declares here)", heading=True)
+    for deletion in target.deletions:
+        yield _Piece("\n" + _deletion_item(deletion, sensitive), users=1)
     if target.warnings:
         yield _Piece("\n\n**Warnings**", heading=True)
     for warning in target.warnings:
         message = escape_inline(mask_free_text(warning.message, sensitive))
         yield _Piece(f"\n- user {code_inline(warning.user_id)}: {message}", warnings=1)
+
+
+def _deletion_item(deletion: UserDeletion, sensitive: Collection[str]) -> str:
+    """A list item like the text line, with the id as code (ids and notes are escaped)."""
+    details = escape_inline(deletion_details(deletion, sensitive))
+    return f"- user {code_inline(deletion.user_id)} will be deleted{details}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,12 +224,13 @@ def render_markdown(
     ``note`` is trusted Markdown from the caller (e.g. a link to the workflow run) and is not
     escaped. User blocks are dropped from the end when the text would exceed ``limit``.
     """
-    counts = summary_counts(plan.creates, plan.updates, plan.unchanged)
-    head = f"**{escape_inline(title)}:** {counts}."
+    head = f"**{escape_inline(title)}:** {plan_counts(plan)}."
     if plan.targets:
         head += "\n\n" + _summary_table(plan)
     if not plan.has_changes:
         head += "\n\nNo changes. The targets match the declarations."
+    if plan.scope is not None:
+        head += "\n\n" + "\n".join(f"- {escape_inline(line)}" for line in scope_lines(plan.scope))
     tail = f"\n\n{note}" if note else ""
     if checksum is not None:
         tail += f"\n\nPlan checksum: {code_span(checksum)}"
@@ -218,14 +240,16 @@ def render_markdown(
 
 
 def _apply_table(report: ApplyReport) -> str:
-    rows = [
-        "| target | applied | failed | not kept | unconfirmed | not sent |",
-        "|---|--:|--:|--:|--:|--:|",
-    ]
+    """Counts per target and status; a ``deleted`` column only when apply deleted users."""
+    statuses = ["applied", "failed", "not_stuck", "unconfirmed", "skipped"]
+    header = "| target | applied | failed | not kept | unconfirmed | not sent |"
+    if report.deleted:
+        statuses.insert(1, "deleted")
+        header = header.replace("| applied |", "| applied | deleted |")
+    rows = [header, "|---|" + "--:|" * len(statuses)]
     targets = sorted({outcome.target for outcome in report.outcomes})
     for target in targets:
         counts: Counter[str] = Counter(o.status for o in report.outcomes if o.target == target)
-        statuses = ("applied", "failed", "not_stuck", "unconfirmed", "skipped")
         cells = tuple(counts[status] for status in statuses)
         rows.append(f"| {code_inline(target)} | " + " | ".join(f"{c:,}" for c in cells) + " |")
     return "\n".join(rows)
@@ -254,6 +278,7 @@ def render_apply_markdown(
     """The apply outcome for the step summary: counts, and every user that failed, with why."""
     statuses: Counter[str] = Counter(outcome.status for outcome in report.outcomes)
     parts = [f"{report.applied:,} applied"]
+    parts += [f"{report.deleted:,} deleted"] if report.deleted else []
     parts += [f"{statuses[s]:,} {label}" for s, label in _OUTCOME_LABELS.items() if statuses[s]]
     head = f"**{escape_inline(title)}:** {', '.join(parts)}."
     if report.outcomes:

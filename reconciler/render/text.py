@@ -8,7 +8,14 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 
-from reconciler.model import AttributeValue, FieldChange, Plan, TargetPlan
+from reconciler.model import (
+    AttributeValue,
+    FieldChange,
+    Plan,
+    PlanScope,
+    TargetPlan,
+    UserDeletion,
+)
 
 MASK = "(sensitive)"
 
@@ -42,19 +49,50 @@ def describe_field(change: FieldChange, sensitive: Collection[str]) -> str:
     return f"~ {change.field}: {show_value(change.old, masked)} -> {show_value(change.new, masked)}"
 
 
-def summary_counts(creates: int, updates: int, unchanged: int) -> str:
-    return f"{creates} to create, {updates} to update, {unchanged} unchanged"
+def summary_counts(creates: int, updates: int, unchanged: int, deletes: int | None = None) -> str:
+    """``1 to create, 2 to update, 3 unchanged``; a pruned plan (``deletes`` given) also says
+    ``N to delete``, in Terraform's order: add, change, destroy."""
+    if deletes is None:
+        return f"{creates} to create, {updates} to update, {unchanged} unchanged"
+    return f"{creates} to create, {updates} to update, {deletes} to delete, {unchanged} unchanged"
+
+
+def target_counts(target_plan: TargetPlan) -> str:
+    deletes = len(target_plan.deletions) if target_plan.pruned else None
+    return summary_counts(target_plan.creates, target_plan.updates, target_plan.unchanged, deletes)
+
+
+def plan_counts(plan: Plan) -> str:
+    deletes = plan.deletes if plan.pruned else None
+    return summary_counts(plan.creates, plan.updates, plan.unchanged, deletes)
+
+
+def deletion_details(deletion: UserDeletion, sensitive: Collection[str]) -> str:
+    """`` (email: (sensitive))`` or ``""``: the email helps a reviewer recognise the user."""
+    details = []
+    if deletion.email is not None:
+        details.append(f"email: {show_value(deletion.email, is_sensitive('email', sensitive))}")
+    if deletion.note is not None:
+        details.append(deletion.note)
+    return f" ({'; '.join(details)})" if details else ""
+
+
+def describe_deletion(deletion: UserDeletion, sensitive: Collection[str]) -> str:
+    """``- user u8 will be deleted (email: (sensitive))``."""
+    return f"- user {deletion.user_id} will be deleted{deletion_details(deletion, sensitive)}"
 
 
 def _target_lines(target_plan: TargetPlan, sensitive: Collection[str]) -> Iterable[tuple[str, str]]:
     """(symbol, line) pairs for one target block; the symbol picks the colour."""
-    counts = summary_counts(target_plan.creates, target_plan.updates, target_plan.unchanged)
+    counts = target_counts(target_plan)
     yield "", f"Target {target_plan.target} ({target_plan.provider}): {counts}"
     for change in target_plan.changes:
         symbol = "+" if change.action == "create" else "~"
         yield symbol, f"  {symbol} user {change.user_id}"
         for field_change in change.fields:
             yield field_change.symbol, f"      {describe_field(field_change, sensitive)}"
+    for deletion in target_plan.deletions:
+        yield "-", f"  {describe_deletion(deletion, sensitive)}"
     for warning in target_plan.warnings:
         yield "!", f"  ! user {warning.user_id}: {warning.message}"
 
@@ -67,7 +105,25 @@ def render_text(plan: Plan, sensitive: Collection[str]) -> list[tuple[str, str]]
         lines.append(("", ""))
     if not plan.has_changes:
         lines.append(("", "No changes. The targets match the declarations."))
-    lines.append(("", f"Plan: {summary_counts(plan.creates, plan.updates, plan.unchanged)}."))
+    lines.append(("", f"Plan: {plan_counts(plan)}."))
+    if plan.scope is not None:
+        lines.extend(("", line) for line in scope_lines(plan.scope))
+    return lines
+
+
+def scope_lines(scope: PlanScope) -> list[str]:
+    """What a --changed-since plan did not look at, said in every format: a partial plan that
+    looked complete would hide drift."""
+    lines = [f"Target {target} planned in full: {reason}." for target, reason in scope.full_targets]
+    lines += [
+        f"User {user_id} is no longer declared for target {target} — left alone."
+        for target, user_id in scope.left_alone
+    ]
+    lines += [f"Warning: {warning}" for warning in scope.warnings]
+    lines.append(
+        f"Planned {scope.planned:,} of {scope.declared:,} users (changed since {scope.rev}). "
+        "Run a full plan to detect drift."
+    )
     return lines
 
 

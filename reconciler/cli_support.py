@@ -1,0 +1,174 @@
+"""The CLI's helpers around plan and apply: selection, saved plans, checksums, confirmation,
+interruption, and writing what CI reads (plan files, the job summary).
+
+Split from cli.py so that it keeps to the commands themselves; like cli.py, this is the edge
+where errors become messages, and nothing here is called by the library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.applier import ApplyReport
+from reconciler.engine import Workspace, digest, load_workspace, open_providers, stale_users
+from reconciler.errors import ConfigError, RefusedError
+from reconciler.model import Plan
+from reconciler.output import PlanView, report_json
+from reconciler.planfile import plan_checksum, read_saved_plan
+from reconciler.providers.base import Provider
+from reconciler.prune import check_prunable
+
+#: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
+MIN_CHECKSUM = 12
+
+
+@contextmanager
+def interruptible(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C or SIGTERM (a cancelled CI job) during apply: send nothing new, let requests in
+    flight finish, then report what was and was not applied (exit 130)."""
+
+    def interrupted(signum: int, frame: object) -> None:
+        if not stop.is_set():
+            click.echo(
+                "Interrupted: finishing the requests in flight, sending nothing new.", err=True
+            )
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def selection_of(
+    target_names: Sequence[str],
+    user_ids: Sequence[str],
+    shard: tuple[int, int] | None,
+    prune: bool = False,
+    changed_since: str | None = None,
+) -> dict[str, Any]:
+    selection: dict[str, Any] = {
+        "targets": sorted(target_names),
+        "users": sorted(user_ids),
+        "shard": f"{shard[0]}/{shard[1]}" if shard else None,
+    }
+    # Recorded only when set: plans made without them keep their exact bytes.
+    if prune:
+        selection["prune"] = True
+    if changed_since is not None:
+        selection["changed_since"] = changed_since
+    return selection
+
+
+def check_changed_since(changed_since: str | None, prune: bool) -> None:
+    """Pruning needs the whole picture: a plan of the changed users cannot tell what is
+    undeclared on a target (a removed user is listed as left alone instead)."""
+    if changed_since is not None and prune:
+        raise click.UsageError(
+            "--prune needs a full plan: drop --changed-since (the users removed since REV are "
+            "listed as left alone; run `plan --prune` on the schedule to delete them)"
+        )
+
+
+def check_prune(prune: bool, user_ids: Sequence[str], workspace: Workspace) -> None:
+    """Before any key is read: --prune with --user, or on a target that cannot list, exit 1."""
+    if prune:
+        check_prunable(workspace.targets, workspace.config.targets.values(), user_ids)
+
+
+def saved_plan(
+    config_path: Path, planfile: Path, stack: ExitStack, parallelism: int | None
+) -> tuple[Workspace, dict[str, Provider], Plan]:
+    """Load a saved plan; refuse it when its inputs or its users' live state changed."""
+    saved = read_saved_plan(planfile)
+    names = [t.target for t in saved.plan.targets]
+    workspace = load_workspace(config_path, os.environ, names)
+    if digest(workspace) != saved.digest:
+        raise RefusedError(
+            f"stale plan: reconciler.yaml or the declarations changed since {planfile} was made; "
+            "run plan again. Nothing was sent."
+        )
+    providers = open_providers(workspace, os.environ, stack, parallelism)
+    stale = stale_users(saved.plan, workspace, providers)
+    if stale:
+        lines = "; ".join(f"user {user} changed on target {target}" for target, user in stale)
+        raise RefusedError(f"stale plan: {lines} since the plan; run plan again. Nothing was sent.")
+    return workspace, providers, saved.plan
+
+
+def check_checksum(the_plan: Plan, expected: str | None) -> None:
+    if expected is None:
+        return
+    wanted = expected.strip().lower()
+    actual = plan_checksum(the_plan)
+    if len(wanted) < MIN_CHECKSUM or not actual.startswith(wanted):
+        raise RefusedError(
+            f"the plan checksum is now {actual}, not {expected}: the declarations or the live "
+            "users changed since that plan was reviewed. Run plan again. Nothing was sent."
+        )
+
+
+def write_private(path: Path, document: dict[str, Any]) -> None:
+    """A saved plan holds emails: create it readable by its owner only."""
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise ConfigError(f"cannot write the plan to {path}: {error.strerror}") from error
+
+
+def step_summary(markdown: Callable[[], str]) -> None:
+    """On GitHub Actions, append to the job's summary page too (rendered only there)."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as file:
+            file.write(markdown().rstrip("\n") + "\n\n")
+
+
+def apply_markdown(report: ApplyReport, workspace: Workspace) -> str:
+    from reconciler.render.markdown import render_apply_markdown
+
+    return render_apply_markdown(report, workspace.config.sensitive)
+
+
+def finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:
+    if output_format == "json":
+        document = {"plan": shown.document(masked=True), "apply": report_json(report)}
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def confirm(the_plan: Plan, assume_yes: bool) -> None:
+    """Ask like Terraform does: only the exact answer "yes" applies."""
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        raise RefusedError("apply needs a confirmation and there is no terminal: pass --yes")
+    count = sum(len(t.changes) for t in the_plan.targets)
+    what = f"Apply these changes to {count} user{'s' if count != 1 else ''}"
+    if the_plan.deletes:
+        what += f" and delete {the_plan.deletes} user{'s' if the_plan.deletes != 1 else ''}"
+    answer = click.prompt(
+        f"{what}? Only 'yes' applies",
+        default="",
+        show_default=False,
+        err=True,
+    )
+    if answer.strip() != "yes":
+        raise RefusedError("apply cancelled: nothing was sent")

@@ -114,7 +114,7 @@ def in_process_plan(root: Path) -> float:
 
 
 @contextmanager
-def served(db: Path, latency_ms: int) -> Iterator[tuple[str, int]]:
+def served(db: Path, latency_ms: int, *options: str) -> Iterator[tuple[str, int]]:
     """The emulator in its own process, so it never competes for the GIL with what we time."""
     server = subprocess.Popen(
         [
@@ -129,6 +129,7 @@ def served(db: Path, latency_ms: int) -> Iterator[tuple[str, int]]:
             str(db),
             "--latency-ms",
             str(latency_ms),
+            *options,
         ],
         stdout=subprocess.PIPE,
         text=True,

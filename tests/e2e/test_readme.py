@@ -157,6 +157,7 @@ def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]
     block: Block = request.param
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "examples", root / "examples", ignore=shutil.ignore_patterns(".*"))
+    shutil.copytree(ROOT / "schemas", root / "schemas")  # where the examples' modelines point
     overlay = block.options.get("with")
     if overlay:
         shutil.copytree(OVERLAYS / overlay, root / "examples", dirs_exist_ok=True)

@@ -28,12 +28,12 @@ from reconciler.importer import (
     ImportResult,
     LeftOut,
     UnwritableError,
-    printable,
     render_import,
 )
 from reconciler.model import LiveUser
 from reconciler.progress import Progress
 from reconciler.providers import CAPABILITIES, Capabilities, open_provider
+from reconciler.yamlemit import printable
 
 #: Where ``reconciler schema users --out schemas/users.schema.json`` puts the schema in a repo.
 SCHEMA_FILE = Path("schemas", "users.schema.json")

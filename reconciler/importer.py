@@ -29,22 +29,17 @@ from reconciler.errors import ReconcilerError
 from reconciler.model import LiveUser, Membership
 from reconciler.planner import field_path, normalise, same_value
 from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities
-from reconciler.targetcheck import _EMAIL_RE as EMAIL_RE  # validation's own rule, not a copy
-from reconciler.targetcheck import holds, timestamp_problem
-from reconciler.yamlcore import STR, resolve_plain
+from reconciler.targetcheck import (
+    EMAIL_RE,  # validation's own rule, not a copy
+    holds,
+    timestamp_problem,
+)
+from reconciler.yamlemit import block, entry, printable, scalar
 
 #: Attributes the server seeds on every new user (Usertour: first and last activity). Nobody
 #: declares them, and ``last_seen_at`` moves whenever the user is active: importing it would
 #: make every later plan want to set it back.
 SEEDED_ATTRIBUTES = frozenset({"first_seen_at", "last_seen_at"})
-#: Lines longer than this are written in block style instead of ``{a: 1, b: 2}``.
-WIDTH = 100
-#: Characters that start a YAML indicator: a plain scalar cannot begin with them.
-_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
-#: Characters that end a plain scalar inside ``[...]`` / ``{...}``; quoted everywhere, so that
-#: one rule serves block and flow style.
-_FLOW_INDICATORS = frozenset(",[]{}")
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 _KINDS: dict[type, str] = {str: STRING, int: INTEGER, float: NUMBER, bool: BOOLEAN, list: LIST}
 _KIND_WORDS = {
     STRING: "text",
@@ -179,7 +174,7 @@ def _attributes(
                 continue
             if reserved:  # a declaration may not name it: shown, not declared
                 value = live.attributes[name]
-                system.append(f"#   {_key(name)}: {json.dumps(value, ensure_ascii=True)}")
+                system.append(f"#   {scalar(name)}: {json.dumps(value, ensure_ascii=True)}")
                 continue
         value = live.attributes[name]
         reason = _value_problem(name, value, caps)
@@ -269,7 +264,7 @@ def _value_problem(name: str, value: Any, caps: Capabilities) -> str | None:
     name_problem = _text_problem(name)
     if name_problem:
         return f"the name is {name_problem}"
-    if len(_key(name)) > MAX_KEY:
+    if len(scalar(name)) > MAX_KEY:
         return f"a name longer than YAML allows for a key ({MAX_KEY} characters)"
     if value is None:
         return "null, which declared would remove the attribute"
@@ -335,7 +330,7 @@ def _document_text(
         "# It holds real emails and attribute values: review it before you commit it.",
     ]
     if "defaults" in document:
-        lines += ["defaults:", *_block(document["defaults"], 2, force=0)]
+        lines += ["defaults:", *block(document["defaults"], 2, force=0)]
     if not declared:
         return "\n".join([*lines, "", "users: []", ""])
     lines += ["", "users:"]
@@ -345,103 +340,12 @@ def _document_text(
         user_lines = [
             line
             for name, value in user.fields.items()
-            for line in _entry(f"{name}:", value, 4, _USER_FORCE.get(name, 1))
+            for line in entry(f"{name}:", value, 4, _USER_FORCE.get(name, 1))
         ]
         user_lines[0] = "  - " + user_lines[0][4:]
         lines += user_lines
         lines += ["    " + comment for comment in user.comments]
     return "\n".join(lines) + "\n"
-
-
-def _block(value: Any, indent: int, force: int) -> list[str]:
-    """A mapping or sequence in block style at ``indent``; ``force`` > 0 keeps nested
-    collections in block style too (a user's attributes, events, companies)."""
-    lines: list[str] = []
-    if isinstance(value, dict):
-        for name, item in value.items():
-            lines += _entry(f"{_key(name)}:", item, indent, force)
-        return lines
-    for item in value:
-        if isinstance(item, dict) and item and (force > 0 or not _fits(indent + 2, item)):
-            nested = _block(item, indent + 2, force - 1)
-            nested[0] = " " * indent + "- " + nested[0][indent + 2 :]
-            lines += nested
-        else:
-            lines += _entry("-", item, indent, force)
-    return lines
-
-
-def _entry(head: str, value: Any, indent: int, force: int) -> list[str]:
-    """``head value`` on one line when it fits, else ``head`` and the value's block below."""
-    line = " " * indent + head
-    collection = isinstance(value, (dict, list)) and bool(value)
-    if not collection or (force <= 0 and _fits(len(line) + 1, value)):
-        return [f"{line} {_flow(value)}"]
-    return [line, *_block(value, indent + 2, force - 1)]
-
-
-def _fits(column: int, value: Any) -> bool:
-    return column + len(_flow(value)) <= WIDTH
-
-
-def _flow(value: Any) -> str:
-    """A value on one line: ``[a, b]``, ``{id: acme, attributes: {name: Acme}}``, a scalar."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(map(_flow, value)) + "]"
-    return scalar(value)
-
-
-def _key(name: str) -> str:
-    return scalar(name)
-
-
-def scalar(value: Any) -> str:
-    """One scalar, written so that reconciler's loader reads back this exact value and type.
-
-    Text stays plain only when the loader would take it for text (not ``NO``-is-fine but
-    ``12``, ``true``, ``null``, ``01234``, ``.inf``, ``<<`` are not) and nothing in it means
-    something to YAML; anything else is double-quoted with escapes.
-    """
-    if value is True or value is False:
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)  # shortest text that reads back as the same float: 0.1, 1e+16
-    if not isinstance(value, str):
-        raise TypeError(f"not a scalar: {type(value).__name__}")
-    return value if _plain_safe(value) else _quoted(value)
-
-
-def _plain_safe(text: str) -> bool:
-    """Whether ``text`` written plain reads back as the same text, in block and flow style."""
-    if not text or text != text.strip(" ") or not text.isprintable():
-        return False  # isprintable: no newline, tab, control, odd space or line separator
-    if text[0] in _INDICATORS or _FLOW_INDICATORS.intersection(text):
-        return False
-    if ": " in text or " #" in text or text.endswith(":"):
-        return False
-    return resolve_plain(text) == STR
-
-
-def _quoted(text: str) -> str:
-    """A double-quoted scalar; what is not printable is escaped (``\\u2028`` would fold)."""
-    return '"' + printable("".join(_ESCAPES.get(char, char) for char in text)) + '"'
-
-
-def printable(text: str) -> str:
-    """``text`` with every character that is not printable escaped (``\\u007f``), safe in a
-    comment, a double-quoted scalar and on a terminal (no line separators, no escapes)."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _escape(char) for char in text)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 # --- the safety net -------------------------------------------------------------------------

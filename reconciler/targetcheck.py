@@ -34,7 +34,7 @@ _ALTERNATIVES = {NUMBER: (STRING, INTEGER), LIST: (STRING,)}
 MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS = 946_684_800_000, 4_102_444_800_000
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _EMAIL_PART = r"[^\s@.\x00-\x1f\x7f]+"
-_EMAIL_RE = re.compile(rf"[^\s@\x00-\x1f\x7f]+@(?:{_EMAIL_PART}\.)+{_EMAIL_PART}\Z")
+EMAIL_RE = re.compile(rf"[^\s@\x00-\x1f\x7f]+@(?:{_EMAIL_PART}\.)+{_EMAIL_PART}\Z")
 
 #: (where the problem is, message); ``where`` is a JSON path in the file.
 Issue = tuple[JsonPath, str]
@@ -167,7 +167,7 @@ def _check_identity(user: dict[str, Any], where: Where, issues: list[Issue]) -> 
         message = f"the id holds a control character ({ord(control[0]):#04x})"
         issues.append((where("id"), message))
     email = user.get("email")
-    if email is not None and (len(email) > 254 or not _EMAIL_RE.match(email)):
+    if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
         message = f"{email!r} is not an email address (like name@example.com)"
         issues.append((where("email"), message))
 

@@ -109,7 +109,8 @@ def _diff_attributes(
         else:
             assert live is not None
             have = live[name]
-            if same_value(want, have):
+            # The live side too: a JSON API may answer 12.0 where JavaScript would say 12.
+            if same_value(want, normalise(have, capabilities)):
                 continue
             fields.append(FieldChange(path, "~", old=have, new=want))
         to_send[name] = want

@@ -82,6 +82,14 @@ def test_json_targets_do_not_see_12_point_0_as_a_change_from_12() -> None:
     assert normalise([1.0, "a"], USERTOUR) == [1, "a"]
 
 
+def test_json_targets_answering_12_point_0_do_not_show_a_change_forever() -> None:
+    live = LiveUser("u1", attributes={"score": 12.0, "tags": [1.0]})
+    for declared in (12, 12.0):
+        spec = UserSpec("u1", attributes={"score": declared, "tags": [1]})
+        assert diff_user(spec, live, USERTOUR)[0] is None
+    assert diff_user(UserSpec("u1", attributes={"score": 12}), live, SANDBOX)[0] is not None
+
+
 def test_null_removes_a_live_attribute_and_is_a_no_op_when_absent() -> None:
     live = LiveUser("u1", attributes={"legacy": "x"})
     change, _ = diff_user(UserSpec("u1", attributes={"legacy": None}), live, USERTOUR)

@@ -34,7 +34,6 @@ from reconciler.cli_sandbox import sandbox
 from reconciler.cli_schema import schema
 from reconciler.cli_support import (
     apply_markdown,
-    check_changed_since,
     check_checksum,
     check_prune,
     confirm,
@@ -216,7 +215,6 @@ def plan(
       reconciler plan --changed-since origin/main   # a pull request: only what it changed
     """
     _setup_logging(verbose)
-    check_changed_since(changed_since, prune)
     workspace = load_workspace(
         config_path, os.environ, target_names, user_ids, shard, changed_since
     )
@@ -317,7 +315,6 @@ def apply(
             "PLANFILE is applied whole (with its deletions, if it was pruned): "
             "drop --user/--shard/--target/--checksum/--prune/--changed-since"
         )
-    check_changed_since(changed_since, prune)
     selection = selection_of(target_names, user_ids, shard, prune, changed_since)
     with ExitStack() as stack:
         if planfile is not None:

@@ -75,16 +75,6 @@ def selection_of(
     return selection
 
 
-def check_changed_since(changed_since: str | None, prune: bool) -> None:
-    """Pruning needs the whole picture: a plan of the changed users cannot tell what is
-    undeclared on a target (a removed user is listed as left alone instead)."""
-    if changed_since is not None and prune:
-        raise click.UsageError(
-            "--prune needs a full plan: drop --changed-since (the users removed since REV are "
-            "listed as left alone; run `plan --prune` on the schedule to delete them)"
-        )
-
-
 def check_prune(prune: bool, user_ids: Sequence[str], workspace: Workspace) -> None:
     """Before any key is read: --prune with --user, or on a target that cannot list, exit 1."""
     if prune:

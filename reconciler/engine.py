@@ -185,11 +185,13 @@ def make_plan(
         if prune:
             target_plan = _with_deletions(target_plan, workspace, provider, steps)
         target_plans.append(target_plan)
-    return Plan(tuple(target_plans), _scope(workspace, len(planned)))
+    deleted = {(t.target, d.user_id) for t in target_plans for d in t.deletions}
+    return Plan(tuple(target_plans), _scope(workspace, len(planned), deleted))
 
 
-def _scope(workspace: Workspace, planned: int) -> PlanScope | None:
-    """What a --changed-since plan left out, for the selected targets."""
+def _scope(workspace: Workspace, planned: int, deleted: set[tuple[str, str]]) -> PlanScope | None:
+    """What a --changed-since plan left out, for the selected targets (users no longer
+    declared are left alone, unless --prune plans their deletion)."""
     changes = workspace.changes
     if changes is None:
         return None
@@ -200,7 +202,10 @@ def _scope(workspace: Workspace, planned: int) -> PlanScope | None:
         planned=planned,
         declared=len(workspace.users),
         left_alone=tuple(
-            (name, user_id) for name in names for user_id in changes.left_alone.get(name, ())
+            (name, user_id)
+            for name in names
+            for user_id in changes.left_alone.get(name, ())
+            if (name, user_id) not in deleted
         ),
         full_targets=tuple(
             (name, changes.reasons.get(name, "")) for name in names if name in changes.full_targets
@@ -215,8 +220,13 @@ def _with_deletions(
     """Add the deletions of undeclared live users (of the workspace's shard, if any).
 
     Undeclared means "in no declaration file for this target", judged on every declaration
-    (``workspace.declarations``), never on a --user or --shard selection of them.
+    (``workspace.declarations``), never on a --user or --shard selection of them. With
+    --changed-since (and the target not planned in full), the candidates are only the users
+    the change stopped declaring for it: read one by one, no listing of the whole target.
     """
+    changes = workspace.changes
+    if changes is not None and changes.users_for(target_plan.target) is not None:
+        return _removed_since(target_plan, workspace, provider, changes)
     listing = steps(f"{target_plan.target}: listing users", 0)
     listed = provider.list_users(listing.advance)
     listing.close()
@@ -224,6 +234,34 @@ def _with_deletions(
         listed = [user for user in listed if in_shard(user.id, workspace.shard)]
     deletions = plan_deletions(target_plan.target, listed, workspace.declarations.users)
     return dataclasses.replace(target_plan, deletions=deletions, listed=len(listed))
+
+
+def _removed_since(
+    target_plan: TargetPlan, workspace: Workspace, provider: Provider, changes: ChangeSet
+) -> TargetPlan:
+    """Deletions of the users a change stopped declaring for a target, if they are live.
+
+    The ratio guard needs the target's live count, which a partial plan does not read: it
+    divides by the users declared for the target (in the shard) plus those to delete, i.e.
+    the users the repository managed there before the change.
+    """
+    target = target_plan.target
+    candidates = [
+        user_id
+        for user_id in changes.left_alone.get(target, ())
+        if workspace.shard is None or in_shard(user_id, workspace.shard)
+    ]
+    live = provider.read_users(candidates)
+    found = [live[user_id] for user_id in candidates if user_id in live]
+    deletions = plan_deletions(target, found, workspace.declarations.users)
+    declared = [
+        user
+        for user in targets_users(workspace.declarations.users, target)
+        if workspace.shard is None or in_shard(user.id, workspace.shard)
+    ]
+    return dataclasses.replace(
+        target_plan, deletions=deletions, listed=len(declared) + len(deletions)
+    )
 
 
 def _check_whole(workspace: Workspace) -> None:

@@ -164,12 +164,31 @@ def test_a_config_change_of_a_target_plans_it_in_full(
     assert len(running.requests) == USERS - 1 + 8
 
 
-def test_prune_needs_a_full_plan(run: Run, history: tuple[GitRepo, RunningEmulator]) -> None:
+def test_prune_deletes_only_the_users_removed_since_rev(
+    run: Run, history: tuple[GitRepo, RunningEmulator]
+) -> None:
+    """No listing of the whole target: the removed user is read, then deleted (guarded)."""
     repo, running = history
-    refused = run("plan", "--changed-since", "HEAD~1", "--prune", cwd=repo.top, env=KEYS)
-    assert refused.code == 1
-    assert "--prune needs a full plan" in refused.stderr
-    assert running.requests == []
+    refused = run("apply", "--changed-since", "HEAD~1", "--prune", "--yes", cwd=repo.top, env=KEYS)
+    assert refused.code == 3, refused.stdout + refused.stderr
+    assert "safety.max_deletes" in refused.stderr
+    assert {r.method for r in running.requests} == {"GET"}
+
+    running.clear_requests()
+    planned = run("plan", "--changed-since", "HEAD~1", "--prune", cwd=repo.top, env=KEYS)
+    assert planned.code == 0, planned.stderr
+    assert _gets(running) == sorted({*EDITED, *INHERITING, REMOVED})  # no list request
+    assert f"- user {REMOVED} will be deleted" in planned.stdout
+    assert "left alone" not in planned.stdout
+
+    config = repo.top / "reconciler.yaml"
+    config.write_text(config.read_text() + "safety:\n  max_deletes: 1\n")
+    running.clear_requests()
+    applied = run("apply", "--changed-since", "HEAD~1", "--prune", "--yes", cwd=repo.top, env=KEYS)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    deleted = [r.path for r in running.requests if r.method == "DELETE"]
+    assert deleted == [f"/v1/users/{REMOVED}"]
+    assert sum(r.method == "POST" for r in running.requests) == 7
 
 
 def test_errors_name_the_problem(run: Run, tmp_path: Path, emulator: StartEmulator) -> None:

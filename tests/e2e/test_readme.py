@@ -91,6 +91,15 @@ class Session:
         self.env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         self.env.pop("GITHUB_STEP_SUMMARY", None)
         self.env.update({"NO_COLOR": "1", "COLUMNS": "100"})
+        # git as on a developer's machine, but never their config: a commit needs a name.
+        self.env.update(
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_GLOBAL=os.devnull,
+            GIT_AUTHOR_NAME="reconciler",
+            GIT_AUTHOR_EMAIL="reconciler@example.com",
+            GIT_COMMITTER_NAME="reconciler",
+            GIT_COMMITTER_EMAIL="reconciler@example.com",
+        )
         # The console script of this interpreter, also when the venv is not on PATH.
         self.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{self.env.get('PATH', '')}"
         self.port: str | None = None

@@ -27,7 +27,7 @@ from typing import Any
 from reconciler import yamlload
 from reconciler.errors import ReconcilerError
 from reconciler.model import LiveUser, Membership
-from reconciler.planner import field_path, normalise, same_value
+from reconciler.planner import field_path, normalise
 from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities
 from reconciler.targetcheck import (
     EMAIL_RE,  # validation's own rule, not a copy
@@ -176,7 +176,8 @@ def _attributes(
                 value = live.attributes[name]
                 system.append(f"#   {scalar(name)}: {json.dumps(value, ensure_ascii=True)}")
                 continue
-        value = live.attributes[name]
+        # As plans compare it: a JSON target's 12.0 is the integer 12 (JavaScript says 12).
+        value = normalise(live.attributes[name], caps)
         reason = _value_problem(name, value, caps)
         if reason:
             skip(field_path("attributes", name), reason)
@@ -196,11 +197,12 @@ def _declarable(
     """Company and membership attributes that a declaration can hold; the others are skipped."""
     kept: dict[str, Any] = {}
     for name in sorted(attributes):
-        reason = _value_problem(name, attributes[name], caps)
+        value = normalise(attributes[name], caps)
+        reason = _value_problem(name, value, caps)
         if reason:
             skip(field_path(prefix, name), reason)
         else:
-            kept[name] = attributes[name]
+            kept[name] = value
     return kept
 
 
@@ -275,9 +277,6 @@ def _value_problem(name: str, value: Any, caps: Capabilities) -> str | None:
         return f"{_KIND_WORDS[kind]}, which declarations for this target cannot hold"
     if kind == NUMBER and not math.isfinite(value):
         return "not a finite number"
-    if not same_value(normalise(value, caps), value):
-        # 12.0 from a JSON answer: plans compare a declared 12.0 as 12 on such a target.
-        return "a whole decimal number, which plans compare as an integer on this target"
     if kind == LIST:
         if not all(isinstance(item, str) for item in value):
             return "a list of more than text, which declarations cannot hold"

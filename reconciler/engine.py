@@ -170,9 +170,11 @@ def make_plan(
         _check_whole(workspace)
     target_plans = []
     planned: set[str] = set()
+    declared: set[str] = set()
     for target in workspace.targets:
         provider = providers[target.name]
         desired = targets_users(workspace.users, target.name)
+        declared.update(user.id for user in desired)
         if workspace.changes is not None:
             desired = list(workspace.changes.select(target.name, desired))
         planned.update(user.id for user in desired)
@@ -186,12 +188,15 @@ def make_plan(
             target_plan = _with_deletions(target_plan, workspace, provider, steps)
         target_plans.append(target_plan)
     deleted = {(t.target, d.user_id) for t in target_plans for d in t.deletions}
-    return Plan(tuple(target_plans), _scope(workspace, len(planned), deleted))
+    return Plan(tuple(target_plans), _scope(workspace, len(planned), len(declared), deleted))
 
 
-def _scope(workspace: Workspace, planned: int, deleted: set[tuple[str, str]]) -> PlanScope | None:
-    """What a --changed-since plan left out, for the selected targets (users no longer
-    declared are left alone, unless --prune plans their deletion)."""
+def _scope(
+    workspace: Workspace, planned: int, declared: int, deleted: set[tuple[str, str]]
+) -> PlanScope | None:
+    """What a --changed-since plan left out, for the selected targets: ``planned`` of the
+    ``declared`` users that go to them (users no longer declared are left alone, unless
+    --prune plans their deletion)."""
     changes = workspace.changes
     if changes is None:
         return None
@@ -200,7 +205,7 @@ def _scope(workspace: Workspace, planned: int, deleted: set[tuple[str, str]]) ->
         rev=changes.rev,
         commit=changes.commit,
         planned=planned,
-        declared=len(workspace.users),
+        declared=declared,
         left_alone=tuple(
             (name, user_id)
             for name in names

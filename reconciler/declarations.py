@@ -59,6 +59,9 @@ class Declarations:
 
     users: tuple[UserSpec, ...]
     files: tuple[Path, ...]
+    #: Every file of the config's ``users:`` sources was read (not only named ones): only then
+    #: can a user be called undeclared (pruning).
+    complete: bool = True
 
 
 @dataclass(slots=True)
@@ -95,7 +98,7 @@ def load_declarations(
     if problems:
         raise ValidationError(problems)
     users.sort(key=lambda user: user.id)
-    return Declarations(tuple(users), tuple(path for path, _ in files))
+    return Declarations(tuple(users), tuple(path for path, _ in files), complete=paths is None)
 
 
 def find_files(

@@ -18,7 +18,7 @@ from typing import Protocol
 from reconciler.applier import ApplyReport, apply_target
 from reconciler.changes import ChangeSet
 from reconciler.config import Config, TargetConfig, load_config
-from reconciler.declarations import Declarations, find_files, load_declarations
+from reconciler.declarations import Declarations, load_declarations
 from reconciler.errors import ConfigError
 from reconciler.model import Plan, PlanScope, TargetPlan, UserSpec
 from reconciler.planfile import inputs_digest
@@ -271,10 +271,8 @@ def _removed_since(
 
 def _check_whole(workspace: Workspace) -> None:
     """Pruning judges "undeclared" on every declaration file: a workspace loaded from only some
-    of them (validate's FILES, a changed-files selection) would see declared users as
-    undeclared and delete them."""
-    every_file = [path for path, _ in find_files(workspace.config)[0]]
-    if sorted(workspace.declarations.files) != sorted(every_file):
+    of them (validate's FILES) would see declared users as undeclared and delete them."""
+    if not workspace.declarations.complete:
         raise ConfigError(
             "--prune needs every declaration file of the config, and only some were loaded. "
             "Nothing was sent."

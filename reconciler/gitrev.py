@@ -113,7 +113,7 @@ def _without(declarations: Declarations, files: set[Path]) -> Declarations:
         user for user in declarations.users if not user.source or user.source.file not in names
     ]
     paths = [path for path in declarations.files if path not in files]
-    return Declarations(tuple(users), tuple(paths))
+    return Declarations(tuple(users), tuple(paths), complete=False)
 
 
 def _first(error: ValidationError) -> str:

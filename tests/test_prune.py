@@ -148,9 +148,7 @@ def test_a_workspace_of_only_some_files_cannot_be_pruned(tmp_path: Path) -> None
     workspace = load_workspace(tmp_path / "reconciler.yaml", {})
     partial = dataclasses.replace(
         workspace,
-        declarations=dataclasses.replace(
-            workspace.declarations, files=workspace.declarations.files[:1]
-        ),
+        declarations=dataclasses.replace(workspace.declarations, complete=False),
     )
     with pytest.raises(ConfigError, match="--prune needs every declaration file"):
         make_plan(partial, {}, prune=True)

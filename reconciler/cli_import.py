@@ -188,9 +188,10 @@ def _capabilities(target: TargetConfig, import_all: bool, with_events: bool) -> 
     """What the target holds; --all where it cannot list fails here, before any key is read."""
     capabilities = CAPABILITIES[target.provider]
     if import_all and not capabilities.can_list:
+        why = capabilities.cannot_list_because or "it cannot list its users"
         raise ConfigError(
-            f"target {target.name} ({target.provider}) cannot list its users (no list "
-            "endpoint): name them with --user ID or --ids-from FILE"
+            f"target {target.name} ({target.provider}): {why}: name the users with --user ID "
+            "or --ids-from FILE"
         )
     if with_events and not capabilities.events:
         click.echo(

@@ -31,16 +31,12 @@ from reconciler.planner import field_path, normalise
 from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities
 from reconciler.targetcheck import (
     EMAIL_RE,  # validation's own rule, not a copy
+    KINDS,
     holds,
     timestamp_problem,
 )
 from reconciler.yamlemit import block, entry, printable, scalar
 
-#: Attributes the server seeds on every new user (Usertour: first and last activity). Nobody
-#: declares them, and ``last_seen_at`` moves whenever the user is active: importing it would
-#: make every later plan want to set it back.
-SEEDED_ATTRIBUTES = frozenset({"first_seen_at", "last_seen_at"})
-_KINDS: dict[type, str] = {str: STRING, int: INTEGER, float: NUMBER, bool: BOOLEAN, list: LIST}
 _KIND_WORDS = {
     STRING: "text",
     INTEGER: "an integer",
@@ -169,7 +165,7 @@ def _attributes(
         if name == caps.email_attribute:
             continue  # the email: field
         reserved = caps.reserved_prefix is not None and name.startswith(caps.reserved_prefix)
-        if reserved or name in SEEDED_ATTRIBUTES:
+        if reserved or name in caps.seeded_attributes:
             if not options.include_system:
                 continue
             if reserved:  # a declaration may not name it: shown, not declared
@@ -270,7 +266,7 @@ def _value_problem(name: str, value: Any, caps: Capabilities) -> str | None:
         return f"a name longer than YAML allows for a key ({MAX_KEY} characters)"
     if value is None:
         return "null, which declared would remove the attribute"
-    kind = _KINDS.get(value.__class__)
+    kind = KINDS.get(value.__class__)
     if kind is None:
         return "an object, which declarations cannot hold"
     if not holds(caps, kind):

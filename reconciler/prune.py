@@ -25,14 +25,6 @@ from reconciler.providers.base import Provider
 #: (octoDNS's MAX_SAFE_DELETE_PCENT), once the target has RATIO_MIN_LIVE users.
 MAX_DELETE_RATIO = 0.3
 
-#: Why a kind of target cannot be pruned, in its vendor's terms (apis/*.md).
-_WHY_NOT = {
-    "sprig": (
-        "Sprig has no list endpoint and no delete (its only removal is the GDPR purge, which "
-        "reconciler never sends)"
-    ),
-}
-
 
 def _plural(count: int, word: str = "user") -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
@@ -60,7 +52,7 @@ def check_prunable(
         return
     reasons = "; ".join(
         f"target {t.name} ({t.provider}): "
-        + _WHY_NOT.get(t.provider, f"{t.provider} cannot list or delete its users")
+        + (CAPABILITIES[t.provider].cannot_list_because or "it cannot list or delete users")
         for t in refused
     )
     prunable = [t.name for t in configured if _can_list(t)]

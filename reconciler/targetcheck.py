@@ -20,7 +20,7 @@ from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING
 from reconciler.schemas import describe
 
 NULL = "null"
-_KINDS: dict[type, str] = {
+KINDS: dict[type, str] = {
     str: STRING,
     int: INTEGER,
     float: NUMBER,
@@ -97,7 +97,7 @@ class TargetSet:
 def _rejects(targets: list[tuple[str, Capabilities]]) -> dict[str, tuple[str, ...]]:
     refused = {
         kind: tuple(label for label, caps in targets if not holds(caps, kind))
-        for kind in sorted(set(_KINDS.values()))
+        for kind in sorted(set(KINDS.values()))
     }
     return {kind: labels for kind, labels in refused.items() if labels}
 
@@ -206,7 +206,7 @@ def _check_values(
     if not rejects:
         return
     for name, value in values.items():
-        kind = _KINDS[value.__class__]
+        kind = KINDS[value.__class__]
         if kind in rejects:
             issues.append((where(*prefix, name), refusal(value, kind, rejects[kind])))
 

@@ -33,6 +33,10 @@ CAPABILITIES: dict[str, Capabilities] = {
         email_attribute="!email",
         keeps_float_type=False,
         can_list=False,
+        cannot_list_because=(
+            "Sprig has no list endpoint and no delete (its only removal is the GDPR purge, "
+            "which reconciler never sends)"
+        ),
     ),
     # Usertour v1: JSON numbers, lists of strings, null deletes; companies and memberships.
     "usertour": Capabilities(
@@ -43,6 +47,8 @@ CAPABILITIES: dict[str, Capabilities] = {
         email_attribute="email",
         keeps_float_type=False,
         can_list=True,
+        # New users get both, seeded by the server (apis/usertour.md).
+        seeded_attributes=frozenset({"first_seen_at", "last_seen_at"}),
     ),
     # The built-in local store holds everything, so the examples can show every feature.
     "sandbox": Capabilities(

@@ -45,6 +45,11 @@ class Capabilities:
     keeps_float_type: bool = True
     #: The target can list all users (import --all, prune).
     can_list: bool = False
+    #: Why it cannot list or delete users, in the vendor's terms (None: it can).
+    cannot_list_because: str | None = None
+    #: Attributes the server writes on every user; nobody declares them, so import leaves them
+    #: out (they move whenever the user is active) unless asked.
+    seeded_attributes: frozenset[str] = frozenset()
 
 
 class Provider(abc.ABC):
@@ -87,11 +92,8 @@ class Provider(abc.ABC):
         Only targets whose capabilities say ``can_list``; the others (Sprig has no list
         endpoint) refuse with a TargetError that says what to do instead.
         """
-        raise TargetError(
-            self.target,
-            f"{self.kind} cannot list its users (no list endpoint): name them with --user or "
-            "--ids-from",
-        )
+        why = self.capabilities.cannot_list_because or f"{self.kind} cannot list its users"
+        raise TargetError(self.target, f"{why}: name the users with --user or --ids-from")
 
     def delete_user(self, user_id: str) -> bool:
         """Delete one user for good (prune); False when the target did not have it.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -19,6 +18,7 @@ from typing import TextIO
 import click
 
 from reconciler.cli_options import common_options, parallelism_option
+from reconciler.cli_support import write_atomically
 from reconciler.config import Config, TargetConfig, display_path, load_config
 from reconciler.declarations import check_file, find_files, load_declarations
 from reconciler.engine import select_targets
@@ -257,30 +257,6 @@ def _output(result: ImportResult, out_path: Path | None) -> None:
         click.echo(result.text, nl=False)
     else:
         write_atomically(out_path, result.text)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write a temporary file next to ``path``, then rename it over: a reader (or an editor, or
-    an interrupted run) sees the old file or the new one, never half of it. A replaced file
-    keeps its permissions; a new one gets the usual ones (the umask)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            if mode is not None:
-                os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-    except OSError as error:
-        raise ConfigError(f"cannot write {display_path(path)}: {error.strerror}") from error
 
 
 def _report(

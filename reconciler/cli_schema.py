@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli_support import write_atomically
 from reconciler.errors import ConfigError
 from reconciler.schemas import schema_path
 
@@ -73,10 +74,7 @@ def schema(name: str | None, out_path: Path | None, show_path: bool) -> None:
     if out_path is None:
         click.echo(text, nl=False)
         return
-    try:
-        out_path.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot write the schema to {out_path}: {error.strerror}") from error
+    write_atomically(out_path, text)
     hint = (
         f" Point a YAML file at it with a first line '# yaml-language-server: "
         f"$schema=<path of {out_path.name} relative to that file>'."

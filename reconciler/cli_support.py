@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 import click
 
 from reconciler.applier import ApplyReport
+from reconciler.config import display_path
 from reconciler.engine import Workspace, digest, load_workspace, open_providers, stale_users
 from reconciler.errors import ConfigError, RefusedError
 from reconciler.model import Plan
@@ -114,14 +116,36 @@ def check_checksum(the_plan: Plan, expected: str | None) -> None:
 
 
 def write_private(path: Path, document: dict[str, Any]) -> None:
-    """A saved plan holds emails: create it readable by its owner only."""
+    """A saved plan holds emails: readable by its owner only, even where a file was before."""
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    write_atomically(path, text, private=True)
+
+
+def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
+    """Write a temporary file next to ``path``, then rename it over: a reader (or an editor, or
+    an interrupted run) sees the old file or the new one, never half of it. A replaced file
+    keeps its permissions and a new one gets the usual ones (the umask), unless ``private``:
+    then it is readable by its owner only, whatever was there before."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
+        if private:
+            mode = 0o600
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode or 0o666)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            if mode is not None:
+                os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
     except OSError as error:
-        raise ConfigError(f"cannot write the plan to {path}: {error.strerror}") from error
+        raise ConfigError(f"cannot write {display_path(path)}: {error.strerror}") from error
 
 
 def step_summary(markdown: Callable[[], str]) -> None:

@@ -64,13 +64,21 @@ def test_out_writes_an_identical_copy_and_says_how_to_use_it(
     assert "yaml-language-server: $schema=" in err
 
 
-def test_out_into_a_missing_folder_names_the_file(
+def test_out_creates_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "schemas" / "users.schema.json"
+    code, _, _ = reconciler(capsys, "schema", "users", "--out", str(target))
+    assert code == 0
+    assert json.loads(target.read_text(encoding="utf-8"))["title"]
+
+
+def test_out_where_it_cannot_be_written_names_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = tmp_path / "missing" / "users.schema.json"
+    (tmp_path / "schemas").write_text("a file where the folder would go")
+    target = tmp_path / "schemas" / "users.schema.json"
     code, _, err = reconciler(capsys, "schema", "users", "--out", str(target))
     assert code == 1
-    assert f"Error: cannot write the schema to {target}" in err
+    assert "Error: cannot write" in err and "users.schema.json" in err
     assert "Traceback" not in err
 
 

@@ -39,12 +39,14 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(
 ) -> None:
     running = emulator()
     repo = write_repo(tmp_path, running, "sprig", _users(4))
+    (repo / "plan.json").write_text("an older plan, world-readable")
+    (repo / "plan.json").chmod(0o644)
     planned = run("plan", "--out", "plan.json", cwd=repo, env=KEYS)
     assert planned.code == 0, planned.stderr
     saved = json.loads((repo / "plan.json").read_text())
     jsonschema.validate(saved, load_schema("plan"))
     assert saved["targets"][0]["changes"][0]["request"]["path"] == "/v2/users"
-    assert (repo / "plan.json").stat().st_mode & 0o077 == 0
+    assert (repo / "plan.json").stat().st_mode & 0o077 == 0  # replaced, and private
     # Someone changes a planned user on the target after the plan: the plan is stale.
     seed(running, "sprig", [{"userId": "u001", "attributes": {"plan": "free"}}])
     stale = run("apply", "plan.json", "--yes", cwd=repo, env=KEYS)

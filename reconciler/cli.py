@@ -21,14 +21,9 @@ from reconciler import __version__
 from reconciler.applier import check_safety
 from reconciler.cli_import import import_command
 from reconciler.cli_options import (
-    changed_since_option,
     common_options,
-    format_option,
-    parallelism_option,
+    plan_options,
     prune_guard_options,
-    prune_option,
-    shard_option,
-    user_option,
 )
 from reconciler.cli_sandbox import sandbox
 from reconciler.cli_schema import schema
@@ -171,11 +166,7 @@ def validate(
 
 
 @cli.command()
-@common_options
-@user_option
-@shard_option
-@format_option
-@parallelism_option
+@plan_options
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -187,8 +178,6 @@ def validate(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan (with its values: keep it private) for `reconciler apply FILE`.",
 )
-@prune_option
-@changed_since_option
 def plan(
     config_path: Path,
     target_names: tuple[str, ...],
@@ -236,11 +225,7 @@ def plan(
 
 
 @cli.command()
-@common_options
-@user_option
-@shard_option
-@format_option
-@parallelism_option
+@plan_options
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="Apply without asking.")
 @click.option(
@@ -269,9 +254,7 @@ def plan(
     help="Poll targets that apply later (Sprig) until they show the applied state.",
 )
 @click.option("--no-wait", is_flag=True, help="Do not wait for Sprig to show the applied state.")
-@prune_option
 @prune_guard_options
-@changed_since_option
 def apply(
     config_path: Path,
     target_names: tuple[str, ...],

@@ -118,6 +118,24 @@ def prune_guard_options(command: F) -> F:
     return command
 
 
+def plan_options(command: F) -> F:
+    """What plan and apply both take: the repository, which users and targets, how to show
+    the plan and how fast to read (one list, so the two commands cannot drift apart)."""
+    for option in reversed(
+        [
+            common_options,
+            user_option,
+            shard_option,
+            format_option,
+            parallelism_option,
+            prune_option,
+            changed_since_option,
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 class ShardType(click.ParamType):  # type: ignore[type-arg]
     """``I/N`` with 1 <= I <= N."""
 

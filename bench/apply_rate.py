@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from common import run_reconciler
 
 from reconciler.sandbox.options import DEFAULT_USERTOUR_KEY
 from reconciler.sandbox.server import EmulatorOptions, start_emulator
@@ -53,17 +51,8 @@ def main() -> None:
             repo = Path(tmp) / "repo"
             client_rate = None if args.no_client_limit else args.rate
             write_repo(repo, running.url, args.users, client_rate, args.parallelism)
-            env = {**os.environ, "USERTOUR_API_KEY": DEFAULT_USERTOUR_KEY}
-            started = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "reconciler", "apply", "--yes"],
-                cwd=repo,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            wall = time.perf_counter() - started
-            assert done.returncode == 0, done.stdout[-800:] + done.stderr[-800:]
+            env = {"USERTOUR_API_KEY": DEFAULT_USERTOUR_KEY}
+            wall = run_reconciler(repo, env, "apply", "--yes").wall
             requests = [r for r in running.requests if r.vendor == "usertour"]
     answered = [r for r in requests if r.status != 429]
     throttled = len(requests) - len(answered)

@@ -14,17 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from plan_http import seed, served
+from common import run_reconciler, seed, served
 
 from reconciler.sandbox.options import DEFAULT_SPRIG_KEY
 
@@ -69,23 +64,13 @@ def make_repo(root: Path, url: str, count: int, rate: float) -> Path:
 
 
 def plan(repo: Path, url: str, *args: str) -> tuple[float, int, str]:
-    """Wall time, requests the emulator received, and the plan's last line."""
+    """Wall time, requests the emulator received, and the plan's summary lines."""
     with httpx.Client(base_url=url) as client:
         client.post("/_sandbox/requests/clear").raise_for_status()
-        env = {**os.environ, "SPRIG_API_KEY": DEFAULT_SPRIG_KEY}
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "reconciler", "plan", *args],
-            cwd=repo,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        wall = time.perf_counter() - started
-        assert done.returncode == 0, done.stderr[-2000:]
+        timed = run_reconciler(repo, {"SPRIG_API_KEY": DEFAULT_SPRIG_KEY}, "plan", *args)
         requests = len(client.get("/_sandbox/requests").json())
-    summary = [line for line in done.stdout.splitlines() if line.startswith(("Plan:", "Planned"))]
-    return wall, requests, " / ".join(summary)
+    summary = [line for line in timed.stdout.splitlines() if line.startswith(("Plan:", "Planned"))]
+    return timed.wall, requests, " / ".join(summary)
 
 
 def main() -> None:

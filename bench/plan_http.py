@@ -15,34 +15,16 @@ import argparse
 import http.client
 import json
 import os
-import re
-import resource
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from threading import local
 from urllib.parse import quote
 
-import httpx
+from common import run_reconciler, seed, served
 
 from reconciler.sandbox.options import DEFAULT_SPRIG_KEY
-from reconciler.sandbox.server import EmulatorOptions, start_emulator
-
-
-def seed(db: Path, count: int) -> None:
-    """Create the live users fast (no latency), through the vendor API itself."""
-    with start_emulator(db, EmulatorOptions(), environ={}) as running:
-        headers = {"Authorization": f"API-Key {DEFAULT_SPRIG_KEY}"}
-        with httpx.Client(base_url=running.url, headers=headers) as client:
-            for i in range(count):
-                body = {"userId": f"user-{i:06d}", "attributes": {"plan": "pro", "seats": i}}
-                client.post("/v2/users", json=body).raise_for_status()
-        running.flush()
 
 
 def write_repo(root: Path, url: str, count: int, parallelism: int) -> None:
@@ -81,21 +63,10 @@ def floor(port: int, count: int, parallelism: int) -> float:
 
 def reconciler_plan(root: Path) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one `reconciler plan` subprocess."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    env = {**os.environ, "SPRIG_API_KEY": DEFAULT_SPRIG_KEY}
-    done = subprocess.run(
-        [sys.executable, "-m", "reconciler", "plan", "--detailed-exitcode"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
+    timed = run_reconciler(
+        root, {"SPRIG_API_KEY": DEFAULT_SPRIG_KEY}, "plan", "--detailed-exitcode"
     )
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    assert done.returncode == 0, done.stdout[-500:] + done.stderr[-500:]
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return timed.wall, timed.cpu
 
 
 def in_process_plan(root: Path) -> float:
@@ -111,38 +82,6 @@ def in_process_plan(root: Path) -> float:
         plan = make_plan(workspace, open_providers(workspace, env, stack))
     assert not plan.has_changes
     return time.perf_counter() - started
-
-
-@contextmanager
-def served(db: Path, latency_ms: int, *options: str) -> Iterator[tuple[str, int]]:
-    """The emulator in its own process, so it never competes for the GIL with what we time."""
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            str(db),
-            "--latency-ms",
-            str(latency_ms),
-            *options,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        first = server.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
-        assert match, first
-        yield match.group(0), int(match.group(1))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:

@@ -85,6 +85,9 @@ class LiveUser:
     companies: Mapping[str, Attributes] = field(default_factory=dict)
     #: company id -> membership (with the company's attributes inside)
     memberships: Mapping[str, Membership] = field(default_factory=dict)
+    #: False when the answer did not show companies and memberships at all (Usertour's upsert
+    #: answer has ``companies: null``): empty then means "not shown", not "none".
+    shows_companies: bool = True
 
 
 @dataclass(frozen=True, slots=True)

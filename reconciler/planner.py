@@ -8,6 +8,7 @@ with their declared attributes. A user with nothing to change produces no reques
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -362,5 +363,9 @@ def unapplied(
     """
     if live_after is None:
         return None
+    if not live_after.shows_companies:
+        # An answer that does not show companies cannot prove them absent: verify what it
+        # shows. Whoever sent companies reads the user back (expanded) instead.
+        spec = dataclasses.replace(spec, companies=(), memberships=())
     change, _ = diff_user(spec, live_after, capabilities)
     return change.fields if change is not None else ()

@@ -208,3 +208,15 @@ def test_helpers() -> None:
     assert not same_value(True, 1)
     assert same_value(["a", 1], ["a", 1])
     assert not same_value(["a", 1], ["a", True])
+
+
+def test_unapplied_ignores_companies_an_answer_does_not_show() -> None:
+    """Usertour's upsert answer has ``companies: null``: that is not "no companies"."""
+    caps = CAPABILITIES["usertour"]
+    spec = UserSpec("u1", attributes={"plan": "pro"}, companies=(Company("acme", {"n": 1}),))
+    shown = LiveUser("u1", attributes={"plan": "pro"}, shows_companies=False)
+    assert unapplied(spec, shown, caps) == ()
+    dropped = LiveUser("u1", attributes={}, shows_companies=False)
+    assert [f.field for f in unapplied(spec, dropped, caps) or ()] == ["attributes.plan"]
+    expanded = LiveUser("u1", attributes={"plan": "pro"})
+    assert [f.field for f in unapplied(spec, expanded, caps) or ()] == ["companies.acme"]

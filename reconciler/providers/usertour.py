@@ -82,6 +82,7 @@ def to_live_user(body: Mapping[str, Any]) -> LiveUser:
         attributes=attributes,
         companies={cid: c.attributes for cid, c in companies.items()},
         memberships=memberships,
+        shows_companies=body.get("companies") is not None and body.get("memberships") is not None,
     )
 
 
@@ -130,8 +131,12 @@ class UsertourProvider(HttpProvider):
         return request_body(upsert)
 
     def answered(self, response: httpx.Response, upsert: Upsert) -> LiveUser | None:
-        """Usertour answers with the user, which is what verification compares; the answer
-        does not expand companies or memberships, so a user carrying them is read back."""
+        """Usertour answers with the user, but never expands companies or memberships
+        (``companies: null``). Verification compares what the answer shows (attributes,
+        email: what the server may have dropped); an upsert that sent companies or
+        memberships is read back with one expanded GET, since the server may have dropped
+        values there too (types lock per name). One that did not send them did not touch
+        them: they need no second request."""
         if upsert.companies or upsert.memberships:
             return None
         return self.parse(response, upsert.user_id)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
@@ -82,3 +85,32 @@ def test_unknown_key_is_403_in_vendor_words(
     assert result.code == 1
     assert "rejected the API key from $USERTOUR_API_KEY (403 E1000" in result.stderr
     assert "ak_wrong_secret" not in result.stdout + result.stderr
+
+
+COMPANIES = {"companies": [{"id": "acme", "attributes": {"name": "Acme Inc"}}]}
+MEMBERSHIPS = {
+    "memberships": [
+        {"company": {"id": "globex", "attributes": {"name": "Globex"}}, "attributes": {"r": 1}}
+    ]
+}
+
+
+@pytest.mark.parametrize("relations", [COMPANIES, MEMBERSHIPS], ids=["companies", "memberships"])
+def test_updating_a_user_with_companies_or_memberships_verifies(
+    run: Run, emulator: StartEmulator, tmp_path: Path, relations: dict[str, Any]
+) -> None:
+    """Issue 13 bug 1: the upsert's answer has ``companies: null`` (the real server never
+    expands it); changing one attribute must not report the declared companies as not kept."""
+    running = emulator()
+    user = {"id": "u1", "attributes": {"plan": "pro"}, **relations}
+    repo = write_repo(tmp_path, running, "usertour", [user])
+    assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
+    user["attributes"] = {"plan": "enterprise"}
+    write_repo(tmp_path, running, "usertour", [user])
+    running.clear_requests()
+    applied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    posts = [r for r in running.requests if r.method == "POST"]
+    assert [p.json() for p in posts] == [{"id": "u1", "attributes": {"plan": "enterprise"}}]
+    assert posts[0].status == 201
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0

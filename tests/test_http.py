@@ -64,6 +64,10 @@ def test_ids_are_one_percent_encoded_segment() -> None:
     assert user_path("/v2/users", "100%") == "/v2/users/100%25"
     assert user_path("/v2/users", "a b") == "/v2/users/a%20b"
     assert user_path("/v2/users", "ü") == "/v2/users/%C3%BC"
+    # Dot-segments would be removed by the client: encoded, they stay the id.
+    assert user_path("/v1/users", ".") == "/v1/users/%2E"
+    assert user_path("/v1/users", "..") == "/v1/users/%2E%2E"
+    assert user_path("/v1/users", "...") == "/v1/users/..."
 
 
 def test_missing_or_empty_key_variable_names_target_and_variable() -> None:

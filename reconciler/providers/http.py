@@ -114,7 +114,14 @@ def check_destination(
 
 
 def user_path(prefix: str, user_id: str) -> str:
-    """A user id as ONE path segment: ``a/b``, ``../x``, ``?``, ``#``, ``%`` are data, not path."""
+    """A user id as ONE path segment: ``a/b``, ``../x``, ``?``, ``#``, ``%`` are data, not path.
+
+    ``.`` and ``..`` are unreserved, so ``quote`` leaves them; as a whole segment they are
+    dot-segments, which httpx (RFC 3986) removes before sending: ``/v1/users/.`` would reach
+    the list route. Encoded (``%2E``), they are one segment holding the id, on both vendors.
+    """
+    if user_id in (".", ".."):
+        return f"{prefix}/{'%2E' * len(user_id)}"
     return f"{prefix}/{quote(user_id, safe='')}"
 
 

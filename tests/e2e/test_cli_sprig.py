@@ -155,3 +155,20 @@ def test_base_url_outside_allowed_hosts_is_refused_before_connecting(
     refused = run("plan", cwd=repo, env=KEYS)
     assert "RECONCILER_ALLOWED_HOSTS=usertour.corp.example" in refused.stderr
     assert running.requests == []
+
+
+def test_dot_ids_are_encoded_and_events_never_sent_twice(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 13 bug 2: ``.`` and ``..`` went out as dot-segments, which the client removes, so
+    the read never found the user and every apply sent its event again."""
+    running = emulator()
+    users = [{"id": i, "events": [{"event": "login", "timestamp": T0}]} for i in (".", "..")]
+    repo = write_repo(tmp_path, running, "sprig", users)
+    for _ in range(3):
+        assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
+    gets = {r.path for r in running.requests if r.method == "GET"}
+    assert {"/v2/users/%2E", "/v2/users/%2E%2E"} <= gets
+    posts = [r.json() for r in running.requests if r.method == "POST"]
+    assert sorted(p["userId"] for p in posts) == [".", ".."]
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0

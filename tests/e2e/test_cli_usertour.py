@@ -114,3 +114,14 @@ def test_updating_a_user_with_companies_or_memberships_verifies(
     assert [p.json() for p in posts] == [{"id": "u1", "attributes": {"plan": "enterprise"}}]
     assert posts[0].status == 201
     assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_dot_ids_are_one_encoded_segment(run: Run, emulator: StartEmulator, tmp_path: Path) -> None:
+    """Issue 13 bug 2: ``GET /v1/users/.`` reached the list endpoint and aborted the plan."""
+    running = emulator()
+    repo = write_repo(tmp_path, running, "usertour", [{"id": "."}, {"id": ".."}])
+    applied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    paths = {r.path.split("?")[0] for r in running.requests if r.method == "GET"}
+    assert paths == {"/v1/users/%2E", "/v1/users/%2E%2E"}
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0

@@ -1,7 +1,7 @@
 """`reconciler schema [users|config|plan]`: the JSON Schemas this version checks with.
 
 Editors (VS Code's YAML extension, Neovim, JetBrains) complete and check a YAML file from a JSON
-Schema. After ``pip install reconciler`` the schemas sit deep inside site-packages, at a path that
+Schema. Once reconciler is installed, the schemas sit deep inside site-packages, at a path that
 differs per machine; this command prints them (or writes a copy to commit), so every teammate's
 editor checks with exactly what ``reconciler validate`` checks.
 """
@@ -89,4 +89,6 @@ def _shipped(name: str) -> Path:
     try:
         return schema_path(name)
     except FileNotFoundError as missing:
-        raise ConfigError(f"{missing}: reinstall reconciler (pip install reconciler)") from None
+        raise ConfigError(
+            f"{missing}: reinstall reconciler from its checkout (pip install .)"
+        ) from None

@@ -149,6 +149,10 @@ def _syntax_problem(file: str, data: bytes | str, error: MarkedYAMLError) -> Pro
     """libyaml's wording, with a hint for the usual causes (tabs, several documents)."""
     mark = error.problem_mark or error.context_mark
     problem = error.problem or "invalid YAML"
+    if problem.startswith("exceeded maximum nesting depth"):
+        # Newer libyaml (bundled with PyYAML 6.0.4) has a nesting limit of its own that can
+        # refuse before our composer's: one message, whichever libyaml parsed the file.
+        return _problem_at(file, mark, str(TooDeep(None)))
     if error.context == "expected a single document in the stream":
         return _problem_at(file, mark, "a second YAML document (---): keep one document per file")
     if problem == "found undefined alias":

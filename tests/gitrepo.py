@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+
+#: The tests that run git (``--changed-since``, the workflows' history) need it installed; a
+#: machine without it skips them and says why, instead of failing with FileNotFoundError.
+requires_git = pytest.mark.skipif(
+    shutil.which("git") is None, reason="git is not installed: --changed-since needs it"
+)
 
 
 def isolate_git(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.gitrepo import GitRepo, isolate_git
+from tests.gitrepo import GitRepo, isolate_git, requires_git
 
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / "examples" / "github"
@@ -331,6 +331,7 @@ def _pull_request_history(repo: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     return before
 
 
+@requires_git
 def test_single_workflow_steps_plan_apply_and_find_no_drift(
     runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,9 @@ from reconciler.config import load_config
 from reconciler.declarations import find_files, load_declarations
 from reconciler.errors import ConfigError
 from reconciler.gitrev import Revision, changed_since, open_revision
-from tests.gitrepo import GitRepo, isolate_git
+from tests.gitrepo import GitRepo, isolate_git, requires_git
+
+pytestmark = requires_git
 
 CONFIG = """\
 targets:

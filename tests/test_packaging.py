@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -53,12 +54,34 @@ def build_wheel(tmp_path: Path) -> Path:
         str(source),
     ]
     subprocess.run(command, check=True, cwd=tmp_path)
-    [wheel] = dist.glob("reconciler-*.whl")
+    [wheel] = dist.glob("*.whl")
     return wheel
+
+
+def dependencies_of_this_interpreter(environment: Path) -> None:
+    """Let the fresh venv import the dependencies the tests run with, without a download.
+
+    A ``.pth`` line appends this interpreter's site-packages to the venv's ``sys.path``, after
+    the venv's own site-packages: the wheel installed there answers ``import reconciler``, and
+    the ``.pth`` files of the appended folder (an editable install of this checkout) are not run.
+    Not ``system_site_packages``: that would expose the *base* interpreter, which on a fresh
+    machine has none of the dependencies.
+    """
+    folders = dict.fromkeys(sysconfig.get_paths()[name] for name in ("purelib", "platlib"))
+    probe = [
+        str(environment / "bin" / "python"),
+        "-c",
+        "import sysconfig as s; print(s.get_paths()['purelib'])",
+    ]
+    site_packages = Path(
+        subprocess.run(probe, check=True, capture_output=True, text=True).stdout.strip()
+    )
+    (site_packages / "dependencies-of-the-tests.pth").write_text("\n".join(folders) + "\n")
 
 
 def test_the_wheel_ships_the_schemas_and_finds_them_once_installed(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)
+    assert wheel.name.startswith("users_reconciler-")  # the index's `reconciler` is another project
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {
         "reconciler/schemas/config.schema.json",
@@ -66,10 +89,11 @@ def test_the_wheel_ships_the_schemas_and_finds_them_once_installed(tmp_path: Pat
     } <= names
     assert "reconciler/schemas.py" in names
 
-    # A fresh venv that sees this interpreter's packages for the dependencies (no download),
-    # with the wheel installed into the venv itself, ahead of any editable checkout.
+    # A fresh venv of its own (no system site-packages), the wheel installed into it from the
+    # file alone, its dependencies those of this interpreter (see above).
     environment = tmp_path / "venv"
-    venv.create(environment, system_site_packages=True, with_pip=True)
+    venv.create(environment, with_pip=True)
+    dependencies_of_this_interpreter(environment)
     python = environment / "bin" / "python"
     install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)]
     subprocess.run(install, check=True, cwd=tmp_path)
@@ -78,3 +102,17 @@ def test_the_wheel_ships_the_schemas_and_finds_them_once_installed(tmp_path: Pat
     )
     package = Path(json.loads(probe.stdout)["package"])
     assert package.is_relative_to(environment.resolve())  # the wheel answered, not the checkout
+
+    # The wheel's metadata names every dependency it imports, at versions that are present.
+    check = subprocess.run(
+        [str(python), "-m", "pip", "check"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    script = subprocess.run(
+        [str(environment / "bin" / "reconciler"), "--version"],
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert script.stdout.startswith("reconciler, version ")

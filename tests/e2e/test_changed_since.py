@@ -20,7 +20,9 @@ from reconciler.sandbox.server import RunningEmulator
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS, seed
-from tests.gitrepo import GitRepo, isolate_git
+from tests.gitrepo import GitRepo, isolate_git, requires_git
+
+pytestmark = requires_git
 
 USERS = 1992  # + 8 users of users/team.yaml = 2,000
 EDITED = ("u00010", "u01500")

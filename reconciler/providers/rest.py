@@ -1,4 +1,4 @@
-"""The shape both HTTP vendors share: GET one user (404 = absent), POST one upsert as JSON.
+"""The shape both HTTP vendors share: GET one user (the vendor's 404 = absent), POST one upsert.
 
 A vendor module says only what differs: its auth scheme, paths, error wording and wire format.
 """
@@ -66,6 +66,19 @@ class HttpProvider(Provider):
     def request_body(self, upsert: Upsert) -> dict[str, Any]:
         raise NotImplementedError
 
+    @staticmethod
+    def missing_user(response: httpx.Response) -> bool:
+        """Whether a 404 is the vendor's "no such user", not a route the server lacks."""
+        raise NotImplementedError
+
+    def wrong_route(self, method: str, path: str, response: httpx.Response) -> TargetError:
+        """A 404 that is not a missing user: the URL is wrong, so every read would be."""
+        return TargetError(
+            self.target,
+            f"{method} {self._api.base_url}{path} answered {self.describe_error(response)}, "
+            "which is not a missing user: the server has no such route; check base_url",
+        )
+
     def answered(self, response: httpx.Response, upsert: Upsert) -> LiveUser | None:
         """The user as the upsert's answer shows it; None: the applier reads it back."""
         return None
@@ -80,7 +93,9 @@ class HttpProvider(Provider):
         path = user_path(self.users_path, user_id)
         response = self._api.request("GET", path, params=self.read_params or None)
         if response.status_code == 404:
-            return None
+            if self.missing_user(response):
+                return None
+            raise self.wrong_route("GET", path, response)
         if response.status_code != 200:
             raise self._api.failure(response, f"reading user {user_id}")
         return self.parse(response, user_id)
@@ -95,6 +110,9 @@ class HttpProvider(Provider):
         content = json.dumps(self.request_body(upsert), ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json"}
         response = self._api.request("POST", self.users_path, content=content, headers=headers)
+        if response.status_code == 404:
+            # The upsert route creates users: it never answers "no such user".
+            raise self.wrong_route("POST", self.users_path, response)
         if not response.is_success:
             raise self._api.failure(response, f"upserting user {upsert.user_id}")
         return self.answered(response, upsert)

@@ -34,6 +34,20 @@ def describe_error(response: httpx.Response) -> str:
     return f"{response.status_code} {detail}".strip()
 
 
+def missing_user(response: httpx.Response) -> bool:
+    """A 404 whose body is the plain text ``Not Found`` is a missing user (or one not processed
+    yet); any other 404 (JSON, an HTML page, a proxy's text) is not Sprig's answer, so the URL
+    is wrong.
+
+    Sprig documents no body that tells a missing user from a route it lacks, and a wrong path
+    on Sprig's own host may well answer the same text. Concluding "absent" there is still safe:
+    the plan shows users to create, and apply's ``POST /v2/users``, on the same wrong path,
+    is refused with a 404 that names the URL (the upsert route never answers "no such user"),
+    so nothing is written and no event is recorded through a route that does not exist.
+    """
+    return response.text.strip() == "Not Found"
+
+
 def to_live_user(user_id: str, body: Mapping[str, Any]) -> LiveUser:
     """Sprig's GET body -> LiveUser."""
     attributes = dict(body.get("attributes") or {})
@@ -82,6 +96,7 @@ class SprigProvider(HttpProvider):
     default_base_url = DEFAULT_BASE_URL
     official_hosts = OFFICIAL_HOSTS
     describe_error = staticmethod(describe_error)
+    missing_user = staticmethod(missing_user)
 
     def to_live_user(self, user_id: str, body: Any) -> LiveUser:
         return to_live_user(user_id, body)

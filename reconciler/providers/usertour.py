@@ -50,6 +50,18 @@ def describe_error(response: httpx.Response) -> str:
     return f"{response.status_code} {response.text.strip()}"
 
 
+def missing_user(response: httpx.Response) -> bool:
+    """Only ``404 {"error": {"code": "E1001"}}`` is a missing user. A route the server does not
+    have is NestJS's ``404 {"message": "Cannot GET …", "statusCode": 404}`` (a wrong base_url
+    path): reading it as "absent" would plan every user as new."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and error.get("code") == "E1001"
+
+
 def _company(raw: Mapping[str, Any]) -> Company:
     return Company(str(raw["id"]), dict(raw.get("attributes") or {}))
 
@@ -123,6 +135,7 @@ class UsertourProvider(HttpProvider):
     default_base_url = DEFAULT_BASE_URL
     official_hosts = OFFICIAL_HOSTS
     describe_error = staticmethod(describe_error)
+    missing_user = staticmethod(missing_user)
 
     def to_live_user(self, user_id: str, body: Any) -> LiveUser:
         return to_live_user(body)
@@ -147,7 +160,9 @@ class UsertourProvider(HttpProvider):
         path = user_path(self.users_path, user_id)
         response = self._api.request("DELETE", path)
         if response.status_code == 404:
-            return False
+            if missing_user(response):
+                return False
+            raise self.wrong_route("DELETE", path, response)
         if not response.is_success:
             raise self._api.failure(response, f"deleting user {user_id}")
         return True

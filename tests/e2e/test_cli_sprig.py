@@ -172,3 +172,22 @@ def test_dot_ids_are_encoded_and_events_never_sent_twice(
     posts = [r.json() for r in running.requests if r.method == "POST"]
     assert sorted(p["userId"] for p in posts) == [".", ".."]
     assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_a_wrong_base_url_path_records_nothing_and_names_the_url(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 13 bug 3: Sprig's missing user and a route it lacks are both ``404 Not Found``
+    (plain text), so the read cannot tell them apart; the upsert route never answers 404 for
+    a user, so apply names the URL and nothing is written."""
+    running = emulator()
+    users = [{"id": "u1", "events": [{"event": "login", "timestamp": T0}]}]
+    repo = write_repo(tmp_path, running, "sprig", users)
+    config = repo / "reconciler.yaml"
+    config.write_text(config.read_text().replace(running.url, f"{running.url}/v2"))
+    applied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 1
+    assert f"POST {running.url}/v2/v2/users answered 404 Not Found" in applied.stdout
+    assert "check base_url" in applied.stdout
+    config.write_text(config.read_text().replace(f"{running.url}/v2", running.url))
+    assert "+ user u1" in run("plan", cwd=repo, env=KEYS).stdout

@@ -125,3 +125,21 @@ def test_dot_ids_are_one_encoded_segment(run: Run, emulator: StartEmulator, tmp_
     paths = {r.path.split("?")[0] for r in running.requests if r.method == "GET"}
     assert paths == {"/v1/users/%2E", "/v1/users/%2E%2E"}
     assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_a_wrong_base_url_path_is_an_error_not_absent_users(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 13 bug 3: only ``404 E1001`` is a missing user; the server's ``Cannot GET`` 404
+    (a route it does not have) names the URL instead of planning every user as new."""
+    running = emulator()
+    repo = write_repo(tmp_path, running, "usertour", [{"id": "u1"}, {"id": "u2"}])
+    config = repo / "reconciler.yaml"
+    config.write_text(config.read_text().replace(running.url, f"{running.url}/v1"))
+    planned = run("plan", "--detailed-exitcode", cwd=repo, env=KEYS)
+    assert planned.code == 1, planned.stdout
+    assert f"GET {running.url}/v1/v1/users/u" in planned.stderr
+    assert "Cannot GET /v1/v1/users/u" in planned.stderr and "check base_url" in planned.stderr
+    assert KEYS["USERTOUR_API_KEY"] not in planned.stdout + planned.stderr
+    assert run("apply", "--yes", cwd=repo, env=KEYS).code == 1
+    assert "POST" not in methods(running)

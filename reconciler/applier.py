@@ -3,15 +3,13 @@
 A failure of one user never stops the others; every outcome is reported (SPEC section 6).
 After the upserts, each user is compared with what the target shows: Usertour answers with the
 user (its answer is checked), Sprig applies later (reads are polled until they show the plan or
-the wait runs out). When an upsert's answer is lost (the client raises ``AmbiguousWrite``), it is
-sent again without the events the target already shows, or not at all while that is unknown:
-no event is ever recorded twice.
+the wait runs out: "not visible yet", which is not "did not keep"). Lost answers are
+lostwrite.py's job: no event is ever recorded twice.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import threading
 import time
@@ -21,36 +19,24 @@ from dataclasses import dataclass
 from typing import Literal
 
 from reconciler.errors import ReconcilerError, RefusedError
+from reconciler.lostwrite import POLL_DELAYS, OutcomeUnknown, send_user
 from reconciler.model import (
-    Event,
     FieldChange,
     LiveUser,
     Plan,
     TargetPlan,
-    Upsert,
     UserChange,
     UserSpec,
 )
 from reconciler.planner import unapplied
 from reconciler.providers.base import Provider
-from reconciler.providers.http import AmbiguousWrite
 
 #: "deleted": a pruned user is gone (it answered 200, or was already gone).
 Status = Literal["applied", "deleted", "failed", "not_stuck", "unconfirmed", "skipped"]
 #: The statuses that are what the plan wanted; every other one is reported and exits 1.
 DONE: frozenset[Status] = frozenset({"applied", "deleted"})
 
-#: Seconds between verification polls: short first (Sprig is often quick), then backing off.
-POLL_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
-#: How a user whose upsert may or may not have been recorded is reported (never resent).
-OUTCOME_UNKNOWN = "outcome unknown, re-run apply later"
-
 log = logging.getLogger("reconciler.http")
-
-
-class OutcomeUnknown(ReconcilerError):
-    """A lost answer left it unknowable whether events were recorded: sending them again could
-    record them twice, not sending them could lose them, so the user is left to a later run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +128,7 @@ def apply_target(
             message = "not sent: apply was interrupted; run apply again"
             return change, UserOutcome(target, change.user_id, "skipped", message=message)
         try:
-            return change, _send(provider, change.upsert, wait)
+            return change, send_user(provider, change, specs[change.user_id], wait)
         except OutcomeUnknown as error:
             return change, UserOutcome(target, change.user_id, "unconfirmed", message=str(error))
         except ReconcilerError as error:
@@ -162,81 +148,6 @@ def apply_target(
     verified = _verify(target, provider, pending, answers, verify_wait)
     outcomes.update(verified)
     return [outcomes[c.user_id] for c in target_plan.changes]
-
-
-def _send(provider: Provider, upsert: Upsert, wait: float | None) -> LiveUser | None:
-    """Upsert one user; after a lost answer, send again only what the target does not show.
-
-    Attributes, email and companies merge, so sending them twice is harmless; events add up, so
-    before resending any, the user is read back and the events it already shows are dropped.
-    Returns the target's answer, or None when the caller must read the user back.
-    """
-    policy = provider.retry
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            return provider.upsert(upsert)
-        except AmbiguousWrite as error:
-            if attempt == policy.max_attempts:
-                raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({error})") from error
-            left = _still_to_send(provider, upsert, wait, error)
-            if left is None:
-                return None
-            delay = policy.backoff(attempt)
-            log.warning(
-                "%s: the answer to user %s's upsert was lost (%s); resending %s in %.1fs",
-                *(provider.target, upsert.user_id, error, _what(left, upsert), delay),
-            )
-            time.sleep(delay)
-            upsert = left
-    raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _what(left: Upsert, sent: Upsert) -> str:
-    if len(left.events) == len(sent.events):
-        return "it"
-    return f"it without the {len(sent.events) - len(left.events)} event(s) already recorded"
-
-
-def _still_to_send(
-    provider: Provider, upsert: Upsert, wait: float | None, error: AmbiguousWrite
-) -> Upsert | None:
-    """What of ``upsert`` is left to send after its answer was lost; None: nothing.
-
-    On an eventually consistent target, "not shown" may be "not shown yet", so events are
-    resent only when a strongly consistent target shows them absent; otherwise reads are
-    polled (as long as verification would wait) until every event shows, else the outcome
-    stays unknown.
-    """
-    if not upsert.events:
-        return upsert
-    budget = (wait or 0.0) if provider.eventually_consistent else 0.0
-    deadline = time.monotonic() + budget
-    for attempt in itertools.count():
-        left = _unrecorded(provider, upsert, error)
-        if not left:
-            rest = dataclasses.replace(upsert, events=())
-            return rest if rest != Upsert(upsert.user_id) else None
-        if not provider.eventually_consistent:
-            return dataclasses.replace(upsert, events=left)
-        delay = POLL_DELAYS[min(attempt, len(POLL_DELAYS) - 1)]
-        if time.monotonic() + delay > deadline:
-            break
-        time.sleep(delay)
-    raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({error})")
-
-
-def _unrecorded(provider: Provider, upsert: Upsert, error: AmbiguousWrite) -> tuple[Event, ...]:
-    """The events of ``upsert`` the target does not show: newer than the latest per name."""
-    try:
-        live = provider.read_users([upsert.user_id]).get(upsert.user_id)
-    except ReconcilerError as read_error:
-        raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({error}; then {read_error})") from read_error
-    recorded = live.events if live is not None else {}
-    return tuple(
-        event
-        for event in upsert.events
-        if event.name not in recorded or event.timestamp > recorded[event.name].latest
-    )
 
 
 def _failed(target: str, change: UserChange, message: str) -> UserOutcome:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -57,6 +58,10 @@ class RetryPolicy:
         """Whether another attempt fits in both the attempt count and the total deadline."""
         return attempt < self.max_attempts and elapsed + delay <= self.deadline
 
+    def start(self, label: str = "") -> Attempts:
+        """A fresh budget for one request (or one user's writes): ``label`` names it in logs."""
+        return Attempts(self, label)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> RetryPolicy:
         """The default policy with the ``RECONCILER_RETRY_*`` variables applied."""
@@ -79,6 +84,35 @@ class RetryPolicy:
             cap=values.get("cap", default.cap),
             deadline=values.get("deadline", default.deadline),
         )
+
+
+class Attempts:
+    """One request's retry budget, shared by every loop that may send it again.
+
+    The client retries what was surely not processed (429, no connection) and the applier
+    resends a write whose answer was lost; both draw from this one budget, so a POST is sent
+    at most ``max_attempts`` times in all (two loops each with their own budget multiplied:
+    6 x 6). Used by one thread at a time (one user's writes go out one after the other).
+    """
+
+    def __init__(self, policy: RetryPolicy, label: str = "") -> None:
+        self.policy = policy
+        #: What the request is about (``user 'u1'``), for the retry lines; already escaped.
+        self.label = label
+        self.used = 0
+        self._started = time.monotonic()
+
+    def begin(self) -> int:
+        """Count one attempt about to be sent; returns its number (1-based)."""
+        self.used += 1
+        return self.used
+
+    def delay(self, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before the next attempt, or None when the budget is spent."""
+        delay = self.policy.backoff(self.used, retry_after)
+        if not self.policy.may_retry(self.used, time.monotonic() - self._started, delay):
+            return None
+        return delay
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

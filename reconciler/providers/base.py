@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from reconciler.errors import TargetError
 from reconciler.model import LiveUser, Upsert
-from reconciler.retry import RetryPolicy
+from reconciler.retry import Attempts, RetryPolicy
 
 #: Value type names used in capabilities and messages.
 STRING, INTEGER, NUMBER, BOOLEAN, LIST = "string", "integer", "number", "boolean", "list"
@@ -80,9 +80,11 @@ class Provider(abc.ABC):
         """
 
     @abc.abstractmethod
-    def upsert(self, upsert: Upsert) -> LiveUser | None:
+    def upsert(self, upsert: Upsert, attempts: Attempts | None = None) -> LiveUser | None:
         """Send one user's changes. Return the user as the target answered, if it answers with it.
 
+        ``attempts``: the retry budget of this user's writes (the applier's, shared with its own
+        resending); None starts a fresh one.
         Returning None means the caller must read the user back to verify what stuck.
         """
 

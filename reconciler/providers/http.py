@@ -22,7 +22,7 @@ import httpx
 from reconciler import __version__
 from reconciler.config import TargetConfig
 from reconciler.errors import ConfigError, TargetError
-from reconciler.retry import RetryPolicy, parse_retry_after
+from reconciler.retry import Attempts, RetryPolicy, parse_retry_after
 from reconciler.throttle import AdaptiveLimit, TokenBucket
 
 ALLOWED_HOSTS_ENV = "RECONCILER_ALLOWED_HOSTS"
@@ -44,6 +44,12 @@ class AmbiguousWrite(TargetError):
     The vendor may have committed it. Resending blindly could record events twice, so the
     client does not retry; the applier re-reads the user and decides what is left to send.
     """
+
+    def __init__(self, target: str, message: str, answered: bool = False) -> None:
+        super().__init__(target, message)
+        #: The server answered (a 5xx): it is done with the request. False after a timeout or
+        #: a dropped connection, when the request may still be processed.
+        self.answered = answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,32 +176,37 @@ class ApiClient:
             verify=not base_url.startswith("http://"),
         )
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, attempts: Attempts | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """Send one request, retrying what may be retried; auth refusals become TargetErrors.
 
+        ``attempts``: the request's retry budget, when the caller may send it again itself
+        (the applier after a lost answer): both loops then draw from one budget.
         Returns the last answer when retries run out on a status (the caller reports it in the
         vendor's words); raises the transport error's TargetError, or ``AmbiguousWrite``.
         """
         if self._unreachable is not None:
             raise self._unreachable
-        started = time.monotonic()
-        attempt = 0
+        budget = attempts if attempts is not None else self.retry.start()
+        about = f" ({budget.label})" if budget.label else ""
         while True:
-            attempt += 1
+            attempt = budget.begin()
             outcome = self._attempt(method, path, kwargs)
             if isinstance(outcome, httpx.Response):
                 return self._checked(outcome)
             if outcome.ambiguous and method not in IDEMPOTENT:
                 raise AmbiguousWrite(
                     self.target,
-                    f"{method} {path}: {outcome.reason} after the request was sent",
+                    f"{method} {path}{about}: {outcome.reason} after the request was sent",
+                    answered=outcome.response is not None,
                 )
-            delay = self.retry.backoff(attempt, outcome.retry_after)
-            if not self.retry.may_retry(attempt, time.monotonic() - started, delay):
+            delay = budget.delay(outcome.retry_after)
+            if delay is None:
                 return self._give_up(outcome)
             log.warning(
-                "%s: %s %s: %s, retrying in %.1fs (attempt %d/%d)",
-                *(self.target, method, path, outcome.reason, delay),
+                "%s: %s %s%s: %s, retrying in %.1fs (attempt %d/%d)",
+                *(self.target, method, path, about, outcome.reason, delay),
                 *(attempt + 1, self.retry.max_attempts),
             )
             time.sleep(delay)

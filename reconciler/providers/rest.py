@@ -22,7 +22,8 @@ from reconciler.providers.http import (
     read_api_key,
     user_path,
 )
-from reconciler.retry import RetryPolicy
+from reconciler.retry import Attempts, RetryPolicy
+from reconciler.yamlemit import printable
 
 H = TypeVar("H", bound="HttpProvider")
 
@@ -106,10 +107,13 @@ class HttpProvider(Provider):
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise TargetError(self.target, f"unreadable answer for user {user_id}") from error
 
-    def upsert(self, upsert: Upsert) -> LiveUser | None:
+    def upsert(self, upsert: Upsert, attempts: Attempts | None = None) -> LiveUser | None:
         content = json.dumps(self.request_body(upsert), ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json"}
-        response = self._api.request("POST", self.users_path, content=content, headers=headers)
+        budget = attempts or self.retry.start(f"user {printable(upsert.user_id)}")
+        response = self._api.request(
+            "POST", self.users_path, budget, content=content, headers=headers
+        )
         if response.status_code == 404:
             # The upsert route creates users: it never answers "no such user".
             raise self.wrong_route("POST", self.users_path, response)

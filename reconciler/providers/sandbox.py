@@ -16,6 +16,7 @@ from reconciler.errors import ConfigError, TargetError
 from reconciler.model import LiveUser, Upsert
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.base import Provider
+from reconciler.retry import Attempts
 from reconciler.sandbox.store import StoredUser, StoreError, UserStore
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class SandboxProvider(Provider):
             progress(len(ids))
         return {user_id: to_live_user(user) for user_id, user in stored.items()}
 
-    def upsert(self, upsert: Upsert) -> LiveUser:
+    def upsert(self, upsert: Upsert, attempts: Attempts | None = None) -> LiveUser:
         """Write one user and return it as stored, so the applier verifies without a read."""
         with self._opened() as store:
             return to_live_user(store.upsert(NAMESPACE, upsert))

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from reconciler.lostwrite import OUTCOME_UNKNOWN
 from reconciler.sandbox.server import RunningEmulator
 from reconciler.sandbox.store import StoredUser, UserStore
 from tests.e2e.conftest import Run
@@ -159,3 +160,24 @@ def test_sustained_429s_lower_the_requests_in_flight(
     assert max(r.in_flight for r in answered[len(answered) // 2 :]) <= 4
     posted = Counter(r.json()["id"] for r in answered if r.method == "POST" and r.status < 300)
     assert posted == Counter(u["id"] for u in users)
+
+
+def test_200_users_with_events_through_30_percent_5xx_converge_in_one_run(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 14: a lost answer that the barrier proves was refused is resent in the same run."""
+    running = emulator(fail_rate=0.3, fail_mode="before", seed=14, visibility_delay_ms=30)
+    logins = [{"event": "login", "timestamp": T0 + n} for n in range(2)]
+    users = [_user(i, events=logins[: 1 + i % 2]) for i in range(200)]
+    repo = write_repo(tmp_path, running, "sprig", users)
+    applied = run("apply", "--yes", "--wait", "10", cwd=repo, env=PATIENT)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    assert "Apply complete: 200 applied, 0 failed." in applied.stdout
+    assert "resending it in" in applied.stderr  # a lost answer was proven refused and resent
+    assert OUTCOME_UNKNOWN not in applied.stdout
+    running.flush()
+    stored = _stored(running, [u["id"] for u in users])
+    for user in users:
+        login = stored[user["id"]].events["login"]
+        assert (login.count, login.latest) == (len(user["events"]), user["events"][-1]["timestamp"])
+        assert stored[user["id"]].attributes["seats"] == user["attributes"]["seats"]

@@ -27,6 +27,7 @@ from reconciler.errors import ConfigError, RefusedError
 from reconciler.model import Plan
 from reconciler.output import PlanView, report_json
 from reconciler.planfile import plan_checksum, read_saved_plan
+from reconciler.progress import Progress
 from reconciler.providers.base import Provider
 from reconciler.prune import check_prunable
 
@@ -96,7 +97,7 @@ def saved_plan(
             "run plan again. Nothing was sent."
         )
     providers = open_providers(workspace, os.environ, stack, parallelism)
-    stale = stale_users(saved.plan, workspace, providers)
+    stale = stale_users(saved.plan, workspace, providers, Progress)
     if stale:
         lines = "; ".join(f"user {user} changed on target {target}" for target, user in stale)
         raise RefusedError(f"stale plan: {lines} since the plan; run plan again. Nothing was sent.")

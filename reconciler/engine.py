@@ -8,19 +8,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from reconciler.applier import ApplyReport, apply_target
 from reconciler.changes import ChangeSet
 from reconciler.config import Config, TargetConfig, load_config
 from reconciler.declarations import Declarations, load_declarations
 from reconciler.errors import ConfigError
-from reconciler.model import Plan, PlanScope, TargetPlan, UserSpec
+from reconciler.liveread import read_live
+from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
 from reconciler.planfile import inputs_digest
 from reconciler.planner import (
     fingerprint,
@@ -29,9 +28,11 @@ from reconciler.planner import (
     plan_target,
     targets_users,
 )
+from reconciler.progress import Quiet, StepFactory
 from reconciler.providers import open_provider
 from reconciler.providers.base import Provider
 from reconciler.prune import check_prunable, delete_target
+from reconciler.readstrategy import MIN_TO_LIST
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,40 +131,18 @@ def open_providers(
     return {target.name: stack.enter_context(open_provider(target, environ)) for target in targets}
 
 
-class Step(Protocol):
-    """Progress of one step; the CLI passes one that draws on stderr, the library draws nothing."""
-
-    def advance(self, count: int = 1) -> None: ...
-
-    def close(self) -> float: ...
-
-
-StepFactory = Callable[[str, int], Step]
-
-
-class _Quiet:
-    """A step that reports nothing but still measures its duration."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self._started = time.monotonic()
-
-    def advance(self, count: int = 1) -> None:
-        pass
-
-    def close(self) -> float:
-        return time.monotonic() - self._started
-
-
 def make_plan(
     workspace: Workspace,
     providers: Mapping[str, Provider],
-    steps: StepFactory = _Quiet,
+    steps: StepFactory = Quiet,
     prune: bool = False,
+    min_to_list: int | None = MIN_TO_LIST,
 ) -> Plan:
-    """Read the live state of the declared users of each target and compare (GETs only).
+    """Read the live state of the declared users of each target and compare (reads only).
 
-    ``prune`` also lists every live user of each target, to plan deleting the undeclared ones.
-    Only then: a full list is many requests on a big target.
+    Each target is read by GETs or by its listing, whichever the read strategy finds cheaper
+    (readstrategy; ``min_to_list`` None: GETs only). ``prune`` reads the whole listing, which
+    then serves as the read of the declared users too, to plan deleting the undeclared ones.
     """
     if prune:
         check_prunable(workspace.targets, workspace.config.targets.values())
@@ -172,23 +151,42 @@ def make_plan(
     planned: set[str] = set()
     declared: set[str] = set()
     for target in workspace.targets:
-        provider = providers[target.name]
         desired = targets_users(workspace.users, target.name)
         declared.update(user.id for user in desired)
         if workspace.changes is not None:
             desired = list(workspace.changes.select(target.name, desired))
         planned.update(user.id for user in desired)
-        reading = steps(f"{target.name}: reading users", len(desired))
-        live = provider.read_users([u.id for u in desired], reading.advance)
-        reading.close()
-        target_plan = plan_target(
-            target.name, target.provider, provider.capabilities, desired, live
+        provider = providers[target.name]
+        target_plans.append(
+            _plan_target(workspace, target, provider, desired, steps, prune, min_to_list)
         )
-        if prune:
-            target_plan = _with_deletions(target_plan, workspace, provider, steps)
-        target_plans.append(target_plan)
     deleted = {(t.target, d.user_id) for t in target_plans for d in t.deletions}
     return Plan(tuple(target_plans), _scope(workspace, len(planned), len(declared), deleted))
+
+
+def _plan_target(
+    workspace: Workspace,
+    target: TargetConfig,
+    provider: Provider,
+    desired: Sequence[UserSpec],
+    steps: StepFactory,
+    prune: bool,
+    min_to_list: int | None,
+) -> TargetPlan:
+    """One target's plan from one read: its declared users, and with ``prune`` the deletion
+    candidates too (every listed user, or the users a --changed-since change stopped declaring).
+    """
+    ids = [user.id for user in desired]
+    removed = _removed_ids(workspace, target.name) if prune else None
+    whole = prune and removed is None
+    read = read_live(provider, [*ids, *(removed or ())], steps, whole, min_to_list)
+    live = {user_id: read.live[user_id] for user_id in ids if user_id in read.live}
+    target_plan = plan_target(target.name, target.provider, provider.capabilities, desired, live)
+    if removed is not None:
+        return _removed_since(target_plan, workspace, removed, read.live)
+    if read.listed is not None:
+        return _with_deletions(target_plan, workspace, read.listed)
+    return target_plan
 
 
 def _scope(
@@ -219,22 +217,28 @@ def _scope(
     )
 
 
+def _removed_ids(workspace: Workspace, target: str) -> list[str] | None:
+    """With --changed-since (and the target not planned in full), the only deletion candidates
+    are the users the change stopped declaring for it (of the shard), read by id: no listing
+    of the whole target. None: pruning judges every live user, from the whole listing."""
+    changes = workspace.changes
+    if changes is None or changes.users_for(target) is None:
+        return None
+    return [
+        user_id
+        for user_id in changes.left_alone.get(target, ())
+        if workspace.shard is None or in_shard(user_id, workspace.shard)
+    ]
+
+
 def _with_deletions(
-    target_plan: TargetPlan, workspace: Workspace, provider: Provider, steps: StepFactory
+    target_plan: TargetPlan, workspace: Workspace, listed: Sequence[LiveUser]
 ) -> TargetPlan:
     """Add the deletions of undeclared live users (of the workspace's shard, if any).
 
     Undeclared means "in no declaration file for this target", judged on every declaration
-    (``workspace.declarations``), never on a --user or --shard selection of them. With
-    --changed-since (and the target not planned in full), the candidates are only the users
-    the change stopped declaring for it: read one by one, no listing of the whole target.
+    (``workspace.declarations``), never on a --user or --shard selection of them.
     """
-    changes = workspace.changes
-    if changes is not None and changes.users_for(target_plan.target) is not None:
-        return _removed_since(target_plan, workspace, provider, changes)
-    listing = steps(f"{target_plan.target}: listing users", 0)
-    listed = provider.list_users(listing.advance)
-    listing.close()
     if workspace.shard is not None:
         listed = [user for user in listed if in_shard(user.id, workspace.shard)]
     deletions = plan_deletions(target_plan.target, listed, workspace.declarations.users)
@@ -242,7 +246,10 @@ def _with_deletions(
 
 
 def _removed_since(
-    target_plan: TargetPlan, workspace: Workspace, provider: Provider, changes: ChangeSet
+    target_plan: TargetPlan,
+    workspace: Workspace,
+    candidates: Sequence[str],
+    live: Mapping[str, LiveUser],
 ) -> TargetPlan:
     """Deletions of the users a change stopped declaring for a target, if they are live.
 
@@ -251,12 +258,6 @@ def _removed_since(
     the users the repository managed there before the change.
     """
     target = target_plan.target
-    candidates = [
-        user_id
-        for user_id in changes.left_alone.get(target, ())
-        if workspace.shard is None or in_shard(user_id, workspace.shard)
-    ]
-    live = provider.read_users(candidates)
     found = [live[user_id] for user_id in candidates if user_id in live]
     deletions = plan_deletions(target, found, workspace.declarations.users)
     declared = [
@@ -280,15 +281,21 @@ def _check_whole(workspace: Workspace) -> None:
 
 
 def stale_users(
-    plan: Plan, workspace: Workspace, providers: Mapping[str, Provider]
+    plan: Plan,
+    workspace: Workspace,
+    providers: Mapping[str, Provider],
+    steps: StepFactory = Quiet,
 ) -> list[tuple[str, str]]:
-    """(target, user) pairs of a saved plan whose live state changed since it was made."""
+    """(target, user) pairs of a saved plan whose live state changed since it was made.
+
+    The plan's users are read like a plan reads them (GETs, or the listing when it pays).
+    """
     specs = {u.id: u for u in workspace.users}
     stale = []
     for target_plan in plan.targets:
         provider = providers[target_plan.target]
         ids = [c.user_id for c in target_plan.changes]
-        live = provider.read_users(ids + [d.user_id for d in target_plan.deletions])
+        live = read_live(provider, ids + [d.user_id for d in target_plan.deletions], steps).live
         for change in target_plan.changes:
             spec = specs.get(change.user_id)
             now = fingerprint(spec, live.get(change.user_id), provider.capabilities) if spec else ""
@@ -307,7 +314,7 @@ def apply_plan(
     providers: Mapping[str, Provider],
     wait: float | None,
     stop: threading.Event | None = None,
-    steps: StepFactory = _Quiet,
+    steps: StepFactory = Quiet,
 ) -> ApplyReport:
     """Send every change of the plan and verify it; the safety guards have run before this.
 

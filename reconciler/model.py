@@ -91,6 +91,15 @@ class LiveUser:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedPage:
+    """One page of a target's listing of its users (one request)."""
+
+    users: tuple[LiveUser, ...]
+    #: No page follows (Usertour: ``next`` is null), so the next one costs no request.
+    last: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Upsert:
     """Exactly what apply sends for one user, vendor-neutral; a provider maps it to its body.
 

@@ -6,11 +6,42 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from collections.abc import Callable
+from typing import Protocol, TextIO
 
 #: On CI, one line at most this often; also the delay before anything is shown at all.
 CI_INTERVAL = 5.0
 TTY_INTERVAL = 0.1
+
+
+class Step(Protocol):
+    """Progress of one step; the CLI passes one that draws on stderr, the library draws nothing."""
+
+    def advance(self, count: int = 1) -> None: ...
+
+    def page(self, count: int) -> None: ...
+
+    def close(self) -> float: ...
+
+
+#: ``steps(label, total)``: a step of ``total`` items (0: a count not known ahead).
+StepFactory = Callable[[str, int], Step]
+
+
+class Quiet:
+    """A step that reports nothing but still measures its duration."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self._started = time.monotonic()
+
+    def advance(self, count: int = 1) -> None:
+        pass
+
+    def page(self, count: int) -> None:
+        pass
+
+    def close(self) -> float:
+        return time.monotonic() - self._started
 
 
 class Progress:
@@ -20,6 +51,8 @@ class Progress:
         self.label = label
         self.total = total
         self.done = 0
+        #: Pages of a listing read so far (``page``), shown with the users they held.
+        self.pages = 0
         self._stream = stream or sys.stderr
         self._tty = self._stream.isatty()
         self._started = time.monotonic()
@@ -35,6 +68,12 @@ class Progress:
                 self._shown = now
                 self._show(now)
 
+    def page(self, count: int) -> None:
+        """One more page of a listing, holding ``count`` users."""
+        with self._lock:
+            self.pages += 1
+        self.advance(count)
+
     def _show(self, now: float) -> None:
         elapsed = max(now - self._started, 1e-9)
         rate = self.done / elapsed
@@ -42,6 +81,9 @@ class Progress:
         line = f"{self.label}: {self.done}/{self.total} ({rate:.0f}/s, ETA {left:.0f}s)"
         if self.total <= 0:  # a count not known ahead (listing a target): no ETA
             line = f"{self.label}: {self.done} ({rate:.0f}/s)"
+        if self.pages:
+            pages = f"{self.pages} page{'' if self.pages == 1 else 's'}"
+            line = f"{self.label}: {pages}, {self.done} users ({rate:.0f}/s)"
         if self._tty:
             self._stream.write(f"\r\x1b[2K{line}")
             self._drawn = True

@@ -53,3 +53,15 @@ def test_a_step_of_unknown_length_counts_without_eta(monkeypatch: pytest.MonkeyP
     step.advance(100)
     assert stream.getvalue().startswith("prod: listing users: 100 (")
     assert "ETA" not in stream.getvalue()
+
+
+def test_a_listing_shows_pages_and_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress_module, "CI_INTERVAL", 0.0)
+    stream = io.StringIO()
+    step = Progress("prod: listing users", 0, stream)
+    step.page(100)
+    step.page(100)
+    step.page(37)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("prod: listing users: 1 page, 100 users (")
+    assert lines[-1].startswith("prod: listing users: 3 pages, 237 users (")

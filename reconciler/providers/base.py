@@ -6,12 +6,12 @@ The planner and the validator never ask "is this Sprig?": they ask what the targ
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 from reconciler.errors import TargetError
-from reconciler.model import LiveUser, Upsert
+from reconciler.model import ListedPage, LiveUser, Upsert
 from reconciler.retry import Attempts, RetryPolicy
 
 #: Value type names used in capabilities and messages.
@@ -66,6 +66,10 @@ class Provider(abc.ABC):
     #: Requests this target may have in flight at once (the HTTP providers take ``parallelism``
     #: from the config; the sandbox's single SQLite writer gains nothing from more).
     parallelism: int = 1
+    #: Users per list request, on targets where listing can save requests over reading users
+    #: one by one (see readstrategy); None where it never does: Sprig cannot list, and the
+    #: sandbox reads any set of users in one batched call.
+    list_page_size: int | None = None
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -88,14 +92,26 @@ class Provider(abc.ABC):
         Returning None means the caller must read the user back to verify what stuck.
         """
 
-    def list_users(self, progress: Callable[[int], None] | None = None) -> list[LiveUser]:
-        """Every live user of the target, sorted by id (import --all, prune).
+    def list_pages(self) -> Iterator[ListedPage]:
+        """The target's users page by page, one request per page, sent only as pages are taken.
 
         Only targets whose capabilities say ``can_list``; the others (Sprig has no list
         endpoint) refuse with a TargetError that says what to do instead.
         """
         why = self.capabilities.cannot_list_because or f"{self.kind} cannot list its users"
         raise TargetError(self.target, f"{why}: name the users with --user or --ids-from")
+
+    def list_users(self, progress: Callable[[int], None] | None = None) -> list[LiveUser]:
+        """Every live user of the target, sorted by id (import --all); ``progress(n)`` per page.
+
+        A user listed twice (created or changed between pages) is kept once, as last seen.
+        """
+        users: dict[str, LiveUser] = {}
+        for page in self.list_pages():
+            users.update((user.id, user) for user in page.users)
+            if progress is not None:
+                progress(len(page.users))
+        return [users[user_id] for user_id in sorted(users)]
 
     def delete_user(self, user_id: str) -> bool:
         """Delete one user for good (prune); False when the target did not have it.

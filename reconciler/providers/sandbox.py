@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ConfigError, TargetError
-from reconciler.model import LiveUser, Upsert
+from reconciler.model import ListedPage, LiveUser, Upsert
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.base import Provider
 from reconciler.retry import Attempts
@@ -72,14 +72,13 @@ class SandboxProvider(Provider):
         with self._opened() as store:
             return store.list_user_ids(NAMESPACE)
 
-    def list_users(self, progress: Callable[[int], None] | None = None) -> list[LiveUser]:
-        """Every stored user, sorted by id, read in one batched store call."""
+    def list_pages(self) -> Iterator[ListedPage]:
+        """Every stored user, sorted by id, as one page: one batched store call, no requests."""
         with self._opened() as store:
             ids = store.list_user_ids(NAMESPACE)
             stored = store.get_users(NAMESPACE, ids)
-        if progress is not None:
-            progress(len(ids))
-        return [to_live_user(stored[user_id]) for user_id in ids if user_id in stored]
+        users = tuple(to_live_user(stored[user_id]) for user_id in ids if user_id in stored)
+        yield ListedPage(users, last=True)
 
     def delete_user(self, user_id: str) -> bool:
         """Delete one stored user with its events and memberships."""

@@ -9,14 +9,14 @@ of another type are silently dropped, which the applier notices by comparing the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from reconciler.errors import TargetError
-from reconciler.model import Company, LiveUser, Membership, Upsert
+from reconciler.model import Company, ListedPage, LiveUser, Membership, Upsert
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.http import user_path
 from reconciler.providers.rest import HttpProvider
@@ -24,9 +24,9 @@ from reconciler.providers.rest import HttpProvider
 DEFAULT_BASE_URL = "https://api.usertour.io"
 OFFICIAL_HOSTS = ("api.usertour.io",)
 EMAIL_ATTRIBUTE = "email"
-#: Memberships carry internal company ids; only the expanded company tells its external id.
-#: Largest page the list endpoint serves.
+#: Largest page the list endpoint serves (``limit`` 1-100).
 PAGE_SIZE = 100
+#: Memberships carry internal company ids; only the expanded company tells its external id.
 EXPAND = [
     ("expand[]", "companies"),
     ("expand[]", "memberships"),
@@ -132,6 +132,7 @@ class UsertourProvider(HttpProvider):
     auth_scheme = "Bearer"
     users_path = "/v1/users"
     read_params = EXPAND
+    list_page_size = PAGE_SIZE
     default_base_url = DEFAULT_BASE_URL
     official_hosts = OFFICIAL_HOSTS
     describe_error = staticmethod(describe_error)
@@ -167,13 +168,13 @@ class UsertourProvider(HttpProvider):
             raise self._api.failure(response, f"deleting user {user_id}")
         return True
 
-    def list_users(self, progress: Callable[[int], None] | None = None) -> list[LiveUser]:
-        """Walk ``GET /v1/users`` page by page until ``next`` is null.
+    def list_pages(self) -> Iterator[ListedPage]:
+        """Walk ``GET /v1/users?limit=100`` (expanded like a GET) until ``next`` is null.
 
         Only the cursor is taken from ``next``: it is a URL relative to the server's own
-        path, which differs from ``base_url`` when Usertour is served under a prefix.
+        path, which differs from ``base_url`` when Usertour is served under a prefix. Each
+        request is sent only when the caller takes the next page, so a reader may stop early.
         """
-        users: dict[str, LiveUser] = {}
         cursor: str | None = None
         while True:
             params = [*self.read_params, ("limit", str(PAGE_SIZE))]
@@ -182,12 +183,10 @@ class UsertourProvider(HttpProvider):
             response = self._api.request("GET", self.users_path, params=params)
             if response.status_code != 200:
                 raise self._api.failure(response, "listing users")
-            page, cursor = self._page(response)
-            users.update((user.id, user) for user in page)
-            if progress is not None:
-                progress(len(page))
+            users, cursor = self._page(response)
+            yield ListedPage(tuple(users), last=cursor is None)
             if cursor is None:
-                return [users[user_id] for user_id in sorted(users)]
+                return
 
     def _page(self, response: httpx.Response) -> tuple[list[LiveUser], str | None]:
         """The users of one list page and the cursor of the next (None on the last page)."""

@@ -1,0 +1,136 @@
+"""How to read a target's declared users: one GET each, or its listing page by page.
+
+Requests are what a plan spends (vendors limit them per minute), and a list page answers up to
+100 users in one request with the same expanded objects as a GET. Which is cheaper depends on
+the environment's size, and the list has no total: only reading it tells. So the choice is
+made online, with the ski-rental rule (rent skis until the rent paid equals the price):
+
+    read page after page; as soon as the pages read are at least the number of declared users
+    not yet seen, stop listing and GET those.
+
+Bound. Let L be the pages of the whole listing (at least 1: an empty environment still answers
+one page) and D the declared users to read, D >= 1. Say the rule stops after k pages, with u_k
+users still unseen. It did not stop after page k - 1, so k - 1 < u_(k-1) <= D, hence k <= D;
+and k <= L. If the listing ended (k = L), nothing is left to GET (an unseen user is absent) and
+the total is L <= min(L, D). Otherwise u_k <= k and the total is k + u_k <= 2k <= 2 min(L, D).
+So the total is never more than twice the cheaper of "list everything" and "GET every declared
+user", whichever the environment turns out to be; no online rule can promise better than 2
+(the environment's size is revealed only by paying for it).
+
+One exception, on purpose: fewer than MIN_TO_LIST users to read are read with GETs directly,
+so a ``--changed-since`` plan of k users stays exactly k requests whatever the environment's
+size. (On an environment of a few pages that can cost more than twice the listing, at most
+MIN_TO_LIST - 1 requests.) Reading for pruning needs the whole listing anyway: it lists every
+page and GETs nothing, since a declared user the listing does not show is absent.
+
+This module decides and counts; the caller passes the requests in as a lazy iterator of pages
+(each ``next`` is one request) and a function that GETs a list of ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from reconciler.model import ListedPage, LiveUser
+
+#: Fewer users than this are read with GETs directly (about one page's worth).
+MIN_TO_LIST = 100
+
+#: ``get(ids)``: the live users among ``ids`` (absent ids left out), one request per id.
+Get = Callable[[Sequence[str]], Mapping[str, LiveUser]]
+#: ``on_page(pages_read, users_on_page, declared_unseen)``, after each page.
+OnPage = Callable[[int, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """The live users among those asked for, and what reading them cost."""
+
+    live: dict[str, LiveUser]
+    #: Every listed user, sorted by id, when the whole listing was read for pruning; else None.
+    listed: tuple[LiveUser, ...] | None
+    pages: int
+    gets: int
+
+    @property
+    def requests(self) -> int:
+        return self.pages + self.gets
+
+
+def lists_first(wanted: int, can_list: bool, min_to_list: int | None = MIN_TO_LIST) -> bool:
+    """Whether reading ``wanted`` users starts with the listing (``min_to_list`` None: never)."""
+    return can_list and min_to_list is not None and wanted >= min_to_list
+
+
+def keep_listing(pages_read: int, unseen: int) -> bool:
+    """The ski-rental rule: list on while the pages paid are fewer than the GETs left."""
+    return pages_read < unseen
+
+
+def read_declared(
+    wanted: Iterable[str],
+    get: Get,
+    pages: Iterator[ListedPage] | None = None,
+    on_page: OnPage | None = None,
+) -> ReadResult:
+    """Read ``wanted`` by listing ``pages`` while the rule says so, then GET the rest.
+
+    ``pages`` None means "GET only" (the target cannot list, or too few users are wanted:
+    see ``lists_first``). A user seen in the listing is never read again.
+    """
+    ids = list(dict.fromkeys(wanted))
+    unseen = set(ids)
+    live: dict[str, LiveUser] = {}
+    read = 0
+    ended = False  # the listing ran out: every live user was seen
+    while pages is not None and keep_listing(read, len(unseen)):
+        page = next(pages, None)
+        if page is None:
+            ended = True
+            break
+        read += 1
+        _take(page.users, unseen, live)
+        if on_page is not None:
+            on_page(read, len(page.users), len(unseen))
+        if page.last:
+            ended = True
+            break
+    # Once the whole listing was read, a user it did not show is absent: nothing left to GET.
+    rest = [] if ended else [user_id for user_id in ids if user_id in unseen]
+    if rest:
+        live.update(get(rest))
+    return ReadResult(_in_order(ids, live), None, read, len(rest))
+
+
+def read_whole(
+    wanted: Iterable[str], pages: Iterable[ListedPage], on_page: OnPage | None = None
+) -> ReadResult:
+    """Read every page (pruning needs every live user); ``wanted`` come out of the listing."""
+    ids = list(dict.fromkeys(wanted))
+    unseen = set(ids)
+    listed: dict[str, LiveUser] = {}
+    read = 0
+    for page in pages:
+        read += 1
+        listed.update((user.id, user) for user in page.users)
+        unseen.difference_update(user.id for user in page.users)
+        if on_page is not None:
+            on_page(read, len(page.users), len(unseen))
+        if page.last:
+            break
+    live = {user_id: listed[user_id] for user_id in ids if user_id in listed}
+    everyone = tuple(listed[user_id] for user_id in sorted(listed))
+    return ReadResult(live, everyone, read, 0)
+
+
+def _take(page: Sequence[LiveUser], unseen: set[str], live: dict[str, LiveUser]) -> None:
+    """Keep the wanted users of one page (a user listed twice: the later copy)."""
+    for user in page:
+        if user.id in unseen or user.id in live:
+            live[user.id] = user
+            unseen.discard(user.id)
+
+
+def _in_order(ids: Sequence[str], live: Mapping[str, LiveUser]) -> dict[str, LiveUser]:
+    return {user_id: live[user_id] for user_id in ids if user_id in live}

@@ -32,9 +32,16 @@ from reconciler.planner import unapplied
 from reconciler.providers.base import Provider
 
 #: "deleted": a pruned user is gone (it answered 200, or was already gone).
-Status = Literal["applied", "deleted", "failed", "not_stuck", "unconfirmed", "skipped"]
-#: The statuses that are what the plan wanted; every other one is reported and exits 1.
+#: "not_visible": sent and accepted, but an eventually consistent target (Sprig) did not show
+#: it within --wait; not a refusal ("not_stuck" is a value the target did not keep).
+Status = Literal[
+    "applied", "deleted", "failed", "not_stuck", "unconfirmed", "not_visible", "skipped"
+]
+#: The statuses that are what the plan wanted; every other one is reported.
 DONE: frozenset[Status] = frozenset({"applied", "deleted"})
+#: The statuses that count as failed (exit 1); "not_visible" (exit 4) and "skipped" (not sent,
+#: after Ctrl-C) are counted apart.
+FAILED: frozenset[Status] = frozenset({"failed", "not_stuck", "unconfirmed"})
 
 log = logging.getLogger("reconciler.http")
 
@@ -71,6 +78,18 @@ class ApplyReport:
     @property
     def problems(self) -> tuple[UserOutcome, ...]:
         return tuple(o for o in self.outcomes if o.status not in DONE)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if o.status in FAILED)
+
+    @property
+    def not_visible(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "not_visible")
+
+    @property
+    def not_sent(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "skipped")
 
 
 #: The ratio guard only speaks once a target holds this many of the declared users: on a new
@@ -209,16 +228,17 @@ def _verify(
 def _timed_out(
     last: Mapping[str, UserOutcome], provider: Provider, wait: float | None
 ) -> dict[str, UserOutcome]:
-    """Outcomes of users that never showed the plan; on eventual targets say how long we waited."""
+    """Outcomes of users that never showed the plan. On an eventually consistent target the
+    wait ran out: "not visible yet", which is not a refusal (its 4xx would have failed the
+    upsert); the fields still pending are kept for the JSON report."""
     if not provider.eventually_consistent:
         return dict(last)
-    note = f"after waiting {wait:g}s; run plan later to check, or apply again"
     return {
         user_id: UserOutcome(
             outcome.target,
             outcome.user_id,
-            outcome.status,
-            message=f"{outcome.message or 'did not show the applied values'} {note}",
+            "not_visible",
+            message=f"not visible yet after {wait or 0:g}s; run plan later",
             not_stuck=outcome.not_stuck,
         )
         for user_id, outcome in last.items()

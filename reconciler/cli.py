@@ -51,6 +51,9 @@ from reconciler.progress import Progress
 from reconciler.prune import check_deletions
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: apply: everything was accepted, but Sprig did not show all of it within --wait (run plan
+#: later); kept apart from 1, which says a change failed or a value was not kept.
+EXIT_NOT_VISIBLE = 4
 #: Seconds apply polls Sprig until it shows what was sent (it answers 202 and applies later).
 DEFAULT_WAIT = 60.0
 
@@ -91,7 +94,8 @@ def cli() -> None:
       reconciler apply               # show the plan, ask, send only the needed upserts
 
     Exit codes: 0 ok, 1 error or invalid, 2 changes pending (plan --detailed-exitcode),
-    3 refused (safety guard, no confirmation).
+    3 refused (safety guard, no confirmation), 4 applied but not visible yet within apply's
+    --wait (Sprig; run plan later), 130 interrupted.
     """
 
 
@@ -338,8 +342,10 @@ def apply(
     step_summary(lambda: apply_markdown(report, workspace))
     if stop.is_set():
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
-    if report.problems:
+    if report.failed:
         raise click.exceptions.Exit(EXIT_ERROR)
+    if report.not_visible:
+        raise click.exceptions.Exit(EXIT_NOT_VISIBLE)
 
 
 cli.add_command(import_command)

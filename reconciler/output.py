@@ -74,33 +74,47 @@ class PlanView:
         return styled(lines, colour)
 
 
+#: How the text report names each status that is not what the plan wanted.
+_VERBS = {"failed": "failed", "unconfirmed": "not confirmed"}
+
+
 def report_lines(report: ApplyReport, sensitive: Collection[str]) -> list[tuple[str, str]]:
-    """Every user that did not apply cleanly, with its reason, then the one-line summary."""
+    """Every user that did not apply cleanly, with its reason, then the one-line summary.
+
+    Users left unsent by an interruption are one count, not a line each; a target with no
+    outcome (nothing to do there) gets no line.
+    """
     lines: list[tuple[str, str]] = [("", "")]
     for outcome in report.problems:
         where = f"user {outcome.user_id} on {outcome.target}"
-        if outcome.status in ("failed", "unconfirmed", "skipped"):
-            verb = {"failed": "failed", "unconfirmed": "not confirmed", "skipped": "skipped"}[
-                outcome.status
-            ]
-            lines.append(("-", f"  ! {where} {verb}: {outcome.message}"))
-            continue
-        lines.append(("-", f"  ! {where}: the target did not keep these values:"))
-        for change in outcome.not_stuck:
-            lines.append(("-", f"      {describe_field(change, sensitive)}"))
+        if outcome.status in _VERBS:
+            lines.append(("-", f"  ! {where} {_VERBS[outcome.status]}: {outcome.message}"))
+        elif outcome.status == "not_visible":
+            lines.append(("~", f"  ! {where}: {outcome.message}"))
+        elif outcome.status == "not_stuck":
+            lines.append(("-", f"  ! {where}: the target did not keep these values:"))
+            for change in outcome.not_stuck:
+                lines.append(("-", f"      {describe_field(change, sensitive)}"))
+    if report.not_sent:
+        users = f"{report.not_sent} user{'s' if report.not_sent != 1 else ''}"
+        lines.append(("-", f"  ! {users} not sent: apply was interrupted; run apply again"))
     for target, seconds in sorted(report.durations.items()):
         mine = ApplyReport(tuple(o for o in report.outcomes if o.target == target))
-        counts = f"{_done_counts(mine)}, {len(mine.problems)} not"
-        lines.append(("", f"Target {target}: {counts}, in {seconds:.1f}s"))
-    failed = len(report.problems)
-    lines.append(("", f"Apply complete: {_done_counts(report)}, {failed} failed."))
+        if mine.outcomes:
+            lines.append(("", f"Target {target}: {_counts(mine, 'not')}, in {seconds:.1f}s"))
+    lines.append(("", f"Apply complete: {_counts(report, 'failed')}."))
     return lines
 
 
-def _done_counts(report: ApplyReport) -> str:
-    """``3 applied``, and ``2 deleted`` only when apply pruned (the usual line stays the same)."""
-    deleted = f", {report.deleted} deleted" if report.deleted else ""
-    return f"{report.applied} applied{deleted}"
+def _counts(report: ApplyReport, failed: str) -> str:
+    """``3 applied, 1 failed``; deleted, not visible yet and not sent only when there are any
+    (the usual line stays the same). ``failed``: the word for the failed count."""
+    parts = [f"{report.applied} applied"]
+    parts += [f"{report.deleted} deleted"] if report.deleted else []
+    parts.append(f"{report.failed} {failed}")
+    parts += [f"{report.not_visible} not visible yet"] if report.not_visible else []
+    parts += [f"{report.not_sent} not sent"] if report.not_sent else []
+    return ", ".join(parts)
 
 
 def report_json(report: ApplyReport | None) -> dict[str, Any] | None:
@@ -110,7 +124,9 @@ def report_json(report: ApplyReport | None) -> dict[str, Any] | None:
     return {
         "applied": report.applied,
         "deleted": report.deleted,
-        "failed": len(report.problems),
+        "failed": report.failed,
+        "not_visible": report.not_visible,
+        "not_sent": report.not_sent,
         "problems": [
             {
                 "target": o.target,

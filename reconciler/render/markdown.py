@@ -42,6 +42,7 @@ _OUTCOME_LABELS = {
     "failed": "failed",
     "not_stuck": "not kept",
     "unconfirmed": "unconfirmed",
+    "not_visible": "not visible yet",
     "skipped": "not sent",
 }
 
@@ -241,8 +242,8 @@ def render_markdown(
 
 def _apply_table(report: ApplyReport) -> str:
     """Counts per target and status; a ``deleted`` column only when apply deleted users."""
-    statuses = ["applied", "failed", "not_stuck", "unconfirmed", "skipped"]
-    header = "| target | applied | failed | not kept | unconfirmed | not sent |"
+    statuses = ["applied", "failed", "not_stuck", "unconfirmed", "not_visible", "skipped"]
+    header = "| target | applied | failed | not kept | unconfirmed | not visible yet | not sent |"
     if report.deleted:
         statuses.insert(1, "deleted")
         header = header.replace("| applied |", "| applied | deleted |")
@@ -261,7 +262,7 @@ def _outcome_piece(outcome: UserOutcome, sensitive: Collection[str]) -> _Piece:
     item = f"\n- **{label}**: user {code_inline(outcome.user_id)} on {code_inline(outcome.target)}"
     if outcome.message:
         item += ": " + escape_inline(mask_free_text(outcome.message, sensitive))
-    if outcome.not_stuck:
+    if outcome.not_stuck and outcome.status == "not_stuck":
         item += " — the target did not keep these values:\n\n"
         block = fenced([_diff_line(field, sensitive) for field in outcome.not_stuck], "diff")
         item += "\n".join("  " + line for line in block.splitlines()) + "\n"

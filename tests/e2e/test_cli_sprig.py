@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -96,6 +97,29 @@ def test_visibility_delay_is_waited_for(run: Run, emulator: StartEmulator, tmp_p
     assert applied.code == 0, applied.stdout
     assert "Apply complete: 3 applied, 0 failed." in applied.stdout
     assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_a_wait_that_runs_out_is_not_visible_yet_not_a_refusal(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 14: Sprig slower than --wait is "not visible yet", exit 4, apart from "not kept"
+    (exit 1), in the text and in the JSON report."""
+    running = emulator(visibility_delay_ms=3000)
+    seed(running, "sprig", [_live(0, "free")])
+    repo = write_repo(tmp_path, running, "sprig", [_declared(0), _declared(1)])
+    text = run("apply", "--yes", "--wait", "0.2", cwd=repo, env=KEYS)
+    assert text.code == 4, text.stdout + text.stderr
+    assert "user user-000 on prod: not visible yet after 0.2s; run plan later" in text.stdout
+    assert "user user-001 on prod: not visible yet after 0.2s; run plan later" in text.stdout
+    assert "did not keep" not in text.stdout
+    assert "Apply complete: 0 applied, 0 failed, 2 not visible yet." in text.stdout
+    running.flush()
+    seed(running, "sprig", [_live(0, "free")])
+    as_json = run("apply", "--yes", "--wait", "0.2", "--format", "json", cwd=repo, env=KEYS)
+    assert as_json.code == 4, as_json.stdout + as_json.stderr
+    report = json.loads(as_json.stdout)["apply"]
+    assert (report["failed"], report["not_visible"]) == (0, 1)
+    assert [p["status"] for p in report["problems"]] == ["not_visible"]
 
 
 def test_wrong_key_exits_1_and_never_prints_it(

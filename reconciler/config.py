@@ -194,7 +194,9 @@ def _build(path: Path, file: str, document: dict[str, Any]) -> Config:
         targets=targets,
         users=(users,) if isinstance(users, str) else tuple(users),
         max_changes=safety.get("max_changes"),
-        sensitive=frozenset(document.get("sensitive", DEFAULT_SENSITIVE)),
+        # The defaults are always sensitive; the file can only add names (a pull request must
+        # not unmask what the organisation's key reads).
+        sensitive=frozenset(DEFAULT_SENSITIVE).union(document.get("sensitive", ())),
         max_change_ratio=float(ratio) if ratio is not None else None,
         max_deletes=safety.get("max_deletes"),
     )

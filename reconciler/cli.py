@@ -46,6 +46,7 @@ from reconciler.engine import (
     open_providers,
 )
 from reconciler.errors import ReconcilerError, ValidationError
+from reconciler.escape import printable
 from reconciler.output import PlanView, report_lines, styled
 from reconciler.progress import Progress
 from reconciler.prune import check_deletions
@@ -71,12 +72,21 @@ def _echo_lines(lines: Iterable[tuple[str, str]]) -> None:
 
 
 def _error(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {printable(message)}", err=True)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines quote vendor messages, URLs and ids: escaped like every other printed line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
 
 
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(PrintableFormatter("%(levelname)s %(message)s"))
     # httpx logs every request too, with the full URL; ours (target, method, path, status,
     # duration) is the one users read, so httpx speaks only from -vv on.
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
@@ -147,7 +157,7 @@ def validate(
                 os.environ,
                 target_names,
                 files,
-                lambda path, reason: click.echo(f"Skipped {path}: {reason}", err=True),
+                lambda path, reason: click.echo(printable(f"Skipped {path}: {reason}"), err=True),
             )
         else:
             workspace = load_workspace(config_path, os.environ, target_names)
@@ -356,7 +366,7 @@ cli.add_command(schema)
 def _report_error(error: ReconcilerError) -> None:
     if isinstance(error, ValidationError):
         for problem in error.problems:
-            click.echo(str(problem), err=True)
+            click.echo(printable(str(problem)), err=True)
     _error(str(error))
 
 

@@ -23,6 +23,7 @@ from reconciler.config import Config, TargetConfig, display_path, load_config
 from reconciler.declarations import check_file, find_files, load_declarations
 from reconciler.engine import select_targets
 from reconciler.errors import ConfigError, TargetError, ValidationError
+from reconciler.escape import printable
 from reconciler.importer import (
     ImportOptions,
     ImportResult,
@@ -33,7 +34,6 @@ from reconciler.importer import (
 from reconciler.model import LiveUser
 from reconciler.progress import Progress
 from reconciler.providers import CAPABILITIES, Capabilities, open_provider
-from reconciler.yamlemit import printable
 
 #: Where ``reconciler schema users --out schemas/users.schema.json`` puts the schema in a repo.
 SCHEMA_FILE = Path("schemas", "users.schema.json")
@@ -194,9 +194,7 @@ def _capabilities(target: TargetConfig, import_all: bool, with_events: bool) -> 
             "or --ids-from FILE"
         )
     if with_events and not capabilities.events:
-        click.echo(
-            f"Note: target {target.name} records no events: --with-events adds none.", err=True
-        )
+        _note(f"Note: target {target.name} records no events: --with-events adds none.")
     return capabilities
 
 
@@ -268,37 +266,37 @@ def _report(
 ) -> None:
     """On stderr: what was left out, then where the file went and what to check next."""
     for line in left_out_lines(result.left_out):
-        click.echo(line, err=True)
+        _note(line)
     users = _plural(result.users)
     if out_path is None:
-        click.echo(f"Imported {users} from target {target.name}.", err=True)
+        _note(f"Imported {users} from target {target.name}.")
         return
-    click.echo(
-        f"Imported {users} from target {target.name} into {display_path(out_path)}.", err=True
-    )
+    _note(f"Imported {users} from target {target.name} into {display_path(out_path)}.")
     if not schema.is_file():
-        click.echo(
+        _note(
             f"Note: the file's modeline points at {display_path(schema)}, which does not exist: "
-            f"reconciler schema users --out {display_path(schema)}",
-            err=True,
+            f"reconciler schema users --out {display_path(schema)}"
         )
     files, _ = find_files(config)
     if out_path.absolute() not in {path for path, _ in files}:
-        click.echo(
+        _note(
             f"Note: users: in {display_path(config.path)} does not cover "
-            f"{display_path(out_path)}: plan will not read it.",
-            err=True,
+            f"{display_path(out_path)}: plan will not read it."
         )
         return
     try:
         load_declarations(config)
     except ValidationError as invalid:
         count = len(invalid.problems)
-        click.echo(
+        _note(
             f"Note: the declarations now have {_plural(count, 'problem')} (a user declared in two "
-            "files?): run reconciler validate.",
-            err=True,
+            "files?): run reconciler validate."
         )
+
+
+def _note(line: str) -> None:
+    """A line on stderr; target names, ids and paths in it come from the repository: escaped."""
+    click.echo(printable(line), err=True)
 
 
 def left_out_lines(left_out: Sequence[LeftOut]) -> list[str]:

@@ -7,7 +7,6 @@ where errors become messages, and nothing here is called by the library.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import stat
@@ -24,6 +23,7 @@ from reconciler.applier import ApplyReport
 from reconciler.config import display_path
 from reconciler.engine import Workspace, digest, load_workspace, open_providers, stale_users
 from reconciler.errors import ConfigError, RefusedError
+from reconciler.escape import json_text
 from reconciler.model import Plan
 from reconciler.output import PlanView, report_json
 from reconciler.planfile import plan_checksum, read_saved_plan
@@ -118,7 +118,7 @@ def check_checksum(the_plan: Plan, expected: str | None) -> None:
 
 def write_private(path: Path, document: dict[str, Any]) -> None:
     """A saved plan holds emails: readable by its owner only, even where a file was before."""
-    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    text = json_text(document, indent=2, sort_keys=True) + "\n"
     write_atomically(path, text, private=True)
 
 
@@ -166,7 +166,7 @@ def apply_markdown(report: ApplyReport, workspace: Workspace) -> str:
 def finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:
     if output_format == "json":
         document = {"plan": shown.document(masked=True), "apply": report_json(report)}
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
+        click.echo(json_text(document, indent=2, sort_keys=True))
 
 
 def confirm(the_plan: Plan, assume_yes: bool) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from reconciler import yamlload
 from reconciler.errors import ReconcilerError
+from reconciler.escape import printable
 from reconciler.model import LiveUser, Membership
 from reconciler.planner import field_path, normalise
 from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities
@@ -34,8 +35,9 @@ from reconciler.targetcheck import (
     KINDS,
     holds,
     timestamp_problem,
+    unprintable,
 )
-from reconciler.yamlemit import block, entry, printable, scalar
+from reconciler.yamlemit import block, entry, scalar
 
 _KIND_WORDS = {
     STRING: "text",
@@ -207,7 +209,7 @@ def _events(live: LiveUser, skip: Skip) -> list[dict[str, Any]]:
     events = []
     for name in sorted(live.events):
         latest = live.events[name].latest
-        problem = "an empty name" if not name else _text_problem(name) or timestamp_problem(latest)
+        problem = _name_problem(name) or timestamp_problem(latest)
         if problem:
             skip(field_path("events", name), problem)
         else:
@@ -291,12 +293,21 @@ def _text_problem(text: str) -> str | None:
 
 
 def _id_problem(user_id: str) -> str | None:
-    """Why an id cannot be declared (validation refuses empty ids and control characters)."""
+    """Why an id cannot be declared (validation refuses empty and unprintable ids)."""
     if not user_id:
         return "empty"
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in user_id):
-        return "holding a control character"
+    if unprintable(user_id):
+        return "holding an unprintable character"
     return _text_problem(user_id)
+
+
+def _name_problem(name: str) -> str | None:
+    """Why an event name cannot be declared: validated like ids (``targetcheck.unprintable``)."""
+    if not name:
+        return "an empty name"
+    if unprintable(name):
+        return "an unprintable character in the name"
+    return _text_problem(name)
 
 
 def _company_problem(company_id: str) -> str | None:

@@ -7,7 +7,6 @@ Text is for people, markdown for pull-request comments and step summaries, json 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,6 +16,7 @@ import click
 
 from reconciler.applier import ApplyReport
 from reconciler.engine import Workspace, digest
+from reconciler.escape import json_text, printable
 from reconciler.model import Plan
 from reconciler.planfile import plan_checksum, plan_document
 from reconciler.render.text import colour_for, describe_field, render_text
@@ -27,6 +27,7 @@ def styled(lines: Iterable[tuple[str, str]], colour: bool) -> str:
     out = []
     for symbol, line in lines:
         style = colour_for(symbol) if colour else None
+        line = printable(line)
         out.append(click.style(line, fg=style) if style else line)
     return "".join(f"{line}\n" for line in out)
 
@@ -64,7 +65,7 @@ class PlanView:
     def render(self, output_format: str, colour: bool) -> str:
         sensitive = self.workspace.config.sensitive
         if output_format == "json":
-            return json.dumps(self.document(masked=True), indent=2, ensure_ascii=False) + "\n"
+            return json_text(self.document(masked=True), indent=2) + "\n"
         if output_format == "markdown":
             from reconciler.render.markdown import render_markdown
 

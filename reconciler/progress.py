@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
+from reconciler.escape import printable
+
 #: On CI, one line at most this often; also the delay before anything is shown at all.
 CI_INTERVAL = 5.0
 TTY_INTERVAL = 0.1
@@ -48,7 +50,7 @@ class Progress:
     """Counts done items of one step (``label``) and reports rate and ETA. Thread-safe."""
 
     def __init__(self, label: str, total: int, stream: TextIO | None = None) -> None:
-        self.label = label
+        self.label = printable(label)
         self.total = total
         self.done = 0
         #: Pages of a listing read so far (``page``), shown with the users they held.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.config import Config
+from reconciler.escape import escape_char
 from reconciler.model import JsonPath
 from reconciler.providers import CAPABILITIES, Capabilities
 from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING
@@ -32,7 +33,6 @@ KINDS: dict[type, str] = {
 _ALTERNATIVES = {NUMBER: (STRING, INTEGER), LIST: (STRING,)}
 #: Plausible event times: 2000-01-01 .. 2100-01-01 in Unix milliseconds.
 MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS = 946_684_800_000, 4_102_444_800_000
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _EMAIL_PART = r"[^\s@.\x00-\x1f\x7f]+"
 EMAIL_RE = re.compile(rf"[^\s@\x00-\x1f\x7f]+@(?:{_EMAIL_PART}\.)+{_EMAIL_PART}\Z")
 
@@ -161,11 +161,24 @@ def _where(declared: dict[str, Any], index: int, parts: tuple[str | int, ...]) -
     return ("users", index, *parts) if written_here else ("defaults", *parts)
 
 
+def unprintable(text: str) -> str | None:
+    """Why a name (an id, an event name) cannot be used, or None: every character must be
+    printable (no control, format such as a bidi override or zero-width joiner, or separator),
+    because names are printed in plans and CI logs and sent in URLs and bodies."""
+    for char in text:
+        if not char.isprintable() and char != " ":
+            return f"holds an unprintable character {escape_char(char)} (U+{ord(char):04X})"
+    return None
+
+
 def _check_identity(user: dict[str, Any], where: Where, issues: list[Issue]) -> None:
-    control = _CONTROL_RE.search(user["id"])
-    if control:
-        message = f"the id holds a control character ({ord(control[0]):#04x})"
-        issues.append((where("id"), message))
+    problem = unprintable(user["id"])
+    if problem:
+        issues.append((where("id"), f"the id {problem}"))
+    for position, event in enumerate(user.get("events") or ()):
+        problem = unprintable(event["event"])
+        if problem:
+            issues.append((where("events", position, "event"), f"the event name {problem}"))
     email = user.get("email")
     if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
         message = f"{email!r} is not an email address (like name@example.com)"

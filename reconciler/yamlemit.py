@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.escape import printable
 from reconciler.yamlcore import STR, resolve_plain
 
 #: Lines longer than this are written in block style instead of ``{a: 1, b: 2}``.
@@ -97,18 +98,6 @@ def _plain_safe(text: str) -> bool:
 
 
 def _quoted(text: str) -> str:
-    """A double-quoted scalar; what is not printable is escaped (``\\u2028`` would fold)."""
+    """A double-quoted scalar; what is not printable is escaped (``\\u2028`` would fold) with
+    reconciler.escape's escapes, which are YAML's too."""
     return '"' + printable("".join(_ESCAPES.get(char, char) for char in text)) + '"'
-
-
-def printable(text: str) -> str:
-    """``text`` with every character that is not printable escaped (``\\u007f``), safe in a
-    comment, a double-quoted scalar and on a terminal (no line separators, no escapes)."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _escape(char) for char in text)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

@@ -29,11 +29,13 @@ def test_github_annotations_sorted_with_known_positions_only() -> None:
 
 
 def test_github_escaping_of_properties_and_message() -> None:
+    """Line breaks are shown as ``\\n`` (reconciler.escape), not decoded by GitHub into the
+    annotation: a file name or message cannot lay out text of its own."""
     problem = Problem("we,ird:dir/100%\n.yaml", 1, 2, "a:b", "50% done\r\nnext, line: x")
     [line] = render_github([problem])
     assert line == (
-        "::error file=we%2Cird%3Adir/100%25%0A.yaml,line=1,col=2,title=reconciler"
-        "::a:b: 50%25 done%0D%0Anext, line: x"
+        "::error file=we%2Cird%3Adir/100%25\\n.yaml,line=1,col=2,title=reconciler"
+        "::a:b: 50%25 done\\r\\nnext, line: x"
     )
 
 

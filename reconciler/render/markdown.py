@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from reconciler.applier import ApplyReport, UserOutcome
+from reconciler.escape import printable
 from reconciler.model import FieldChange, Plan, TargetPlan, UserChange, UserDeletion
 from reconciler.render.text import (
     MASK,
@@ -35,6 +36,10 @@ STEP_SUMMARY_LIMIT = 250_000
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _BACKTICKS = re.compile(r"`+")
+#: The starts of GitHub's mentions, issue references and autolinks in a comment's text.
+_REFERENCE = re.compile(r"@|#(?=\w)|:(?=//)|\bwww(?=\.)|\bGH(?=-\d)", re.IGNORECASE)
+#: A zero-width space: never raw in what we print (``printable`` escapes any in the input).
+_BREAK, _BREAK_ENTITY = "\u200b", "&#8203;"
 #: In GitHub's diff highlighting ``+`` is green, ``-`` red and ``!`` orange; ``~`` has no colour,
 #: so updates are shown with ``!`` (the convention of Terraform PR bots such as tfcmt).
 _DIFF_SYMBOLS = {"~": "!"}
@@ -59,8 +64,9 @@ class _Piece:
 
 
 def _one_line(text: str) -> str:
-    """Keep user text on one line: a newline would end an HTML block or a table row."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """Keep user text on one line, escaped (reconciler.escape): a newline would end an HTML
+    block or a table row, and the same text also reaches the job log."""
+    return printable(text)
 
 
 def escape_html(text: str) -> str:
@@ -68,19 +74,34 @@ def escape_html(text: str) -> str:
     return html.escape(_one_line(text), quote=True)
 
 
+def _markdown_text(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+
+
 def escape_inline(text: str) -> str:
-    """Text in a Markdown paragraph or table cell: no HTML, emphasis, links or cell breaks."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(_one_line(text), quote=True))
+    """Free text in a Markdown paragraph or table cell: no HTML, emphasis, links or cell breaks,
+    and no reference GitHub would make of it (see :func:`defang`)."""
+    return _markdown_text(defang(_one_line(text))).replace(_BREAK, _BREAK_ENTITY)
+
+
+def defang(text: str) -> str:
+    """Break what GitHub turns into notifications and links in a comment's text (not in code):
+    ``@user`` and ``@org/team`` mentions, ``#12``/``GH-12`` references, ``https://`` and
+    ``www.`` autolinks. A zero-width space goes after the trigger (written ``&#8203;`` by
+    :func:`escape_inline`, so the log stays ASCII): the reader sees the same text, GitHub
+    finds no mention, reference or link in it."""
+    return _REFERENCE.sub(lambda match: match[0] + _BREAK, text)
 
 
 def code_html(text: str) -> str:
-    """An identifier inside an HTML block, as code (code is also never turned into @mentions)."""
+    """An identifier inside an HTML block, as code (GitHub makes no mention, reference or link
+    inside code, so identifiers stay exactly as written: copying one copies the id)."""
     return f"<code>{escape_html(text)}</code>"
 
 
 def code_inline(text: str) -> str:
-    """An identifier in Markdown text or a table cell, as code."""
-    return f"<code>{escape_inline(text)}</code>"
+    """An identifier in Markdown text or a table cell, as code (see :func:`code_html`)."""
+    return f"<code>{_markdown_text(_one_line(text))}</code>"
 
 
 def code_span(text: str) -> str:

@@ -7,11 +7,11 @@ diff, and ``--format json`` lets other tools read the result. Pure: returns stri
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from reconciler.errors import Problem
+from reconciler.escape import json_text, printable
 
 #: Shown as the annotation's title in the pull request.
 ANNOTATION_TITLE = "reconciler"
@@ -46,9 +46,11 @@ def github_annotation(problem: Problem) -> str:
         if problem.column is not None:
             properties.append(("col", str(problem.column)))
     properties.append(("title", ANNOTATION_TITLE))
-    rendered = ",".join(f"{name}={escape_property(value)}" for name, value in properties)
+    # printable first (reconciler.escape): a file name or message with a line break or an
+    # escape sequence shows it as ``\n``, never lays out or colours text of its own.
+    rendered = ",".join(f"{name}={escape_property(printable(value))}" for name, value in properties)
     message = f"{problem.field}: {problem.message}" if problem.field else problem.message
-    return f"::error {rendered}::{escape_data(message)}"
+    return f"::error {rendered}::{escape_data(printable(message))}"
 
 
 def render_github(problems: Sequence[Problem]) -> list[str]:
@@ -81,7 +83,7 @@ def render_validation_json(
         document["users"] = users
     if files is not None:
         document["files"] = files
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return json_text(document, indent=2)
 
 
 def render_problems_json(problems: Sequence[Problem]) -> str:

@@ -21,12 +21,12 @@ import logging
 import time
 
 from reconciler.errors import ReconcilerError
+from reconciler.escape import printable
 from reconciler.model import Event, LiveUser, Upsert, UserChange, UserSpec
 from reconciler.planner import unapplied
 from reconciler.providers.base import Provider
 from reconciler.providers.http import AmbiguousWrite
 from reconciler.retry import Attempts
-from reconciler.yamlemit import printable
 
 #: Seconds between verification polls: short first (Sprig is often quick), then backing off.
 POLL_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)

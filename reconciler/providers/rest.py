@@ -13,6 +13,7 @@ import httpx
 
 from reconciler.config import TargetConfig
 from reconciler.errors import TargetError
+from reconciler.escape import printable
 from reconciler.model import LiveUser, Upsert
 from reconciler.providers.base import Provider
 from reconciler.providers.http import (
@@ -23,7 +24,6 @@ from reconciler.providers.http import (
     user_path,
 )
 from reconciler.retry import Attempts, RetryPolicy
-from reconciler.yamlemit import printable
 
 H = TypeVar("H", bound="HttpProvider")
 

@@ -21,13 +21,21 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 from typing import Any, Protocol
 
 from reconciler import schemas, yamlload
 from reconciler.config import Config, display_path
+from reconciler.crosscheck import (
+    CompanyValue,
+    Positions,
+    company_problems,
+    company_values,
+    conflicts,
+    duplicate_problems,
+)
 from reconciler.errors import Problem, ValidationError
 from reconciler.model import Company, Event, JsonPath, Membership, Source, UserSpec
 from reconciler.targetcheck import UserChecker
@@ -71,6 +79,8 @@ class FileResult:
     file: str
     users: list[tuple[int, dict[str, Any]]]
     problems: list[Problem]
+    #: Company attributes as written, compared across files once all are read.
+    companies: list[CompanyValue] = field(default_factory=list)
 
 
 def load_declarations(
@@ -86,15 +96,19 @@ def load_declarations(
     users: list[UserSpec] = []
     first_seen: dict[str, tuple[str, int]] = {}
     duplicates: list[tuple[str, int, str, str, int]] = []
+    companies: list[CompanyValue] = []
     with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
         for result in _checked_files(files, config, tree):
             problems.extend(result.problems)
+            companies.extend(result.companies)
             for index, fields in result.users:
                 first = first_seen.setdefault(fields["id"], (result.file, index))
                 if first != (result.file, index):
                     duplicates.append((result.file, index, fields["id"], *first))
                 users.append(_user_spec(fields, result.file, index))
-    problems.extend(_duplicate_problems(duplicates, files, _reader(tree)))
+    positions = Positions(files, _reader(tree))
+    problems.extend(duplicate_problems(duplicates, positions))
+    problems.extend(company_problems(conflicts(config, companies), positions))
     if problems:
         raise ValidationError(problems)
     users.sort(key=lambda user: user.id)
@@ -261,6 +275,7 @@ def _check_file(path: Path, file: str, config: Config, read: Read | None = None)
     issues: dict[tuple[JsonPath, str], None] = {}
     valid = _schema_valid_users(document.value, issues)
     users: list[tuple[int, dict[str, Any]]] = []
+    companies: list[CompanyValue] = []
     if valid is not None:
         checker = UserChecker(config)
         defaults = document.value.get("defaults") or {}
@@ -270,10 +285,12 @@ def _check_file(path: Path, file: str, config: Config, read: Read | None = None)
             for json_path, message in checker.check(user, declared[index], index):
                 issues[(json_path, message)] = None
             users.append((index, user))
+            companies.extend(company_values(config, file, user, declared[index], index))
     if not issues:
-        return FileResult(file, users, [])
+        return FileResult(file, users, [], companies)
     locator = document.locator()
-    return FileResult(file, users, [_located(file, locator, *issue) for issue in issues])
+    located = [_located(file, locator, *issue) for issue in issues]
+    return FileResult(file, users, located, companies)
 
 
 def _load(path: Path, file: str, read: Read | None) -> yamlload.Document:
@@ -330,40 +347,16 @@ def _located(file: str, locator: yamlload.Locator, path: JsonPath, message: str)
     return Problem(file, line, column, yamlload.format_path(path), message)
 
 
-def _duplicate_problems(
-    duplicates: list[tuple[str, int, str, str, int]], files: list[tuple[Path, str]], read: Read
-) -> list[Problem]:
-    """Each later declaration of an id, pointing at the first (positions computed only now)."""
-    if not duplicates:
-        return []
-    paths = {file: path for path, file in files}
-    locators: dict[str, yamlload.Locator] = {}
-
-    def position(file: str, index: int) -> tuple[int, int]:
-        if file not in locators:
-            try:
-                locators[file] = yamlload.Locator.from_data(read(paths[file]))
-            except OSError:  # gone since it was read: the index still names the user
-                locators[file] = yamlload.Locator(None)
-        return locators[file].locate(("users", index, "id"))
-
-    problems = []
-    for file, index, user_id, first_file, first_index in duplicates:
-        first_line, first_column = position(first_file, first_index)
-        line, column = position(file, index)
-        first_at = f"{first_file}:{first_line}:{first_column}"
-        message = f"duplicate id {user_id!r} (first declared at {first_at})"
-        problems.append(Problem(file, line, column, f"users[{index}].id", message))
-    return problems
-
-
 def _user_spec(user: dict[str, Any], file: str, index: int) -> UserSpec:
     targets = user.get("targets")
     return UserSpec(
         id=user["id"],
         email=user.get("email"),
         attributes=user.get("attributes") or {},
-        events=tuple(Event(event["event"], event["timestamp"]) for event in user.get("events", ())),
+        # int(): the schema's "integer" admits 1626448859836.0, which Sprig refuses (400).
+        events=tuple(
+            Event(event["event"], int(event["timestamp"])) for event in user.get("events", ())
+        ),
         companies=tuple(_company(company) for company in user.get("companies", ())),
         memberships=tuple(
             Membership(_company(membership["company"]), membership.get("attributes") or {})

@@ -37,6 +37,7 @@ from reconciler.targetcheck import (
     timestamp_problem,
     unprintable,
 )
+from reconciler.yamlcore import SAFE_INTEGER
 from reconciler.yamlemit import block, entry, scalar
 
 _KIND_WORDS = {
@@ -275,6 +276,8 @@ def _value_problem(name: str, value: Any, caps: Capabilities) -> str | None:
         return f"{_KIND_WORDS[kind]}, which declarations for this target cannot hold"
     if kind == NUMBER and not math.isfinite(value):
         return "not a finite number"
+    if kind == INTEGER and abs(value) > SAFE_INTEGER:
+        return "an integer beyond ±2^53, which JavaScript servers round (declare it quoted)"
     if kind == LIST:
         if not all(isinstance(item, str) for item in value):
             return "a list of more than text, which declarations cannot hold"
@@ -293,9 +296,9 @@ def _text_problem(text: str) -> str | None:
 
 
 def _id_problem(user_id: str) -> str | None:
-    """Why an id cannot be declared (validation refuses empty and unprintable ids)."""
-    if not user_id:
-        return "empty"
+    """Why an id cannot be declared (validation refuses empty, blank and unprintable ids)."""
+    if not user_id.strip():
+        return "empty" if not user_id else "blank (only whitespace)"
     if unprintable(user_id):
         return "holding an unprintable character"
     return _text_problem(user_id)
@@ -311,7 +314,9 @@ def _name_problem(name: str) -> str | None:
 
 
 def _company_problem(company_id: str) -> str | None:
-    return "empty" if not company_id else _text_problem(company_id)
+    if not company_id.strip():
+        return "empty" if not company_id else "blank (only whitespace)"
+    return _text_problem(company_id)
 
 
 def _is_email(email: str) -> bool:

@@ -171,14 +171,28 @@ def unprintable(text: str) -> str | None:
     return None
 
 
+def blank_id(what: str) -> str:
+    """Why a blank id is refused whatever the target (the real Usertour server: 400 E1017)."""
+    return f"the {what} is blank (only whitespace), which the servers refuse: write the real id"
+
+
 def _check_identity(user: dict[str, Any], where: Where, issues: list[Issue]) -> None:
     problem = unprintable(user["id"])
     if problem:
         issues.append((where("id"), f"the id {problem}"))
+    elif not user["id"].strip():
+        issues.append((where("id"), blank_id("id")))
     for position, event in enumerate(user.get("events") or ()):
         problem = unprintable(event["event"])
         if problem:
             issues.append((where("events", position, "event"), f"the event name {problem}"))
+    for position, company in enumerate(user.get("companies") or ()):
+        if not company["id"].strip():
+            issues.append((where("companies", position, "id"), blank_id("company id")))
+    for position, membership in enumerate(user.get("memberships") or ()):
+        if not membership["company"]["id"].strip():
+            path = where("memberships", position, "company", "id")
+            issues.append((path, blank_id("company id")))
     email = user.get("email")
     if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
         message = f"{email!r} is not an email address (like name@example.com)"

@@ -15,6 +15,7 @@ small recursive constructor over the nodes, instead of PyYAML's generator-based 
 from __future__ import annotations
 
 import gc
+import math
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -252,16 +253,41 @@ class Builder:
         return merged, size
 
 
+#: Integers JavaScript (Usertour's server, Sprig's SDKs) holds exactly: |n| <= 2^53.
+#: Beyond, ``9007199254740993`` would be stored as ``...992`` and plan would fight it forever.
+SAFE_INTEGER = 2**53
+#: Digits of SAFE_INTEGER: a longer integer is refused before ``int()`` (which refuses more
+#: than 4,300 digits with a ValueError, and is quadratic below that).
+_SAFE_DIGITS = len(str(SAFE_INTEGER))
+
+
+def _shown(text: str) -> str:
+    """A number as a message shows it: a 5,000-digit one is cut."""
+    return text if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} characters)"
+
+
 def _build_int(text: str) -> tuple[Any, str | None]:
-    if _INT_RE.match(text):
-        return int(text), None
-    return text, f"!!int needs a decimal integer, got {text!r}"
+    if not _INT_RE.match(text):
+        return text, f"!!int needs a decimal integer, got {text!r}"
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) <= _SAFE_DIGITS and abs(value := int(text)) <= SAFE_INTEGER:
+        return value, None
+    return text, (
+        f"{_shown(text)} is beyond ±2^53 (9007199254740992), which JavaScript servers round; "
+        "quote it to keep it exact, as a string"
+    )
 
 
 def _build_float(text: str) -> tuple[Any, str | None]:
-    if _FLOAT_RE.match(text):
-        return float(text), None
-    return text, f"!!float needs a decimal number, got {text!r}"
+    if not _FLOAT_RE.match(text):
+        return text, f"!!float needs a decimal number, got {text!r}"
+    value = float(text)
+    if math.isinf(value):
+        return text, (
+            f"{_shown(text)} is too large for a number (it would load as infinity, "
+            "which JSON cannot carry); quote it to keep it as written"
+        )
+    return value, None
 
 
 def _build_bool(text: str) -> tuple[Any, str | None]:

@@ -313,3 +313,42 @@ def test_worker_processes_give_the_same_result(
     problem = only_problem(path)
     assert (problem.file, problem.line, problem.column) == ("users/f9.yaml", 2, 5)
     assert problem.message == "duplicate id '0-1' (first declared at users/f0.yaml:5:5)"
+
+
+def test_one_company_may_be_declared_alike_by_many_users(repo: WriteRepo) -> None:
+    """Equal values (12 and 12.0 are one value on Usertour), other names, defaults shared by
+    several users, and users on different targets are no conflict (issue 13 bug 4)."""
+    text = (
+        "defaults:\n  companies: [{id: acme, attributes: {name: Acme}}]\n"
+        "users:\n  - id: a\n    targets: [onboarding]\n"
+        "  - id: b\n    targets: [onboarding]\n"
+        "  - id: c\n    targets: [onboarding]\n"
+        "    companies: [{id: acme, attributes: {name: Acme, size: 12}}, "
+        "{id: acme, attributes: {size: 12.0}}]\n"
+        "  - id: d\n    targets: [local]\n"
+        "    companies: [{id: acme, attributes: {name: Other}}]\n"
+    )
+    assert len(load(declare(repo, text)).users) == 4
+
+
+def test_one_company_with_two_values_on_one_target(repo: WriteRepo) -> None:
+    text = (
+        "defaults:\n  companies: [{id: acme, attributes: {name: Acme}}]\n"
+        "users:\n  - id: a\n    targets: [onboarding]\n"
+        "  - id: b\n    companies: [{id: acme, attributes: {name: null}}]\n"
+    )
+    problem = only_problem(declare(repo, text))
+    assert (problem.line, problem.field) == (7, "users[1].companies[0].attributes.name")
+    assert problem.message.startswith(
+        "company 'acme' gets another value for 'name' than at users/a.yaml:2:39 "
+        "(defaults.companies[0].attributes.name)"
+    )
+
+
+def test_blank_ids_are_refused(repo: WriteRepo) -> None:
+    text = "users:\n  - id: ' '\n  - id: b\n    memberships: [{company: {id: '\t'}}]\n"
+    problems = problems_of(declare(repo, text))
+    assert [(p.field, p.message.split(",")[0]) for p in problems] == [
+        ("users[0].id", "the id is blank (only whitespace)"),
+        ("users[1].memberships[0].company.id", "the company id is blank (only whitespace)"),
+    ]

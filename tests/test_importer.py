@@ -116,7 +116,7 @@ def test_text_stays_plain_unless_the_loader_would_change_it(text: str, written: 
 
 
 @pytest.mark.parametrize(
-    "value", [0, -7, 12, 10**30, 1.5, 0.1, -0.0, 1e16, 1e-7, 2.5e-300, True, False]
+    "value", [0, -7, 12, 2**53, -(2**53), 1.5, 0.1, -0.0, 1e16, 1e-7, 2.5e-300, True, False]
 )
 def test_numbers_and_booleans_keep_their_type(value: Any) -> None:
     assert same(_read_back(f"v: {scalar(value)}\n")["v"], value)
@@ -129,9 +129,22 @@ def test_any_text_reads_back(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.floats(allow_nan=False, allow_infinity=False) | st.integers())
+@given(st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**53), 2**53))
 def test_any_number_reads_back(number: float) -> None:
     assert same(_read_back(f"v: {scalar(number)}\n")["v"], number)
+
+
+@pytest.mark.parametrize("kind", ["sandbox", "usertour"])
+def test_integers_javascript_would_round_are_left_out(kind: str) -> None:
+    """Issue 13 bug 4: the loader refuses them, so the file would not validate."""
+    live = [LiveUser("u1", attributes={"big": 2**53 + 1, "ok": 2**53, "f": 1e300})]
+    result = render_import(live, _options(kind))
+    assert _users(result)[0]["attributes"]["ok"] == 2**53
+    left_out = {item.field: item.reason for item in result.left_out}
+    assert "beyond ±2^53" in left_out["attributes.big"]
+    if kind == "usertour":  # 1e300 is the integer 10**300 there, as plans compare it
+        assert "beyond ±2^53" in left_out["attributes.f"]
+    _assert_plans_clean(kind, result, live)
 
 
 # --- whole files --------------------------------------------------------------------------

@@ -28,6 +28,12 @@ BAD_FILES = {
     "not a mapping": ("- just\n- a list\n", ":1:"),
     "control character": ('users:\n  - id: "a\x07b"\n', ":2:"),
     "leading zero": ('users:\n  - id: "x"\n    attributes: {zip: 01234}\n', ":3:"),
+    # Issue 13 bug 4: what the servers refuse or round.
+    "blank id": ('users:\n  - id: "  "\n', ":2:5"),
+    "beyond 2^53": ('users:\n  - id: "x"\n    attributes: {n: 9007199254740993}\n', ":3:21"),
+    "below -2^53": ('users:\n  - id: "x"\n    attributes: {n: -9007199254740993}\n', ":3:21"),
+    "infinity": ('users:\n  - id: "x"\n    attributes: {n: 1e400}\n', ":3:21"),
+    "5000 digits": ('users:\n  - id: "x"\n    attributes: {n: ' + "9" * 5000 + "}\n", ":3:21"),
 }
 
 
@@ -61,3 +67,39 @@ def test_connection_refused_names_the_url(run: Run, tmp_path: Path) -> None:
     assert result.code == 1
     assert f"cannot connect to http://127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_one_company_with_two_values_names_both_places(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 13 bug 4: the last upsert would win and verification then fails the other user."""
+    running = emulator()
+    repo = write_repo(tmp_path, running, "usertour", [{"id": "good"}])
+    (repo / "users" / "a.yaml").write_text(
+        "users:\n  - id: u1\n    companies:\n      - {id: acme, attributes: {name: Acme}}\n"
+    )
+    (repo / "users" / "b.yaml").write_text(
+        "users:\n  - id: u2\n    memberships:\n"
+        "      - {company: {id: acme, attributes: {name: ACME}}}\n"
+        "  - id: u3\n    companies:\n      - {id: ' ', attributes: {x: 1}}\n"
+        "      - {id: globex, attributes: {size: 1}}\n"
+        "      - {id: globex, attributes: {size: 2}}\n"
+    )
+    for command in (["validate"], ["plan"], ["apply", "--yes"]):
+        result = run(*command, cwd=repo, env=KEYS)
+        assert result.code == 1, result.stdout
+        problems = sorted(result.stderr.splitlines())
+        assert problems[0] == "Error: 3 problems found"
+        assert problems[1].startswith(
+            "users/b.yaml:4:43: users[0].memberships[0].company.attributes.name: company 'acme' "
+            "gets another value for 'name' than at users/a.yaml:4:33 "
+            "(users[0].companies[0].attributes.name)"
+        )
+        assert problems[2].startswith(
+            "users/b.yaml:7:10: users[1].companies[0].id: the company id is blank"
+        )
+        assert problems[3].startswith(
+            "users/b.yaml:9:35: users[1].companies[2].attributes.size: company 'globex' gets "
+            "another value for 'size' than at users/b.yaml:8:35 "
+        )
+    assert running.requests == []

@@ -215,3 +215,17 @@ def test_a_wrong_base_url_path_records_nothing_and_names_the_url(
     assert "check base_url" in applied.stdout
     config.write_text(config.read_text().replace(f"{running.url}/v2", running.url))
     assert "+ user u1" in run("plan", cwd=repo, env=KEYS).stdout
+
+
+def test_a_timestamp_written_as_a_whole_float_is_sent_as_the_integer(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 13 bug 4: ``1626448859836.0`` passed validate and then got a 400 from Sprig."""
+    running = emulator()
+    users = [{"id": "u1", "events": [{"event": "login", "timestamp": float(T0)}]}]
+    repo = write_repo(tmp_path, running, "sprig", users)
+    assert "1626448859836.0" in (repo / "users" / "all.yaml").read_text()
+    assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
+    post = next(r for r in running.requests if r.method == "POST")
+    assert b'"timestamp": 1626448859836}' in post.body or b'"timestamp":1626448859836}' in post.body
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0

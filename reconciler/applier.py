@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from reconciler.errors import ReconcilerError, RefusedError
+from reconciler import guards
+from reconciler.errors import ReconcilerError
 from reconciler.lostwrite import POLL_DELAYS, OutcomeUnknown, send_user
 from reconciler.model import (
     FieldChange,
@@ -92,38 +93,10 @@ class ApplyReport:
         return sum(1 for o in self.outcomes if o.status == "skipped")
 
 
-#: The ratio guard only speaks once a target holds this many of the declared users: on a new
-#: or tiny target, changing everything is the normal first apply.
-RATIO_MIN_LIVE = 10
-
-
 def check_safety(plan: Plan, max_changes: int | None, max_change_ratio: float | None) -> None:
-    """Refuse before anything is sent when the plan changes more users than allowed.
-
-    Like octoDNS's thresholds: a surprising plan (a bad merge, a wrong file) is refused unless
-    a human says so with an override.
-    """
-    changed = sum(len(t.changes) for t in plan.targets)
-    if max_changes is not None and changed > max_changes:
-        raise RefusedError(
-            f"refusing to change {changed} user{'s' if changed != 1 else ''}: "
-            f"safety.max_changes is {max_changes}. "
-            f"Review the plan, then run apply with --max-changes {changed} to allow it."
-        )
-    if max_change_ratio is None:
-        return
-    for target in plan.targets:
-        declared = len(target.changes) + target.unchanged
-        live = target.updates + target.unchanged
-        if live < RATIO_MIN_LIVE or not declared:
-            continue
-        ratio = len(target.changes) / declared
-        if ratio > max_change_ratio:
-            raise RefusedError(
-                f"refusing to change {len(target.changes)} of {declared} users ({ratio:.0%}) "
-                f"on target {target.target}: safety.max_change_ratio is {max_change_ratio:g}. "
-                f"Review the plan, then run apply with --max-change-ratio {ratio:.2f} to allow it."
-            )
+    """Refuse before anything is sent when the plan changes more users than allowed
+    (guards.py holds the guards; plan forecasts the same refusals)."""
+    guards.refuse(guards.change_refusals(plan, guards.Limits(max_changes, max_change_ratio)))
 
 
 def apply_target(

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import click
 
-from reconciler import __version__
-from reconciler.applier import check_safety
+from reconciler import __version__, guards
 from reconciler.cli_import import import_command
 from reconciler.cli_options import (
     common_options,
@@ -47,9 +46,9 @@ from reconciler.engine import (
 )
 from reconciler.errors import ReconcilerError, ValidationError
 from reconciler.escape import printable
+from reconciler.guards import limits_of
 from reconciler.output import PlanView, report_lines, styled
 from reconciler.progress import Progress
-from reconciler.prune import check_deletions
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: apply: everything was accepted, but Sprig did not show all of it within --wait (run plan
@@ -324,7 +323,8 @@ def apply(
             providers = open_providers(workspace, os.environ, stack, parallelism)
             the_plan = make_plan(workspace, providers, Progress, prune)
             check_checksum(the_plan, checksum)
-        shown = PlanView(the_plan, workspace, selection)
+        limits = limits_of(workspace.config, max_changes, max_change_ratio, max_deletes, force)
+        shown = PlanView(the_plan, workspace, selection, limits)
         if output_format != "json":
             click.echo(
                 shown.render(output_format, colour=_use_colour()), nl=False, color=_use_colour()
@@ -332,13 +332,7 @@ def apply(
         if not the_plan.has_changes:
             finish_json(output_format, shown, None)
             return
-        config = workspace.config
-        check_safety(
-            the_plan,
-            max_changes if max_changes is not None else config.max_changes,
-            max_change_ratio if max_change_ratio is not None else config.max_change_ratio,
-        )
-        check_deletions(the_plan, config.max_deletes, max_deletes, force)
+        guards.check(the_plan, limits)
         confirm(the_plan, assume_yes)
         stop = threading.Event()
         with interruptible(stop):

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.prune import MAX_DELETE_RATIO
+from reconciler.guards import MAX_DELETE_RATIO
 
 F = TypeVar("F", bound=Callable[..., Any])
 

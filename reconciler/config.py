@@ -16,6 +16,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler import schemas, yamlcore, yamlload
 from reconciler.errors import ConfigError, Problem, ValidationError
+from reconciler.guards import DEFAULT_MAX_CHANGES
 from reconciler.model import JsonPath, Source
 
 CONFIG_FILE = "reconciler.yaml"
@@ -51,7 +52,8 @@ class Config:
     targets: dict[str, TargetConfig]
     #: Declaration sources as written: files, folders or globs, relative to ``root``.
     users: tuple[str, ...] = DEFAULT_USERS
-    max_changes: int | None = None
+    #: Apply refuses to change more users than this at once (guards.DEFAULT_MAX_CHANGES unset).
+    max_changes: int | None = DEFAULT_MAX_CHANGES
     sensitive: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_SENSITIVE))
     #: Apply refuses when more than this share (0..1) of the declared users would change.
     max_change_ratio: float | None = None
@@ -193,7 +195,7 @@ def _build(path: Path, file: str, document: dict[str, Any]) -> Config:
         root=root,
         targets=targets,
         users=(users,) if isinstance(users, str) else tuple(users),
-        max_changes=safety.get("max_changes"),
+        max_changes=safety.get("max_changes", DEFAULT_MAX_CHANGES),
         # The defaults are always sensitive; the file can only add names (a pull request must
         # not unmask what the organisation's key reads).
         sensitive=frozenset(DEFAULT_SENSITIVE).union(document.get("sensitive", ())),

@@ -17,6 +17,7 @@ import click
 from reconciler.applier import ApplyReport
 from reconciler.engine import Workspace, digest
 from reconciler.escape import json_text, printable
+from reconciler.guards import Limits, Refusal, limits_of, refusals
 from reconciler.model import Plan
 from reconciler.planfile import plan_checksum, plan_document
 from reconciler.render.text import colour_for, describe_field, render_text
@@ -39,6 +40,8 @@ class PlanView:
     plan: Plan
     workspace: Workspace
     selection: Mapping[str, Any]
+    #: The guards of this run (apply's overrides included); None: reconciler.yaml's safety.
+    limits: Limits | None = None
     created_at: str = field(
         default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     )
@@ -52,15 +55,25 @@ class PlanView:
         """Read the inputs once however many formats are written (stdout, --out, summary)."""
         return digest(self.workspace)
 
+    @functools.cached_property
+    def refusals(self) -> list[Refusal]:
+        """What apply would refuse, forecast by plan in every format (not a surprise on merge)."""
+        return refusals(self.plan, self.limits or limits_of(self.workspace.config))
+
     def document(self, masked: bool) -> dict[str, Any]:
         sensitive = self.workspace.config.sensitive if masked else None
-        return plan_document(
+        document = plan_document(
             self.plan,
             digest=self.digest,
             created_at=self.created_at,
             selection=self.selection,
             sensitive=sensitive,
         )
+        if self.refusals:  # absent when apply would go ahead: such plans keep their bytes
+            document["apply_would_refuse"] = [
+                {"guard": r.guard, "message": r.message, "allow": r.allow} for r in self.refusals
+            ]
+        return document
 
     def render(self, output_format: str, colour: bool) -> str:
         sensitive = self.workspace.config.sensitive
@@ -69,8 +82,13 @@ class PlanView:
         if output_format == "markdown":
             from reconciler.render.markdown import render_markdown
 
-            return render_markdown(self.plan, sensitive, checksum=self.checksum) + "\n"
+            refused = [r.message for r in self.refusals]
+            markdown = render_markdown(
+                self.plan, sensitive, checksum=self.checksum, refusals=refused
+            )
+            return markdown + "\n"
         lines = render_text(self.plan, sensitive)
+        lines += [("-", f"Apply would refuse: {r.message}") for r in self.refusals]
         lines.append(("", f"Plan checksum: {self.checksum}"))
         return styled(lines, colour)
 

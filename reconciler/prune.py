@@ -14,16 +14,15 @@ import threading
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from reconciler.applier import RATIO_MIN_LIVE, UserOutcome
+from reconciler import guards
+from reconciler.applier import UserOutcome
 from reconciler.config import TargetConfig
-from reconciler.errors import ConfigError, ReconcilerError, RefusedError
+from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.model import Plan, TargetPlan, UserDeletion
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.base import Provider
 
-#: Apply refuses, unless --force, to delete more than this share of a target's live users
-#: (octoDNS's MAX_SAFE_DELETE_PCENT), once the target has RATIO_MIN_LIVE users.
-MAX_DELETE_RATIO = 0.3
+MAX_DELETE_RATIO = guards.MAX_DELETE_RATIO
 
 
 def _plural(count: int, word: str = "user") -> str:
@@ -72,43 +71,11 @@ def _can_list(target: TargetConfig) -> bool:
 def check_deletions(plan: Plan, configured: int | None, override: int | None, force: bool) -> None:
     """Refuse before anything is sent when the plan deletes more users than allowed.
 
-    ``configured`` is safety.max_deletes: only reconciler.yaml, a reviewed file, can allow
-    pruning at all, so ``override`` (--max-deletes) raises or lowers the count but cannot turn
-    pruning on. ``force`` (--force) lets a target lose more than MAX_DELETE_RATIO of its users.
+    ``configured`` is safety.max_deletes, ``override`` --max-deletes (it cannot turn pruning
+    on), ``force`` --force (more than MAX_DELETE_RATIO of a target); guards.py holds the rules.
     """
-    deletes = plan.deletes
-    if not deletes:
-        return
-    if not configured:
-        setting = "is not set" if configured is None else "is 0"
-        raise RefusedError(
-            f"pruning is not allowed: the plan deletes {_plural(deletes)} and "
-            f"safety.max_deletes {setting}. Set safety.max_deletes in reconciler.yaml to "
-            "allow it. Nothing was sent."
-        )
-    limit = configured if override is None else override
-    if deletes > limit:
-        source = "safety.max_deletes" if override is None else "--max-deletes"
-        raise RefusedError(
-            f"refusing to delete {_plural(deletes)}: {source} is {limit}. Review the plan, "
-            f"then run apply with --max-deletes {deletes} to allow it. Nothing was sent."
-        )
-    if not force:
-        for target in plan.targets:
-            _check_ratio(target)
-
-
-def _check_ratio(target: TargetPlan) -> None:
-    listed = target.listed or 0
-    if listed < RATIO_MIN_LIVE:  # a small target: the count guard is enough
-        return
-    ratio = len(target.deletions) / listed
-    if ratio > MAX_DELETE_RATIO:
-        raise RefusedError(
-            f"refusing to delete {len(target.deletions)} of the {listed} live users "
-            f"({ratio:.0%}) of target {target.target}: more than {MAX_DELETE_RATIO:.0%}. "
-            "Review the plan, then run apply with --force to allow it. Nothing was sent."
-        )
+    limits = guards.Limits(None, None, configured, override, force)
+    guards.refuse(guards.deletion_refusals(plan, limits))
 
 
 def delete_target(

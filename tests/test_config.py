@@ -9,6 +9,7 @@ from conftest import ALL_KINDS_CONFIG, WriteRepo
 
 from reconciler.config import DEFAULT_PARALLELISM, Config, load_config
 from reconciler.errors import ConfigError, Problem, ValidationError
+from reconciler.guards import DEFAULT_MAX_CHANGES
 
 
 def problems_of(config_path: Path, environ: dict[str, str] | None = None) -> list[Problem]:
@@ -61,7 +62,7 @@ def test_defaults(repo: WriteRepo, tmp_path: Path) -> None:
     config = load_config(repo(), {})
     assert config.users == ("users/",)
     assert config.sensitive == frozenset({"email"})
-    assert config.max_changes is None
+    assert config.max_changes == DEFAULT_MAX_CHANGES == 500
     assert config.targets["local"].path == tmp_path / ".reconciler" / "sandbox.db"
 
 

@@ -240,11 +240,13 @@ def render_markdown(
     checksum: str | None = None,
     note: str | None = None,
     limit: int = COMMENT_LIMIT,
+    refusals: Sequence[str] = (),
 ) -> str:
     """The plan as a PR comment: summary line, table, a ``<details>`` block per changed user.
 
     ``note`` is trusted Markdown from the caller (e.g. a link to the workflow run) and is not
     escaped. User blocks are dropped from the end when the text would exceed ``limit``.
+    ``refusals``: the guards apply would refuse this plan with, said before the merge.
     """
     head = f"**{escape_inline(title)}:** {plan_counts(plan)}."
     if plan.targets:
@@ -253,6 +255,10 @@ def render_markdown(
         head += "\n\nNo changes. The targets match the declarations."
     if plan.scope is not None:
         head += "\n\n" + "\n".join(f"- {escape_inline(line)}" for line in scope_lines(plan.scope))
+    if refusals:
+        head += "\n\n" + "\n".join(
+            f"- **Apply would refuse:** {escape_inline(refusal)}" for refusal in refusals
+        )
     tail = f"\n\n{note}" if note else ""
     if checksum is not None:
         tail += f"\n\nPlan checksum: {code_span(checksum)}"

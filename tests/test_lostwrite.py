@@ -14,6 +14,7 @@ import pytest
 
 from reconciler.config import TargetConfig
 from reconciler.errors import ReconcilerError
+from reconciler.escape import printable
 from reconciler.lostwrite import send_user
 from reconciler.model import UserSpec
 from reconciler.planner import diff_user
@@ -40,4 +41,5 @@ def test_a_post_is_sent_at_most_the_budget_in_all(
             send_user(provider, change, spec, wait=0.0)
     assert [r.method for r in running.requests].count("POST") == QUICK.max_attempts
     retries = [r.getMessage() for r in caplog.records if "POST" in r.getMessage()]
-    assert retries and all("(user u\\u001b1)" in line for line in retries), retries
+    assert retries and all(f"(user {printable(spec.id)})" in line for line in retries), retries
+    assert not any("\x1b" in line for line in retries)

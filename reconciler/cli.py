@@ -198,6 +198,7 @@ def plan(
     user_ids: tuple[str, ...],
     shard: tuple[int, int] | None,
     output_format: str,
+    markdown_limit: int,
     parallelism: int | None,
     detailed_exitcode: bool,
     out_path: Path | None,
@@ -213,6 +214,7 @@ def plan(
       reconciler plan --detailed-exitcode   # CI drift check: 0 clean, 2 drift, 1 error
       reconciler plan --format markdown --out plan.json
       reconciler plan --shard 2/4           # one job of a 4-job CI matrix
+      reconciler plan --shard 2/4 --format markdown --markdown-limit 15000   # 1/4 of a comment
       reconciler plan --prune --target onboarding   # also: live users no file declares
       reconciler plan --changed-since origin/main   # a pull request: only what it changed
     """
@@ -226,7 +228,8 @@ def plan(
         the_plan = make_plan(workspace, providers, Progress, prune)
     selection = selection_of(target_names, user_ids, shard, prune, changed_since)
     shown = PlanView(the_plan, workspace, selection)
-    click.echo(shown.render(output_format, colour=_use_colour()), nl=False, color=_use_colour())
+    rendered = shown.render(output_format, colour=_use_colour(), markdown_limit=markdown_limit)
+    click.echo(rendered, nl=False, color=_use_colour())
     if out_path is not None:
         write_private(out_path, shown.document(masked=False))
         click.echo(
@@ -275,6 +278,7 @@ def apply(
     user_ids: tuple[str, ...],
     shard: tuple[int, int] | None,
     output_format: str,
+    markdown_limit: int,
     parallelism: int | None,
     planfile: Path | None,
     assume_yes: bool,
@@ -326,9 +330,8 @@ def apply(
         limits = limits_of(workspace.config, max_changes, max_change_ratio, max_deletes, force)
         shown = PlanView(the_plan, workspace, selection, limits)
         if output_format != "json":
-            click.echo(
-                shown.render(output_format, colour=_use_colour()), nl=False, color=_use_colour()
-            )
+            rendered = shown.render(output_format, _use_colour(), markdown_limit)
+            click.echo(rendered, nl=False, color=_use_colour())
         if not the_plan.has_changes:
             finish_json(output_format, shown, None)
             return

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.guards import MAX_DELETE_RATIO
+from reconciler.render.markdown import COMMENT_LIMIT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,6 +78,23 @@ def format_option(command: F) -> F:
     )(command)
 
 
+#: Below this the summary and the table alone may not fit.
+MIN_MARKDOWN_LIMIT = 2_000
+
+
+def markdown_limit_option(command: F) -> F:
+    """--markdown-limit N: the shards of a CI matrix share one comment's budget."""
+    return click.option(
+        "--markdown-limit",
+        type=click.IntRange(min=MIN_MARKDOWN_LIMIT),
+        default=COMMENT_LIMIT,
+        show_default=True,
+        metavar="N",
+        help="Keep --format markdown within N characters, dropping whole user blocks (and "
+        "saying how many); the shards of one PR comment each take their share of it.",
+    )(command)
+
+
 def changed_since_option(command: F) -> F:
     """--changed-since REV, for plan and apply: read only what a pull request changed."""
     return click.option(
@@ -127,6 +145,7 @@ def plan_options(command: F) -> F:
             user_option,
             shard_option,
             format_option,
+            markdown_limit_option,
             parallelism_option,
             prune_option,
             changed_since_option,

@@ -20,6 +20,7 @@ from reconciler.escape import json_text, printable
 from reconciler.guards import Limits, Refusal, limits_of, refusals
 from reconciler.model import Plan
 from reconciler.planfile import plan_checksum, plan_document
+from reconciler.render.markdown import COMMENT_LIMIT, render_markdown
 from reconciler.render.text import colour_for, describe_field, render_text
 
 
@@ -75,18 +76,21 @@ class PlanView:
             ]
         return document
 
-    def render(self, output_format: str, colour: bool) -> str:
+    def render(self, output_format: str, colour: bool, markdown_limit: int = COMMENT_LIMIT) -> str:
+        """The plan in one format; markdown stays under ``markdown_limit`` characters."""
         sensitive = self.workspace.config.sensitive
         if output_format == "json":
             return json_text(self.document(masked=True), indent=2) + "\n"
         if output_format == "markdown":
-            from reconciler.render.markdown import render_markdown
-
             refused = [r.message for r in self.refusals]
             markdown = render_markdown(
-                self.plan, sensitive, checksum=self.checksum, refusals=refused
+                self.plan,
+                sensitive,
+                checksum=self.checksum,
+                refusals=refused,
+                limit=markdown_limit - 1,
             )
-            return markdown + "\n"
+            return markdown + "\n"  # the newline is within the limit too
         lines = render_text(self.plan, sensitive)
         lines += [("-", f"Apply would refuse: {r.message}") for r in self.refusals]
         lines.append(("", f"Plan checksum: {self.checksum}"))

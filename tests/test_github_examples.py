@@ -1,27 +1,29 @@
 """The GitHub Actions workflows in examples/github/: their structure, and their steps run for real.
 
 The structure tests read the YAML as GitHub does (PyYAML 1.1 turns the key ``on`` into True).
-The behaviour tests take the shell of the plan, apply and drift steps out of the workflows and
-run it with bash on a copy of examples/ (the sandbox target: no key, no network), with
-``reconciler`` and ``python`` pointing at this checkout, as on a runner.
+The behaviour tests run the workflows' steps on a copy of examples/ (the sandbox target: no key,
+no network) with tests/github_runner.py: ``run:`` steps with bash, the ``uses:`` steps of
+reconciler's action through this checkout's action.yml, and the github-script steps with node
+(skipped without node), whose pull-request comment is then rendered with GitHub's Markdown
+engine to check that no fence or ``<details>`` is left open.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.github_runner import ACTION_USES, EXPRESSION, Runner, github_script
 from tests.gitrepo import GitRepo, isolate_git, requires_git
+from tests.markdown_check import assert_well_formed
 
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / "examples" / "github"
@@ -43,7 +45,12 @@ WRITES = {
     SHARDED: {"report": {"pull-requests"}},
 }
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+#: GitHub refuses a comment (or an issue body) longer than this.
+GITHUB_BODY_LIMIT = 65_536
+SECRETS = {"secrets.SPRIG_API_KEY": "", "secrets.USERTOUR_API_KEY": ""}
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None, reason="node runs the workflows' github-script steps"
+)
 
 
 def load(path: Path) -> dict[Any, Any]:
@@ -71,6 +78,15 @@ def step(job: dict[str, Any], name: str) -> dict[str, Any]:
 
 def runs(job: dict[str, Any]) -> str:
     return "\n".join(s["run"] for s in steps(job) if "run" in s)
+
+
+def ours(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps that use reconciler's action."""
+    return [s for s in steps(job) if ACTION_USES.match(s.get("uses", ""))]
+
+
+def args(s: dict[str, Any]) -> str:
+    return " ".join(str(s["with"].get("args", "")).split())
 
 
 def scripts(job: dict[str, Any]) -> str:
@@ -111,14 +127,34 @@ def test_permissions_are_minimal(workflow: tuple[Path, dict[Any, Any]]) -> None:
         assert set(permissions.values()) <= {"read", "write"}, name
 
 
-def test_actions_are_official_and_pinned_by_major(workflow: tuple[Path, dict[Any, Any]]) -> None:
-    _, document = workflow
+def test_actions_are_official_and_reconciler_is_pinned_to_a_commit(
+    workflow: tuple[Path, dict[Any, Any]],
+) -> None:
+    path, document = workflow
     used = {s["uses"] for job in document["jobs"].values() for s in steps(job) if "uses" in s}
-    assert used <= ALLOWED_ACTIONS
+    reconciler = {u for u in used if ACTION_USES.match(u)}
+    assert len(reconciler) == 1, "every step uses the same reviewed commit of reconciler"
+    assert used - reconciler <= ALLOWED_ACTIONS
     assert "actions/github-script@v7" in used
+    [pinned] = reconciler
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if pinned in line]
+    assert lines and all("# pinned to a reviewed commit (PLACEHOLDER" in line for line in lines)
 
 
-def test_secrets_only_in_the_env_of_steps_that_run_plan_or_apply(
+def test_nothing_installs_reconciler_from_the_package_index(
+    workflow: tuple[Path, dict[Any, Any]],
+) -> None:
+    """The index's ``reconciler`` is someone else's project: the workflows only use the action,
+    which installs reconciler from its own commit."""
+    path, document = workflow
+    text = path.read_text(encoding="utf-8")
+    assert "pip install" not in text
+    for job in document["jobs"].values():
+        code = [line for line in runs(job).splitlines() if not line.lstrip().startswith("#")]
+        assert not re.search(r"(^|[\s;&|(])reconciler\s", "\n".join(code), re.MULTILINE)
+
+
+def test_secrets_only_in_the_env_of_steps_that_plan_or_apply(
     workflow: tuple[Path, dict[Any, Any]],
 ) -> None:
     _, document = workflow
@@ -127,23 +163,24 @@ def test_secrets_only_in_the_env_of_steps_that_run_plan_or_apply(
     assert "vars.RECONCILER_ALLOWED_HOSTS" in document["env"]["RECONCILER_ALLOWED_HOSTS"]
     validate = document["jobs"]["validate"]
     assert "secrets" not in dumped(validate)
-    assert "reconciler validate --format github" in runs(validate)
+    [check] = ours(validate)
+    assert check["with"] == {"command": "validate", "args": "--format github"}
     for name, job in document["jobs"].items():
         assert "secrets." not in dumped(job.get("env", {})), name
         for s in steps(job):
             outside_env = {key: value for key, value in s.items() if key != "env"}
             assert "secrets." not in dumped(outside_env), (name, s.get("name"))
             if "secrets." in dumped(s.get("env", {})):
-                assert re.search(r"reconciler (plan|apply)", s["run"]), (name, s.get("name"))
+                assert ACTION_USES.match(s.get("uses", "")), (name, s.get("name"))
+                assert s["with"]["command"] in {"plan", "apply"}, (name, s.get("name"))
 
 
-def test_installs_a_pinned_placeholder_version(workflow: tuple[Path, dict[Any, Any]]) -> None:
-    path, document = workflow
-    assert re.fullmatch(r"\d+\.\d+\.\d+", document["env"]["RECONCILER_VERSION"])
-    assert "PLACEHOLDER" in path.read_text(encoding="utf-8")
-    for job in document["jobs"].values():
-        if "reconciler " in runs(job):
-            assert 'pip install "reconciler==${RECONCILER_VERSION}"' in runs(job)
+def test_expressions_reach_scripts_only_through_env(workflow: tuple[Path, dict[Any, Any]]) -> None:
+    _, document = workflow
+    for name, job in document["jobs"].items():
+        for s in steps(job):
+            assert "${{" not in s.get("run", ""), (name, s.get("name"))
+            assert "${{" not in s.get("with", {}).get("script", ""), (name, s.get("name"))
 
 
 def test_single_pull_request_plan_comment_and_artifact() -> None:
@@ -151,18 +188,19 @@ def test_single_pull_request_plan_comment_and_artifact() -> None:
     plan = jobs["plan"]
     assert "pull_request" in plan["if"]
     assert plan["needs"] == "validate"
-    command = step(plan, "Plan")["run"]
-    for flag in ("--format markdown", "--out plan.json", "--detailed-exitcode"):
-        assert flag in command
-    assert "set +e" in command  # exit 2 must not end the step
-    assert "0) " in step(plan, "Judge the plan's exit code")["run"]
-    assert "2) " in step(plan, "Judge the plan's exit code")["run"]
+    planned = step(plan, "Plan")
+    assert planned["with"]["command"] == "plan"
+    for flag in ("--changed-since HEAD^1", "--detailed-exitcode", "--markdown-limit 60000"):
+        assert flag in args(planned)
+    assert "--out ${{ runner.temp }}/plan.json" in args(planned)  # outside the checkout
+    assert planned["with"]["ok-exit-codes"] == "0 2"
     script = scripts(plan)
     assert STICKY_MARKER in script
     assert "<!-- reconciler-checksum: ${checksum} -->" in script
     assert "updateComment" in script and "createComment" in script and "listComments" in script
+    assert ".slice(0, 6" not in script and "truncated" not in script  # reconciler truncates
     upload = next(s for s in steps(plan) if s.get("uses") == "actions/upload-artifact@v4")
-    assert upload["with"]["path"] == "plan.json"
+    assert upload["with"]["path"] == "${{ runner.temp }}/plan.json"
     assert 1 <= upload["with"]["retention-days"] <= 7
 
 
@@ -172,10 +210,12 @@ def test_single_apply_is_serialised_and_applies_the_reviewed_checksum() -> None:
     assert "push" in apply["if"] and "refs/heads/main" in apply["if"]
     assert apply["concurrency"]["group"] == "reconciler-apply"
     assert apply["concurrency"]["cancel-in-progress"] is False
-    command = step(apply, "Apply")["run"]
-    assert 'reconciler apply "${scope[@]}" --checksum "$CHECKSUM" --yes' in command
-    assert 'scope=(--changed-since "$BEFORE")' in command
-    assert "steps.reviewed.outputs.checksum" in step(apply, "Apply")["env"]["CHECKSUM"]
+    applied = step(apply, "Apply")
+    assert applied["with"]["command"] == "apply"
+    assert args(applied) == (
+        "${{ steps.scope.outputs.args }} --checksum ${{ steps.reviewed.outputs.checksum }} --yes"
+    )
+    assert "--changed-since $BEFORE" in step(apply, "Choose the users to apply")["run"]
     script = scripts(apply)
     assert STICKY_MARKER in script and "<!-- reconciler-checksum: " in script
     assert "listPullRequestsAssociatedWithCommit" in script
@@ -185,7 +225,8 @@ def test_single_apply_is_serialised_and_applies_the_reviewed_checksum() -> None:
 def test_single_drift_check() -> None:
     drift = load(SINGLE)["jobs"]["drift"]
     assert "schedule" in drift["if"]
-    assert "--detailed-exitcode" in step(drift, "Plan (drift check)")["run"]
+    planned = step(drift, "Plan (drift check)")
+    assert "--detailed-exitcode" in args(planned) and "--changed-since" not in args(planned)
     assert "2) " in step(drift, "Judge the drift check")["run"]
     assert "issues.create" in scripts(drift)
 
@@ -198,17 +239,20 @@ def test_sharded_matrix_covers_every_shard() -> None:
         assert shards == list(range(1, len(shards) + 1)), name
         assert len(shards) == 4
         assert job["strategy"]["fail-fast"] is False
-        shard_env = [s["env"]["SHARD"] for s in steps(job) if "SHARD" in s.get("env", {})]
-        assert shard_env == ["${{ matrix.shard }}/${{ strategy.job-total }}"], name
-        assert '--shard "$SHARD"' in runs(job), name
+        [reconciler] = ours(job)
+        assert "--shard ${{ matrix.shard }}/${{ strategy.job-total }}" in args(reconciler), name
 
 
 def test_sharded_plan_artifacts_and_one_combined_comment() -> None:
     jobs = load(SHARDED)["jobs"]
     plan = jobs["plan"]
-    assert "--detailed-exitcode" in runs(plan) and "--format markdown" in runs(plan)
+    [planned] = ours(plan)
+    assert "--detailed-exitcode" in args(planned)
+    assert "--markdown-limit ${{ steps.share.outputs.limit }}" in args(planned)
+    assert "${{ steps.share.outputs.scope }}" in args(planned)  # --changed-since on PRs
     upload = next(s for s in steps(plan) if s.get("uses") == "actions/upload-artifact@v4")
     assert upload["with"]["name"] == "reconciler-plan-shard-${{ matrix.shard }}"
+    assert upload["with"]["path"] == "${{ runner.temp }}/shard/"
     assert 1 <= upload["with"]["retention-days"] <= 7
     report = jobs["report"]
     assert report["needs"] == "plan"
@@ -217,6 +261,7 @@ def test_sharded_plan_artifacts_and_one_combined_comment() -> None:
     script = scripts(report)
     assert STICKY_MARKER in script and "<!-- reconciler-checksum ${s.shard}: " in script
     assert "updateComment" in script and "createComment" in script
+    assert "s.plan.slice" not in script and "truncated" not in script  # reconciler truncates
 
 
 def test_sharded_apply_is_serialised_per_shard_with_reviewed_checksums() -> None:
@@ -227,21 +272,21 @@ def test_sharded_apply_is_serialised_per_shard_with_reviewed_checksums() -> None
     assert apply["needs"] == "reviewed"
     assert "${{ matrix.shard }}" in apply["concurrency"]["group"]
     assert apply["concurrency"]["cancel-in-progress"] is False
-    assert 'reconciler apply --shard "$SHARD" --checksum "$checksum" --yes' in runs(apply)
+    [applied] = ours(apply)
+    assert applied["with"]["command"] == "apply"
+    assert "--checksum ${{ steps.scope.outputs.checksum }} --yes" in args(applied)
 
 
-def test_github_scripts_are_valid_javascript_without_expressions(
+def test_github_scripts_are_valid_javascript(
     workflow: tuple[Path, dict[Any, Any]], tmp_path: Path
 ) -> None:
-    """Values reach the scripts through env (no ``${{ }}`` in code), and node parses them."""
     _, document = workflow
     bodies = [scripts(job) for job in document["jobs"].values() if scripts(job)]
     assert bodies
     node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the scripts' syntax is not checked")
     for index, body in enumerate(bodies):
-        assert "${{" not in body
-        if node is None:
-            continue
         wrapped = tmp_path / f"script{index}.js"
         wrapped.write_text(f"(async function () {{\n{body}\n}});\n", encoding="utf-8")
         checked = subprocess.run([node, "--check", str(wrapped)], capture_output=True, text=True)
@@ -258,65 +303,51 @@ def test_shell_steps_parse(workflow: tuple[Path, dict[Any, Any]]) -> None:
                 assert parsed.returncode == 0, (name, s.get("name"), parsed.stderr)
 
 
-# ---- behaviour: the steps' shell, run on the sandbox example ----------------------------------
+# ---- behaviour: the steps run on the sandbox example ------------------------------------------
 
 
-class Runner:
-    """Runs a step's shell like a GitHub runner: bash -e, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY."""
-
-    def __init__(self, repo: Path, bin_dir: Path) -> None:
-        self.repo = repo
-        self.bin_dir = bin_dir
-        self.summary = repo.parent / "summary.md"
-        self.summary.touch()
-
-    def __call__(self, s: dict[str, Any], **env: str) -> tuple[int, str, dict[str, str]]:
-        output = self.repo.parent / "output.txt"
-        output.write_text("")
-        environ = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.endswith("_API_KEY") and not k.startswith("GITHUB_")
-        }
-        environ.update(
-            PATH=f"{self.bin_dir}{os.pathsep}{environ.get('PATH', '')}",
-            NO_COLOR="1",
-            GITHUB_OUTPUT=str(output),
-            GITHUB_STEP_SUMMARY=str(self.summary),
-            **env,
-        )
-        script = self.repo.parent / "step.sh"
-        script.write_text(s["run"])
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-e", str(script)],
-            cwd=self.repo,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        outputs = dict(
-            line.split("=", 1) for line in output.read_text().splitlines() if "=" in line
-        )
-        return done.returncode, done.stdout + done.stderr, outputs
+def many_users(count: int) -> str:
+    """A declaration file big enough that its plan must be cut to fit one comment."""
+    lines = ["users:"]
+    for n in range(count):
+        lines.append(f'  - id: "bulk-{n:04d}"')
+        lines.append("    attributes:")
+        lines += [f"      field_{k}: value number {k} of user {n}" for k in range(8)]
+    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture
-def runner(tmp_path: Path) -> Iterator[Runner]:
+def workspace(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "examples", repo, ignore=shutil.ignore_patterns(".reconciler"))
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, command in (("reconciler", '-m reconciler "$@"'), ("python", '"$@"')):
-        shim = bin_dir / name
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" {command}\n')
+    return repo
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path) -> Path:
+    """``python``/``python3`` of this interpreter; deliberately no ``reconciler`` on PATH: the
+    workflows must reach it through the action."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for name in ("python", "python3"):
+        shim = folder / name
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
         shim.chmod(0o755)
-    yield Runner(repo, bin_dir)
+    return folder
 
 
-def _pull_request_history(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def runner(workspace: Path, bin_dir: Path, name: str) -> Runner:
+    """A fresh runner for one job (its own RUNNER_TEMP), with reconciler's venv cached."""
+    job = Runner(workspace, workspace.parent / f"temp-{name}", bin_dir)
+    job.seed_venv()
+    return job
+
+
+def pull_request_history(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, added: dict[str, str]
+) -> str:
     """The example as a git history: main holds the staff (already applied), the pull request
-    adds users/customers.yaml. Returns main's commit before the merge."""
+    adds users/customers.yaml and ``added``. Returns main's commit (the pull request's HEAD^1)."""
     isolate_git(tmp_path, monkeypatch)
     customers = (repo / "users" / "customers.yaml").read_text()
     (repo / "users" / "customers.yaml").unlink()
@@ -327,79 +358,169 @@ def _pull_request_history(repo: Path, tmp_path: Path, monkeypatch: pytest.Monkey
         [sys.executable, "-m", "reconciler", "apply", "--yes"], cwd=repo, capture_output=True
     )
     assert applied.returncode == 0, applied.stderr
-    history.commit({"users/customers.yaml": customers}, "the pull request: the customers")
+    history.commit({"users/customers.yaml": customers, **added}, "the pull request")
     return before
 
 
+def pull_request_context(sha: str = "0123456789abcdef") -> dict[str, Any]:
+    return {
+        "eventName": "pull_request",
+        "repo": {"owner": "acme", "repo": "users"},
+        "payload": {"pull_request": {"number": 7, "head": {"sha": sha}}},
+        "serverUrl": "https://github.example",
+        "runId": 1,
+        "sha": "f" * 40,
+    }
+
+
+def the_comment(posted: list[dict[str, Any]]) -> str:
+    [comment] = [p for p in posted if p["kind"] in {"createComment", "updateComment"}]
+    body: str = comment["body"]
+    assert len(body) < GITHUB_BODY_LIMIT
+    return body
+
+
 @requires_git
-def test_single_workflow_steps_plan_apply_and_find_no_drift(
-    runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_single_workflow_steps_plan_comment_apply_and_find_no_drift(
+    workspace: Path, bin_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     jobs = load(SINGLE)["jobs"]
     plan, apply, drift = jobs["plan"], jobs["apply"], jobs["drift"]
-    before = _pull_request_history(runner.repo, tmp_path, monkeypatch)
+    before = pull_request_history(workspace, tmp_path, monkeypatch, {})
 
-    code, log, outputs = runner(step(plan, "Plan"))
-    assert code == 0, log
-    assert outputs["exitcode"] == "2"  # changes pending: the step itself still succeeds
-    checksum = outputs["checksum"]
+    job = runner(workspace, bin_dir, "plan")
+    planned = job.step(step(plan, "Plan"), **SECRETS)
+    assert planned.code == 0, planned.log  # exit 2 (changes pending) is not a failure
+    assert planned.outputs["exitcode"] == "2"
+    checksum = planned.outputs["checksum"]
     assert HEX64.match(checksum)
-    assert f"Plan checksum: `{checksum}`" in (runner.repo / "plan.md").read_text()
-    assert json.loads((runner.repo / "plan.json").read_text())["checksum"] == checksum
-    assert "reconciler plan" in runner.summary.read_text()  # plan wrote the step summary
+    markdown = Path(planned.outputs["markdown"])
+    assert markdown.is_relative_to(job.temp)  # never inside the checkout
+    assert f"Plan checksum: `{checksum}`" in markdown.read_text()
+    saved = json.loads((job.temp / "plan.json").read_text())
+    assert saved["checksum"] == checksum
+    assert saved["scope"]["planned_users"] == 3  # only the pull request's users were read
+    assert "reconciler plan" in job.summary.read_text()  # plan wrote the step summary
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=workspace, capture_output=True)
+    assert status.stdout.decode() == ""  # nothing written in the checkout
 
-    judge = step(plan, "Judge the plan's exit code")
-    assert runner(judge, PLAN_EXITCODE="2")[0] == 0
-    assert runner(judge, PLAN_EXITCODE="0")[0] == 0
-    assert runner(judge, PLAN_EXITCODE="1")[0] == 1
-    assert runner(judge, PLAN_EXITCODE="")[0] == 1
+    if shutil.which("node"):
+        comment = step(plan, "Post or update the plan comment")
+        state = {"context": pull_request_context()}
+        posted = github_script(comment, job.temp, state, job.context)
+        body = the_comment(posted["posted"])
+        assert f"<!-- reconciler-checksum: {checksum} -->" in body
+        assert_well_formed(body, ["Plan checksum:", checksum])
 
-    plan_document = json.loads((runner.repo / "plan.json").read_text())
-    assert plan_document["scope"]["planned_users"] == 3  # only the pull request's users were read
+    pushed = {"github.event_name": "push", "github.event.before": before}
+    job = runner(workspace, bin_dir, "apply")
+    scope = job.step(step(apply, "Choose the users to apply"), **pushed)
+    assert scope.outputs["args"] == f"--changed-since {before}"
+    reviewed = {"steps.reviewed.outputs.checksum": "0" * 64}
+    refused = job.step(step(apply, "Apply"), **SECRETS, **reviewed)
+    assert refused.code == 3 and refused.outputs["exitcode"] == "3", refused.log
+    said = job.step(step(apply, "Say why nothing was sent"))
+    assert said.code == 3 and "::error title=reconciler apply refused::" in said.log
 
-    pushed = {"EVENT": "push", "BEFORE": before}
-    code, log, _ = runner(step(apply, "Apply"), CHECKSUM="0" * 64, **pushed)
-    assert code == 3, log
-    assert "::error title=reconciler apply refused::" in log
-    code, log, outputs = runner(step(drift, "Plan (drift check)"))
-    assert outputs["exitcode"] == "2", log  # the refused apply sent nothing
+    job = runner(workspace, bin_dir, "drift")
+    checked = job.step(step(drift, "Plan (drift check)"), **SECRETS)
+    assert checked.outputs["exitcode"] == "2", checked.log  # the refused apply sent nothing
 
-    code, log, _ = runner(step(apply, "Apply"), CHECKSUM=checksum, **pushed)
-    assert code == 0, log
-    assert "Apply complete: 3 applied, 0 failed." in log
+    job = runner(workspace, bin_dir, "apply-again")
+    job.step(step(apply, "Choose the users to apply"), **pushed)
+    reviewed = {"steps.reviewed.outputs.checksum": checksum}
+    applied = job.step(step(apply, "Apply"), **SECRETS, **reviewed)
+    assert applied.code == 0, applied.log
+    assert "Apply complete: 3 applied, 0 failed." in applied.log
 
-    code, log, outputs = runner(step(drift, "Plan (drift check)"))
-    assert code == 0 and outputs["exitcode"] == "0", log
+    job = runner(workspace, bin_dir, "drift-again")
+    checked = job.step(step(drift, "Plan (drift check)"), **SECRETS)
+    assert checked.code == 0 and checked.outputs["exitcode"] == "0", checked.log
     judge = step(drift, "Judge the drift check")
-    assert runner(judge, PLAN_EXITCODE="0")[0] == 0
-    assert runner(judge, PLAN_EXITCODE="2")[0] == 1
-    assert runner(judge, PLAN_EXITCODE="1")[0] == 1
+    for code, verdict in (("0", 0), ("2", 1), ("1", 1), ("", 1)):
+        result = job.step(judge, **{"steps.plan.outputs.exitcode": code})
+        assert result.code == verdict, code
 
 
-def test_sharded_workflow_steps_plan_and_apply_every_shard(runner: Runner) -> None:
+@requires_git
+@needs_node
+def test_sharded_workflow_comment_stays_valid_markdown_and_applies_what_it_shows(
+    workspace: Path, bin_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shards of a pull request too big for one comment: each shard's plan is cut by reconciler
+    within its share, the joined comment keeps every fence and ``<details>`` closed and every
+    checksum visible, and applying each shard with the checksum read back from it works."""
     jobs = load(SHARDED)["jobs"]
-    plan_step, apply_step = steps(jobs["plan"])[-2], steps(jobs["apply"])[-1]
+    share = step(jobs["plan"], "Share out the comment and choose the users")
+    planned_step = step(jobs["plan"], "Plan this shard")
+    gather = step(jobs["plan"], "Gather this shard's outcome")
     total = 2
+    before = pull_request_history(
+        workspace, tmp_path, monkeypatch, {"users/bulk.yaml": many_users(300)}
+    )
+    artifacts = tmp_path / "report" / "shards"
     checksums: dict[str, str] = {}
+    planned_users = 0
     for index in range(1, total + 1):
-        shard = f"{index}/{total}"
-        code, log, _ = runner(plan_step, SHARD=shard)
-        assert code == 0, log
-        out = runner.repo / "out"
-        assert (out / "shard").read_text().strip() == shard
-        assert (out / "exitcode").read_text().strip() in {"0", "2"}
-        checksums[shard] = (out / "checksum").read_text().strip()
-        assert HEX64.match(checksums[shard])
-        assert f"Plan checksum: `{checksums[shard]}`" in (out / "plan.md").read_text()
-        shutil.rmtree(out)
+        job = runner(workspace, bin_dir, f"plan-{index}")
+        matrix = {"matrix.shard": str(index), "strategy.job-total": str(total)}
+        shared = job.step(share, **matrix, **{"github.event_name": "pull_request"})
+        assert shared.outputs == {"limit": str(60_000 // total), "scope": "--changed-since HEAD^1"}
+        planned = job.step(planned_step, **matrix, **SECRETS)
+        assert planned.code == 0 and planned.outputs["exitcode"] == "2", planned.log
+        markdown = Path(planned.outputs["markdown"]).read_text()
+        assert len(markdown) <= 60_000 // total
+        assert "not shown (comment size limit)" in markdown  # reconciler cut it, keeping blocks
+        assert job.step(gather, **matrix).code == 0
+        shutil.copytree(job.temp / "shard", artifacts / f"reconciler-plan-shard-{index}")
+        checksums[f"{index}/{total}"] = planned.outputs["checksum"]
+        saved = json.loads((job.temp / "shard" / "plan.json").read_text())
+        planned_users += saved["scope"]["planned_users"]
+    assert planned_users == 303  # the pull request's users, each in one shard, nobody else
 
-    code, log, _ = runner(apply_step, SHARD="1/3", CHECKSUMS=json.dumps(checksums))
-    assert code == 1 and "No reviewed checksum for shard 1/3" in log
+    report = step(jobs["report"], "Join the shards into one comment")
+    state = {"context": pull_request_context()}
+    result = github_script(report, artifacts.parent, state, {"needs.plan.result": "success"})
+    assert result["failed"] is None
+    body = the_comment(result["posted"])
+    landmarks = ["Plan checksum:", *checksums.values()]
+    landmarks += [f"Shard {shard}" for shard in checksums]
+    assert_well_formed(body, landmarks)
 
-    for shard in checksums:
-        code, log, _ = runner(apply_step, SHARD=shard, CHECKSUMS=json.dumps(checksums))
-        assert code == 0, log
+    reviewed_script = step(jobs["reviewed"], "Find the reviewed checksums")
+    state = {
+        "comments": [{"user": {"type": "Bot"}, "body": body}],
+        "pulls": [{"number": 7, "merged_at": "now", "merge_commit_sha": "f" * 40}],
+    }
+    context = {**pull_request_context(), "eventName": "push"}
+    found = github_script(
+        reviewed_script, tmp_path, {**state, "context": context}, {"inputs.checksums": ""}
+    )
+    assert json.loads(found["outputs"]["checksums"]) == checksums
 
-    code, log, _ = runner(plan_step, SHARD="1/1")
-    assert code == 0, log
-    assert (runner.repo / "out" / "exitcode").read_text().strip() == "0"  # all shards applied
+    scope_step = step(jobs["apply"], "Find this shard's reviewed checksum")
+    apply_step = step(jobs["apply"], "Apply this shard")
+    for index in range(1, total + 1):
+        job = runner(workspace, bin_dir, f"apply-{index}")
+        values = {
+            "matrix.shard": str(index),
+            "strategy.job-total": str(total),
+            "needs.reviewed.outputs.checksums": found["outputs"]["checksums"],
+            "github.event_name": "push",
+            "github.event.before": before,
+        }
+        scope = job.step(scope_step, **values)
+        assert scope.code == 0, scope.log
+        applied = job.step(apply_step, **values, **SECRETS)
+        assert applied.code == 0, applied.log
+
+    job = runner(workspace, bin_dir, "missing")
+    values["matrix.shard"], values["strategy.job-total"] = "1", "3"
+    missing = job.step(scope_step, **values)
+    assert missing.code == 1 and "No reviewed checksum for shard 1/3" in missing.log
+
+    job = runner(workspace, bin_dir, "drift")
+    full = {"matrix.shard": "1", "strategy.job-total": "1", "github.event_name": "schedule"}
+    assert job.step(share, **full).outputs["scope"] == ""
+    checked = job.step(planned_step, **full, **SECRETS)
+    assert checked.outputs["exitcode"] == "0", checked.log  # every shard was applied

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import sysconfig
 import venv
 import zipfile
 from pathlib import Path
+
+from packaging.version import Version
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -116,3 +119,21 @@ def test_the_wheel_ships_the_schemas_and_finds_them_once_installed(tmp_path: Pat
         text=True,
     )
     assert script.stdout.startswith("reconciler, version ")
+
+
+def lower_bounds(text: str) -> dict[str, Version]:
+    """``"name>=X"`` requirements (pyproject's form) -> {normalised name: X}."""
+    found = re.findall(r'"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)"', text)
+    return {re.sub(r"[-_.]+", "-", name).lower(): Version(bound) for name, bound in found}
+
+
+def test_the_lowest_constraints_are_the_lower_bounds() -> None:
+    """CI's "lowest" job installs constraints/lowest.txt: exactly pyproject's lower bounds."""
+    bounds = lower_bounds((REPOSITORY / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = {}
+    for line in (REPOSITORY / "constraints" / "lowest.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = Version(version)
+    bounds.pop("hatchling")  # the build backend: pip builds in isolation, with the newest
+    assert pins == bounds

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -31,6 +32,7 @@ from reconciler.importer import (
     UnwritableError,
     render_import,
 )
+from reconciler.liveread import read_live
 from reconciler.model import LiveUser
 from reconciler.progress import Progress
 from reconciler.providers import CAPABILITIES, Capabilities, open_provider
@@ -199,16 +201,14 @@ def _capabilities(target: TargetConfig, import_all: bool, with_events: bool) -> 
 
 
 def _read(target: TargetConfig, wanted: list[str] | None) -> list[LiveUser]:
-    """The live users: every one (--all, listed page by page) or the ones asked for."""
+    """The live users: every one (--all, listed page by page) or the ones asked for (by GETs,
+    or by the page when that is fewer requests: the read strategy of plans)."""
     with ExitStack() as stack:
         provider = stack.enter_context(open_provider(target, os.environ))
-        if wanted is None:
-            step = Progress(f"{target.name}: listing users", 0)
-            live_users = provider.list_users(step.advance)
-        else:
-            step = Progress(f"{target.name}: reading users", len(wanted))
-            live_users = list(provider.read_users(wanted, step.advance).values())
-        seconds = step.close()
+        started = time.monotonic()
+        read = read_live(provider, wanted or (), Progress, whole=wanted is None)
+        live_users = list(read.listed if read.listed is not None else read.live.values())
+        seconds = time.monotonic() - started
     log.info("target %s: %d users read in %.1fs", target.name, len(live_users), seconds)
     return live_users
 

@@ -33,7 +33,7 @@ class _Listing:
             self._step = self._steps(f"{self._target}: listing users", 0)
         self._step.page(users)
         log.info(
-            "%s: list page %d: %d users; %d declared users not seen yet",
+            "%s: list page %d: %d users; %d of the users to read not seen yet",
             self._target,
             pages,
             users,

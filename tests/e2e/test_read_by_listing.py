@@ -195,3 +195,18 @@ def test_verbose_logs_each_page(run: Run, emulator: StartEmulator, tmp_path: Pat
     pages = re.findall(r"prod: list page (\d+): (\d+) users", planned.stderr)
     assert pages == [("1", "100"), ("2", "100"), ("3", "50")]
     assert "prod: read 250 of 250 users with 3 list pages and 0 GETs" in planned.stderr
+
+
+def test_import_of_many_ids_reads_by_page(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    ids = _ids(200)
+    running = _environment(emulator, tmp_path, ids)
+    repo = _declare(tmp_path, running, [])
+    (repo / "ids.txt").write_text("\n".join(ids[:150]) + "\n", encoding="utf-8")
+    args = ("import", "--target", "prod", "--ids-from", "ids.txt", "-v")
+    imported = run(*args, cwd=repo, env=KEYS)
+    assert imported.code == 0, imported.stderr
+    assert imported.stdout.count("- id: ") == 150
+    assert _kinds(running) == (2, 0)
+    assert "prod: list page 2: 100 users; 0 of the users to read not seen yet" in imported.stderr

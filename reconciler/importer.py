@@ -153,7 +153,9 @@ def _declare(live: LiveUser, options: ImportOptions, left_out: list[LeftOut]) ->
         if events:
             user.fields["events"] = events
     if caps.companies:
-        _companies(live, caps, skip, user.fields)
+        # The server seeds first_seen_at/last_seen_at on new companies too: left out alike.
+        seeded = frozenset() if options.include_system else caps.seeded_attributes
+        _companies(live, _Kept(caps, seeded, skip), user.fields)
     return user
 
 
@@ -190,19 +192,27 @@ def _attributes(
     return kept
 
 
-def _declarable(
-    attributes: Mapping[str, Any], caps: Capabilities, prefix: str, skip: Skip
-) -> dict[str, Any]:
-    """Company and membership attributes that a declaration can hold; the others are skipped."""
-    kept: dict[str, Any] = {}
-    for name in sorted(attributes):
-        value = normalise(attributes[name], caps)
-        reason = _value_problem(name, value, caps)
-        if reason:
-            skip(field_path(prefix, name), reason)
-        else:
-            kept[name] = value
-    return kept
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """What company and membership attributes keep: what the target holds, minus the names
+    its server seeds (unless --include-system), reporting what a declaration cannot hold."""
+
+    caps: Capabilities
+    seeded: frozenset[str]
+    skip: Skip
+
+    def declarable(self, attributes: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+        kept: dict[str, Any] = {}
+        for name in sorted(attributes):
+            if name in self.seeded:
+                continue
+            value = normalise(attributes[name], self.caps)
+            reason = _value_problem(name, value, self.caps)
+            if reason:
+                self.skip(field_path(prefix, name), reason)
+            else:
+                kept[name] = value
+        return kept
 
 
 def _events(live: LiveUser, skip: Skip) -> list[dict[str, Any]]:
@@ -218,13 +228,13 @@ def _events(live: LiveUser, skip: Skip) -> list[dict[str, Any]]:
     return events
 
 
-def _companies(live: LiveUser, caps: Capabilities, skip: Skip, fields: dict[str, Any]) -> None:
+def _companies(live: LiveUser, kept: _Kept, fields: dict[str, Any]) -> None:
     """``memberships:`` when a membership has attributes of its own, else ``companies:``."""
-    if any(m.attributes for m in live.memberships.values()):
+    if any(set(m.attributes) - kept.seeded for m in live.memberships.values()):
         memberships = [
             entry
             for company_id in sorted(live.memberships)
-            if (entry := _membership(live.memberships[company_id], caps, skip)) is not None
+            if (entry := _membership(live.memberships[company_id], kept)) is not None
         ]
         if memberships:
             fields["memberships"] = memberships
@@ -233,26 +243,26 @@ def _companies(live: LiveUser, caps: Capabilities, skip: Skip, fields: dict[str,
     for company_id in sorted(live.companies):
         prefix = field_path("companies", company_id)
         if _company_problem(company_id):
-            skip(prefix, f"the company id is {_company_problem(company_id)}")
+            kept.skip(prefix, f"the company id is {_company_problem(company_id)}")
             continue
-        attributes = _declarable(live.companies[company_id], caps, prefix, skip)
+        attributes = kept.declarable(live.companies[company_id], prefix)
         companies.append({"id": company_id, **({"attributes": attributes} if attributes else {})})
     if companies:
         fields["companies"] = companies
 
 
-def _membership(membership: Membership, caps: Capabilities, skip: Skip) -> dict[str, Any] | None:
+def _membership(membership: Membership, kept: _Kept) -> dict[str, Any] | None:
     company_id = membership.company.id
     prefix = field_path("memberships", company_id)
     if _company_problem(company_id):
-        skip(prefix, f"the company id is {_company_problem(company_id)}")
+        kept.skip(prefix, f"the company id is {_company_problem(company_id)}")
         return None
     company: dict[str, Any] = {"id": company_id}
-    company_attributes = _declarable(membership.company.attributes, caps, f"{prefix}.company", skip)
+    company_attributes = kept.declarable(membership.company.attributes, f"{prefix}.company")
     if company_attributes:
         company["attributes"] = company_attributes
     entry: dict[str, Any] = {"company": company}
-    own = _declarable(membership.attributes, caps, prefix, skip)
+    own = kept.declarable(membership.attributes, prefix)
     if own:
         entry["attributes"] = own
     return entry

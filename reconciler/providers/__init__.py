@@ -47,7 +47,7 @@ CAPABILITIES: dict[str, Capabilities] = {
         email_attribute="email",
         keeps_float_type=False,
         can_list=True,
-        # New users get both, seeded by the server (apis/usertour.md).
+        # New users and new companies get both, seeded by the server (apis/usertour.md).
         seeded_attributes=frozenset({"first_seen_at", "last_seen_at"}),
     ),
     # The built-in local store holds everything, so the examples can show every feature.

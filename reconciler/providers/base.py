@@ -47,8 +47,8 @@ class Capabilities:
     can_list: bool = False
     #: Why it cannot list or delete users, in the vendor's terms (None: it can).
     cannot_list_because: str | None = None
-    #: Attributes the server writes on every user; nobody declares them, so import leaves them
-    #: out (they move whenever the user is active) unless asked.
+    #: Attributes the server writes on every new user and company; nobody declares them, so
+    #: import leaves them out at every level (they move whenever the user is active) unless asked.
     seeded_attributes: frozenset[str] = frozenset()
 
 

@@ -274,3 +274,43 @@ def test_usage_mistakes_exit_1_and_send_nothing(
         assert "Traceback" not in result.stderr
     assert running.requests == []
     assert _load((repo / "users" / "all.yaml").read_text(encoding="utf-8")) == {"users": []}
+
+
+def test_import_all_leaves_the_seeded_company_stamps_out(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 13 bug 6: the real server seeds first_seen_at/last_seen_at on new companies too
+    (seeded here as it answers them); import must not declare them at any level."""
+    running = emulator()
+    stamps = {"first_seen_at": "2024-03-20T08:30:00.000Z", "last_seen_at": "2024-03-21T08:30:00Z"}
+    seed(
+        running,
+        "usertour",
+        [
+            {"id": "u1", "companies": [{"id": "acme", "attributes": {"name": "A", **stamps}}]},
+            {
+                "id": "u2",
+                "memberships": [
+                    {
+                        "company": {"id": "globex", "attributes": stamps},
+                        "attributes": {"role": "admin"},
+                    }
+                ],
+            },
+            {"id": "u3", "memberships": [{"company": {"id": "initech"}, "attributes": stamps}]},
+        ],
+    )
+    repo = write_repo(tmp_path, running, "usertour", [])
+    args = ("import", "--target", "prod", "--all", "--out", "users/all.yaml")
+    assert run(*args, cwd=repo, env=KEYS).code == 0
+    text = (repo / "users" / "all.yaml").read_text(encoding="utf-8")
+    assert "_seen_at" not in text, text
+    users = _load(text)["users"]
+    assert users[0]["companies"] == [{"id": "acme", "attributes": {"name": "A"}}]
+    assert users[1]["memberships"] == [
+        {"company": {"id": "globex"}, "attributes": {"role": "admin"}}
+    ]
+    assert users[2]["companies"] == [{"id": "initech"}]
+    assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+    everything = ("import", "--target", "prod", "--all", "--include-system")
+    assert text.count("_seen_at") < run(*everything, cwd=repo, env=KEYS).stdout.count("_seen_at")

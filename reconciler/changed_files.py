@@ -80,14 +80,15 @@ def load_named(
     )
     for path in named_files.skipped:
         skipping(path, reason)
+    targets = select_targets(config, target_names)
+    only = frozenset(target_names) if target_names else None
     if named_files.everything:
-        declarations = load_declarations(config)
+        declarations = load_declarations(config, only=only)
     else:
         try:
-            declarations = load_declarations(config, named_files.declarations)
+            declarations = load_declarations(config, named_files.declarations, only=only)
         except ValidationError as invalid:
             raise ValidationError(source_problems + invalid.problems) from None
         if source_problems:
             raise ValidationError(source_problems)
-    targets = select_targets(config, target_names)
     return Workspace(config, declarations, targets, declarations.users), named_files

@@ -129,7 +129,7 @@ def validate(
     """Check reconciler.yaml and every declaration file, offline.
 
     Reports every problem at once as file:line:col: field: message. Sends no request and needs
-    no API key.
+    no API key. With --target T, what a target can hold is checked for T alone.
 
     With FILES (what pre-commit passes: the changed *.yaml files, relative to the current
     folder), checks reconciler.yaml and only those FILES that are declaration files of it
@@ -159,7 +159,9 @@ def validate(
                 lambda path, reason: click.echo(printable(f"Skipped {path}: {reason}"), err=True),
             )
         else:
-            workspace = load_workspace(config_path, os.environ, target_names)
+            workspace = load_workspace(
+                config_path, os.environ, target_names, check_selected_only=True
+            )
     except ValidationError as invalid:
         if output_format == "text":
             raise

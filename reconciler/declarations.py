@@ -84,13 +84,18 @@ class FileResult:
 
 
 def load_declarations(
-    config: Config, paths: Sequence[Path] | None = None, *, tree: FileTree | None = None
+    config: Config,
+    paths: Sequence[Path] | None = None,
+    *,
+    tree: FileTree | None = None,
+    only: frozenset[str] | None = None,
 ) -> Declarations:
     """Read and check every declaration file; raise ValidationError with all problems at once.
 
     ``paths`` (files, folders or globs) replaces the config's ``users:`` sources when given.
     ``tree`` finds and reads the files instead of the disk; they are then read in this process
-    (no worker pool: the bytes would have to be sent to the workers).
+    (no worker pool: the bytes would have to be sent to the workers). ``only`` (validate
+    --target): the checks of what a target can hold run for these targets alone.
     """
     files, problems = find_files(config, paths, tree=tree)
     users: list[UserSpec] = []
@@ -98,7 +103,7 @@ def load_declarations(
     duplicates: list[tuple[str, int, str, str, int]] = []
     companies: list[CompanyValue] = []
     with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
-        for result in _checked_files(files, config, tree):
+        for result in _checked_files(files, config, tree, only):
             problems.extend(result.problems)
             companies.extend(result.companies)
             for index, fields in result.users:
@@ -226,19 +231,22 @@ def _source_problem(
 
 
 def _checked_files(
-    files: list[tuple[Path, str]], config: Config, tree: FileTree | None
+    files: list[tuple[Path, str]],
+    config: Config,
+    tree: FileTree | None,
+    only: frozenset[str] | None = None,
 ) -> Iterator[FileResult]:
     """Check files in file order: in this process, or in one worker per core for big repos."""
     workers = _worker_count(files) if tree is None else 1
     if workers <= 1:
         for path, file in files:
-            yield check_file(path, file, config, tree.read_bytes if tree else None)
+            yield check_file(path, file, config, tree.read_bytes if tree else None, only)
         return
     schemas.compiled("users")  # compiled once here, inherited by forked workers
     schemas.compiled("users", "user")
     with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
         paths, names = [path for path, _ in files], [file for _, file in files]
-        yield from pool.map(check_file, paths, names, repeat(config))
+        yield from pool.map(check_file, paths, names, repeat(config), repeat(None), repeat(only))
 
 
 def _worker_count(files: list[tuple[Path, str]]) -> int:
@@ -258,39 +266,52 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def check_file(path: Path, file: str, config: Config, read: Read | None = None) -> FileResult:
+def check_file(
+    path: Path,
+    file: str,
+    config: Config,
+    read: Read | None = None,
+    only: frozenset[str] | None = None,
+) -> FileResult:
     """Parse, schema-check, merge defaults and check every user of one file (runs in workers).
 
     The cyclic GC stays paused throughout: nothing here makes cycles, and a collection would
     rescan every value of the file again and again while they only accumulate.
     """
     with gc_paused():
-        return _check_file(path, file, config, read)
+        return _check_file(path, file, config, read, only)
 
 
-def _check_file(path: Path, file: str, config: Config, read: Read | None = None) -> FileResult:
+def _check_file(
+    path: Path, file: str, config: Config, read: Read | None, only: frozenset[str] | None
+) -> FileResult:
     document = _load(path, file, read)
-    if document.value is None:
+    # Problems in some values (``01234``) do not stop the checks of the rest of the file.
+    value = document.value if document.value is not None else document.partial
+    if value is None:
         return FileResult(file, [], document.problems)
     issues: dict[tuple[JsonPath, str], None] = {}
-    valid = _schema_valid_users(document.value, issues)
+    checked = _schema_valid_users(value, issues)
     users: list[tuple[int, dict[str, Any]]] = []
     companies: list[CompanyValue] = []
-    if valid is not None:
-        checker = UserChecker(config)
-        defaults = document.value.get("defaults") or {}
-        declared = document.value["users"]
-        for index in valid:
-            user = merge_defaults(defaults, declared[index])
-            for json_path, message in checker.check(user, declared[index], index):
+    if checked is not None:
+        checker = UserChecker(config, only)
+        defaults = value.get("defaults") or {}
+        for index, declared in checked.items():
+            user = merge_defaults(defaults, declared)
+            for json_path, message in checker.check(user, declared, index):
                 issues[(json_path, message)] = None
-            users.append((index, user))
-            companies.extend(company_values(config, file, user, declared[index], index))
-    if not issues:
+            if declared is value["users"][index]:  # not a stand-in for an invalid user
+                users.append((index, user))
+                companies.extend(company_values(config, file, user, declared, index))
+    if not issues and not document.problems:
         return FileResult(file, users, [], companies)
     locator = document.locator()
+    reported = {(p.line, p.column) for p in document.problems}
     located = [_located(file, locator, *issue) for issue in issues]
-    return FileResult(file, users, located, companies)
+    # A value refused while loading is not reported again by the schema (it saw the text).
+    located = [p for p in located if (p.line, p.column) not in reported]
+    return FileResult(file, users, document.problems + located, companies)
 
 
 def _load(path: Path, file: str, read: Read | None) -> yamlload.Document:
@@ -307,28 +328,49 @@ def _load(path: Path, file: str, read: Read | None) -> yamlload.Document:
 
 def _schema_valid_users(
     document: dict[str, Any], issues: dict[tuple[JsonPath, str], None]
-) -> range | list[int] | None:
-    """Indexes of the users that pass the schema; None when the rest of the file does not
+) -> dict[int, dict[str, Any]] | None:
+    """The users to check further, by index; None when the rest of the file fails the schema
     (broken defaults: users cannot be merged, so they are not checked further).
 
     The whole file is checked at compiled speed; only when it fails is each user checked on its
-    own, and only failing users are explained (jsonschema is slow on 10k users).
+    own, and only failing users are explained (jsonschema is slow on 10k users). A user that
+    fails is checked further as a stand-in without its failing fields, so that a bad ``id``
+    does not hide the problems of the rest of that user.
     """
     users = document.get("users")
     if schemas.is_valid("users", document):
-        return range(len(users or ()))
+        return dict(enumerate(users or ()))
     frame = {**document, "users": []} if isinstance(users, list) else document
     for issue in schemas.explain("users", frame):
         issues[(issue.path, issue.message)] = None
     frame_ok = not issues
-    valid = []
+    checked = {}
     for index, user in enumerate(users if isinstance(users, list) else ()):
         found = schemas.check("users", user, "user")
         for issue in found:
             issues[(("users", index, *issue.path), issue.message)] = None
-        if not found:
-            valid.append(index)
-    return valid if frame_ok else None
+        stand_in = _stand_in(user, [issue.path for issue in found]) if found else user
+        if stand_in is not None:
+            checked[index] = stand_in
+    return checked if frame_ok else None
+
+
+def _stand_in(user: Any, failing: list[JsonPath]) -> dict[str, Any] | None:
+    """``user`` without the fields the schema refused (an attribute alone, else the field),
+    when what is left passes the schema; None when nothing checkable is left."""
+    if not isinstance(user, dict):
+        return None
+    stand_in = {**user}
+    attributes = dict(user["attributes"]) if isinstance(user.get("attributes"), dict) else None
+    for path in failing:
+        if len(path) > 1 and path[0] == "attributes" and attributes is not None:
+            attributes.pop(str(path[1]), None)
+        elif path:
+            stand_in.pop(str(path[0]), None)
+    if attributes is not None and "attributes" in stand_in:
+        stand_in["attributes"] = attributes
+    stand_in.setdefault("id", "stand-in")  # its own id was missing or invalid: reported
+    return stand_in if schemas.is_valid("users", stand_in, "user") else None
 
 
 def merge_defaults(defaults: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:

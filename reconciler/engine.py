@@ -56,15 +56,20 @@ def load_workspace(
     user_ids: Sequence[str] = (),
     shard: tuple[int, int] | None = None,
     changed_since: str | None = None,
+    check_selected_only: bool = False,
 ) -> Workspace:
     """Load config and declarations (all problems at once), then --target / --user / --shard.
+
+    ``check_selected_only`` (validate --target): what a target can hold is checked for the
+    selected targets alone, not for every target of the config.
 
     ``changed_since`` (a git revision) compares the declarations with those at that revision,
     read with git in-process, so that only the changed users are planned.
     """
     config = load_config(config_path, environ)
-    declarations = load_declarations(config)
     targets = select_targets(config, target_names)
+    only = frozenset(target_names) if check_selected_only and target_names else None
+    declarations = load_declarations(config, only=only)
     users = select_users(declarations.users, user_ids)
     if shard is not None:
         users = tuple(u for u in users if in_shard(u.id, shard))

@@ -71,8 +71,15 @@ class TargetSet:
     max_attributes: tuple[int, str] | None
 
     @classmethod
-    def of(cls, config: Config, names: Sequence[str] | None) -> TargetSet:
-        known = [n for n in (config.targets if names is None else names) if n in config.targets]
+    def of(
+        cls, config: Config, names: Sequence[str] | None, only: frozenset[str] | None = None
+    ) -> TargetSet:
+        """``only``: of the user's targets, these alone (unknown names still count)."""
+        known = [
+            n
+            for n in (config.targets if names is None else names)
+            if n in config.targets and (only is None or n in only)
+        ]
         caps = [
             (
                 f"{name} ({config.targets[name].provider})",
@@ -108,14 +115,16 @@ class UserChecker:
     Issue paths point where a value is written: the user's own entry, or the file's defaults.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, only: frozenset[str] | None = None) -> None:
         self.config = config
+        #: validate --target: what a target can hold is checked for these targets alone.
+        self.only = only
         self._sets: dict[tuple[str, ...] | None, TargetSet] = {}
 
     def target_set(self, names: Sequence[str] | None) -> TargetSet:
         key = tuple(names) if names is not None else None
         if key not in self._sets:
-            self._sets[key] = TargetSet.of(self.config, names)
+            self._sets[key] = TargetSet.of(self.config, names, self.only)
         return self._sets[key]
 
     def check(self, user: dict[str, Any], declared: dict[str, Any], index: int) -> list[Issue]:
@@ -131,6 +140,8 @@ class UserChecker:
             if name in targets.unknown:
                 issues.append((where("targets", position), self._unknown_target(name)))
         _check_identity(user, where, issues)
+        if self.only is not None and not targets.labels:
+            return issues  # validate --target: the user goes to none of the selected targets
         _check_fields(user, targets, where, issues)
         attributes = user.get("attributes") or {}
         _check_values(attributes, targets.rejects, where, ("attributes",), issues)

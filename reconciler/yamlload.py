@@ -47,6 +47,10 @@ class Document:
     data: bytes | str = field(default=b"", repr=False)
     #: The node graph, only when the caller asked to keep it.
     root: Node | None = field(default=None, repr=False)
+    #: The mapping built despite problems in its values (a refused ``01234`` is kept as the
+    #: text written, a duplicate key's second value dropped), so that a validator can still
+    #: check the rest of the file: one run reports every problem. Never to be used as data.
+    partial: dict[str, Any] | None = field(default=None, repr=False)
 
     def locator(self) -> Locator:
         """A Locator for this file, composing it again unless the nodes were kept."""
@@ -94,6 +98,7 @@ def parse_mapping(
         value, construct_problems = construct(root, file)
         document.problems.extend(construct_problems)
         document.value = None if document.problems else value
+        document.partial = value if isinstance(value, dict) else None
     return document
 
 

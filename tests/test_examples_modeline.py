@@ -25,6 +25,9 @@ NOT_RECONCILER = {
     "github/reconciler-sharded.yml",
     "pre-commit/pre-commit-config.yaml",  # a consumer's .pre-commit-config.yaml
 }
+#: Declaration files to copy into users/ (the README's typo example): outside ``users:``, so the
+#: examples stay valid, and checked with the users schema like the declaration files.
+COPIED_INTO_USERS = {"typo/typo.yaml"}
 MODELINE = re.compile(r"# yaml-language-server: \$schema=(\S+)\n")
 
 
@@ -47,6 +50,7 @@ def needed_schemas() -> dict[Path, str]:
         declarations, unmatched = find_files(config)
         assert unmatched == [], unmatched
         needed.update(dict.fromkeys((path for path, _ in declarations), "users"))
+    needed.update({EXAMPLES / name: "users" for name in COPIED_INTO_USERS})
     return needed
 
 

@@ -137,3 +137,22 @@ def test_the_lowest_constraints_are_the_lower_bounds() -> None:
             pins[re.sub(r"[-_.]+", "-", name).lower()] = Version(version)
     bounds.pop("hatchling")  # the build backend: pip builds in isolation, with the newest
     assert pins == bounds
+
+
+#: ``pip install reconciler`` (any quoting, a version, extras): the index's unrelated project.
+INDEX_RECONCILER = re.compile(r"""pip3?\s+install(?:\s+-\S+)*\s+["']?reconciler\b(?![-_.@/])""")
+
+
+def test_nothing_installs_the_index_reconciler() -> None:
+    """No document, workflow or message tells anyone to install the index's ``reconciler``."""
+    roots = ["README.md", "action.yml", ".ci", ".github", "examples", "bench", "reconciler"]
+    found = []
+    for root in roots:
+        base = REPOSITORY / root
+        for path in [base] if base.is_file() else sorted(base.rglob("*")):
+            if path.is_file() and path.suffix not in {".pyc", ".db"}:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                found += [f"{path}: {m.group(0)}" for m in INDEX_RECONCILER.finditer(text)]
+    assert found == []
+    assert INDEX_RECONCILER.search('pip install "reconciler==0.1.0"')  # the old workflows' line
+    assert not INDEX_RECONCILER.search("pip install users-reconciler")

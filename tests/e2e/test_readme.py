@@ -1,19 +1,18 @@
-"""Every command the README shows is run here, and its output compared with what the README shows.
+"""The README, followed top to bottom: every command it shows runs here, in document order, in
+ONE copy of the repository (examples/ and schemas/), and its output is compared with what the
+README shows. Each section starts from its own fresh copy of examples/ (its first command says
+so) and ends back at the top, so a section can be read alone and the whole can be read in order.
 
-Each ```console block of README.md is preceded by a marker saying where its commands run:
-
-    <!-- readme-test: cwd=examples -->                 a fresh copy of examples/, commands in it
-    <!-- readme-test: cwd=examples with=typo -->       the same plus tests/readme/typo/ over it
-    <!-- readme-test: cwd=. -->                        the copy's parent (the repository root)
-
-A block without a marker fails the test, so no command can be added without being run. ``$ cmd``
-lines run in bash one after another, sharing the folder (``cd``) and the environment (``export``);
-the lines after a command are its expected output (stdout and stderr together): a line ``...``
-matches any number of lines, ``...`` inside a line matches any text. A command ending with ``&``
-starts a server in the background; the one liberty taken is that it listens on a free port, which
-is written back as 8011 in outputs and in the copied config files, so that the README can show the
-documented default while tests run in parallel. ```bash blocks are the install and test commands,
-which .ci/run runs itself.
+Each ```console block of README.md is preceded by a ``<!-- readme-test -->`` marker; a block
+without one fails the test, so no command can be added without being run. ``$ cmd`` lines run in
+bash one after another, sharing the folder (``cd``, also inside a longer command) and the
+environment (``export``); the lines after a command are its expected output (stdout and stderr
+together): a line ``...`` matches any number of lines, ``...`` inside a line matches any text. A
+command ending with ``&`` starts a server in the background, and ``kill %1`` stops it; the one
+liberty taken is that it listens on a free port, which is written back as 8011 in outputs and in
+the copied config files, so that the README can show the documented default while tests run in
+parallel. ```bash blocks are the commands to get the code, install and test, which .ci/run runs
+itself (from the clone it has).
 """
 
 from __future__ import annotations
@@ -30,17 +29,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.gitrepo import requires_git
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-OVERLAYS = ROOT / "tests" / "readme"
-MARKER = re.compile(r"<!-- readme-test: (?P<options>[^>]*?) -->")
+MARKER = re.compile(r"<!-- readme-test -->")
 DOCUMENTED_PORT = "8011"
 
 
 @dataclass
 class Block:
     line: int
-    options: dict[str, str]
     #: (command, expected output lines)
     commands: list[tuple[str, list[str]]] = field(default_factory=list)
 
@@ -55,8 +54,7 @@ def console_blocks(text: str) -> list[Block]:
         marker = MARKER.search(lines[number - 1]) if number else None
         if marker is None:
             raise AssertionError(f"README.md:{number + 1}: console block without a readme-test")
-        options = dict(o.split("=", 1) for o in marker["options"].split())
-        block = Block(number + 1, options)
+        block = Block(number + 1)
         indent = line[: len(line) - len(line.lstrip())]
         for body in lines[number + 1 :]:
             if body.strip() == "```":
@@ -84,10 +82,10 @@ def expected_pattern(expected: list[str]) -> re.Pattern[str]:
 class Session:
     """A shell-like state: folder, environment, background servers."""
 
-    def __init__(self, block: Block, root: Path, cwd: Path) -> None:
-        self.block = block
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.cwd = cwd
+        self.cwd = root
+        self.pwd_file = root.parent / "pwd"
         self.env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         self.env.pop("GITHUB_STEP_SUMMARY", None)
         self.env.update({"NO_COLOR": "1", "COLUMNS": "100"})
@@ -116,8 +114,13 @@ class Session:
             return ""
         if command.endswith("&"):
             return self._background(command.rstrip("&").strip(), expected_lines)
+        if command == "kill %1":
+            self.close()
+            return ""
+        # The folder the command ends in is the next command's, as in one terminal.
+        tracked = f'{command}\n__code=$?; pwd >"{self.pwd_file}"; exit $__code'
         done = subprocess.run(
-            ["bash", "-c", command],
+            ["bash", "-c", tracked],
             cwd=self.cwd,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -126,6 +129,9 @@ class Session:
             text=True,
             timeout=300,
         )
+        if self.pwd_file.exists():
+            self.cwd = Path(self.pwd_file.read_text().strip())
+            self.pwd_file.unlink()
         return self._normalise(done.stdout)
 
     def _background(self, command: str, expected_lines: int) -> str:
@@ -156,21 +162,21 @@ class Session:
         for server in self.servers:
             server.terminate()
             server.wait(timeout=30)
+        self.servers.clear()
+        self.port = None
 
 
 BLOCKS = console_blocks(README.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
-def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
-    block: Block = request.param
+def session(tmp_path: Path) -> Iterator[Session]:
+    """One copy of the repository, as a clone has it after the README's install command."""
     root = tmp_path / "repo"
-    shutil.copytree(ROOT / "examples", root / "examples", ignore=shutil.ignore_patterns(".*"))
+    ignore = shutil.ignore_patterns(".reconciler", "__pycache__")
+    shutil.copytree(ROOT / "examples", root / "examples", ignore=ignore)
     shutil.copytree(ROOT / "schemas", root / "schemas")  # where the examples' modelines point
-    overlay = block.options.get("with")
-    if overlay:
-        shutil.copytree(OVERLAYS / overlay, root / "examples", dirs_exist_ok=True)
-    started = Session(block, root, (root / block.options.get("cwd", ".")).resolve())
+    started = Session(root)
     yield started
     started.close()
 
@@ -180,12 +186,15 @@ def test_every_console_block_is_marked() -> None:
     assert all(block.commands for block in BLOCKS)
 
 
-@pytest.mark.parametrize(
-    "session", BLOCKS, ids=[f"README.md:{b.line}" for b in BLOCKS], indirect=True
-)
-def test_readme_block(session: Session) -> None:
-    for command, expected in session.block.commands:
-        actual = session.run(command, len(expected))
-        if not expected_pattern(expected).fullmatch(actual):
-            shown = "\n".join(expected)
-            pytest.fail(f"$ {command}\n--- README shows:\n{shown}\n--- ran:\n{actual}", False)
+@requires_git  # the CI section commits the example
+def test_the_readme_runs_top_to_bottom(session: Session) -> None:
+    for block in BLOCKS:
+        for command, expected in block.commands:
+            actual = session.run(command, len(expected))
+            if not expected_pattern(expected).fullmatch(actual):
+                shown = "\n".join(expected)
+                where = f"README.md:{block.line}"
+                pytest.fail(
+                    f"{where}: $ {command}\n--- README shows:\n{shown}\n--- ran:\n{actual}", False
+                )
+    assert session.cwd == session.root, "every section ends back at the top of the clone"

@@ -72,6 +72,7 @@ def main() -> None:
         logging.getLogger("reconciler.http").addHandler(counter)
         logging.getLogger("reconciler.http").setLevel(logging.INFO)
         workspace = load_workspace(repo / "reconciler.yaml", env)
+        plans = []
         for name, min_to_list in (("GET only", None), ("by page", 100)):
             counter.pages = counter.gets = 0
             with ExitStack() as stack:
@@ -80,8 +81,10 @@ def main() -> None:
                 plan = make_plan(workspace, providers, min_to_list=min_to_list)
                 wall = time.perf_counter() - started
             assert not plan.has_changes
+            plans.append(plan)
             total = counter.pages + counter.gets
             print(f"{name:9} {counter.pages} pages + {counter.gets} GETs = {total}  {wall:.2f} s")
+        assert plans[0] == plans[1], "the two reads disagree"
         whole = run_reconciler(repo, {}, "plan", "-v")
         pages = whole.stderr.count(": list page ")
         print(f"whole `reconciler plan` command: {pages} list pages, {whole.wall:.2f} s")

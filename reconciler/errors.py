@@ -57,6 +57,11 @@ class TargetError(ReconcilerError):
         super().__init__(f"target {target}: {message}")
 
 
+class ListingBroken(TargetError):
+    """A listing cannot go on from where it was: its cursor stopped working (Usertour's cursor
+    is the last user of the page, and deleting that user between pages breaks it: 400 E1007)."""
+
+
 class RefusedError(ReconcilerError):
     """Apply refused to run: safety guard, stale plan, or no confirmation (exit 3)."""
 

@@ -76,6 +76,8 @@ def read_live(
             result = read_declared(ids, get, provider.list_pages() if first else None, listing.page)
     finally:
         listing.close()
+    if result.broken is not None:
+        log.warning("%s; read the %d users not listed yet by GETs", result.broken, result.gets)
     if result.pages:
         log.info(
             "%s: read %d of %d users with %d list pages and %d GETs",

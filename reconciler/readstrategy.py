@@ -23,6 +23,11 @@ size. (On an environment of a few pages that can cost more than twice the listin
 MIN_TO_LIST - 1 requests.) Reading for pruning needs the whole listing anyway: it lists every
 page and GETs nothing, since a declared user the listing does not show is absent.
 
+A ``--shard I/N`` job applies the same rule to its own share: it counts only its users, so a
+small share is read by GETs, and a large one lists while that pays. Every job pays for the pages
+it reads (the listing cannot be filtered by shard), which the rule has already weighed against
+the GETs of that job's users.
+
 This module decides and counts; the caller passes the requests in as a lazy iterator of pages
 (each ``next`` is one request) and a function that GETs a list of ids.
 """
@@ -32,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from reconciler.errors import ListingBroken
 from reconciler.model import ListedPage, LiveUser
 
 #: Fewer users than this are read with GETs directly (about one page's worth).
@@ -52,6 +58,8 @@ class ReadResult:
     listed: tuple[LiveUser, ...] | None
     pages: int
     gets: int
+    #: The listing broke off (ListingBroken) and the users it had not shown were read by GETs.
+    broken: ListingBroken | None = None
 
     @property
     def requests(self) -> int:
@@ -77,15 +85,22 @@ def read_declared(
     """Read ``wanted`` by listing ``pages`` while the rule says so, then GET the rest.
 
     ``pages`` None means "GET only" (the target cannot list, or too few users are wanted:
-    see ``lists_first``). A user seen in the listing is never read again.
+    see ``lists_first``). A user seen in the listing is never read again. A listing that
+    breaks off (a user deleted meanwhile broke its cursor) is left there: the users it had
+    not shown are read by GETs, as if the rule had stopped (at most D GETs more).
     """
     ids = list(dict.fromkeys(wanted))
     unseen = set(ids)
     live: dict[str, LiveUser] = {}
     read = 0
     ended = False  # the listing ran out: every live user was seen
+    broken = None
     while pages is not None and keep_listing(read, len(unseen)):
-        page = next(pages, None)
+        try:
+            page = next(pages, None)
+        except ListingBroken as error:
+            broken = error
+            break
         if page is None:
             ended = True
             break
@@ -100,13 +115,16 @@ def read_declared(
     rest = [] if ended else [user_id for user_id in ids if user_id in unseen]
     if rest:
         live.update(get(rest))
-    return ReadResult(_in_order(ids, live), None, read, len(rest))
+    return ReadResult(_in_order(ids, live), None, read, len(rest), broken)
 
 
 def read_whole(
     wanted: Iterable[str], pages: Iterable[ListedPage], on_page: OnPage | None = None
 ) -> ReadResult:
-    """Read every page (pruning needs every live user); ``wanted`` come out of the listing."""
+    """Read every page (pruning needs every live user); ``wanted`` come out of the listing.
+
+    A ListingBroken goes up: deletions judged on part of a listing would be wrong.
+    """
     ids = list(dict.fromkeys(wanted))
     unseen = set(ids)
     listed: dict[str, LiveUser] = {}

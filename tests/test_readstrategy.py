@@ -11,9 +11,11 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconciler.errors import ListingBroken
 from reconciler.model import ListedPage, LiveUser
 from reconciler.readstrategy import (
     MIN_TO_LIST,
@@ -111,6 +113,28 @@ def test_pruning_reads_the_whole_listing_and_gets_nothing() -> None:
     assert (result.pages, result.gets) == (3, 0)
     assert list(result.live) == ["u00003", "u00249"]
     assert result.listed is not None and [u.id for u in result.listed] == _users(250)
+
+
+def _breaking(env: Environment, after: int) -> Iterator[ListedPage]:
+    """The environment's pages, until a deletion breaks the cursor after ``after`` pages."""
+    for number, page in enumerate(env.pages()):
+        if number == after:
+            raise ListingBroken("prod", "listing users: 400 E1007 Invalid cursor parameter")
+        yield page
+
+
+def test_a_broken_listing_reads_the_users_it_had_not_shown_by_gets() -> None:
+    env = Environment(_users(1000))
+    result = read_declared(_users(1000), env.get, _breaking(env, after=3))
+    assert result.broken is not None and (result.pages, result.gets) == (3, 700)
+    assert env.got == _users(1000)[300:]
+    assert list(result.live) == _users(1000)
+
+
+def test_pruning_never_judges_a_broken_listing() -> None:
+    env = Environment(_users(1000))
+    with pytest.raises(ListingBroken):
+        read_whole(_users(10), _breaking(env, after=3))
 
 
 def test_the_rule_and_the_threshold() -> None:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from reconciler.errors import TargetError
+from reconciler.errors import ListingBroken, TargetError
 from reconciler.model import Company, ListedPage, LiveUser, Membership, Upsert
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.http import user_path
@@ -50,16 +50,22 @@ def describe_error(response: httpx.Response) -> str:
     return f"{response.status_code} {response.text.strip()}"
 
 
+def error_code(response: httpx.Response) -> str | None:
+    """The code of Usertour's error envelope (``E1001``), None for any other body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def missing_user(response: httpx.Response) -> bool:
     """Only ``404 {"error": {"code": "E1001"}}`` is a missing user. A route the server does not
     have is NestJS's ``404 {"message": "Cannot GET …", "statusCode": 404}`` (a wrong base_url
     path): reading it as "absent" would plan every user as new."""
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    error = body.get("error") if isinstance(body, dict) else None
-    return isinstance(error, dict) and error.get("code") == "E1001"
+    return error_code(response) == "E1001"
 
 
 def _company(raw: Mapping[str, Any]) -> Company:
@@ -181,6 +187,12 @@ class UsertourProvider(HttpProvider):
             if cursor is not None:
                 params.append(("cursor", cursor))
             response = self._api.request("GET", self.users_path, params=params)
+            if cursor is not None and error_code(response) == "E1007":
+                raise ListingBroken(
+                    self.target,
+                    f"listing users: {describe_error(response)} (a user was deleted while "
+                    "the listing was read; run again)",
+                )
             if response.status_code != 200:
                 raise self._api.failure(response, "listing users")
             users, cursor = self._page(response)

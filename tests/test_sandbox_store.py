@@ -51,6 +51,39 @@ def test_refuses_a_file_from_a_newer_schema(tmp_path: Path) -> None:
         UserStore(path)
 
 
+def test_a_schema_1_file_is_upgraded_keeping_its_memberships(tmp_path: Path) -> None:
+    """Schema 2 added memberships.created_at (Usertour answers a membership's createdAt)."""
+    path = tmp_path / "store.db"
+    with UserStore(path, clock=lambda: T1) as first:
+        first.upsert(NS, Upsert("u1", companies=(Company("acme"),)))
+    conn = sqlite3.connect(path)
+    conn.executescript("ALTER TABLE memberships DROP COLUMN created_at; PRAGMA user_version = 1;")
+    conn.close()
+    with UserStore(path, clock=lambda: T2) as second:
+        second.upsert(NS, Upsert("u2", companies=(Company("acme"),)))
+        assert second.relation_times(NS, ["u1", "u2"]) == {
+            ("u1", "acme"): (0, T1),
+            ("u2", "acme"): (T2, T1),
+        }
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()
+
+
+def test_listing_cursors_before_and_after(store: UserStore) -> None:
+    for n in range(5):
+        store.upsert(NS, Upsert(f"u{n}", companies=(Company("acme"),) if n % 2 == 0 else ()))
+    cursor = store.user_cursor(NS, "u3")
+    assert cursor is not None and store.has_cursor(NS, cursor)
+    assert [store.user_cursor(NS, u) for u in ("u1", "u2")] == store.cursors_before(
+        NS, cursor, limit=2
+    )
+    assert store.first_cursor(NS, company_id="acme") == store.user_cursor(NS, "u0")
+    store.delete_user(NS, "u3")
+    assert not store.has_cursor(NS, cursor) and not store.has_cursor(NS, "junk")
+    assert store.known_companies(NS, ["acme", "globex"]) == {"acme"}
+
+
 def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     path.write_bytes(b"this is not sqlite" * 100)

@@ -18,15 +18,26 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import Company, Event, EventStats, Membership, Upsert
+from reconciler.model import Upsert
+from reconciler.sandbox.store_rows import (
+    IDS_IN,
+    StoredUser,
+    dumps,
+    fetch,
+    list_where,
+    parse_cursor,
+    write,
+)
+
+__all__ = ["SCHEMA_VERSION", "StoreError", "StoredUser", "UserPage", "UserStore"]
 
 #: Bumped with every schema change; ``_migrate`` brings older files up to it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -52,6 +63,7 @@ CREATE TABLE IF NOT EXISTS companies (
 CREATE TABLE IF NOT EXISTS memberships (
     namespace TEXT NOT NULL, user_id TEXT NOT NULL, company_id TEXT NOT NULL,
     attributes TEXT NOT NULL,
+    created_at INTEGER NOT NULL DEFAULT 0,  -- Unix ms (0: written before schema 2)
     PRIMARY KEY (namespace, user_id, company_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS memberships_by_company ON memberships (namespace, company_id);
@@ -62,27 +74,12 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 """
 
-# Ids are passed as one JSON array parameter: one query per table whatever the number of ids,
-# without SQLite's limit on bound variables and without a temporary table.
-_IDS_IN = "IN (SELECT value FROM json_each(?))"
-_MEMBER_OF = "id IN (SELECT user_id FROM memberships WHERE namespace = ? AND company_id = ?)"
+#: Schema 2 added memberships.created_at (Usertour answers a membership's createdAt).
+_UPGRADE_FROM_1 = "ALTER TABLE memberships ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;"
 
 
 class StoreError(ReconcilerError):
     """The SQLite file cannot be opened, is from a newer reconciler, or a statement failed."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredUser:
-    """A user as the store holds it; ``created_at`` is what the emulator answers as createdAt."""
-
-    id: str
-    created_at: int
-    email: str | None = None
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    events: Mapping[str, EventStats] = field(default_factory=dict)
-    #: company id -> membership; the user's companies are exactly the ones it is a member of.
-    memberships: Mapping[str, Membership] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +92,6 @@ class UserPage:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _dumps(value: Any) -> str:
-    # Compact and sorted: a new row's bytes depend only on its content. NaN is not JSON.
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _loads(text: str) -> Any:
-    # Most memberships and many companies have no attributes: skip the decoder for them.
-    return {} if text == "{}" else json.loads(text)
 
 
 class UserStore:
@@ -154,7 +141,7 @@ class UserStore:
         if not ids:
             return {}
         with self._transaction(write=False) as conn:
-            return _fetch(conn, namespace, ids)
+            return fetch(conn, namespace, ids)
 
     def get_user(self, namespace: str, user_id: str) -> StoredUser | None:
         """Return one user, or None when unknown."""
@@ -163,8 +150,8 @@ class UserStore:
     def upsert(self, namespace: str, upsert: Upsert) -> StoredUser:
         """Merge one user's changes in one transaction and return the user as now stored."""
         with self._transaction() as conn:
-            _write(conn, namespace, upsert, self._clock())
-            return _fetch(conn, namespace, [upsert.user_id])[upsert.user_id]
+            write(conn, namespace, upsert, self._clock())
+            return fetch(conn, namespace, [upsert.user_id])[upsert.user_id]
 
     def upsert_many(self, namespace: str, upserts: Iterable[Upsert]) -> int:
         """Merge many users in one transaction (seeding, benchmarks); return how many."""
@@ -172,7 +159,7 @@ class UserStore:
         with self._transaction() as conn:
             now = self._clock()
             for upsert in upserts:
-                _write(conn, namespace, upsert, now)
+                write(conn, namespace, upsert, now)
                 count += 1
         return count
 
@@ -222,21 +209,84 @@ class UserStore:
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        where = ["namespace = ?", "seq > ?"]
-        params: list[Any] = [namespace, _parse_cursor(after)]
-        if email is not None:
-            where.append("email = ?")
-            params.append(email)
-        if company_id is not None:
-            where.append(_MEMBER_OF)
-            params += [namespace, company_id]
+        where, params = list_where(namespace, email, company_id)
+        where.append("seq > ?")
+        params.append(parse_cursor(after))
         sql = f"SELECT seq, id FROM users WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
         with self._transaction(write=False) as conn:
             rows = conn.execute(sql, (*params, limit + 1)).fetchall()
             page = rows[:limit]
-            users = _fetch(conn, namespace, [user_id for _, user_id in page])
+            users = fetch(conn, namespace, [user_id for _, user_id in page])
         next_cursor = str(page[-1][0]) if len(rows) > limit else None
         return UserPage(tuple(users[user_id] for _, user_id in page), next_cursor)
+
+    def cursors_before(
+        self,
+        namespace: str,
+        before: str | None,
+        *,
+        limit: int,
+        email: str | None = None,
+        company_id: str | None = None,
+    ) -> list[str]:
+        """The cursors of the last ``limit`` users listed before ``before`` (all users when
+        None), in creation order: where a "previous page" link points."""
+        where, params = list_where(namespace, email, company_id)
+        if before is not None:
+            where.append("seq < ?")
+            params.append(parse_cursor(before))
+        sql = f"SELECT seq FROM users WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(sql, (*params, limit)).fetchall()
+        return [str(seq) for (seq,) in reversed(rows)]
+
+    def first_cursor(
+        self, namespace: str, *, email: str | None = None, company_id: str | None = None
+    ) -> str | None:
+        """The cursor of the first user listed (None when the list is empty)."""
+        where, params = list_where(namespace, email, company_id)
+        sql = f"SELECT min(seq) FROM users WHERE {' AND '.join(where)}"
+        with self._transaction(write=False) as conn:
+            (seq,) = conn.execute(sql, params).fetchone()
+        return None if seq is None else str(seq)
+
+    def user_cursor(self, namespace: str, user_id: str) -> str | None:
+        """The cursor that lists the users after ``user_id`` (None when unknown)."""
+        sql = "SELECT seq FROM users WHERE namespace = ? AND id = ?"
+        with self._transaction(write=False) as conn:
+            row = conn.execute(sql, (namespace, user_id)).fetchone()
+        return None if row is None else str(row[0])
+
+    def has_cursor(self, namespace: str, cursor: str) -> bool:
+        """Whether ``cursor`` names a user that still exists (a deleted user's cursor does
+        not: Usertour then refuses the page)."""
+        try:
+            seq = parse_cursor(cursor)
+        except ValueError:
+            return False
+        sql = "SELECT 1 FROM users WHERE namespace = ? AND seq = ?"
+        with self._transaction(write=False) as conn:
+            return conn.execute(sql, (namespace, seq)).fetchone() is not None
+
+    def known_companies(self, namespace: str, company_ids: Iterable[str]) -> set[str]:
+        """The ids among ``company_ids`` of companies the namespace already holds."""
+        sql = f"SELECT id FROM companies WHERE namespace = ? AND id {IDS_IN}"
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(sql, (namespace, json.dumps(list(company_ids))))
+            return {company_id for (company_id,) in rows}
+
+    def relation_times(
+        self, namespace: str, user_ids: Iterable[str]
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        """(user id, company id) -> (membership created, company created), Unix ms."""
+        sql = (
+            "SELECT m.user_id, m.company_id, m.created_at, c.created_at FROM memberships AS m"
+            " JOIN companies AS c ON c.namespace = m.namespace AND c.id = m.company_id"
+            f" WHERE m.namespace = ? AND m.user_id {IDS_IN}"
+        )
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(sql, (namespace, json.dumps(list(user_ids))))
+            return {(user, company): (joined, created) for user, company, joined, created in rows}
 
     def setdefault_meta(self, namespace: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Store each value whose key is new to the namespace; return what is stored per key.
@@ -246,11 +296,11 @@ class UserStore:
         """
         if not values:
             return {}
-        rows = [(namespace, key, _dumps(value)) for key, value in values.items()]
+        rows = [(namespace, key, dumps(value)) for key, value in values.items()]
         with self._transaction() as conn:
             conn.executemany("INSERT INTO meta VALUES (?, ?, ?) ON CONFLICT DO NOTHING", rows)
             stored = conn.execute(
-                f"SELECT key, value FROM meta WHERE namespace = ? AND key {_IDS_IN}",
+                f"SELECT key, value FROM meta WHERE namespace = ? AND key {IDS_IN}",
                 (namespace, json.dumps(list(values))),
             )
             return {key: json.loads(value) for key, value in stored}
@@ -287,133 +337,9 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
             f"sandbox store {path}: schema version {version} is newer than this reconciler "
             f"knows ({SCHEMA_VERSION}); upgrade reconciler"
         )
-    if version < SCHEMA_VERSION:
+    if version == 1:
+        conn.executescript(f"BEGIN IMMEDIATE; {_UPGRADE_FROM_1} PRAGMA user_version = 2; COMMIT;")
+    elif version < SCHEMA_VERSION:
         conn.executescript(
             f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         )
-
-
-def _parse_cursor(after: str | None) -> int:
-    if after is None:
-        return 0
-    try:
-        return int(after)
-    except ValueError:
-        raise ValueError(f"invalid cursor {after!r}") from None
-
-
-def _fetch(conn: sqlite3.Connection, namespace: str, ids: list[str]) -> dict[str, StoredUser]:
-    """Read users with their events and memberships: one query per table for any number of ids."""
-    params = (namespace, json.dumps(ids))
-    users = conn.execute(
-        f"SELECT id, created_at, email, attributes FROM users WHERE namespace = ? AND id {_IDS_IN}",
-        params,
-    ).fetchall()
-    events: dict[str, dict[str, EventStats]] = {}
-    for user_id, name, count, first_at, latest_at in conn.execute(
-        "SELECT user_id, name, count, first_at, latest_at FROM events"
-        f" WHERE namespace = ? AND user_id {_IDS_IN}",
-        params,
-    ):
-        events.setdefault(user_id, {})[name] = EventStats(count, first_at, latest_at)
-    memberships = _fetch_memberships(conn, params)
-    return {
-        user_id: StoredUser(
-            id=user_id,
-            created_at=created_at,
-            email=email,
-            attributes=_loads(attributes),
-            events=events.get(user_id, {}),
-            memberships=memberships.get(user_id, {}),
-        )
-        for user_id, created_at, email, attributes in users
-    }
-
-
-def _fetch_memberships(
-    conn: sqlite3.Connection, params: tuple[str, str]
-) -> dict[str, dict[str, Membership]]:
-    """user id -> company id -> membership; each company is parsed once and shared (read-only)."""
-    companies: dict[str, Company] = {}
-    memberships: dict[str, dict[str, Membership]] = {}
-    for user_id, company_id, attributes, company_attributes in conn.execute(
-        "SELECT m.user_id, m.company_id, m.attributes, c.attributes FROM memberships AS m"
-        " JOIN companies AS c ON c.namespace = m.namespace AND c.id = m.company_id"
-        f" WHERE m.namespace = ? AND m.user_id {_IDS_IN}",
-        params,
-    ):
-        company = companies.get(company_id)
-        if company is None:
-            company = companies[company_id] = Company(company_id, _loads(company_attributes))
-        membership = Membership(company, _loads(attributes))
-        memberships.setdefault(user_id, {})[company_id] = membership
-    return memberships
-
-
-def _write(conn: sqlite3.Connection, namespace: str, upsert: Upsert, now: int) -> None:
-    """Apply one upsert inside the caller's transaction."""
-    _write_user(conn, namespace, upsert, now)
-    _add_events(conn, namespace, upsert.user_id, upsert.events)
-    # A listed company makes the user a member without membership attributes, as in Usertour.
-    memberships = [Membership(company) for company in upsert.companies]
-    for membership in (*memberships, *upsert.memberships):
-        _merge_company(conn, namespace, membership.company, now)
-        _merge_membership(conn, namespace, upsert.user_id, membership)
-
-
-def _patch(changes: Mapping[str, Any]) -> tuple[str, str]:
-    """(attributes of a new row, JSON merge patch for an existing row) for ``changes``.
-
-    SQLite's ``json_patch`` (RFC 7396) is exactly the vendors' merge: keys set, null removes,
-    others untouched; it keeps number literals as written, so 12.0 stays a float. Values are
-    scalars or lists; an object value would be merged into, not replaced.
-    """
-    kept = {name: value for name, value in changes.items() if value is not None}
-    return _dumps(kept), _dumps(dict(changes))
-
-
-def _write_user(conn: sqlite3.Connection, namespace: str, upsert: Upsert, now: int) -> None:
-    # ON CONFLICT keeps seq and created_at: the user keeps its place in creation order.
-    conn.execute(
-        "INSERT INTO users (namespace, id, created_at, email, attributes) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (namespace, id) DO UPDATE"
-        " SET email = coalesce(excluded.email, email), attributes = json_patch(attributes, ?)",
-        (namespace, upsert.user_id, now, upsert.email, *_patch(upsert.attributes)),
-    )
-
-
-def _add_events(
-    conn: sqlite3.Connection, namespace: str, user_id: str, events: Iterable[Event]
-) -> None:
-    """Fold events into per-name aggregates: count += n, first = min, latest = max."""
-    totals: dict[str, tuple[int, int, int]] = {}
-    for event in events:
-        count, first, latest = totals.get(event.name, (0, event.timestamp, event.timestamp))
-        totals[event.name] = (count + 1, min(first, event.timestamp), max(latest, event.timestamp))
-    conn.executemany(
-        "INSERT INTO events (namespace, user_id, name, count, first_at, latest_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, user_id, name) DO UPDATE"
-        " SET count = count + excluded.count, first_at = min(first_at, excluded.first_at),"
-        " latest_at = max(latest_at, excluded.latest_at)",
-        [(namespace, user_id, name, *total) for name, total in totals.items()],
-    )
-
-
-def _merge_company(conn: sqlite3.Connection, namespace: str, company: Company, now: int) -> None:
-    """Company attributes are shared by every member, so an upsert merges into them."""
-    conn.execute(
-        "INSERT INTO companies (namespace, id, created_at, attributes) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (namespace, id) DO UPDATE SET attributes = json_patch(attributes, ?)",
-        (namespace, company.id, now, *_patch(company.attributes)),
-    )
-
-
-def _merge_membership(
-    conn: sqlite3.Connection, namespace: str, user_id: str, membership: Membership
-) -> None:
-    conn.execute(
-        "INSERT INTO memberships (namespace, user_id, company_id, attributes) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (namespace, user_id, company_id) DO UPDATE"
-        " SET attributes = json_patch(attributes, ?)",
-        (namespace, user_id, membership.company.id, *_patch(membership.attributes)),
-    )

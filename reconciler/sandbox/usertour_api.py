@@ -8,24 +8,27 @@ type locking live in usertour_values.py, this module is the HTTP dialect: routes
 from __future__ import annotations
 
 import hmac
-import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
-from urllib.parse import urlencode
+from collections.abc import Callable
 
-from reconciler.model import Company, Membership, Upsert
-from reconciler.sandbox.store import StoredUser, UserStore
+from reconciler.sandbox.store import StoredUser, UserPage, UserStore
+from reconciler.sandbox.usertour_listing import (
+    InvalidQuery,
+    Param,
+    build_url,
+    check_filters,
+    parse_expand,
+    parse_limit,
+)
 from reconciler.sandbox.usertour_values import (
-    EXPANDABLE,
+    MEMBERSHIP_OBJECT,
     Invalid,
-    TypeLocks,
-    UpsertRequest,
+    RelationTimes,
     internal_id,
-    iso_ms,
     parse_upsert,
     user_object,
 )
+from reconciler.sandbox.usertour_writes import NAMESPACE, FirstWriteRace, UsertourWriter
 from reconciler.sandbox.vendor import Handler, VendorApi
 from reconciler.sandbox.wire import (
     MalformedJSON,
@@ -36,12 +39,8 @@ from reconciler.sandbox.wire import (
     text_response,
 )
 
-#: The store namespace of the emulated Usertour environment (one key, one environment).
-NAMESPACE = "usertour"
 #: Every error envelope links the docs (OpenAPIExceptionFilter's fallback).
 DOC_URL = "https://docs.usertour.io"
-#: Attributes Usertour seeds on a new user; not declared by anyone, so never managed.
-SEEDED_ATTRIBUTES = ("first_seen_at", "last_seen_at")
 
 
 def error(
@@ -68,13 +67,17 @@ class UsertourApi(VendorApi):
     prefix = "/v1/"
     auth_scheme = "Bearer"
 
-    def __init__(self, store: UserStore, key: str, clock: Callable[[], int] = _now_ms) -> None:
+    def __init__(
+        self,
+        store: UserStore,
+        key: str,
+        clock: Callable[[], int] = _now_ms,
+        *,
+        race_window_ms: int = 0,
+    ) -> None:
         self._store = store
         self._key = key.encode("utf-8")
-        self._clock = clock
-        # "Is this user new?" and the write that seeds first_seen_at form one step.
-        self._lock = threading.Lock()
-        self._types: dict[str, Any] = {}
+        self._writer = UsertourWriter(store, clock, race_window_ms)
 
     def route(self, request: Request) -> Handler | None:
         path, method = request.path, request.method
@@ -136,86 +139,80 @@ class UsertourApi(VendorApi):
             upsert = parse_upsert(request.json())
         except Invalid as exc:
             return error(400, exc.code, str(exc))
-        with self._lock:
-            user = self._write(upsert)
+        try:
+            user = self._writer.upsert(upsert)
+        except FirstWriteRace:
+            return error(500, "E0000", "An unexpected error occurred")
         return json_response(201, user_object(user))
-
-    def _write(self, request: UpsertRequest) -> StoredUser:
-        """Seed a new user's first/last seen, claim attribute types, keep what matches them."""
-        seeds: dict[str, Any] = {}
-        if self._store.get_user(NAMESPACE, request.id) is None:
-            now = iso_ms(self._clock())
-            seeds = dict.fromkeys(SEEDED_ATTRIBUTES, now)
-        companies = request.companies or ()
-        memberships = request.memberships or ()
-        locks = TypeLocks()
-        locks.propose("user", seeds)
-        locks.propose("user", request.attributes)
-        for company in (*companies, *(m.company for m in memberships)):
-            locks.propose("company", company.attributes)
-        for membership in memberships:
-            locks.propose("membership", membership.attributes)
-        locked = self._claim_types(locks.proposals)
-        attributes = {**seeds, **request.attributes}
-        kept = locks.keep("user", attributes, locked)
-        email = kept.get("email")
-        upsert = Upsert(
-            request.id,
-            kept,
-            email if isinstance(email, str) else None,
-            companies=tuple(_company(c, locks, locked) for c in companies),
-            memberships=tuple(_membership(m, locks, locked) for m in memberships),
-        )
-        return self._store.upsert(NAMESPACE, upsert)
-
-    def _claim_types(self, proposals: Mapping[str, str]) -> Mapping[str, Any]:
-        """Claim types for names not seen yet; a claimed type never changes, so it is cached
-        and most upserts need no transaction for it (the caller holds ``_lock``)."""
-        unknown = {key: kind for key, kind in proposals.items() if key not in self._types}
-        if unknown:
-            self._types.update(self._store.setdefault_meta(NAMESPACE, unknown))
-        return self._types
 
     def _get(self, user_id: str, request: Request) -> Response:
         try:
-            expand = _expand(request.query)
-        except Invalid as exc:
-            return error(400, exc.code, str(exc))
+            expand, _ = parse_expand(request.query)
+        except InvalidQuery as exc:
+            return error(400, "E1017", str(exc))
         user = self._store.get_user(NAMESPACE, user_id)
         if user is None:
             return error(404, "E1001", "User not found")
-        return json_response(200, user_object(user, expand))
+        return json_response(200, user_object(user, expand, self._times([user], expand)))
 
     def _list(self, request: Request) -> Response:
-        """A page in creation order; ``next`` is a relative URL keeping the other parameters.
+        """A page in creation order, with next/previous URLs built like the server's.
 
-        ``previous`` is always null: the store pages forwards only, and reconciler never
-        walks backwards. A cursor is the creation sequence of the last user of the page.
+        A cursor is the creation sequence of the last user of the previous page; like the
+        server's (a database id), it stops working once that user is deleted (400 E1007).
         """
         query = request.query
         try:
-            limit, expand = _limit(query), _expand(query)
-            _order_by(query)
-            email, company_id = _single(query, "email"), _single(query, "companyId")
-            page = self._store.list_users(
-                NAMESPACE,
-                limit=limit,
-                after=_single(query, "cursor"),
-                email=email,
-                company_id=company_id,
-            )
-        except Invalid as exc:
-            return error(400, exc.code, str(exc))
-        except ValueError:
+            limit, (expand, expand_param) = parse_limit(query), parse_expand(query)
+            check_filters(query)
+        except InvalidQuery as exc:
+            return error(400, "E1017", str(exc))
+        cursor = _single(query, "cursor") or None
+        filters = {"email": _single(query, "email"), "company_id": _single(query, "companyId")}
+        if cursor is not None and not self._store.has_cursor(NAMESPACE, cursor):
             return error(400, "E1007", "Invalid cursor parameter")
-        # The store's email index is never cleared when attributes.email is deleted with
-        # null: filtering on the attribute itself keeps the answer right.
-        users = [u for u in page.users if email is None or u.attributes.get("email") == email]
+        page = self._store.list_users(NAMESPACE, limit=limit.size, after=cursor, **filters)
+        if cursor is not None and not page.users:
+            return error(400, "E1007", "Invalid cursor parameter")
+        params: list[Param] = [("limit", limit.text), *([expand_param] if expand_param else [])]
         next_url = None
         if page.next_cursor is not None:
-            next_url = _page_url(request, page.next_cursor, limit)
-        results = [user_object(user, expand) for user in users]
-        return json_response(200, {"results": results, "next": next_url, "previous": None})
+            next_url = build_url(request.target, [("cursor", page.next_cursor), *params])
+        previous = None
+        if cursor is not None:
+            previous = self._previous_url(request.target, page, limit.size, params, filters)
+        # The store's email index is never cleared when attributes.email is deleted with
+        # null: filtering on the attribute itself keeps the answer right.
+        email = filters["email"]
+        users = [u for u in page.users if email is None or u.attributes.get("email") == email]
+        times = self._times(users, expand)
+        results = [user_object(user, expand, times) for user in users]
+        return json_response(200, {"results": results, "next": next_url, "previous": previous})
+
+    def _previous_url(
+        self,
+        target: str,
+        page: UserPage,
+        size: int,
+        params: list[Param],
+        filters: dict[str, str | None],
+    ) -> str | None:
+        """pagination.ts: the ``size`` users before this page; the first page's URL has no
+        cursor. Otherwise the cursor is the previous page's *first* user, as the server
+        writes it (following it skips that user: the server's own off-by-one)."""
+        before = self._store.user_cursor(NAMESPACE, page.users[0].id)
+        cursors = self._store.cursors_before(NAMESPACE, before, limit=size, **filters)
+        if not cursors:
+            return None
+        if len(cursors) < size or self._store.first_cursor(NAMESPACE, **filters) == cursors[0]:
+            return build_url(target, params)
+        return build_url(target, [("cursor", cursors[0]), *params])
+
+    def _times(self, users: list[StoredUser], expand: frozenset[str]) -> RelationTimes:
+        """Creation times of the users' memberships and companies, read only when shown."""
+        if not expand:
+            return {}
+        return self._store.relation_times(NAMESPACE, [user.id for user in users])
 
     def _delete(self, user_id: str) -> Response:
         if not self._store.delete_user(NAMESPACE, user_id):
@@ -232,65 +229,13 @@ class UsertourApi(VendorApi):
             return error(404, "E1003", "Company membership not found")
         membership_id = internal_id("membership", user_id, company_id)
         return json_response(
-            200, {"id": membership_id, "object": "company_membership", "deleted": True}
+            200, {"id": membership_id, "object": MEMBERSHIP_OBJECT, "deleted": True}
         )
-
-
-def _company(company: Company, locks: TypeLocks, locked: Mapping[str, Any]) -> Company:
-    return Company(company.id, locks.keep("company", company.attributes, locked))
-
-
-def _membership(membership: Membership, locks: TypeLocks, locked: Mapping[str, Any]) -> Membership:
-    company = _company(membership.company, locks, locked)
-    return Membership(company, locks.keep("membership", membership.attributes, locked))
 
 
 def _single(query: dict[str, list[str]], name: str) -> str | None:
     values = query.get(name)
     return values[-1] if values else None
-
-
-def _limit(query: dict[str, list[str]]) -> int:
-    """``@Type(() => Number) @IsInt() @Min(1) @Max(100)``, default 20."""
-    values = query.get("limit")
-    if not values:
-        return 20
-    if len(values) > 1 or not values[0].strip().lstrip("-").isdigit():
-        raise Invalid("limit must be an integer number")
-    limit = int(values[0])
-    if limit < 1:
-        raise Invalid("limit must not be less than 1")
-    if limit > 100:
-        raise Invalid("limit must not be greater than 100")
-    return limit
-
-
-def _expand(query: dict[str, list[str]]) -> frozenset[str]:
-    """``expand[]=companies&expand[]=memberships`` (or ``expand=...``), each an ExpandType."""
-    values = [*query.get("expand", ()), *query.get("expand[]", ())]
-    for value in values:
-        if value not in EXPANDABLE:
-            allowed = ", ".join(EXPANDABLE)
-            raise Invalid(f"each value in expand must be one of the following values: {allowed}")
-    return frozenset(values)
-
-
-def _order_by(query: dict[str, list[str]]) -> None:
-    """Only the default order is emulated; ``-createdAt`` is refused rather than ignored."""
-    for value in (*query.get("orderBy", ()), *query.get("orderBy[]", ())):
-        if value != "createdAt":
-            raise Invalid(f"orderBy {value!r} is not supported by the sandbox emulator")
-
-
-def _page_url(request: Request, cursor: str, limit: int) -> str:
-    """Usertour's ``buildUrl``: the request's own path and query, cursor and limit replaced."""
-    kept = [
-        (name, value)
-        for name, values in request.query.items()
-        if name not in ("cursor", "limit")
-        for value in values
-    ]
-    return f"{request.path}?{urlencode([*kept, ('cursor', cursor), ('limit', str(limit))])}"
 
 
 def _node_json_message(body: bytes, position: int) -> str:

@@ -134,7 +134,8 @@ def test_companies_and_memberships_merge_and_are_never_removed(emulator: StartEm
             params=[("expand[]", "companies"), ("expand[]", "memberships.company")],
         ).json()
     assert plain["companies"] is None and plain["memberships"] is None
-    assert [(c["id"], c["object"], c["attributes"]) for c in expanded["companies"]] == [
+    declared = [(c["id"], c["object"], _unseeded(c["attributes"])) for c in expanded["companies"]]
+    assert declared == [
         ("acme", "company", {"name": "Acme", "size": 11}),
         ("globex", "company", {"name": "Globex"}),
     ]
@@ -143,7 +144,43 @@ def test_companies_and_memberships_merge_and_are_never_removed(emulator: StartEm
         ("acme", {}),
         ("globex", {"role": "admin"}),
     ]
-    assert all(m["object"] == "company_membership" for m in memberships)
+    assert all(m["object"] == "companyMembership" for m in memberships)
+
+
+def _unseeded(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attributes.items() if k not in ("first_seen_at", "last_seen_at")}
+
+
+def test_new_companies_are_seeded_once_and_sent_values_win(emulator: StartEmulator) -> None:
+    """The real server seeds first/last seen on new companies too (usertour_session.json)."""
+    with usertour_client(emulator()) as usertour:
+        upsert(usertour, "u", companies=[{"id": "acme"}])
+        upsert(usertour, "v", companies=[{"id": "acme", "attributes": {"size": 3}}])
+        upsert(usertour, "w", companies=[{"id": "own", "attributes": {"first_seen_at": None}}])
+        acme = usertour.get("/v1/users/v?expand[]=companies").json()["companies"][0]
+        own = usertour.get("/v1/users/w?expand[]=companies").json()["companies"][0]
+    assert acme["attributes"]["first_seen_at"] == acme["attributes"]["last_seen_at"]
+    assert acme["attributes"]["size"] == 3
+    assert "first_seen_at" not in own["attributes"] and "last_seen_at" in own["attributes"]
+    assert acme["createdAt"].endswith("Z")
+
+
+def test_companies_and_memberships_in_one_request_are_both_processed(
+    emulator: StartEmulator,
+) -> None:
+    with usertour_client(emulator()) as usertour:
+        response = upsert(
+            usertour,
+            "u",
+            companies=[{"id": "acme"}],
+            memberships=[{"company": {"id": "beta"}, "attributes": {"role": "admin"}}],
+        )
+        user = usertour.get("/v1/users/u?expand[]=memberships.company").json()
+    assert response.status_code == 201
+    assert [(m["company"]["id"], m["attributes"]) for m in user["memberships"]] == [
+        ("acme", {}),
+        ("beta", {"role": "admin"}),
+    ]
 
 
 def test_expand_memberships_alone_does_not_name_the_company(emulator: StartEmulator) -> None:
@@ -160,16 +197,17 @@ def test_expand_memberships_alone_does_not_name_the_company(emulator: StartEmula
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "id must be a string"),
-        ({"id": 5}, "id must be a string"),
+        ({}, "id must be a non-empty string"),
+        ({"id": 5}, "id must be a non-empty string"),
+        ({"id": " \t"}, "id must be a non-empty string"),
         ({"id": "u", "attributes": ["a"]}, "attributes must be an object"),
         ({"id": "u", "companies": {"id": "a"}}, "companies must be an array"),
         ({"id": "u", "companies": ["acme"]}, "each value in nested property companies"),
-        ({"id": "u", "companies": [{"name": "x"}]}, "companies.0.id must be a string"),
+        ({"id": "u", "companies": [{"name": "x"}]}, "companies.0.company id must be a non-empty"),
+        ({"id": "u", "companies": [{"id": " "}]}, "companies.0.company id must be a non-empty"),
         ({"id": "u", "companies": [{"id": "a", "attributes": 1}]}, "companies.0.attributes must"),
-        ({"id": "u", "memberships": [{"company": {}}]}, "memberships.0.company.id must be"),
+        ({"id": "u", "memberships": [{"company": {}}]}, "memberships.0.company.company id must"),
         ({"id": "u", "memberships": [{}]}, "nested property memberships.0.company must"),
-        ({"id": "u", "companies": [], "memberships": []}, "Only one of companies or memberships"),
     ],
 )
 def test_invalid_bodies_are_400_e1017_first_message(
@@ -260,7 +298,8 @@ def test_list_filters_by_email_and_company(emulator: StartEmulator) -> None:
     [
         ("limit=0", "E1017", "limit must not be less than 1"),
         ("limit=101", "E1017", "limit must not be greater than 100"),
-        ("limit=ten", "E1017", "limit must be an integer number"),
+        ("limit=ten", "E1017", "limit must not be greater than 100"),
+        ("limit=", "E1017", "limit must not be less than 1"),
         ("cursor=nope", "E1007", "Invalid cursor parameter"),
         ("expand[]=everything", "E1017", "each value in expand must be one of"),
     ],
@@ -296,7 +335,7 @@ def test_delete_membership(emulator: StartEmulator) -> None:
         missing = usertour.delete(path, params={"userId": "u"})
         user = usertour.get("/v1/users/u?expand[]=companies").json()
     assert deleted.status_code == 200
-    assert deleted.json()["object"] == "company_membership"
+    assert deleted.json()["object"] == "companyMembership"
     assert deleted.json()["deleted"] is True
     assert error_of(again) == (404, "E1003", "Company membership not found")
     assert error_of(missing) == (400, "E1017", "companyId should not be empty")

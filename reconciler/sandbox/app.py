@@ -115,7 +115,7 @@ class EmulatorApp:
         self.options = options
         self.apis: tuple[VendorApi, ...] = (
             SprigApi(store, keys.sprig.value, options.visibility_delay_ms),
-            UsertourApi(store, keys.usertour.value),
+            UsertourApi(store, keys.usertour.value, race_window_ms=options.first_write_race_ms),
         )
         self.requests = RequestLog()
         self._faults = FaultInjector(options.fail_rate, options.fail_mode, options.seed)

@@ -45,6 +45,10 @@ class EmulatorOptions:
     latency_ms: int = 0
     #: Sprig: an accepted upsert becomes visible this long after its 202.
     visibility_delay_ms: int = 0
+    #: Usertour: for this long, an upsert introducing a new attribute name races with any
+    #: other upsert introducing it, which fails whole with 500 E0000, as two transactions
+    #: creating one attribute do on the real server (0: no race).
+    first_write_race_ms: int = 0
     #: Seeds the failure draws, so a run in a fixed order fails the same requests every time.
     seed: int = 0
     #: One line per request on stderr.
@@ -63,6 +67,10 @@ class EmulatorOptions:
             problems.append(f"rate limit must be a positive number, got {self.rate_limit}")
         if self.latency_ms < 0:
             problems.append(f"latency must not be negative, got {self.latency_ms} ms")
+        if self.first_write_race_ms < 0:
+            problems.append(
+                f"first-write race must not be negative, got {self.first_write_race_ms} ms"
+            )
         if self.visibility_delay_ms < 0:
             delay = self.visibility_delay_ms
             problems.append(f"visibility delay must not be negative, got {delay} ms")

@@ -17,14 +17,16 @@ from typing import Any
 from reconciler.model import Company, Membership
 from reconciler.sandbox.store import StoredUser
 
-#: The only string Usertour's v1 takes as a DateTime (apis/usertour.md).
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+#: A DateTime string (``isValidISO8601`` of @usertour/helpers): milliseconds optional.
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{3})?Z")
+#: Integers a JavaScript number holds exactly; beyond them the server rounds (a double).
+_EXACT = 2**53
+#: Below this ``JSON.stringify`` writes an integral double as digits, from it in e-notation.
+_JS_DIGITS = 10**21
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Internal ids (memberships, and a membership's companyId/userId) are opaque database ids in
 #: Usertour, not the external ids a client sent; stable UUIDs stand in for them.
 _INTERNAL_IDS = uuid.UUID("6f0d7b52-52c8-4d8f-a1f6-2b7c9e0d4a13")
-#: Values of ``expand`` (Usertour's ExpandType enum).
-EXPANDABLE = ("companies", "memberships", "memberships.company")
 
 
 class Invalid(ValueError):
@@ -47,19 +49,25 @@ class UpsertRequest:
 
 def parse_upsert(body: Any) -> UpsertRequest:
     """Validate like the UpsertUserRequestDto: properties in declaration order, first problem
-    only. Unknown top-level keys are ignored (so an email must be ``attributes.email``)."""
+    only. Unknown top-level keys are ignored (so an email must be ``attributes.email``).
+
+    ``companies`` and ``memberships`` may come together: the service processes both lists.
+    """
     if not isinstance(body, dict):
         body = {}
-    user_id = body.get("id")
-    if not isinstance(user_id, str):
-        raise Invalid("id must be a string")
+    user_id = _non_blank(body.get("id"), "id must be a non-empty string")
     attributes = _optional_object(body.get("attributes"), "attributes")
     companies = _companies(body.get("companies"))
     memberships = _memberships(body.get("memberships"))
-    # Checked by the service after the DTO: any two sent lists, even empty ones ([] is truthy).
-    if companies is not None and memberships is not None:
-        raise Invalid("Only one of companies or memberships can be set")
     return UpsertRequest(user_id, attributes or {}, companies, memberships)
+
+
+def _non_blank(value: Any, message: str) -> str:
+    """``@IsString() @Matches(/\\S/)``: the server reports the last failing constraint, so a
+    missing, non-string or whitespace-only id all read "... must be a non-empty string"."""
+    if not isinstance(value, str) or not re.search(r"\S", value):
+        raise Invalid(message)
+    return value
 
 
 def _optional_object(value: Any, where: str) -> dict[str, Any] | None:
@@ -68,15 +76,27 @@ def _optional_object(value: Any, where: str) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise Invalid(f"{where} must be an object")
-    return {name: _js_number(item) for name, item in value.items()}
+    return {name: js_value(item) for name, item in value.items()}
 
 
-def _js_number(value: Any) -> Any:
-    """JavaScript has one number type: 12.0 arrives as 12 and is answered as 12."""
-    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
-        return int(value)
+def js_value(value: Any) -> Any:
+    """A JSON value as the JavaScript server holds it: one number type, a double.
+
+    12.0 arrives as 12; an integer beyond 2^53 is rounded to the nearest double
+    (9007199254740993 becomes 9007199254740992) and written back as digits below 10^21,
+    in e-notation from there, like ``JSON.stringify``.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        number = float(value) if isinstance(value, float) or abs(value) > _EXACT else value
+        if isinstance(number, float) and number.is_integer() and abs(number) < _JS_DIGITS:
+            return int(number)
+        return number
     if isinstance(value, list):
-        return [_js_number(item) for item in value]
+        return [js_value(item) for item in value]
+    if isinstance(value, dict):
+        return {name: js_value(item) for name, item in value.items()}
     return value
 
 
@@ -94,10 +114,9 @@ def _items(value: Any, where: str) -> list[dict[str, Any]] | None:
 def _company(value: Any, where: str) -> Company:
     if not isinstance(value, dict):
         raise Invalid(f"nested property {where} must be either object or array")
-    if not isinstance(value.get("id"), str):
-        raise Invalid(f"{where}.id must be a string")
+    company_id = _non_blank(value.get("id"), f"{where}.company id must be a non-empty string")
     attributes = _optional_object(value.get("attributes"), f"{where}.attributes")
-    return Company(value["id"], attributes or {})
+    return Company(company_id, attributes or {})
 
 
 def _companies(value: Any) -> tuple[Company, ...] | None:
@@ -121,11 +140,8 @@ def _memberships(value: Any) -> tuple[Membership, ...] | None:
 
 
 def value_type(value: Any) -> str | None:
-    """Usertour's ``getAttributeType``: number, string, DateTime, boolean or list.
-
-    None for objects (Usertour's "Nil" type): the emulator never stores them, which also keeps
-    the store's JSON merge from merging into them.
-    """
+    """Usertour's ``getAttributeType``: number, string, DateTime, boolean, list, or "nil" for
+    an object (stored as sent, and only objects may follow it). None for null (a delete)."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, (int, float)):
@@ -134,15 +150,20 @@ def value_type(value: Any) -> str | None:
         return "datetime" if is_datetime(value) else "string"
     if isinstance(value, list):
         return "list"
+    if isinstance(value, dict):
+        return "nil"
     return None
 
 
 def is_datetime(value: str) -> bool:
-    """A string exactly like ``2024-03-20T08:30:00.000Z`` naming a real instant."""
-    if not _DATETIME.fullmatch(value):
+    """``2024-03-20T08:30:00.000Z`` or ``2024-03-20T08:30:00Z`` naming a real instant (the
+    server parses it and compares with ``toISOString()``: no 24:00, no 60 seconds)."""
+    match = _DATETIME.fullmatch(value)
+    if match is None:
         return False
     try:
-        datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        datetime(year, month, day, hour, minute, second)
     except ValueError:
         return False
     return True
@@ -192,19 +213,36 @@ def internal_id(*parts: str) -> str:
     return str(uuid.uuid5(_INTERNAL_IDS, "\x1f".join(parts)))
 
 
-def user_object(user: StoredUser, expand: frozenset[str] = frozenset()) -> dict[str, Any]:
+#: (user id, company id) -> (membership created, company created), Unix ms.
+RelationTimes = Mapping[tuple[str, str], tuple[int, int]]
+#: Membership objects are ``object: "companyMembership"`` (OpenApiObjectType).
+MEMBERSHIP_OBJECT = "companyMembership"
+
+
+def user_object(
+    user: StoredUser, expand: frozenset[str] = frozenset(), times: RelationTimes | None = None
+) -> dict[str, Any]:
     """The v1 user object (``mapBizUserToUser``); companies and memberships only when expanded,
-    else null. Company and membership creation times are not stored: ``createdAt`` is null."""
+    else null, in the order the user joined them. ``times`` gives their ``createdAt``."""
+    times = times or {}
+
+    def joined(item: tuple[str, Membership]) -> tuple[int, str]:
+        return (times.get((user.id, item[0]), (0, 0))[0], item[0])
+
+    ordered = sorted(user.memberships.items(), key=joined)
     memberships = None
     if "memberships" in expand or "memberships.company" in expand:
         with_company = "memberships.company" in expand
         memberships = [
-            _membership_object(user.id, membership, with_company)
-            for _, membership in sorted(user.memberships.items())
+            _membership_object(user.id, m, with_company, times.get((user.id, company_id)))
+            for company_id, m in ordered
         ]
     companies = None
     if "companies" in expand:
-        companies = [_company_object(m.company) for _, m in sorted(user.memberships.items())]
+        companies = [
+            _company_object(m.company, times.get((user.id, company_id)))
+            for company_id, m in ordered
+        ]
     return {
         "id": user.id,
         "object": "user",
@@ -215,27 +253,29 @@ def user_object(user: StoredUser, expand: frozenset[str] = frozenset()) -> dict[
     }
 
 
-def _company_object(company: Company) -> dict[str, Any]:
+def _company_object(company: Company, times: tuple[int, int] | None) -> dict[str, Any]:
     return {
         "id": company.id,
         "object": "company",
         "attributes": dict(company.attributes),
-        "createdAt": None,
+        "createdAt": iso_ms(times[1]) if times else None,
     }
 
 
-def _membership_object(user_id: str, membership: Membership, with_company: bool) -> dict[str, Any]:
+def _membership_object(
+    user_id: str, membership: Membership, with_company: bool, times: tuple[int, int] | None
+) -> dict[str, Any]:
     """``companyId`` and ``userId`` are internal ids in Usertour, not the external ones: only
     ``expand[]=memberships.company`` tells which company a membership belongs to."""
     company_id = membership.company.id
     value: dict[str, Any] = {
         "id": internal_id("membership", user_id, company_id),
-        "object": "company_membership",
+        "object": MEMBERSHIP_OBJECT,
         "attributes": dict(membership.attributes),
-        "createdAt": None,
+        "createdAt": iso_ms(times[0]) if times else None,
         "companyId": internal_id("company", company_id),
         "userId": internal_id("user", user_id),
     }
     if with_company:
-        value["company"] = _company_object(membership.company)
+        value["company"] = _company_object(membership.company, times)
     return value

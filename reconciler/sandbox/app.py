@@ -44,6 +44,8 @@ class RecordedRequest:
     #: Requests being handled when this one arrived, itself included: how hard the client
     #: pushed (tests check that a client lowers it when answered 429).
     in_flight: int = 1
+    #: The request's Content-Type header (contract tests check it against the vendor's).
+    content_type: str | None = None
 
     def json(self) -> Any:
         """The body as JSON, or None when it is empty or not JSON."""
@@ -92,6 +94,7 @@ class RequestLog:
             vendor,
             request.body,
             in_flight,
+            request.header("content-type"),
         )
         with self._lock:
             self._entries.append(entry)

@@ -24,6 +24,7 @@ from reconciler.sandbox.wire import (
     json_response,
     path_param,
     text_response,
+    unstorable,
 )
 
 #: The store namespace of the emulated Sprig environment (one key, one environment).
@@ -34,6 +35,8 @@ EMAIL_ATTRIBUTE = "!email"
 MAX_ATTRIBUTES = 100
 #: Deliberately loose: one @, no spaces, a dot in the domain. Sprig's own rule is undocumented.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: The latest instant a JavaScript Date holds, in Unix ms (timestamps beyond it are refused).
+MAX_TIMESTAMP = 8_640_000_000_000_000
 #: Visitor ids are stable per user id, so GET answers the same ``id`` every time.
 _VISITOR_IDS = uuid.UUID("0d6c7f3e-7a51-4d0c-9a2e-5b1f0c3e8a77")
 
@@ -138,16 +141,20 @@ def user_document(user: StoredUser) -> dict[str, Any]:
 
     Events are aggregated per name; the list is sorted by name so answers are reproducible.
     """
-    return {
+    document: dict[str, Any] = {
         "id": str(uuid.uuid5(_VISITOR_IDS, user.id)),
         "createdAt": user.created_at,
         "externalUserId": user.id,
         "attributes": dict(user.attributes),
-        "events": [
+    }
+    # The vendor's schema (Userv2) says ``events`` has minItems 1 and is not required: a user
+    # without events has no ``events`` key, never an empty list.
+    if user.events:
+        document["events"] = [
             {"event": name, "count": s.count, "createdAt": s.first, "updatedAt": s.latest}
             for name, s in sorted(user.events.items())
-        ],
-    }
+        ]
+    return document
 
 
 def parse_upsert(body: Any) -> Upsert:
@@ -160,6 +167,11 @@ def parse_upsert(body: Any) -> Upsert:
     """
     if not isinstance(body, dict):
         raise InvalidUpsert("the request body must be a JSON object")
+    problem = unstorable(body)
+    if problem is not None:
+        # JSON can escape them, Sprig's database (like Usertour's, which answers 500) cannot
+        # hold them; Sprig's answer is undocumented: refused, nothing stored, a clear 400.
+        raise InvalidUpsert(problem)
     user_id = body.get("userId")
     if user_id is None:
         raise InvalidUpsert("userId is required")
@@ -195,6 +207,18 @@ def _parse_attributes(attributes: Any) -> dict[str, Any]:
     return dict(attributes)
 
 
+def _js_integer(value: Any) -> int | None:
+    """An integer as a JavaScript server reads JSON: ``1626448859836.0`` is 1626448859836 (one
+    number type; the schema's ``integer`` allows it too). None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def _parse_email(email: Any) -> str | None:
     if email is None:
         return None
@@ -214,10 +238,10 @@ def _parse_events(events: Any) -> tuple[Event, ...]:
     for index, event in enumerate(events):
         if not isinstance(event, Mapping):
             raise InvalidUpsert(f"events[{index}] must be an object with event and timestamp")
-        name, timestamp = event.get("event"), event.get("timestamp")
+        name, timestamp = event.get("event"), _js_integer(event.get("timestamp"))
         if not isinstance(name, str) or not name:
             raise InvalidUpsert(f"events[{index}].event must be a non-empty string")
-        if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
+        if timestamp is None or not 0 <= timestamp <= MAX_TIMESTAMP:
             raise InvalidUpsert(f"events[{index}].timestamp must be a Unix time in milliseconds")
         parsed.append(Event(name, timestamp))
     return tuple(parsed)

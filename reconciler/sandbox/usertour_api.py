@@ -24,8 +24,10 @@ from reconciler.sandbox.usertour_values import (
     MEMBERSHIP_OBJECT,
     Invalid,
     RelationTimes,
+    Unstorable,
     internal_id,
     parse_upsert,
+    storable,
     user_object,
 )
 from reconciler.sandbox.usertour_writes import NAMESPACE, FirstWriteRace, UsertourWriter
@@ -136,9 +138,11 @@ class UsertourApi(VendorApi):
         """Create or merge a user; 201 with the user object, companies and memberships null
         (the service answers ``getUser`` without expand)."""
         try:
-            upsert = parse_upsert(request.json())
+            upsert = storable(parse_upsert(request.json()))
         except Invalid as exc:
             return error(400, exc.code, str(exc))
+        except Unstorable:
+            return error(500, "E0000", "An unexpected error occurred")
         try:
             user = self._writer.upsert(upsert)
         except FirstWriteRace:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -37,6 +37,10 @@ class Invalid(ValueError):
         self.code = code
 
 
+class Unstorable(ValueError):
+    """A valid request the server's database cannot hold: it answers 500 E0000."""
+
+
 @dataclass(frozen=True, slots=True)
 class UpsertRequest:
     """A validated ``POST /v1/users`` body; None means "not sent"."""
@@ -60,6 +64,37 @@ def parse_upsert(body: Any) -> UpsertRequest:
     companies = _companies(body.get("companies"))
     memberships = _memberships(body.get("memberships"))
     return UpsertRequest(user_id, attributes or {}, companies, memberships)
+
+
+def storable(request: UpsertRequest) -> UpsertRequest:
+    """The request, unless it holds text the real server's PostgreSQL cannot store (a NUL or a
+    lone surrogate, in an id, a name or a value): the whole upsert then fails with 500 E0000
+    and writes nothing (seen on it). One difference: the server checks only the values that
+    survive type locking; the emulator checks them all."""
+    companies = [*(request.companies or ()), *(m.company for m in request.memberships or ())]
+    maps = [request.attributes, *(c.attributes for c in companies)]
+    maps += [m.attributes for m in request.memberships or ()]
+    texts = _strings([request.id, *(c.id for c in companies), maps])
+    if any("\x00" in text or _has_surrogate(text) for text in texts):
+        raise Unstorable("text the database cannot hold")
+    return request
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def _non_blank(value: Any, message: str) -> str:

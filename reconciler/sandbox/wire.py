@@ -7,6 +7,7 @@ they are tested with literals and the one place that writes to a socket stays sm
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -112,14 +113,47 @@ def _reason(status: int) -> str:
 
 
 def json_response(status: int, value: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-    """A JSON response, compact like Express's ``res.json``."""
-    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """A JSON response, compact like Express's ``res.json``.
+
+    Text that UTF-8 cannot encode (a lone surrogate, which JSON's ``\\ud800`` escape can
+    carry into a request) is answered escaped instead of breaking the answer.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        body = json.dumps(value, separators=(",", ":")).encode("ascii")
     return Response(status, body, "application/json; charset=utf-8", headers)
 
 
 def text_response(status: int, text: str, headers: tuple[tuple[str, str], ...] = ()) -> Response:
     """A plain-text response (Sprig answers ``Accepted`` and ``Not Found`` as plain text)."""
     return Response(status, text.encode("utf-8"), "text/plain; charset=utf-8", headers)
+
+
+#: Characters JSON can escape that text columns (SQLite's JSON functions, PostgreSQL) cannot
+#: hold: NUL and lone UTF-16 surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(value: Any, where: str = "body") -> str | None:
+    """What and where the first string (or key) no database can store is, or None."""
+    if isinstance(value, str):
+        found = _UNSTORABLE.search(value)
+        if found is None:
+            return None
+        what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
+        return f"{where} holds {what} (\\u{ord(found.group()):04x}), which cannot be stored"
+    if isinstance(value, dict):
+        for key in value:
+            if _UNSTORABLE.search(key):
+                return unstorable(key, f"a key of {where}")
+        pairs: list[tuple[str, Any]] = [(f"{where}.{key}", item) for key, item in value.items()]
+    elif isinstance(value, list):
+        pairs = [(f"{where}[{index}]", item) for index, item in enumerate(value)]
+    else:
+        return None
+    return next((problem for path, item in pairs if (problem := unstorable(item, path))), None)
 
 
 def path_param(path: str, prefix: str) -> str | None:

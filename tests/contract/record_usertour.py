@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write(path: Path, value: Any) -> None:
-    text = json.dumps(value, indent=1, ensure_ascii=False) + "\n"
+    text = json.dumps(value, indent=1) + "\n"  # ASCII: lone surrogates are data here
     if any(secret in text for secret in _secrets()):
         raise SystemExit(f"{path}: an answer contains the key; nothing written")
     path.write_text(text, encoding="utf-8")

@@ -53,7 +53,8 @@ EXPAND_ALL = "expand[]=companies&expand[]=memberships&expand[]=memberships.compa
 
 def session(tag: str) -> list[Step]:
     """Every step, in order; ``tag`` makes ids and attribute names new to the server."""
-    return [*_errors(tag), *_values(tag), *_relations(tag), *_listing(tag), *_deletion(tag)]
+    steps = [*_errors(tag), *_values(tag), *_unstorable(tag), *_relations(tag)]
+    return [*steps, *_listing(tag), *_deletion(tag)]
 
 
 def user_ids(tag: str) -> list[str]:
@@ -157,6 +158,22 @@ def _values(tag: str) -> list[Step]:
         Step("get user again", "what was kept", "GET", f"/v1/users/{ada}"),
         Step("same type again", "a value of the locked type replaces", "POST", "/v1/users",
              body={"id": ada, "attributes": {attr("seats"): 14, attr("name"): "Ada L."}}),
+    ]  # fmt: skip
+
+
+def _unstorable(tag: str) -> list[Step]:
+    """Text PostgreSQL cannot hold: NUL and lone surrogates (JSON escapes carry them in)."""
+    hal, gus = f"hal-{tag}", f"gus-{tag}"
+    return [
+        Step("nul in id", "the database refuses: 500 E0000", "POST", "/v1/users",
+             body={"id": f"nul\x00{tag}"}),
+        Step("surrogate in id", "the database refuses: 500 E0000", "POST", "/v1/users",
+             body={"id": f"hal\ud800{tag}"}),
+        Step("surrogate value", "a lone surrogate fails the whole upsert", "POST", "/v1/users",
+             body={"id": hal, "attributes": {f"s_{tag}": "\ud800", f"ok_{tag}": "fine"}}),
+        Step("nothing written", "the failed upsert created nobody", "GET", f"/v1/users/{hal}"),
+        Step("nul value", "a NUL in a value fails the upsert too", "POST", "/v1/users",
+             body={"id": gus, "attributes": {f"n_{tag}": "a\x00b", f"ok_{tag}": "fine"}}),
     ]  # fmt: skip
 
 

@@ -129,11 +129,29 @@ def merge_patch(changes: Mapping[str, Any]) -> tuple[str, str]:
     """(attributes of a new row, JSON merge patch for an existing row) for ``changes``.
 
     SQLite's ``json_patch`` (RFC 7396) is exactly the vendors' merge: keys set, null removes,
-    others untouched; it keeps number literals as written, so 12.0 stays a float. Values are
-    scalars or lists; an object value would be merged into, not replaced.
+    others untouched; it keeps number literals as written, so 12.0 stays a float. It would
+    merge into an object value, which the vendors replace: objects are left out of the patch
+    and written by ``replace_objects``.
     """
     kept = {name: value for name, value in changes.items() if value is not None}
-    return dumps(kept), dumps(dict(changes))
+    patch = {name: value for name, value in changes.items() if not isinstance(value, dict)}
+    return dumps(kept), dumps(patch)
+
+
+def replace_objects(
+    conn: sqlite3.Connection, table: str, key: dict[str, str], changes: Mapping[str, Any]
+) -> None:
+    """Set the object values of ``changes`` whole (Usertour keeps an object as sent, nested
+    nulls included); ``key`` names the row. Rare, so read, merge and write in Python."""
+    objects = {name: value for name, value in changes.items() if isinstance(value, dict)}
+    if not objects:
+        return
+    where = " AND ".join(f"{column} = ?" for column in key)
+    row = conn.execute(f"SELECT attributes FROM {table} WHERE {where}", tuple(key.values()))
+    attributes = {**loads(row.fetchone()[0]), **objects}
+    conn.execute(
+        f"UPDATE {table} SET attributes = ? WHERE {where}", (dumps(attributes), *key.values())
+    )
 
 
 def write_user(conn: sqlite3.Connection, namespace: str, upsert: Upsert, now: int) -> None:
@@ -144,6 +162,8 @@ def write_user(conn: sqlite3.Connection, namespace: str, upsert: Upsert, now: in
         " SET email = coalesce(excluded.email, email), attributes = json_patch(attributes, ?)",
         (namespace, upsert.user_id, now, upsert.email, *merge_patch(upsert.attributes)),
     )
+    key = {"namespace": namespace, "id": upsert.user_id}
+    replace_objects(conn, "users", key, upsert.attributes)
 
 
 def add_events(
@@ -170,6 +190,9 @@ def merge_company(conn: sqlite3.Connection, namespace: str, company: Company, no
         " ON CONFLICT (namespace, id) DO UPDATE SET attributes = json_patch(attributes, ?)",
         (namespace, company.id, now, *merge_patch(company.attributes)),
     )
+    replace_objects(
+        conn, "companies", {"namespace": namespace, "id": company.id}, company.attributes
+    )
 
 
 def merge_membership(
@@ -182,3 +205,5 @@ def merge_membership(
         " SET attributes = json_patch(attributes, ?)",
         (namespace, user_id, membership.company.id, kept, now, patch),
     )
+    key = {"namespace": namespace, "user_id": user_id, "company_id": membership.company.id}
+    replace_objects(conn, "memberships", key, membership.attributes)

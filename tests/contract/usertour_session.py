@@ -158,6 +158,9 @@ def _values(tag: str) -> list[Step]:
         Step("get user again", "what was kept", "GET", f"/v1/users/{ada}"),
         Step("same type again", "a value of the locked type replaces", "POST", "/v1/users",
              body={"id": ada, "attributes": {attr("seats"): 14, attr("name"): "Ada L."}}),
+        Step("object replaced", "an object value is replaced whole, nested nulls kept",
+             "POST", "/v1/users",
+             body={"id": ada, "attributes": {attr("object"): {"b": 2, "c": {"e": None}}}}),
     ]  # fmt: skip
 
 

@@ -166,6 +166,18 @@ class PlanWarning:
 
 
 @dataclass(frozen=True, slots=True)
+class Withheld:
+    """Declared values a target cannot hold, so the plan never sends them there (said once)."""
+
+    #: What is left out: ``events``, ``companies and memberships``.
+    what: str
+    #: How many of the target's declared users declare it.
+    users: int
+    #: Why, in the target's terms.
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class TargetPlan:
     """The changes for one target, sorted by user id."""
 
@@ -179,6 +191,9 @@ class TargetPlan:
     #: How many live users the target listed for pruning (in the plan's shard); None when the
     #: plan was made without ``--prune``. The deletion ratio guard divides by it.
     listed: int | None = None
+    #: What the declared users hold that this target cannot (a user of Sprig and Usertour
+    #: loses its companies on Sprig and its events on Usertour): said, never silently dropped.
+    withheld: tuple[Withheld, ...] = ()
 
     @property
     def pruned(self) -> bool:

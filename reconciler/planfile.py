@@ -178,6 +178,10 @@ def _target_json(target: TargetPlan, sensitive: Collection[str] | None) -> dict[
     }
     if target.pruned:
         document["prune"] = _prune_json(target)
+    if target.withheld:  # absent when nothing is left out: such plans keep their bytes
+        document["not_sent"] = [
+            {"what": w.what, "users": w.users, "reason": w.reason} for w in target.withheld
+        ]
     return document
 
 

@@ -31,6 +31,7 @@ from reconciler.model import (
     UserChange,
     UserDeletion,
     UserSpec,
+    Withheld,
 )
 from reconciler.providers.base import Capabilities
 
@@ -298,7 +299,27 @@ def plan_target(
             unchanged += 1
         else:
             changes.append(change)
-    return TargetPlan(target, provider, tuple(changes), unchanged, tuple(warnings))
+    withheld = withheld_from(provider, capabilities, desired)
+    return TargetPlan(
+        target, provider, tuple(changes), unchanged, tuple(warnings), withheld=withheld
+    )
+
+
+def withheld_from(
+    provider: str, capabilities: Capabilities, desired: Sequence[UserSpec]
+) -> tuple[Withheld, ...]:
+    """What of the declarations ``desired`` a target of kind ``provider`` cannot hold."""
+    found = []
+    if not capabilities.companies:
+        count = sum(1 for user in desired if user.companies or user.memberships)
+        if count:
+            reason = f"{provider} has no companies"
+            found.append(Withheld("companies and memberships", count, reason))
+    if not capabilities.events:
+        count = sum(1 for user in desired if user.events)
+        if count:
+            found.append(Withheld("events", count, f"{provider} keeps no event history"))
+    return tuple(found)
 
 
 def live_fingerprint(live: LiveUser | None) -> str:

@@ -26,6 +26,7 @@ from reconciler.render.text import (
     plan_counts,
     scope_lines,
     target_counts,
+    withheld_lines,
 )
 
 #: GitHub refuses comments over 65,536 characters; stay a little below it.
@@ -182,6 +183,8 @@ def _target_pieces(target: TargetPlan, sensitive: Collection[str]) -> Iterable[_
     for warning in target.warnings:
         message = escape_inline(mask_free_text(warning.message, sensitive))
         yield _Piece(f"\n- user {code_inline(warning.user_id)}: {message}", warnings=1)
+    for line in withheld_lines(target):
+        yield _Piece(f"\n\n{escape_inline(line)}", heading=True)
 
 
 def _deletion_item(deletion: UserDeletion, sensitive: Collection[str]) -> str:

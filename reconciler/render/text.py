@@ -95,6 +95,17 @@ def _target_lines(target_plan: TargetPlan, sensitive: Collection[str]) -> Iterab
         yield "-", f"  {describe_deletion(deletion, sensitive)}"
     for warning in target_plan.warnings:
         yield "!", f"  ! user {warning.user_id}: {warning.message}"
+    for line in withheld_lines(target_plan):
+        yield "", f"  {line}"
+
+
+def withheld_lines(target_plan: TargetPlan) -> list[str]:
+    """Once per target, what the plan will not send there and why (every format says it)."""
+    return [
+        f"Not sent to {target_plan.target}: the {w.what} of {w.users} "
+        f"user{'s' if w.users != 1 else ''} ({w.reason})."
+        for w in target_plan.withheld
+    ]
 
 
 def render_text(plan: Plan, sensitive: Collection[str]) -> list[tuple[str, str]]:

@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 
 from tests.e2e.conftest import Run
+from tests.e2e.emulator import StartEmulator
+from tests.e2e.http_repo import KEYS
 
 
 def _sandbox_repo(root: Path, count: int, safety: dict[str, object] | None = None) -> Path:
@@ -67,3 +69,49 @@ def test_max_changes_defaults_to_500(run: Run, tmp_path: Path) -> None:
     refused = run("apply", "--yes", cwd=repo)
     assert refused.code == 3, refused.stdout + refused.stderr
     assert "--max-changes 501" in refused.stderr
+
+
+def test_plan_says_once_per_target_what_it_will_not_send_there(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """A user of Sprig and Usertour: companies are not sent to Sprig, events not to Usertour."""
+    running = emulator()
+    targets = {
+        "research": {"provider": "sprig", "base_url": running.url, "api_key_env": "SPRIG_API_KEY"},
+        "onboarding": {
+            "provider": "usertour",
+            "base_url": running.url,
+            "api_key_env": "USERTOUR_API_KEY",
+        },
+    }
+    (tmp_path / "reconciler.yaml").write_text(yaml.safe_dump({"targets": targets}))
+    users = [
+        {
+            "id": f"u{n}",
+            "events": [{"event": "login", "timestamp": 1_700_000_000_000}],
+            "companies": [{"id": "acme"}] if n < 2 else [],
+        }
+        for n in range(3)
+    ]
+    (tmp_path / "users").mkdir()
+    (tmp_path / "users" / "all.yaml").write_text(json.dumps({"users": users}))
+    sprig_line = (
+        "Not sent to research: the companies and memberships of 2 users (sprig has no companies)."
+    )
+    usertour_line = (
+        "Not sent to onboarding: the events of 3 users (usertour keeps no event history)."
+    )
+    text = run("plan", cwd=tmp_path, env=KEYS)
+    assert text.code == 0, text.stderr
+    assert text.stdout.count(f"  {sprig_line}\n") == 1
+    assert text.stdout.count(f"  {usertour_line}\n") == 1
+    markdown = run("plan", "--format", "markdown", cwd=tmp_path, env=KEYS).stdout
+    assert markdown.count("Not sent to research: the companies and memberships of 2 users") == 1
+    document = json.loads(run("plan", "--format", "json", cwd=tmp_path, env=KEYS).stdout)
+    not_sent = {t["target"]: t.get("not_sent") for t in document["targets"]}
+    assert not_sent == {
+        "onboarding": [{"what": "events", "users": 3, "reason": "usertour keeps no event history"}],
+        "research": [
+            {"what": "companies and memberships", "users": 2, "reason": "sprig has no companies"}
+        ],
+    }

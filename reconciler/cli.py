@@ -191,7 +191,7 @@ def validate(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the plan (with its values: keep it private) for `reconciler apply FILE`.",
+    help="Save the plan (sensitive values masked) for `reconciler apply FILE`.",
 )
 def plan(
     config_path: Path,
@@ -233,10 +233,8 @@ def plan(
     rendered = shown.render(output_format, colour=_use_colour(), markdown_limit=markdown_limit)
     click.echo(rendered, nl=False, color=_use_colour())
     if out_path is not None:
-        write_private(out_path, shown.document(masked=False))
-        click.echo(
-            f"Saved the plan to {out_path} (it holds real values: keep it private).", err=True
-        )
+        write_private(out_path, shown.document())
+        click.echo(printable(f"Saved the plan to {out_path} (sensitive values masked)."), err=True)
     step_summary(lambda: shown.render("markdown", colour=False))
     if detailed_exitcode and the_plan.has_changes:
         raise click.exceptions.Exit(EXIT_CHANGES)
@@ -296,8 +294,9 @@ def apply(
 ) -> None:
     """Show the plan, ask, then send only the needed upserts and verify what stuck.
 
-    With PLANFILE (from `plan --out`), apply exactly that plan, or refuse (exit 3) if the
-    declarations or a planned user's live state changed since. Without a terminal to ask on,
+    With PLANFILE (from `plan --out`), plan again with the file's selection and apply only if
+    that plan equals the file (same targets, users, requests, live state); otherwise refuse
+    (exit 3) and send nothing. The file is compared with, never sent. Without a terminal to ask on,
     apply refuses (exit 3) unless --yes is given.
 
     \b

@@ -21,7 +21,7 @@ import click
 
 from reconciler.applier import ApplyReport
 from reconciler.config import display_path
-from reconciler.engine import Workspace, digest, load_workspace, open_providers, stale_users
+from reconciler.engine import Workspace, digest, load_workspace, make_plan, open_providers
 from reconciler.errors import ConfigError, RefusedError
 from reconciler.escape import json_text
 from reconciler.model import Plan
@@ -30,6 +30,7 @@ from reconciler.planfile import plan_checksum, read_saved_plan
 from reconciler.progress import Progress
 from reconciler.providers.base import Provider
 from reconciler.prune import check_prunable
+from reconciler.replan import compare
 
 #: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
 MIN_CHECKSUM = 12
@@ -87,21 +88,34 @@ def check_prune(prune: bool, user_ids: Sequence[str], workspace: Workspace) -> N
 def saved_plan(
     config_path: Path, planfile: Path, stack: ExitStack, parallelism: int | None
 ) -> tuple[Workspace, dict[str, Provider], Plan]:
-    """Load a saved plan; refuse it when its inputs or its users' live state changed."""
+    """The plan to apply for a plan file: re-derived from the declarations and the live state
+    with the file's selection, and only when it equals the file (replan.py). The file's
+    requests are never sent: an edited file cannot change what reaches a target."""
     saved = read_saved_plan(planfile)
-    names = [t.target for t in saved.plan.targets]
-    workspace = load_workspace(config_path, os.environ, names)
+    selection = saved.selection
+    users = tuple(selection.get("users", ()))
+    workspace = load_workspace(
+        config_path,
+        os.environ,
+        tuple(selection.get("targets", ())),
+        users,
+        saved.shard,
+        saved.revision,
+    )
     if digest(workspace) != saved.digest:
         raise RefusedError(
             f"stale plan: reconciler.yaml or the declarations changed since {planfile} was made; "
             "run plan again. Nothing was sent."
         )
+    prune = bool(selection.get("prune"))
+    check_prune(prune, users, workspace)
     providers = open_providers(workspace, os.environ, stack, parallelism)
-    stale = stale_users(saved.plan, workspace, providers, Progress)
-    if stale:
-        lines = "; ".join(f"user {user} changed on target {target}" for target, user in stale)
-        raise RefusedError(f"stale plan: {lines} since the plan; run plan again. Nothing was sent.")
-    return workspace, providers, saved.plan
+    derived = make_plan(workspace, providers, Progress, prune)
+    document = PlanView(derived, workspace, selection).document()
+    differences = compare(saved.document, document)
+    if differences:
+        raise RefusedError(differences.message(display_path(planfile)))
+    return workspace, providers, derived
 
 
 def check_checksum(the_plan: Plan, expected: str | None) -> None:
@@ -117,7 +131,8 @@ def check_checksum(the_plan: Plan, expected: str | None) -> None:
 
 
 def write_private(path: Path, document: dict[str, Any]) -> None:
-    """A saved plan holds emails: readable by its owner only, even where a file was before."""
+    """A saved plan: readable by its owner only, even where a file was before (its values are
+    masked, but it still names users and shows the values a plan prints)."""
     text = json_text(document, indent=2, sort_keys=True) + "\n"
     write_atomically(path, text, private=True)
 
@@ -165,7 +180,7 @@ def apply_markdown(report: ApplyReport, workspace: Workspace) -> str:
 
 def finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:
     if output_format == "json":
-        document = {"plan": shown.document(masked=True), "apply": report_json(report)}
+        document = {"plan": shown.document(), "apply": report_json(report)}
         click.echo(json_text(document, indent=2, sort_keys=True))
 
 

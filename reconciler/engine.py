@@ -22,8 +22,6 @@ from reconciler.liveread import read_live
 from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
 from reconciler.planfile import inputs_digest
 from reconciler.planner import (
-    fingerprint,
-    live_fingerprint,
     plan_deletions,
     plan_target,
     targets_users,
@@ -283,34 +281,6 @@ def _check_whole(workspace: Workspace) -> None:
             "--prune needs every declaration file of the config, and only some were loaded. "
             "Nothing was sent."
         )
-
-
-def stale_users(
-    plan: Plan,
-    workspace: Workspace,
-    providers: Mapping[str, Provider],
-    steps: StepFactory = Quiet,
-) -> list[tuple[str, str]]:
-    """(target, user) pairs of a saved plan whose live state changed since it was made.
-
-    The plan's users are read like a plan reads them (GETs, or the listing when it pays).
-    """
-    specs = {u.id: u for u in workspace.users}
-    stale = []
-    for target_plan in plan.targets:
-        provider = providers[target_plan.target]
-        ids = [c.user_id for c in target_plan.changes]
-        live = read_live(provider, ids + [d.user_id for d in target_plan.deletions], steps).live
-        for change in target_plan.changes:
-            spec = specs.get(change.user_id)
-            now = fingerprint(spec, live.get(change.user_id), provider.capabilities) if spec else ""
-            if now != change.fingerprint:
-                stale.append((target_plan.target, change.user_id))
-        # A user to delete that was declared since changed the inputs' digest already.
-        for deletion in target_plan.deletions:
-            if live_fingerprint(live.get(deletion.user_id)) != deletion.fingerprint:
-                stale.append((target_plan.target, deletion.user_id))
-    return stale
 
 
 def apply_plan(

@@ -61,14 +61,14 @@ class PlanView:
         """What apply would refuse, forecast by plan in every format (not a surprise on merge)."""
         return refusals(self.plan, self.limits or limits_of(self.workspace.config))
 
-    def document(self, masked: bool) -> dict[str, Any]:
-        sensitive = self.workspace.config.sensitive if masked else None
+    def document(self) -> dict[str, Any]:
+        """The plan document of ``--format json`` and ``plan --out`` (values masked)."""
         document = plan_document(
             self.plan,
             digest=self.digest,
             created_at=self.created_at,
             selection=self.selection,
-            sensitive=sensitive,
+            sensitive=self.workspace.config.sensitive,
         )
         if self.refusals:  # absent when apply would go ahead: such plans keep their bytes
             document["apply_would_refuse"] = [
@@ -80,7 +80,7 @@ class PlanView:
         """The plan in one format; markdown stays under ``markdown_limit`` characters."""
         sensitive = self.workspace.config.sensitive
         if output_format == "json":
-            return json_text(self.document(masked=True), indent=2) + "\n"
+            return json_text(self.document(), indent=2) + "\n"
         if output_format == "markdown":
             refused = [r.message for r in self.refusals]
             markdown = render_markdown(

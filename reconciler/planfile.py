@@ -1,9 +1,14 @@
-"""Saved plans: Plan <-> JSON document (schemas/plan.schema.json), checksums and input digests.
+"""Saved plans: Plan -> JSON document (schemas/plan.schema.json), checksums and input digests.
 
-The document is what ``plan --format json`` prints (sensitive values masked) and what
-``plan --out`` writes (unmasked: apply needs them). It holds, per target and user, the action,
-the exact request apply will send and the fingerprint of the live state it was computed from;
-never an API key and never an undeclared live value (fingerprints are digests).
+The document is what ``plan --format json`` prints and what ``plan --out`` writes: the same
+bytes but the creation time, sensitive values masked in both. It holds, per target and user,
+the action, the request apply would send and the fingerprint of the live state it was computed
+from; never an API key, never an undeclared live value (fingerprints are digests), never a
+sensitive value (a saved plan is a CI artifact).
+
+A saved plan is evidence, not instructions: its checksum and digests are unkeyed, so whoever
+can edit the file can recompute them. ``apply FILE`` therefore re-derives the plan from the
+declarations and the live state and sends that, only when it equals the file (replan.py).
 """
 
 from __future__ import annotations
@@ -18,22 +23,18 @@ from typing import Any
 from reconciler import __version__
 from reconciler.errors import ConfigError
 from reconciler.model import (
-    Company,
-    Event,
     FieldChange,
-    Membership,
     Plan,
     PlanScope,
-    PlanWarning,
     TargetPlan,
     Upsert,
     UserChange,
-    UserDeletion,
 )
 from reconciler.providers import describe_request
 from reconciler.render.text import MASK, is_sensitive
 
-FORMAT_VERSION = 1
+#: 2: values masked in every plan document; apply re-derives the requests instead of reading them.
+FORMAT_VERSION = 2
 
 
 def _canonical(value: Any) -> bytes:
@@ -56,23 +57,6 @@ def upsert_to_json(upsert: Upsert) -> dict[str, Any]:
             for m in upsert.memberships
         ],
     }
-
-
-def upsert_from_json(data: Mapping[str, Any]) -> Upsert:
-    return Upsert(
-        user_id=data["user_id"],
-        attributes=dict(data["attributes"]),
-        email=data["email"],
-        events=tuple(Event(e["event"], e["timestamp"]) for e in data["events"]),
-        companies=tuple(Company(c["id"], dict(c["attributes"])) for c in data["companies"]),
-        memberships=tuple(
-            Membership(
-                Company(m["company"]["id"], dict(m["company"]["attributes"])),
-                dict(m["attributes"]),
-            )
-            for m in data["memberships"]
-        ),
-    )
 
 
 def plan_checksum(plan: Plan) -> str:
@@ -127,17 +111,12 @@ def _field_json(change: FieldChange, masked: bool) -> dict[str, Any]:
     }
 
 
-def _change_json(
-    change: UserChange, provider: str, sensitive: Collection[str] | None
-) -> dict[str, Any]:
-    upsert = change.upsert if sensitive is None else _mask_upsert(change.upsert, sensitive)
+def _change_json(change: UserChange, provider: str, sensitive: Collection[str]) -> dict[str, Any]:
+    upsert = _mask_upsert(change.upsert, sensitive)
     return {
         "user_id": change.user_id,
         "action": change.action,
-        "fields": [
-            _field_json(f, sensitive is not None and is_sensitive(f.field, sensitive))
-            for f in change.fields
-        ],
+        "fields": [_field_json(f, is_sensitive(f.field, sensitive)) for f in change.fields],
         "upsert": upsert_to_json(upsert),
         "request": describe_request(provider, upsert),
         "fingerprint": change.fingerprint,
@@ -167,7 +146,7 @@ def _prune_json(target: TargetPlan) -> dict[str, Any]:
     }
 
 
-def _target_json(target: TargetPlan, sensitive: Collection[str] | None) -> dict[str, Any]:
+def _target_json(target: TargetPlan, sensitive: Collection[str]) -> dict[str, Any]:
     deletes = len(target.deletions) if target.pruned else None
     document = {
         "target": target.target,
@@ -191,16 +170,15 @@ def plan_document(
     digest: str,
     created_at: str,
     selection: Mapping[str, Any],
-    sensitive: Collection[str] | None,
+    sensitive: Collection[str],
 ) -> dict[str, Any]:
-    """The plan as a JSON document; ``sensitive=None`` keeps every value (the --out file)."""
+    """The plan as a JSON document, values of ``sensitive`` fields masked (every format)."""
     return {
         "format_version": FORMAT_VERSION,
         "reconciler_version": __version__,
         "created_at": created_at,
         "digest": digest,
         "checksum": plan_checksum(plan),
-        "masked": sensitive is not None,
         "selection": dict(selection),
         "summary": _summary_json(
             plan.creates, plan.updates, plan.unchanged, plan.deletes if plan.pruned else None
@@ -225,46 +203,39 @@ def _scope_json(scope: PlanScope) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class SavedPlan:
-    """A plan read back from ``plan --out``: what to apply, and what it was computed from."""
+    """A plan file read back: what a reviewer saw, to compare with, never what is sent."""
 
-    plan: Plan
-    digest: str
-    checksum: str
+    document: Mapping[str, Any]
 
+    @property
+    def digest(self) -> str:
+        return str(self.document["digest"])
 
-def _target_from_json(data: Mapping[str, Any]) -> TargetPlan:
-    changes = tuple(
-        UserChange(
-            c["user_id"],
-            c["action"],
-            tuple(
-                FieldChange(f["field"], f["symbol"], f["old"], f["new"], f["summary"])
-                for f in c["fields"]
-            ),
-            upsert_from_json(c["upsert"]),
-            c["fingerprint"],
-        )
-        for c in data["changes"]
-    )
-    warnings = tuple(PlanWarning(w["user_id"], w["message"]) for w in data["warnings"])
-    prune = data.get("prune")
-    deletions = tuple(
-        UserDeletion(d["user_id"], d["fingerprint"], note=d["note"])
-        for d in (prune["deletions"] if prune else ())
-    )
-    return TargetPlan(
-        data["target"],
-        data["provider"],
-        changes,
-        data["summary"]["unchanged"],
-        warnings,
-        deletions,
-        prune["listed"] if prune else None,
-    )
+    @property
+    def selection(self) -> Mapping[str, Any]:
+        return dict(self.document["selection"])
+
+    @property
+    def shard(self) -> tuple[int, int] | None:
+        text = self.selection.get("shard")
+        if text is None:
+            return None
+        index, count = (int(part) for part in str(text).split("/"))
+        return index, count
+
+    @property
+    def revision(self) -> str | None:
+        """What --changed-since compared with: the commit it named, so that a branch that moved
+        since (``origin/main`` after the merge) re-derives the same plan."""
+        scope = self.document.get("scope")
+        if scope is not None:
+            return str(scope["commit"] or scope["changed_since"])
+        changed_since = self.selection.get("changed_since")
+        return None if changed_since is None else str(changed_since)
 
 
 def read_saved_plan(path: Path) -> SavedPlan:
-    """Parse and check a plan file; a masked (stdout) plan cannot be applied."""
+    """Parse and schema-check a plan file (its content is still only a claim: see replan.py)."""
     from reconciler.schemas import check
     from reconciler.yamlload import format_path
 
@@ -274,18 +245,13 @@ def read_saved_plan(path: Path) -> SavedPlan:
         raise ConfigError(f"cannot read plan file {path}: {error}") from error
     version = document.get("format_version") if isinstance(document, dict) else None
     if version is not None and version != FORMAT_VERSION:
-        raise ConfigError(f"{path}: plan format {version} is not supported by this version")
+        raise ConfigError(
+            f"{path}: plan format {version} is not the format of this version "
+            f"({FORMAT_VERSION}): run reconciler plan --out again"
+        )
     issues = check("plan", document)
     if issues:
         first = issues[0]
         where = f"{format_path(first.path)}: " if first.path else ""
         raise ConfigError(f"{path} is not a reconciler plan file: {where}{first.message}")
-    if document["masked"]:
-        raise ConfigError(
-            f"{path} has masked values (it is `plan --format json` output): "
-            "save plans for apply with `reconciler plan --out FILE`"
-        )
-    plan = Plan(tuple(_target_from_json(t) for t in document["targets"]))
-    if plan_checksum(plan) != document["checksum"]:
-        raise ConfigError(f"{path}: its checksum does not match its content (edited by hand?)")
-    return SavedPlan(plan, document["digest"], document["checksum"])
+    return SavedPlan(document)

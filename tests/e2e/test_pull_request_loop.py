@@ -61,8 +61,12 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(
     assert applied.code == 0, applied.stdout + applied.stderr
     sent = [r.json() for r in running.requests if r.method == "POST"]
     planned_bodies = [c["request"]["body"] for c in fresh["targets"][0]["changes"]]
-    # Sent concurrently: the same requests, in any order.
-    assert sorted(sent, key=lambda b: b["userId"]) == planned_bodies
+    # Sent concurrently: the same requests, in any order; the file shows them with the email
+    # masked (apply sent the re-derived request, which has it).
+    assert "example.com" not in (repo / "plan.json").read_text()
+    shown = [{**body, "emailAddress": "(sensitive)"} for body in sent]
+    assert sorted(shown, key=lambda b: b["userId"]) == planned_bodies
+    assert all(body["emailAddress"].endswith("@example.com") for body in sent)
     assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
 
 
@@ -80,19 +84,24 @@ def test_saved_plan_refused_when_declarations_changed(
     assert "POST" not in methods(running)
 
 
-def test_masked_json_output_cannot_be_applied(
+def test_json_output_is_the_saved_plan_and_applies(
     run: Run, emulator: StartEmulator, tmp_path: Path
 ) -> None:
+    """Both are the same masked document: apply re-derives the requests, it never reads them."""
     running = emulator()
     repo = write_repo(tmp_path, running, "sprig", _users(2))
-    printed = run("plan", "--format", "json", cwd=repo, env=KEYS)
+    printed = run("plan", "--format", "json", "--out", "saved.json", cwd=repo, env=KEYS)
     assert printed.code == 0
     document = json.loads(printed.stdout)
     jsonschema.validate(document, load_schema("plan"))
     assert "example.com" not in printed.stdout  # emails are masked on stdout
-    (repo / "masked.json").write_text(printed.stdout)
-    refused = run("apply", "masked.json", "--yes", cwd=repo, env=KEYS)
-    assert refused.code == 1 and "--out" in refused.stderr
+    saved = json.loads((repo / "saved.json").read_text())
+    assert {**saved, "created_at": ""} == {**document, "created_at": ""}
+    (repo / "printed.json").write_text(printed.stdout)
+    applied = run("apply", "printed.json", "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    sent = sorted(r.json()["emailAddress"] for r in running.requests if r.method == "POST")
+    assert sent == ["person0@example.com", "person1@example.com"]
 
 
 def test_checksum_apply(run: Run, emulator: StartEmulator, tmp_path: Path) -> None:

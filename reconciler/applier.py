@@ -31,6 +31,7 @@ from reconciler.model import (
 )
 from reconciler.planner import unapplied
 from reconciler.providers.base import Provider
+from reconciler.typelock import DROPPED
 
 #: "deleted": a pruned user is gone (it answered 200, or was already gone).
 #: "not_visible": sent and accepted, but an eventually consistent target (Sprig) did not show
@@ -151,7 +152,9 @@ def _check(target: str, spec: UserSpec, live: LiveUser | None, provider: Provide
     if remaining is None:
         return UserOutcome(target, spec.id, "unconfirmed", message="not visible on the target")
     if remaining:
-        return UserOutcome(target, spec.id, "not_stuck", not_stuck=remaining)
+        # The usual cause on such a target; the plan's warnings name the type it holds.
+        why = DROPPED if provider.capabilities.locks_types else None
+        return UserOutcome(target, spec.id, "not_stuck", message=why, not_stuck=remaining)
     return UserOutcome(target, spec.id, "applied")
 
 

@@ -146,7 +146,11 @@ def validate(
       reconciler validate --config infra/reconciler.yaml infra/users/new.yaml
     """
     from reconciler.changed_files import load_named
-    from reconciler.render.problems import render_github, render_validation_json
+    from reconciler.render.problems import (
+        github_annotation,
+        render_github,
+        render_validation_json,
+    )
 
     _setup_logging(verbose)
     try:
@@ -171,6 +175,11 @@ def validate(
             click.echo(render_validation_json(invalid.problems))
         raise click.exceptions.Exit(EXIT_ERROR) from None
     read = len(workspace.declarations.files)
+    for warning in workspace.declarations.warnings:
+        if output_format == "github":
+            click.echo(github_annotation(warning, "warning"))
+        elif output_format == "text":
+            click.echo(printable(str(warning)), err=True)
     if output_format == "json":
         click.echo(render_validation_json([], users=len(workspace.users), files=read))
         return

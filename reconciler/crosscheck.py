@@ -21,6 +21,7 @@ from reconciler.errors import Problem
 from reconciler.model import JsonPath
 from reconciler.planner import normalise, same_value
 from reconciler.providers import CAPABILITIES, Capabilities
+from reconciler.typelock import WORDS, value_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,3 +152,89 @@ def company_problems(
             Problem(later.file, line, column, yamlload.format_path(later.path), message)
         )
     return problems
+
+
+# --- one attribute name, one type (Usertour locks the first; typelock.py) ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TypedName:
+    """Where an attribute name is first declared with one type, for one target."""
+
+    file: str
+    path: JsonPath
+    target: str
+    level: str
+    name: str
+    kind: str
+
+
+#: (target, level, name, type) -> its first declaration; one file's, then every file's.
+TypedNames = dict[tuple[str, str, str, str], TypedName]
+
+
+def note_types(
+    config: Config,
+    file: str,
+    user: dict[str, Any],
+    declared: dict[str, Any],
+    index: int,
+    seen: TypedNames,
+) -> None:
+    """Record in ``seen`` the types this user declares, for its targets that lock types."""
+    names = user.get("targets")
+    targets = [
+        name
+        for name in (config.targets if names is None else names)
+        if name in config.targets and CAPABILITIES[config.targets[name].provider].locks_types
+    ]
+    if not targets:
+        return
+    own = declared.get("attributes") or {}
+    maps: list[tuple[str, JsonPath, dict[str, Any], Any]] = [
+        ("user", ("users", index), user.get("attributes") or {}, own),
+    ]
+    for path, company in _companies(user):
+        at: JsonPath = ("users", index, *path) if path[0] in declared else ("defaults", *path)
+        maps.append(("company", at, company.get("attributes") or {}, None))
+    for position, membership in enumerate(user.get("memberships") or ()):
+        path = ("memberships", position)
+        at = ("users", index, *path) if "memberships" in declared else ("defaults", *path)
+        maps.append(("membership", at, membership.get("attributes") or {}, None))
+    for level, at, attributes, written in maps:
+        for name, value in attributes.items():
+            kind = value_type(value)
+            if kind is None:
+                continue
+            # A user attribute the entry does not write comes from the file's defaults.
+            base = at if written is None or name in written else ("defaults",)
+            for target in targets:
+                where = (*base, "attributes", name)
+                seen.setdefault(
+                    (target, level, name, kind), TypedName(file, where, target, level, name, kind)
+                )
+
+
+def type_warnings(
+    config: Config, typed: Iterable[TypedName], positions: Positions
+) -> list[Problem]:
+    """A warning at the first declaration of each further type of one name on one target,
+    naming where its first type is declared."""
+    first: dict[tuple[str, str, str], TypedName] = {}
+    warnings = []
+    for value in typed:
+        seen = first.setdefault((value.target, value.level, value.name), value)
+        if seen.kind == value.kind:
+            continue
+        provider = config.targets[value.target].provider
+        what = {"user": "", "company": "company ", "membership": "membership "}[value.level]
+        message = (
+            f"warning: {what}attribute {value.name!r} is declared as {WORDS[value.kind]} here "
+            f"and as {WORDS[seen.kind]} at {positions.shown(seen.file, seen.path)}; target "
+            f"{value.target} ({provider}) keeps the first type it sees for a name and drops "
+            "values of another type: declare one type"
+        )
+        line, column = positions(value.file, value.path)
+        field = yamlload.format_path(value.path)
+        warnings.append(Problem(value.file, line, column, field, message))
+    return warnings

@@ -31,10 +31,14 @@ from reconciler.config import Config, display_path
 from reconciler.crosscheck import (
     CompanyValue,
     Positions,
+    TypedName,
+    TypedNames,
     company_problems,
     company_values,
     conflicts,
     duplicate_problems,
+    note_types,
+    type_warnings,
 )
 from reconciler.errors import Problem, ValidationError
 from reconciler.model import Company, Event, JsonPath, Membership, Source, UserSpec
@@ -70,6 +74,8 @@ class Declarations:
     #: Every file of the config's ``users:`` sources was read (not only named ones): only then
     #: can a user be called undeclared (pruning).
     complete: bool = True
+    #: What is allowed but likely wrong (one attribute name declared with two types).
+    warnings: tuple[Problem, ...] = ()
 
 
 @dataclass(slots=True)
@@ -81,6 +87,8 @@ class FileResult:
     problems: list[Problem]
     #: Company attributes as written, compared across files once all are read.
     companies: list[CompanyValue] = field(default_factory=list)
+    #: The first declaration of each attribute type per target, name and level.
+    types: list[TypedName] = field(default_factory=list)
 
 
 def load_declarations(
@@ -102,10 +110,13 @@ def load_declarations(
     first_seen: dict[str, tuple[str, int]] = {}
     duplicates: list[tuple[str, int, str, str, int]] = []
     companies: list[CompanyValue] = []
+    types: TypedNames = {}
     with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
         for result in _checked_files(files, config, tree, only):
             problems.extend(result.problems)
             companies.extend(result.companies)
+            for typed in result.types:
+                types.setdefault((typed.target, typed.level, typed.name, typed.kind), typed)
             for index, fields in result.users:
                 first = first_seen.setdefault(fields["id"], (result.file, index))
                 if first != (result.file, index):
@@ -117,7 +128,9 @@ def load_declarations(
     if problems:
         raise ValidationError(problems)
     users.sort(key=lambda user: user.id)
-    return Declarations(tuple(users), tuple(path for path, _ in files), complete=paths is None)
+    warnings = tuple(type_warnings(config, types.values(), positions))
+    files_read = tuple(path for path, _ in files)
+    return Declarations(tuple(users), files_read, complete=paths is None, warnings=warnings)
 
 
 def find_files(
@@ -294,6 +307,7 @@ def _check_file(
     checked = _schema_valid_users(value, issues)
     users: list[tuple[int, dict[str, Any]]] = []
     companies: list[CompanyValue] = []
+    types: TypedNames = {}
     if checked is not None:
         checker = UserChecker(config, only)
         defaults = value.get("defaults") or {}
@@ -304,14 +318,15 @@ def _check_file(
             if declared is value["users"][index]:  # not a stand-in for an invalid user
                 users.append((index, user))
                 companies.extend(company_values(config, file, user, declared, index))
+                note_types(config, file, user, declared, index, types)
     if not issues and not document.problems:
-        return FileResult(file, users, [], companies)
+        return FileResult(file, users, [], companies, list(types.values()))
     locator = document.locator()
     reported = {(p.line, p.column) for p in document.problems}
     located = [_located(file, locator, *issue) for issue in issues]
     # A value refused while loading is not reported again by the schema (it saw the text).
     located = [p for p in located if (p.line, p.column) not in reported]
-    return FileResult(file, users, document.problems + located, companies)
+    return FileResult(file, users, document.problems + located, companies, list(types.values()))
 
 
 def _load(path: Path, file: str, read: Read | None) -> yamlload.Document:

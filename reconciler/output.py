@@ -118,6 +118,8 @@ def report_lines(report: ApplyReport, sensitive: Collection[str]) -> list[tuple[
             lines.append(("-", f"  ! {where}: the target did not keep these values:"))
             for change in outcome.not_stuck:
                 lines.append(("-", f"      {describe_field(change, sensitive)}"))
+            if outcome.message:
+                lines.append(("-", f"    {outcome.message}"))
     if report.not_sent:
         users = f"{report.not_sent} user{'s' if report.not_sent != 1 else ''}"
         lines.append(("-", f"  ! {users} not sent: apply was interrupted; run apply again"))

@@ -12,11 +12,12 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
+from reconciler import typelock
 from reconciler.model import (
     Attributes,
     AttributeValue,
@@ -287,18 +288,30 @@ def plan_target(
     capabilities: Capabilities,
     desired: Sequence[UserSpec],
     live: Mapping[str, LiveUser],
+    sensitive: Collection[str] = ("email",),
+    seen: Iterable[LiveUser] | None = None,
 ) -> TargetPlan:
-    """The plan for one target: every desired user compared with its live state (if any)."""
+    """The plan for one target: every desired user compared with its live state (if any).
+
+    On a target that locks attribute types, a value the server would drop is a warning
+    (``sensitive`` names have their values left out of it). ``seen``: every live user read,
+    when pages brought more than ``live``: each value shows its name's type.
+    """
     changes: list[UserChange] = []
     warnings: list[PlanWarning] = []
     unchanged = 0
+    evidence = live.values() if seen is None else seen
+    types = typelock.environment_types(evidence) if capabilities.locks_types else {}
     for spec in sorted(desired, key=lambda u: u.id):
         change, user_warnings = diff_user(spec, live.get(spec.id), capabilities)
         warnings.extend(PlanWarning(spec.id, message) for message in user_warnings)
         if change is None:
             unchanged += 1
-        else:
-            changes.append(change)
+            continue
+        changes.append(change)
+        fields = {f.field for f in change.fields}
+        for message in typelock.drop_warnings(spec, fields, types, provider, sensitive, field_path):
+            warnings.append(PlanWarning(spec.id, message))
     withheld = withheld_from(provider, capabilities, desired)
     return TargetPlan(
         target, provider, tuple(changes), unchanged, tuple(warnings), withheld=withheld

@@ -354,3 +354,31 @@ def test_blank_ids_are_refused(repo: WriteRepo) -> None:
         ("users[0].id", "the id is blank (only whitespace)"),
         ("users[1].memberships[0].company.id", "the company id is blank (only whitespace)"),
     ]
+
+
+def test_one_name_declared_with_two_types_for_usertour_warns(repo: WriteRepo) -> None:
+    """Issue 13 bug 5: Usertour keeps the first type of a name and drops other values."""
+    text = (
+        "defaults:\n  attributes: {seats: 1}\n  targets: [onboarding]\n"
+        "users:\n  - id: a\n"
+        "  - id: b\n    attributes: {seats: '2', at: '2024-03-20T08:30:00Z', n: 1.5}\n"
+        "  - id: c\n    attributes: {at: '2024-03-20', n: 2, gone: null}\n"
+        "    memberships: [{company: {id: x, attributes: {size: 1}}, attributes: {size: '1'}}]\n"
+        "  - id: d\n    targets: [production, local]\n    attributes: {seats: true}\n"
+    )
+    warnings = load(declare(repo, text)).warnings
+    assert [(w.line, w.field, w.message.split(";")[0]) for w in warnings] == [
+        (
+            7,
+            "users[1].attributes.seats",
+            "warning: attribute 'seats' is declared as text here and as a number at "
+            "users/a.yaml:2:16",
+        ),
+        (
+            9,
+            "users[2].attributes.at",
+            "warning: attribute 'at' is declared as text here and as a date-time at "
+            "users/a.yaml:7:30",
+        ),
+    ]
+    assert "target onboarding (usertour) keeps the first type" in warnings[0].message

@@ -49,6 +49,7 @@ CAPABILITIES: dict[str, Capabilities] = {
         can_list=True,
         # New users and new companies get both, seeded by the server (apis/usertour.md).
         seeded_attributes=frozenset({"first_seen_at", "last_seen_at"}),
+        locks_types=True,
     ),
     # The built-in local store holds everything, so the examples can show every feature.
     "sandbox": Capabilities(

@@ -50,6 +50,9 @@ class Capabilities:
     #: Attributes the server writes on every new user and company; nobody declares them, so
     #: import leaves them out at every level (they move whenever the user is active) unless asked.
     seeded_attributes: frozenset[str] = frozenset()
+    #: The first type seen for an attribute name is kept per environment and values of
+    #: another type are silently dropped (Usertour; see typelock.py).
+    locks_types: bool = False
 
 
 class Provider(abc.ABC):

@@ -32,8 +32,8 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def github_annotation(problem: Problem) -> str:
-    """``::error file=F,line=L,col=C,title=reconciler::field: message``.
+def github_annotation(problem: Problem, level: str = "error") -> str:
+    """``::error file=F,line=L,col=C,title=reconciler::field: message`` (or ``::warning``).
 
     Line and column are left out when unknown (GitHub then annotates the whole file); a column
     without a line means nothing to GitHub, so it goes only with a line.
@@ -50,7 +50,7 @@ def github_annotation(problem: Problem) -> str:
     # escape sequence shows it as ``\n``, never lays out or colours text of its own.
     rendered = ",".join(f"{name}={escape_property(printable(value))}" for name, value in properties)
     message = f"{problem.field}: {problem.message}" if problem.field else problem.message
-    return f"::error {rendered}::{escape_data(printable(message))}"
+    return f"::{level} {rendered}::{escape_data(printable(message))}"
 
 
 def render_github(problems: Sequence[Problem]) -> list[str]:

@@ -74,6 +74,39 @@ def test_a_value_the_target_drops_is_reported(
     assert result.code == 1
     assert "user u1 on prod: the target did not keep these values:" in result.stdout
     assert "attributes.seats" in result.stdout
+    # Issue 13 bug 5: why, and what to do.
+    assert "Usertour keeps the first type it saw for an attribute name" in result.stdout
+    assert "declare these with the type the environment already holds" in result.stdout
+
+
+def test_plan_predicts_the_values_usertour_would_drop(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 13 bug 5: the live values read show each name's type in the environment."""
+    running = emulator()
+    seed(running, "usertour", [{"id": "u1", "attributes": {"seats": 3, "phone": "+47 1"}}])
+    users = [
+        {"id": "u1", "attributes": {"seats": 3, "phone": 47}},
+        {"id": "u2", "attributes": {"seats": "2", "at": "2024-03-20T08:30:00Z"}},
+    ]
+    repo = write_repo(tmp_path, running, "usertour", users)
+    (repo / "reconciler.yaml").write_text(
+        (repo / "reconciler.yaml").read_text() + "sensitive: [phone]\n"
+    )
+    planned = run("plan", cwd=repo, env=KEYS)
+    assert planned.code == 0, planned.stderr
+    assert (
+        "  ! user u2: attributes.seats is a number in this Usertour environment; the server "
+        'would drop text "2" (it keeps the first type it saw for a name): declare a number, '
+        "or use another attribute name" in planned.stdout
+    )
+    assert (
+        "  ! user u1: attributes.phone is text in this Usertour environment; the server would "
+        "drop a number (it keeps" in planned.stdout
+    )
+    assert "47" not in planned.stdout.replace("+47", "")  # sensitive: the value is not shown
+    assert "attributes.at is" not in planned.stdout
+    assert [r.method for r in running.requests] == ["GET", "GET"]
 
 
 def test_unknown_key_is_403_in_vendor_words(
@@ -143,3 +176,22 @@ def test_a_wrong_base_url_path_is_an_error_not_absent_users(
     assert KEYS["USERTOUR_API_KEY"] not in planned.stdout + planned.stderr
     assert run("apply", "--yes", cwd=repo, env=KEYS).code == 1
     assert "POST" not in methods(running)
+
+
+def test_validate_warns_of_one_name_with_two_types(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 13 bug 5: allowed (exit 0, nothing sent), but Usertour would drop one of them."""
+    running = emulator()
+    users = [{"id": "u1", "attributes": {"seats": 3}}, {"id": "u2", "attributes": {"seats": "2"}}]
+    repo = write_repo(tmp_path, running, "usertour", users)
+    result = run("validate", cwd=repo, env=KEYS)
+    assert result.code == 0
+    assert result.stderr.startswith(
+        "users/all.yaml:12:5: users[1].attributes.seats: warning: attribute 'seats' is declared "
+        "as text here and as a number at users/all.yaml:6:5; target prod (usertour) keeps the "
+        "first type it sees for a name and drops values of another type: declare one type\n"
+    ), result.stderr
+    github = run("validate", "--format", "github", cwd=repo, env=KEYS)
+    assert github.stdout.startswith("::warning file=users/all.yaml,line=12,col=5,"), github.stdout
+    assert running.requests == []

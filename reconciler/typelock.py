@@ -1,0 +1,137 @@
+"""Usertour's attribute types, predicted: the first type seen for a name is kept per environment.
+
+The server infers a value's type (``getAttributeType``): numbers, booleans and lists have their
+own; a string matching ``YYYY-MM-DDTHH:MM:SS(.mmm)?Z`` that is a valid date is a DateTime; any
+other string is a String. The first value seen for a name (per level: users, companies,
+memberships) fixes its type for the whole environment, and later values of another type are
+silently dropped while the upsert still succeeds (apis/usertour.md). Knowing that beforehand
+lets validate warn and plan say what the server would do; pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from datetime import datetime
+
+from reconciler.model import Attributes, AttributeValue, LiveUser, UserSpec
+from reconciler.render.text import is_sensitive
+
+NUMBER, BOOLEAN, LIST, DATETIME, STRING = "number", "boolean", "list", "datetime", "string"
+#: A type in the words of a message: "seats is a number in this environment".
+WORDS = {
+    NUMBER: "a number",
+    BOOLEAN: "true/false",
+    LIST: "a list",
+    DATETIME: "a date-time",
+    STRING: "text",
+}
+_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{3})?Z\Z")
+#: (level, attribute name): a name is locked separately for users, companies and memberships.
+Slot = tuple[str, str]
+
+
+def value_type(value: AttributeValue) -> str | None:
+    """The type Usertour gives ``value``; None for null (a removal has no type)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, (int, float)):
+        return NUMBER
+    if isinstance(value, list):
+        return LIST
+    if isinstance(value, str) and (match := _DATETIME.match(value)):
+        try:
+            datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return STRING  # 2024-02-30T...: not a date, so a String
+        return DATETIME
+    return STRING
+
+
+def live_slots(user: LiveUser) -> Iterator[tuple[str, Attributes]]:
+    """(level, attributes) of every attribute map a live user shows."""
+    yield "user", user.attributes
+    for attributes in user.companies.values():
+        yield "company", attributes
+    for membership in user.memberships.values():
+        yield "company", membership.company.attributes
+        yield "membership", membership.attributes
+
+
+def environment_types(users: Iterable[LiveUser]) -> dict[Slot, str]:
+    """The types the environment holds, as far as the live users read show them: a stored
+    value always has its name's type, since values of another type are never stored."""
+    types: dict[Slot, str] = {}
+    for user in users:
+        for level, attributes in live_slots(user):
+            for name, value in attributes.items():
+                kind = value_type(value)
+                if kind is not None:
+                    types.setdefault((level, name), kind)
+    return types
+
+
+def predicted_drops(
+    spec: UserSpec,
+    fields: Collection[str],
+    types: Mapping[Slot, str],
+    path: Callable[[str, str], str],
+) -> Iterator[tuple[str, AttributeValue, str]]:
+    """(field, declared value, the environment's type) of each value the server would drop.
+
+    Only the ``fields`` a change sends count; ``path(prefix, name)`` spells a field as the
+    planner does (``attributes.seats``, ``companies.acme.size``).
+    """
+    # (level, prefix, the field a new company or membership is one change of, attributes)
+    maps: list[tuple[str, str, str, Attributes]] = [("user", "attributes", "", spec.attributes)]
+    for company in spec.companies:
+        prefix = path("companies", company.id)
+        maps.append(("company", prefix, prefix, company.attributes))
+    for membership in spec.memberships:
+        prefix = path("memberships", membership.company.id)
+        maps.append(("company", f"{prefix}.company", prefix, membership.company.attributes))
+        maps.append(("membership", prefix, prefix, membership.attributes))
+    for level, prefix, whole, attributes in maps:
+        for name, value in attributes.items():
+            field, kind, held = path(prefix, name), value_type(value), types.get((level, name))
+            sent = field in fields or whole in fields
+            if kind is not None and held is not None and held != kind and sent:
+                yield field, value, held
+
+
+def drop_warnings(
+    spec: UserSpec,
+    fields: Collection[str],
+    types: Mapping[Slot, str],
+    provider: str,
+    sensitive: Collection[str],
+    path: Callable[[str, str], str],
+) -> list[str]:
+    """The plan's warning for each value of this change the server would drop; the values of
+    ``sensitive`` fields are not shown."""
+    return [
+        drop_warning(field, value, held, provider.capitalize(), is_sensitive(field, sensitive))
+        for field, value, held in predicted_drops(spec, fields, types, path)
+    ]
+
+
+def drop_warning(field: str, value: AttributeValue, held: str, vendor: str, masked: bool) -> str:
+    """``seats is a number in this Usertour environment; the server would drop the text "2"``."""
+    declared = WORDS[value_type(value) or STRING]
+    shown = "" if masked else f" {json.dumps(value, ensure_ascii=False, sort_keys=True)}"
+    return (
+        f"{field} is {WORDS[held]} in this {vendor} environment; the server would drop "
+        f"{declared}{shown} (it keeps the first type it saw for a name): declare "
+        f"{WORDS[held]}, or use another attribute name"
+    )
+
+
+#: What apply says when a target that locks types did not keep a value.
+DROPPED = (
+    "Usertour keeps the first type it saw for an attribute name in this environment and "
+    "silently drops values of another type; declare these with the type the environment "
+    "already holds (plan warns which), or use another attribute name"
+)

@@ -1,0 +1,60 @@
+"""Usertour's type inference and the drops plan predicts from it (issue 13 bug 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.model import Company, LiveUser, Membership, UserSpec
+from reconciler.planner import plan_target
+from reconciler.providers import CAPABILITIES
+from reconciler.typelock import value_type
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        (12, "number"),
+        (1.5, "number"),
+        (True, "boolean"),
+        (["a"], "list"),
+        ("2024-03-20T08:30:00.000Z", "datetime"),
+        ("2024-03-20T08:30:00Z", "datetime"),
+        ("2024-02-30T08:30:00Z", "string"),  # not a date
+        ("2024-03-20T08:30:00.00Z", "string"),
+        ("2024-03-20T08:30:00+01:00", "string"),
+        ("2024-03-20", "string"),
+        ("12", "string"),
+        (None, None),
+    ],
+)
+def test_value_type_is_the_servers(value: Any, kind: str | None) -> None:
+    assert value_type(value) == kind
+
+
+def test_plan_warns_of_drops_shown_by_any_live_user_and_masks_sensitive_values() -> None:
+    usertour = CAPABILITIES["usertour"]
+    live = {
+        "u1": LiveUser(
+            "u1",
+            attributes={"seats": 3, "pin": "1234"},
+            memberships={"acme": Membership(Company("acme", {"size": 10}), {"role": "admin"})},
+            companies={"acme": {"size": 10}},
+        )
+    }
+    desired = [
+        UserSpec("u1", attributes={"seats": 3, "pin": 1234}),
+        UserSpec("u2", attributes={"seats": "2"}, companies=(Company("acme", {"size": "10"}),)),
+        UserSpec("u3", memberships=(Membership(Company("acme"), {"role": True}),)),
+    ]
+    plan = plan_target("prod", "usertour", usertour, desired, live, sensitive={"pin"})
+    env = "in this Usertour environment; the server would drop"
+    assert [(w.user_id, w.message.split(" (it keeps")[0]) for w in plan.warnings] == [
+        ("u1", f"attributes.pin is text {env} a number"),
+        ("u2", f'attributes.seats is a number {env} text "2"'),
+        ("u2", f'companies.acme.size is a number {env} text "10"'),
+        ("u3", f"memberships.acme.role is text {env} true/false true"),
+    ]
+    sandbox = plan_target("local", "sandbox", CAPABILITIES["sandbox"], desired, live)
+    assert sandbox.warnings == ()

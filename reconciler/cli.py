@@ -30,6 +30,7 @@ from reconciler.cli_support import (
     apply_markdown,
     check_checksum,
     check_prune,
+    checksum_option,
     confirm,
     finish_json,
     interruptible,
@@ -256,6 +257,7 @@ def plan(
 @click.option(
     "--checksum",
     metavar="SHA",
+    callback=checksum_option,
     help="Re-plan and apply only if the plan checksum matches (a reviewed plan).",
 )
 @click.option(

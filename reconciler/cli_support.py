@@ -118,16 +118,55 @@ def saved_plan(
     return workspace, providers, derived
 
 
+def checksum_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--checksum SHA is 12 to 64 hex digits (the ``Plan checksum:`` line, or its start): a
+    typo is a usage error of its own, not "the plan changed"."""
+    if value is None:
+        return None
+    wanted = value.strip().lower()
+    if not MIN_CHECKSUM <= len(wanted) <= 64 or any(c not in "0123456789abcdef" for c in wanted):
+        what = "not hexadecimal" if len(wanted) >= MIN_CHECKSUM else "too short"
+        raise click.BadParameter(
+            f"{value!r} is {what}: give the 64 hex digits of the plan's `Plan checksum:` line, "
+            f"or at least its first {MIN_CHECKSUM}",
+        )
+    return wanted
+
+
 def check_checksum(the_plan: Plan, expected: str | None) -> None:
+    """Refuse when the plan is not the reviewed one, naming what the plan now does, so that
+    it can be held against the reviewed one (the checksum alone cannot say what differs)."""
     if expected is None:
         return
-    wanted = expected.strip().lower()
     actual = plan_checksum(the_plan)
-    if len(wanted) < MIN_CHECKSUM or not actual.startswith(wanted):
+    if not actual.startswith(expected):
         raise RefusedError(
             f"the plan checksum is now {actual}, not {expected}: the declarations or the live "
-            "users changed since that plan was reviewed. Run plan again. Nothing was sent."
+            f"users changed since that plan was reviewed. The plan now {plan_contents(the_plan)}. "
+            "Run plan again and review it. Nothing was sent."
         )
+
+
+#: Users named per target in a refusal; the rest are counted.
+NAMED_USERS = 10
+
+
+def plan_contents(the_plan: Plan) -> str:
+    """``changes target prod: u1, u2 and 3 more; deletes on target t: u9`` (ids, sorted)."""
+    parts = []
+    for target in the_plan.targets:
+        ids = [change.user_id for change in target.changes]
+        if ids:
+            parts.append(f"changes on target {target.target}: {_some(ids)}")
+        deleted = [deletion.user_id for deletion in target.deletions]
+        if deleted:
+            parts.append(f"deletes on target {target.target}: {_some(deleted)}")
+    return "; ".join(parts) if parts else "changes nothing"
+
+
+def _some(ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:NAMED_USERS])
+    return f"{shown} and {len(ids) - NAMED_USERS} more" if len(ids) > NAMED_USERS else shown
 
 
 def write_private(path: Path, document: dict[str, Any]) -> None:

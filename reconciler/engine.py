@@ -17,7 +17,7 @@ from reconciler.applier import ApplyReport, apply_target
 from reconciler.changes import ChangeSet
 from reconciler.config import Config, TargetConfig, load_config
 from reconciler.declarations import Declarations, load_declarations
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, MissingKey
 from reconciler.liveread import read_live
 from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
 from reconciler.planfile import inputs_digest
@@ -131,7 +131,16 @@ def open_providers(
     targets = workspace.targets
     if parallelism is not None:
         targets = tuple(dataclasses.replace(t, parallelism=parallelism) for t in targets)
-    return {target.name: stack.enter_context(open_provider(target, environ)) for target in targets}
+    providers: dict[str, Provider] = {}
+    missing: list[MissingKey] = []
+    for target in targets:
+        try:
+            providers[target.name] = stack.enter_context(open_provider(target, environ))
+        except MissingKey as error:
+            missing.append(error)
+    if missing:  # every missing variable at once, not one per run
+        raise MissingKey.combined(missing)
+    return providers
 
 
 def make_plan(

@@ -49,6 +49,30 @@ class ConfigError(ReconcilerError):
     """Something about reconciler.yaml or the environment that is not a located file problem."""
 
 
+class MissingKey(ConfigError):
+    """A target's key variable is not set: collected over every target, then named at once."""
+
+    def __init__(self, target: str, variable: str) -> None:
+        self.target = target
+        self.variable = variable
+        super().__init__(
+            f"target {target}: the environment variable {variable} is not set or empty; "
+            f"export {variable}=<API key> (keys never live in reconciler.yaml)"
+        )
+
+    @staticmethod
+    def combined(missing: list[MissingKey]) -> ConfigError:
+        """One error naming every missing variable (one of them: its own message)."""
+        if len(missing) == 1:
+            return missing[0]
+        named = ", ".join(f"{m.variable} (target {m.target})" for m in missing)
+        exports = " ".join(f"{m.variable}=<API key>" for m in missing)
+        return ConfigError(
+            f"the environment variables {named} are not set or empty; "
+            f"export {exports} (keys never live in reconciler.yaml)"
+        )
+
+
 class TargetError(ReconcilerError):
     """A target could not be read or written (auth, network, vendor 4xx...)."""
 

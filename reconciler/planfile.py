@@ -240,10 +240,18 @@ def read_saved_plan(path: Path) -> SavedPlan:
     from reconciler.yamlload import format_path
 
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"cannot read plan file {path}: {error}") from error
-    version = document.get("format_version") if isinstance(document, dict) else None
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read plan file {path}: {error.strerror}") from error
+    try:
+        document = json.loads(data)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or "format_version" not in document:
+        raise ConfigError(
+            f"{path} is not a reconciler plan file; save one with `reconciler plan --out FILE`"
+        )
+    version = document.get("format_version")
     if version is not None and version != FORMAT_VERSION:
         raise ConfigError(
             f"{path}: plan format {version} is not the format of this version "

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from reconciler.config import TargetConfig
 from reconciler.errors import ConfigError
-from reconciler.providers.http import check_destination, read_api_key, user_path
+from reconciler.providers.http import (
+    check_destination,
+    read_api_key,
+    user_path,
+    why_not_connected,
+)
 
 SPRIG_HOSTS = ("api.sprig.com", "api.userleap.com")
 
@@ -77,3 +83,22 @@ def test_missing_or_empty_key_variable_names_target_and_variable() -> None:
     with pytest.raises(ConfigError, match="SPRIG_API_KEY"):
         read_api_key(target, {"SPRIG_API_KEY": "  "})
     assert read_api_key(target, {"SPRIG_API_KEY": "k"}) == "k"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), "connection refused"),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), "does not resolve (DNS)"),
+        (httpx.ConnectError("[Errno -3] Temporary failure in name resolution"), "(DNS)"),
+        (
+            httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+            "certificate is not trusted",
+        ),
+        (httpx.ConnectError("[SSL: WRONG_VERSION_NUMBER] wrong version"), "TLS handshake failed"),
+        (httpx.ConnectTimeout("timed out"), "connect timeout"),
+    ],
+)
+def test_a_connection_that_never_opened_says_why(error: Exception, reason: str) -> None:
+    """Issue 14: not just "ConnectError" (the words httpx passes on from the OS and TLS)."""
+    assert reason in why_not_connected(error)

@@ -21,7 +21,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.config import TargetConfig
-from reconciler.errors import ConfigError, TargetError
+from reconciler.errors import ConfigError, MissingKey, TargetError
 from reconciler.retry import Attempts, RetryPolicy, parse_retry_after
 from reconciler.throttle import AdaptiveLimit, TokenBucket
 
@@ -63,6 +63,32 @@ class _Failure:
     error: TargetError | None = None
 
 
+#: What the operating system or the TLS layer says, lowered -> what it means to the user.
+_CONNECT_REASONS = (
+    (("refused",), "connection refused (nothing listens there: wrong port, or down)"),
+    (
+        ("name or service not known", "nodename nor servname", "name resolution", "getaddrinfo"),
+        "the host name does not resolve (DNS): check the host in base_url",
+    ),
+    (("certificate",), "TLS: the server's certificate is not trusted"),
+    (("ssl", "tls"), "TLS handshake failed (is it https on an http port?)"),
+    (("unreachable",), "the network is unreachable"),
+)
+
+
+def why_not_connected(error: Exception) -> str:
+    """Why a connection never opened, in words: refused, timeout, DNS or TLS."""
+    if isinstance(error, httpx.ConnectTimeout):
+        return f"no answer within {TIMEOUT.connect:g}s (connect timeout: a firewall, or down)"
+    if isinstance(error, httpx.PoolTimeout):
+        return "no free connection in the pool in time"
+    text = str(error).lower()
+    for needles, reason in _CONNECT_REASONS:
+        if any(needle in text for needle in needles):
+            return reason
+    return f"{type(error).__name__} ({error})" if str(error) else type(error).__name__
+
+
 def read_api_key(target: TargetConfig, environ: Mapping[str, str]) -> str:
     """The key from the variable the target names; missing or empty is an error naming both."""
     variable = target.api_key_env
@@ -70,10 +96,7 @@ def read_api_key(target: TargetConfig, environ: Mapping[str, str]) -> str:
         raise ConfigError(f"target {target.name}: api_key_env is not set in reconciler.yaml")
     key = environ.get(variable, "").strip()
     if not key:
-        raise ConfigError(
-            f"target {target.name}: the environment variable {variable} is not set or empty; "
-            f"export {variable}=<API key> (keys never live in reconciler.yaml)"
-        )
+        raise MissingKey(target.name, variable)
     return key
 
 
@@ -223,7 +246,7 @@ class ApiClient:
                 response = self._client.request(method, path, **kwargs)
         except NOT_SENT as error:
             failure = TargetError(
-                self.target, f"cannot connect to {self.base_url}: {type(error).__name__}"
+                self.target, f"cannot connect to {self.base_url}: {why_not_connected(error)}"
             )
             return _Failure(type(error).__name__, ambiguous=False, error=failure)
         except httpx.TimeoutException:

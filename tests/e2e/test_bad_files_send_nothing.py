@@ -65,8 +65,25 @@ def test_connection_refused_names_the_url(run: Run, tmp_path: Path) -> None:
     )
     result = run("plan", cwd=tmp_path, env=KEYS)
     assert result.code == 1
-    assert f"cannot connect to http://127.0.0.1:{port}" in result.stderr
+    assert f"cannot connect to http://127.0.0.1:{port}: connection refused" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_tls_to_a_plain_http_port_says_tls(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 14: a ConnectError says why (here: https:// to the emulator's plain http port)."""
+    running = emulator()
+    url = running.url.replace("http://", "https://")
+    (tmp_path / "users").mkdir()
+    (tmp_path / "users" / "u.yaml").write_text('users:\n  - id: "u1"\n')
+    (tmp_path / "reconciler.yaml").write_text(
+        "targets:\n  prod:\n    provider: usertour\n"
+        f"    base_url: {url}\n    api_key_env: USERTOUR_API_KEY\n"
+    )
+    result = run("plan", cwd=tmp_path, env={**KEYS, "RECONCILER_RETRY_ATTEMPTS": "1"})
+    assert result.code == 1
+    assert f"cannot connect to {url}: TLS handshake failed" in result.stderr, result.stderr
 
 
 def test_one_company_with_two_values_names_both_places(

@@ -79,6 +79,14 @@ def test_listing_cursors_before_and_after(store: UserStore) -> None:
         NS, cursor, limit=2
     )
     assert store.first_cursor(NS, company_id="acme") == store.user_cursor(NS, "u0")
+    newest = store.list_users(NS, limit=2, newest_first=True)
+    assert [u.id for u in newest.users] == ["u4", "u3"]
+    older = store.list_users(NS, limit=2, after=newest.next_cursor, newest_first=True)
+    assert [u.id for u in older.users] == ["u2", "u1"]
+    assert store.cursors_before(NS, older.next_cursor, limit=1, newest_first=True) == [
+        store.user_cursor(NS, "u2")
+    ]
+    assert store.first_cursor(NS, newest_first=True) == store.user_cursor(NS, "u4")
     store.delete_user(NS, "u3")
     assert not store.has_cursor(NS, cursor) and not store.has_cursor(NS, "junk")
     assert store.known_companies(NS, ["acme", "globex"]) == {"acme"}

@@ -201,8 +201,10 @@ class UserStore:
         after: str | None = None,
         email: str | None = None,
         company_id: str | None = None,
+        newest_first: bool = False,
     ) -> UserPage:
-        """A page of users in creation order, optionally filtered (Usertour's paginated list).
+        """A page of users in creation order (or the reverse), optionally filtered (Usertour's
+        paginated list).
 
         The cursor is the creation sequence of the last user returned, so users created or
         deleted between pages never make another user appear twice or be skipped.
@@ -210,9 +212,11 @@ class UserStore:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         where, params = list_where(namespace, email, company_id)
-        where.append("seq > ?")
-        params.append(parse_cursor(after))
-        sql = f"SELECT seq, id FROM users WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
+        if after is not None or not newest_first:
+            where.append("seq < ?" if newest_first else "seq > ?")
+            params.append(parse_cursor(after))
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT seq, id FROM users WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"
         with self._transaction(write=False) as conn:
             rows = conn.execute(sql, (*params, limit + 1)).fetchall()
             page = rows[:limit]
@@ -228,24 +232,32 @@ class UserStore:
         limit: int,
         email: str | None = None,
         company_id: str | None = None,
+        newest_first: bool = False,
     ) -> list[str]:
         """The cursors of the last ``limit`` users listed before ``before`` (all users when
-        None), in creation order: where a "previous page" link points."""
+        None), in listing order: where a "previous page" link points."""
         where, params = list_where(namespace, email, company_id)
         if before is not None:
-            where.append("seq < ?")
+            where.append("seq > ?" if newest_first else "seq < ?")
             params.append(parse_cursor(before))
-        sql = f"SELECT seq FROM users WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
+        order = "ASC" if newest_first else "DESC"  # nearest first, then reversed
+        sql = f"SELECT seq FROM users WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"
         with self._transaction(write=False) as conn:
             rows = conn.execute(sql, (*params, limit)).fetchall()
         return [str(seq) for (seq,) in reversed(rows)]
 
     def first_cursor(
-        self, namespace: str, *, email: str | None = None, company_id: str | None = None
+        self,
+        namespace: str,
+        *,
+        email: str | None = None,
+        company_id: str | None = None,
+        newest_first: bool = False,
     ) -> str | None:
         """The cursor of the first user listed (None when the list is empty)."""
         where, params = list_where(namespace, email, company_id)
-        sql = f"SELECT min(seq) FROM users WHERE {' AND '.join(where)}"
+        first = "max" if newest_first else "min"
+        sql = f"SELECT {first}(seq) FROM users WHERE {' AND '.join(where)}"
         with self._transaction(write=False) as conn:
             (seq,) = conn.execute(sql, params).fetchone()
         return None if seq is None else str(seq)

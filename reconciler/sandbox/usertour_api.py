@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable
+from typing import Any
 
 from reconciler.sandbox.store import StoredUser, UserPage, UserStore
 from reconciler.sandbox.usertour_listing import (
@@ -168,11 +169,15 @@ class UsertourApi(VendorApi):
         query = request.query
         try:
             limit, (expand, expand_param) = parse_limit(query), parse_expand(query)
-            check_filters(query)
+            newest_first = check_filters(query)
         except InvalidQuery as exc:
             return error(400, "E1017", str(exc))
         cursor = _single(query, "cursor") or None
-        filters = {"email": _single(query, "email"), "company_id": _single(query, "companyId")}
+        filters: dict[str, Any] = {
+            "email": _single(query, "email"),
+            "company_id": _single(query, "companyId"),
+            "newest_first": newest_first,
+        }
         if cursor is not None and not self._store.has_cursor(NAMESPACE, cursor):
             return error(400, "E1007", "Invalid cursor parameter")
         page = self._store.list_users(NAMESPACE, limit=limit.size, after=cursor, **filters)
@@ -199,7 +204,7 @@ class UsertourApi(VendorApi):
         page: UserPage,
         size: int,
         params: list[Param],
-        filters: dict[str, str | None],
+        filters: dict[str, Any],
     ) -> str | None:
         """pagination.ts: the ``size`` users before this page; the first page's URL has no
         cursor. Otherwise the cursor is the previous page's *first* user, as the server

@@ -101,22 +101,19 @@ def parse_expand(query: Query) -> tuple[frozenset[str], Param | None]:
     return frozenset(values), param
 
 
-def check_filters(query: Query) -> None:
-    """``orderBy`` is an enum of createdAt/-createdAt; ``email`` must look like one.
-
-    Only the default order is emulated: ``-createdAt`` is refused with a message saying so,
-    never silently answered in the wrong order.
-    """
-    for value in (*query.get("orderBy", ()), *query.get("orderBy[]", ())):
+def check_filters(query: Query) -> bool:
+    """``orderBy`` is an enum of createdAt/-createdAt (the first one sets the order: True
+    for newest first); ``email`` must look like one."""
+    orders = [*query.get("orderBy", ()), *query.get("orderBy[]", ())]
+    for value in orders:
         if value not in ("createdAt", "-createdAt"):
             raise InvalidQuery(
                 "each value in orderBy must be one of the following values: createdAt, -createdAt"
             )
-        if value == "-createdAt":
-            raise InvalidQuery("orderBy -createdAt is not supported by the sandbox emulator")
     for email in query.get("email", ()):
         if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
             raise InvalidQuery("email must be an email")
+    return bool(orders) and orders[0] == "-createdAt"
 
 
 def build_url(target: str, params: Sequence[Param]) -> str:

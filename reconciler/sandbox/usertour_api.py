@@ -161,7 +161,8 @@ class UsertourApi(VendorApi):
         return json_response(200, user_object(user, expand, self._times([user], expand)))
 
     def _list(self, request: Request) -> Response:
-        """A page in creation order, with next/previous URLs built like the server's.
+        """A page in creation order (newest first for orderBy=-createdAt), with next/previous
+        URLs built like the server's.
 
         A cursor is the creation sequence of the last user of the previous page; like the
         server's (a database id), it stops working once that user is deleted (400 E1007).

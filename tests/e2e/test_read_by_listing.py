@@ -155,6 +155,23 @@ def test_saved_plans_and_checksums_work_across_both_reads(
     assert "Plan checksum: " in reviewed.stdout and "no changes" in reviewed.stdout.lower()
 
 
+def test_apply_checksum_replans_by_page_to_the_reviewed_checksum(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    ids = _ids(300)
+    running = _environment(emulator, tmp_path, ids)
+    repo = _declare(tmp_path, running, ids, n={user_id: -1 for user_id in ids[1::3]})
+    reviewed = run("plan", cwd=repo, env=KEYS)
+    checksum = re.search(r"Plan checksum: ([0-9a-f]{64})", reviewed.stdout)
+    assert checksum is not None, reviewed.stdout
+    httpx.post(f"{running.url}/_sandbox/requests/clear").raise_for_status()
+    applied = run("apply", "--checksum", checksum.group(1), "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    log = _log(running)
+    assert [e["method"] for e in log].count("POST") == 100
+    assert [e["path"].split("?")[0] for e in log if e["method"] == "GET"] == [LIST_PATH] * 3
+
+
 def test_listing_and_gets_read_the_same_plan(emulator: StartEmulator, tmp_path: Path) -> None:
     """Same users, same plan, same checksum, whichever way they were read."""
     ids = _ids(250)

@@ -145,7 +145,7 @@ def test_saved_plans_and_checksums_work_across_both_reads(
     assert checksum is not None
     assert _kinds(running) == (3, 0)
     httpx.post(f"{running.url}/_sandbox/requests/clear").raise_for_status()
-    # Applying the saved plan checks its 150 users for staleness: 3 pages, then 150 POSTs.
+    # Applying the saved plan re-derives it (by page: 3 pages), then sends its 150 POSTs.
     applied = run("apply", "plan.json", "--yes", cwd=repo, env=KEYS)
     assert applied.code == 0, applied.stdout + applied.stderr
     log = _log(running)

@@ -107,6 +107,17 @@ def test_args_are_split_never_evaluated(runner: Runner) -> None:
     assert not planted.exists()
 
 
+def test_args_may_span_lines(runner: Runner) -> None:
+    """``args: |`` keeps newlines (``>-`` folds them): every line's words are passed."""
+    inputs = {
+        "command": "plan",
+        "args": "--detailed-exitcode\n--user 12347\n",
+        "markdown": "false",
+    }
+    result = runner.action(inputs)
+    assert result.code == 2 and "Target local (sandbox): 1 to create" in result.log
+
+
 def test_only_the_three_commands(runner: Runner) -> None:
     result = runner.action({"command": "sandbox"})
     assert result.code == 1

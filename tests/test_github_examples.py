@@ -141,6 +141,29 @@ def test_actions_are_official_and_reconciler_is_pinned_to_a_commit(
     assert lines and all("# pinned to a reviewed commit (PLACEHOLDER" in line for line in lines)
 
 
+@requires_git
+def test_the_pinned_commit_is_one_of_this_repository_with_the_action(
+    workflow: tuple[Path, dict[Any, Any]],
+) -> None:
+    """The placeholder pin is still a real commit: the one the examples were tested with."""
+    _, document = workflow
+    [pinned] = {s["uses"] for job in document["jobs"].values() for s in ours(job)}
+    commit = pinned.split("@")[1]
+    clone = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel", "--is-shallow-repository"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if clone.returncode or clone.stdout.split() != [str(ROOT), "false"]:
+        pytest.skip("not a full git clone of this repository: its history is not here")
+    shown = subprocess.run(
+        ["git", "show", f"{commit}:action.yml"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "using: composite" in shown.stdout
+
+
 def test_nothing_installs_reconciler_from_the_package_index(
     workflow: tuple[Path, dict[Any, Any]],
 ) -> None:

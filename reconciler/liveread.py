@@ -2,9 +2,9 @@
 
 readstrategy decides (pure) when listing pays; this module hands it the provider's pages and
 GETs, shows progress (pages and users while listing, then the GETs left) and logs each page
-at ``-v``. Plans, pruning and the staleness check of a saved plan all read through here, so
-they agree on the live users whichever way they were read (a list page carries the same
-expanded user objects as a GET).
+at ``-v``. Plans (and apply, which plans again before it sends), pruning and import all read
+through here, so they agree on the live users whichever way they were read (a list page carries
+the same expanded user objects as a GET).
 """
 
 from __future__ import annotations

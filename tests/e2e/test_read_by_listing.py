@@ -13,11 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
+from reconciler.config import TargetConfig
 from reconciler.engine import load_workspace, make_plan, open_providers
+from reconciler.errors import ListingBroken
+from reconciler.liveread import read_live
 from reconciler.model import Company, Membership, Upsert
 from reconciler.planfile import plan_checksum
+from reconciler.progress import Quiet, Step
+from reconciler.providers import open_provider
+from reconciler.providers.base import Provider
 from reconciler.sandbox.server import RunningEmulator
 from reconciler.sandbox.store import UserStore
 from reconciler.sandbox.usertour_api import NAMESPACE
@@ -227,3 +234,41 @@ def test_import_of_many_ids_reads_by_page(
     assert imported.stdout.count("- id: ") == 150
     assert _kinds(running) == (2, 0)
     assert "prod: list page 2: 100 users; 0 of the users to read not seen yet" in imported.stderr
+
+
+class _DeletesAfterFirstPage(Quiet):
+    """A progress step that deletes ``victim`` once the first page is in: someone else's
+    deletion, at the one moment that breaks the listing's cursor (the page's last user)."""
+
+    def __init__(self, provider: Provider, victim: str) -> None:
+        super().__init__("listing", 0)
+        self._provider, self._victim = provider, victim
+
+    def page(self, count: int) -> None:
+        if self._victim:
+            assert self._provider.delete_user(self._victim)
+            self._victim = ""
+
+
+def test_a_deletion_while_listing_falls_back_to_gets(
+    emulator: StartEmulator, tmp_path: Path
+) -> None:
+    ids = _ids(1000)
+    running = _environment(emulator, tmp_path, ids)
+    target = TargetConfig(
+        "prod", "usertour", base_url=running.url, api_key_env="USERTOUR_API_KEY", parallelism=4
+    )
+    with open_provider(target, KEYS) as provider:
+        deleting = _DeletesAfterFirstPage(provider, ids[99])
+
+        def steps(label: str, total: int) -> Step:
+            return deleting if label.endswith("listing users") else Quiet(label, total)
+
+        read = read_live(provider, ids, steps)
+        assert read.broken is not None and "E1007" in str(read.broken)
+        assert (read.pages, read.gets) == (1, 900)  # the 900 users page 1 did not show
+        assert list(read.live) == ids  # u00099 as page 1 showed it, before its deletion
+        # Pruning never judges part of a listing; page 1 now ends with u00100.
+        breaking = _DeletesAfterFirstPage(provider, ids[100])
+        with pytest.raises(ListingBroken, match="run again"):
+            read_live(provider, ids, lambda label, total: breaking, whole=True)

@@ -2,9 +2,11 @@
 
 Vendor facts relied on (apis/usertour.md): ``Authorization: Bearer``; errors in an envelope
 ``{"error": {"code", "message"}}`` (NestJS's own shape for malformed JSON); upserts answer 201
-(the docs say 200: any 2xx is fine) with the user; the email is the attribute ``email``;
-``null`` deletes an attribute; the first value of an attribute fixes its type and later values
-of another type are silently dropped, which the applier notices by comparing the answer.
+(the docs say 200: any 2xx is fine) with the user, companies and memberships never expanded
+(``null``); the email is the attribute ``email``; ``null`` deletes an attribute; the first
+value of an attribute fixes its type and later values of another type are silently dropped
+(the plan predicts it, typelock.py; the applier notices it by comparing the answer); only
+``404 E1001`` is a missing user, and ``.``/``..`` ids must be sent encoded.
 """
 
 from __future__ import annotations
@@ -193,6 +195,8 @@ class UsertourProvider(HttpProvider):
                     f"listing users: {describe_error(response)} (a user was deleted while "
                     "the listing was read; run again)",
                 )
+            if response.status_code == 404:  # the list route has no "not found" of its own
+                raise self.wrong_route("GET", self.users_path, response)
             if response.status_code != 200:
                 raise self._api.failure(response, "listing users")
             users, cursor = self._page(response)

@@ -175,6 +175,10 @@ def test_a_wrong_base_url_path_is_an_error_not_absent_users(
     assert "Cannot GET /v1/v1/users/u" in planned.stderr and "check base_url" in planned.stderr
     assert KEYS["USERTOUR_API_KEY"] not in planned.stdout + planned.stderr
     assert run("apply", "--yes", cwd=repo, env=KEYS).code == 1
+    listed = run("import", "--target", "prod", "--all", cwd=repo, env=KEYS)
+    assert listed.code == 1
+    assert f"GET {running.url}/v1/v1/users answered 404 Cannot GET" in listed.stderr
+    assert "check base_url" in listed.stderr
     assert "POST" not in methods(running)
 
 

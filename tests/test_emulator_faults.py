@@ -272,6 +272,7 @@ def test_loopback_hosts_are_accepted(host: str) -> None:
         {"rate_limit": 0},
         {"latency_ms": -1},
         {"visibility_delay_ms": -5},
+        {"first_write_race_ms": -1},
         {"sprig_key": ""},
         {"usertour_key": "has space"},
     ],

@@ -1,10 +1,11 @@
 """Usertour's attribute types, predicted: the first type seen for a name is kept per environment.
 
 The server infers a value's type (``getAttributeType``): numbers, booleans and lists have their
-own; a string matching ``YYYY-MM-DDTHH:MM:SS(.mmm)?Z`` that is a valid date is a DateTime; any
-other string is a String. The first value seen for a name (per level: users, companies,
-memberships) fixes its type for the whole environment, and later values of another type are
-silently dropped while the upsert still succeeds (apis/usertour.md). Knowing that beforehand
+own; a string matching ``YYYY-MM-DDTHH:MM:SS(.mmm)?Z`` that names a real instant is a DateTime;
+any other string is a String; an object is "Nil" (only objects may follow it). The first value
+seen for a name (per level: users, companies, memberships) fixes its type for the whole
+environment, and later values of another type are silently dropped while the upsert still
+succeeds (apis/usertour.md). Knowing that beforehand
 lets validate warn and plan say what the server would do; pure, no I/O.
 """
 
@@ -19,6 +20,8 @@ from reconciler.model import Attributes, AttributeValue, LiveUser, UserSpec
 from reconciler.render.text import is_sensitive
 
 NUMBER, BOOLEAN, LIST, DATETIME, STRING = "number", "boolean", "list", "datetime", "string"
+#: An object value (the server's "Nil" type: stored as sent, only objects may follow it).
+OBJECT = "object"
 #: A type in the words of a message: "seats is a number in this environment".
 WORDS = {
     NUMBER: "a number",
@@ -26,8 +29,9 @@ WORDS = {
     LIST: "a list",
     DATETIME: "a date-time",
     STRING: "text",
+    OBJECT: "an object",
 }
-_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{3})?Z\Z")
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{3})?Z\Z")
 #: (level, attribute name): a name is locked separately for users, companies and memberships.
 Slot = tuple[str, str]
 
@@ -42,11 +46,14 @@ def value_type(value: AttributeValue) -> str | None:
         return NUMBER
     if isinstance(value, list):
         return LIST
+    if isinstance(value, dict):
+        return OBJECT
     if isinstance(value, str) and (match := _DATETIME.match(value)):
         try:
-            datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S")
+            year, month, day, hour, minute, second = (int(part) for part in match.groups())
+            datetime(year, month, day, hour, minute, second)
         except ValueError:
-            return STRING  # 2024-02-30T...: not a date, so a String
+            return STRING  # 2024-02-30T..., 24:00 or 60 seconds: not an instant, a String
         return DATETIME
     return STRING
 

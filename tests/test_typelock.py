@@ -22,6 +22,9 @@ from reconciler.typelock import value_type
         ("2024-03-20T08:30:00.000Z", "datetime"),
         ("2024-03-20T08:30:00Z", "datetime"),
         ("2024-02-30T08:30:00Z", "string"),  # not a date
+        ("2024-03-20T24:00:00Z", "string"),
+        ("2024-03-20T08:30:60Z", "string"),
+        ({"a": 1}, "object"),
         ("2024-03-20T08:30:00.00Z", "string"),
         ("2024-03-20T08:30:00+01:00", "string"),
         ("2024-03-20", "string"),

@@ -103,7 +103,8 @@ def import_command(
     Events only with --with-events: a target records per event name a count and the first and
     latest times, not each occurrence, so the history itself cannot be imported. Each name
     becomes one entry at its latest time, which plan never sends again (it sends only events
-    newer than the latest recorded); plan then warns that fewer are declared than recorded.
+    newer than the latest recorded), and does not warn about (a target holding more events
+    than declared is no news; only declared events it lacks are).
 
     Values no declaration can hold (an object, null, a float on Sprig...) are left out, named
     on stderr and in a comment in the file. Users asked for but not found are named on

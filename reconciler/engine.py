@@ -69,6 +69,9 @@ def load_workspace(
     only = frozenset(target_names) if check_selected_only and target_names else None
     declarations = load_declarations(config, only=only)
     users = select_users(declarations.users, user_ids)
+    if user_ids and not target_names:
+        # --user alone: the targets those users go to, not an empty block for every other one.
+        targets = tuple(t for t in targets if targets_users(users, t.name))
     if shard is not None:
         users = tuple(u for u in users if in_shard(u.id, shard))
     changes = None

@@ -118,12 +118,22 @@ def test_events_already_recorded_send_nothing() -> None:
     assert diff_user(spec, live, SPRIG) == (None, [])
 
 
-def test_disagreeing_event_history_is_a_warning_not_a_resend() -> None:
+def test_declared_history_the_target_lacks_is_a_warning_not_a_resend() -> None:
     spec = UserSpec("u1", events=(Event("login", LOGIN_1), Event("login", LOGIN_2)))
-    live = LiveUser("u1", events={"login": EventStats(count=5, first=LOGIN_1, latest=LOGIN_3)})
+    live = LiveUser("u1", events={"login": EventStats(count=1, first=LOGIN_2, latest=LOGIN_2)})
     change, warnings = diff_user(spec, live, SPRIG)
     assert change is None
-    assert len(warnings) == 1 and "events.login" in warnings[0] and "5" in warnings[0]
+    assert len(warnings) == 1
+    assert "events.login: 2 declared at or before the latest recorded" in warnings[0]
+    assert "but the target records 1; events are append-only" in warnings[0]
+
+
+def test_a_target_holding_more_events_than_declared_is_no_news() -> None:
+    """Issue 14: the SDK records events too, and import declares the latest per name: a warning
+    on every plan of such unchanged history was noise."""
+    spec = UserSpec("u1", events=(Event("login", LOGIN_1), Event("login", LOGIN_2)))
+    live = LiveUser("u1", events={"login": EventStats(count=5, first=LOGIN_1, latest=LOGIN_3)})
+    assert diff_user(spec, live, SPRIG) == (None, [])
 
 
 def test_events_are_ignored_on_targets_that_cannot_hold_them() -> None:

@@ -262,8 +262,9 @@ class ApiClient:
         if status == 429:
             lowered = self._limit.throttled()
             if lowered is not None:
+                requests = "request" if lowered == 1 else "requests"
                 log.warning(
-                    "%s: answered 429: at most %d requests in flight now", self.target, lowered
+                    "%s: answered 429: at most %d %s in flight now", self.target, lowered, requests
                 )
         elif status < 400:
             self._limit.succeeded()

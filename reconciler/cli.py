@@ -354,11 +354,12 @@ def apply(
             report = apply_plan(
                 the_plan, workspace, providers, None if no_wait else wait, stop, Progress
             )
+    shown_report = shown.masked_report(report)  # what every format prints of the outcome
     if output_format == "json":
-        finish_json(output_format, shown, report)
+        finish_json(output_format, shown, shown_report)
     else:
-        _echo_lines(report_lines(report, workspace.config.sensitive))
-    step_summary(lambda: apply_markdown(report, workspace))
+        _echo_lines(report_lines(shown_report))
+    step_summary(lambda: apply_markdown(shown_report))
     if stop.is_set():
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
     if report.failed:

@@ -211,10 +211,11 @@ def step_summary(markdown: Callable[[], str]) -> None:
             file.write(markdown().rstrip("\n") + "\n\n")
 
 
-def apply_markdown(report: ApplyReport, workspace: Workspace) -> str:
+def apply_markdown(report: ApplyReport) -> str:
+    """The (masked) apply report for the job summary."""
     from reconciler.render.markdown import render_apply_markdown
 
-    return render_apply_markdown(report, workspace.config.sensitive)
+    return render_apply_markdown(report)
 
 
 def finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:

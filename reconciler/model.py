@@ -6,7 +6,9 @@ the planner and the renderers can be tested with literals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,6 +17,43 @@ AttributeValue = Any
 Attributes = Mapping[str, AttributeValue]
 #: A JSON path inside a YAML document, e.g. ("users", 3, "attributes", "plan").
 JsonPath = tuple["str | int", ...]
+#: A field of a user, name by name: ("email",), ("attributes", "plan"),
+#: ("companies", "acme", "size"), ("memberships", "acme", "company", "name"). A tuple, not a
+#: dotted string, so that masking can look at every name and a dot inside a name is data.
+FieldPath = tuple[str, ...]
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def path_segment(name: str) -> str:
+    """``.plan``; a name that is not plain is quoted, so a dot in it is data: ``["a.b"]``."""
+    if _PLAIN_NAME.match(name):
+        return f".{name}"
+    return f"[{json.dumps(name, ensure_ascii=False)}]"
+
+
+def format_path(path: FieldPath) -> str:
+    """A field path as people read it: ``attributes.plan``, ``companies.acme["a.b"]``."""
+    return path[0] + "".join(path_segment(name) for name in path[1:])
+
+
+def is_sensitive(path: FieldPath, sensitive: Collection[str]) -> bool:
+    """Whether the value at ``path`` is masked: any name on the path is listed (``phone`` masks
+    ``companies.acme.phone``), or the path as written, or a prefix of it (``companies.acme``)."""
+    if any(name in sensitive for name in path):
+        return True
+    return any(format_path(path[:end]) in sensitive for end in range(2, len(path) + 1))
+
+
+class Masked(str):
+    """A value the mask step replaced (mask.py): printed as ``(sensitive)`` without quotes, and
+    written as the string ``"(sensitive)"`` in JSON. A declared string that happens to read
+    "(sensitive)" is a plain ``str`` and still prints quoted, so the two never look alike."""
+
+    __slots__ = ()
+
+
+MASK = Masked("(sensitive)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +158,21 @@ ChangeSymbol = Literal["+", "~", "-"]
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
-    """One line of a user's diff: ``attributes.plan``, ``email``, ``events.login``, ..."""
+    """One line of a user's diff, about one leaf value: ``attributes.plan``, ``email``,
+    ``companies.acme.size``; a new company is one change per attribute, never a dict, so that
+    every value is masked on its own path."""
 
-    field: str
+    path: FieldPath
     symbol: ChangeSymbol
     old: AttributeValue = None
     new: AttributeValue = None
-    #: For fields whose value is not a single scalar (``events.login``: "x2").
+    #: For fields that are not one value (``events``: "login x2", a company with no attributes).
     summary: str | None = None
+
+    @property
+    def field(self) -> str:
+        """The path as people read it (``attributes.plan``)."""
+        return format_path(self.path)
 
 
 @dataclass(frozen=True, slots=True)

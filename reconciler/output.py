@@ -7,7 +7,7 @@ Text is for people, markdown for pull-request comments and step summaries, json 
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -18,6 +18,7 @@ from reconciler.applier import ApplyReport
 from reconciler.engine import Workspace, digest
 from reconciler.escape import json_text, printable
 from reconciler.guards import Limits, Refusal, limits_of, refusals
+from reconciler.mask import mask_plan, mask_report
 from reconciler.model import Plan
 from reconciler.planfile import plan_checksum, plan_document
 from reconciler.render.markdown import COMMENT_LIMIT, render_markdown
@@ -36,7 +37,10 @@ def styled(lines: Iterable[tuple[str, str]], colour: bool) -> str:
 
 @dataclass
 class PlanView:
-    """One plan, with what every format needs: sensitive names, digest, selection, checksum."""
+    """One plan, with what every format needs: the masked plan, digest, selection, checksum.
+
+    Every format renders :attr:`masked` (mask.py, run once here); only the checksum is taken
+    from the unmasked plan, because it covers what is sent."""
 
     plan: Plan
     workspace: Workspace
@@ -52,6 +56,15 @@ class PlanView:
         return plan_checksum(self.plan)
 
     @functools.cached_property
+    def masked(self) -> Plan:
+        """The plan every format shows: sensitive values replaced by ``(sensitive)``."""
+        return mask_plan(self.plan, self.workspace.config.sensitive)
+
+    def masked_report(self, report: ApplyReport) -> ApplyReport:
+        """apply's report as every format shows it (values and vendor messages masked)."""
+        return mask_report(report, self.plan, self.workspace.config.sensitive)
+
+    @functools.cached_property
     def digest(self) -> str:
         """Read the inputs once however many formats are written (stdout, --out, summary)."""
         return digest(self.workspace)
@@ -64,11 +77,11 @@ class PlanView:
     def document(self) -> dict[str, Any]:
         """The plan document of ``--format json`` and ``plan --out`` (values masked)."""
         document = plan_document(
-            self.plan,
+            self.masked,
+            checksum=self.checksum,
             digest=self.digest,
             created_at=self.created_at,
             selection=self.selection,
-            sensitive=self.workspace.config.sensitive,
         )
         if self.refusals:  # absent when apply would go ahead: such plans keep their bytes
             document["apply_would_refuse"] = [
@@ -78,20 +91,18 @@ class PlanView:
 
     def render(self, output_format: str, colour: bool, markdown_limit: int = COMMENT_LIMIT) -> str:
         """The plan in one format; markdown stays under ``markdown_limit`` characters."""
-        sensitive = self.workspace.config.sensitive
         if output_format == "json":
             return json_text(self.document(), indent=2) + "\n"
         if output_format == "markdown":
             refused = [r.message for r in self.refusals]
             markdown = render_markdown(
-                self.plan,
-                sensitive,
+                self.masked,
                 checksum=self.checksum,
                 refusals=refused,
                 limit=markdown_limit - 1,
             )
             return markdown + "\n"  # the newline is within the limit too
-        lines = render_text(self.plan, sensitive)
+        lines = render_text(self.masked)
         lines += [("-", f"Apply would refuse: {r.message}") for r in self.refusals]
         lines.append(("", f"Plan checksum: {self.checksum}"))
         return styled(lines, colour)
@@ -101,7 +112,7 @@ class PlanView:
 _VERBS = {"failed": "failed", "unconfirmed": "not confirmed"}
 
 
-def report_lines(report: ApplyReport, sensitive: Collection[str]) -> list[tuple[str, str]]:
+def report_lines(report: ApplyReport) -> list[tuple[str, str]]:
     """Every user that did not apply cleanly, with its reason, then the one-line summary.
 
     Users left unsent by an interruption are one count, not a line each; a target with no
@@ -117,7 +128,7 @@ def report_lines(report: ApplyReport, sensitive: Collection[str]) -> list[tuple[
         elif outcome.status == "not_stuck":
             lines.append(("-", f"  ! {where}: the target did not keep these values:"))
             for change in outcome.not_stuck:
-                lines.append(("-", f"      {describe_field(change, sensitive)}"))
+                lines.append(("-", f"      {describe_field(change)}"))
             if outcome.message:
                 lines.append(("-", f"    {outcome.message}"))
     if report.not_sent:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ from reconciler.model import (
     UserChange,
 )
 from reconciler.providers import describe_request
-from reconciler.render.text import MASK, is_sensitive
 
 #: 2: values masked in every plan document; apply re-derives the requests instead of reading them.
 FORMAT_VERSION = 2
@@ -90,35 +89,24 @@ def inputs_digest(config_path: Path, files: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def _mask_upsert(upsert: Upsert, sensitive: Collection[str]) -> Upsert:
-    attributes = {
-        k: MASK if v is not None and is_sensitive(f"attributes.{k}", sensitive) else v
-        for k, v in upsert.attributes.items()
-    }
-    email = MASK if upsert.email is not None and is_sensitive("email", sensitive) else upsert.email
-    return Upsert(
-        upsert.user_id, attributes, email, upsert.events, upsert.companies, upsert.memberships
-    )
-
-
-def _field_json(change: FieldChange, masked: bool) -> dict[str, Any]:
+def _field_json(change: FieldChange) -> dict[str, Any]:
     return {
         "field": change.field,
+        "path": list(change.path),
         "symbol": change.symbol,
-        "old": MASK if masked and change.old is not None else change.old,
-        "new": MASK if masked and change.new is not None else change.new,
+        "old": change.old,
+        "new": change.new,
         "summary": change.summary,
     }
 
 
-def _change_json(change: UserChange, provider: str, sensitive: Collection[str]) -> dict[str, Any]:
-    upsert = _mask_upsert(change.upsert, sensitive)
+def _change_json(change: UserChange, provider: str) -> dict[str, Any]:
     return {
         "user_id": change.user_id,
         "action": change.action,
-        "fields": [_field_json(f, is_sensitive(f.field, sensitive)) for f in change.fields],
-        "upsert": upsert_to_json(upsert),
-        "request": describe_request(provider, upsert),
+        "fields": [_field_json(f) for f in change.fields],
+        "upsert": upsert_to_json(change.upsert),
+        "request": describe_request(provider, change.upsert),
         "fingerprint": change.fingerprint,
     }
 
@@ -146,13 +134,13 @@ def _prune_json(target: TargetPlan) -> dict[str, Any]:
     }
 
 
-def _target_json(target: TargetPlan, sensitive: Collection[str]) -> dict[str, Any]:
+def _target_json(target: TargetPlan) -> dict[str, Any]:
     deletes = len(target.deletions) if target.pruned else None
     document = {
         "target": target.target,
         "provider": target.provider,
         "summary": _summary_json(target.creates, target.updates, target.unchanged, deletes),
-        "changes": [_change_json(c, target.provider, sensitive) for c in target.changes],
+        "changes": [_change_json(c, target.provider) for c in target.changes],
         "warnings": [{"user_id": w.user_id, "message": w.message} for w in target.warnings],
     }
     if target.pruned:
@@ -165,25 +153,27 @@ def _target_json(target: TargetPlan, sensitive: Collection[str]) -> dict[str, An
 
 
 def plan_document(
-    plan: Plan,
+    masked: Plan,
     *,
+    checksum: str,
     digest: str,
     created_at: str,
     selection: Mapping[str, Any],
-    sensitive: Collection[str],
 ) -> dict[str, Any]:
-    """The plan as a JSON document, values of ``sensitive`` fields masked (every format)."""
+    """The masked plan (mask.py) as a JSON document; ``checksum`` is the unmasked plan's
+    (:func:`plan_checksum`), which covers what is sent."""
+    plan = masked
     return {
         "format_version": FORMAT_VERSION,
         "reconciler_version": __version__,
         "created_at": created_at,
         "digest": digest,
-        "checksum": plan_checksum(plan),
+        "checksum": checksum,
         "selection": dict(selection),
         "summary": _summary_json(
             plan.creates, plan.updates, plan.unchanged, plan.deletes if plan.pruned else None
         ),
-        "targets": [_target_json(t, sensitive) for t in plan.targets],
+        "targets": [_target_json(t) for t in plan.targets],
         **({"scope": _scope_json(plan.scope)} if plan.scope is not None else {}),
     }
 

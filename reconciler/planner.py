@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from reconciler.model import (
     Company,
     Event,
     FieldChange,
+    FieldPath,
     LiveUser,
     Membership,
     PlanWarning,
@@ -33,17 +33,14 @@ from reconciler.model import (
     UserDeletion,
     UserSpec,
     Withheld,
+    path_segment,
 )
 from reconciler.providers.base import Capabilities
-
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
 def field_path(prefix: str, name: str) -> str:
     """``attributes.plan``; names ambiguous with dots are quoted: ``attributes["a.b"]``."""
-    if _PLAIN_NAME.match(name):
-        return f"{prefix}.{name}"
-    return f"{prefix}[{json.dumps(name, ensure_ascii=False)}]"
+    return prefix + path_segment(name)
 
 
 def normalise(value: AttributeValue, capabilities: Capabilities) -> AttributeValue:
@@ -87,7 +84,7 @@ class _UserDiff:
 
 
 def _diff_attributes(
-    prefix: str,
+    prefix: FieldPath,
     declared: Attributes,
     live: Attributes | None,
     capabilities: Capabilities,
@@ -97,7 +94,7 @@ def _diff_attributes(
     to_send: dict[str, AttributeValue] = {}
     for name in sorted(declared):
         want = normalise(declared[name], capabilities)
-        path = field_path(prefix, name)
+        path = (*prefix, name)
         present = live is not None and name in live
         if want is None:
             # null removes; nothing to do when it is already absent (or cannot be removed,
@@ -149,67 +146,55 @@ def _diff_events(spec: UserSpec, live: LiveUser | None, diff: _UserDiff) -> None
                 )
         if new:
             diff.events.extend(new)
-            diff.fields.append(FieldChange("events", "+", summary=f"{name} x{len(new)}"))
+            diff.fields.append(FieldChange(("events",), "+", summary=f"{name} x{len(new)}"))
 
 
 def _diff_companies(
     spec: UserSpec, live: LiveUser | None, caps: Capabilities, diff: _UserDiff
 ) -> None:
-    """Companies compare by id with their declared attributes; undeclared live ones stay."""
+    """Companies compare by id with their declared attributes; undeclared live ones stay.
+
+    A new company compares with no attributes: one ``+`` per attribute (a leaf each, so that
+    each is masked on its own path), nulls left out."""
     for company in sorted(spec.companies, key=lambda c: c.id):
-        prefix = field_path("companies", company.id)
+        prefix = ("companies", company.id)
         live_attributes = live.companies.get(company.id) if live is not None else None
+        known = len(diff.fields)
+        changed = _diff_attributes(
+            prefix, company.attributes, live_attributes or {}, caps, diff.fields
+        )
         if live_attributes is None:
-            new_company = _without_nulls(company, caps)
-            diff.fields.append(FieldChange(prefix, "+", new=dict(new_company.attributes)))
-            diff.companies.append(new_company)
-            continue
-        changed = _diff_attributes(prefix, company.attributes, live_attributes, caps, diff.fields)
-        if changed:
+            if len(diff.fields) == known:
+                diff.fields.append(FieldChange(prefix, "+", summary="new company"))
+            diff.companies.append(Company(company.id, changed))
+        elif changed:
             diff.companies.append(Company(company.id, changed))
 
 
 def _diff_memberships(
     spec: UserSpec, live: LiveUser | None, caps: Capabilities, diff: _UserDiff
 ) -> None:
-    """Memberships compare by company id: the company's attributes and the membership's own."""
+    """Memberships compare by company id: the company's attributes and the membership's own
+    (a new membership: one ``+`` per attribute of either, like a new company)."""
     for membership in sorted(spec.memberships, key=lambda m: m.company.id):
         company_id = membership.company.id
-        prefix = field_path("memberships", company_id)
+        prefix = ("memberships", company_id)
         current = live.memberships.get(company_id) if live is not None else None
-        if current is None:
-            new_membership = Membership(
-                _without_nulls(membership.company, caps),
-                {k: normalise(v, caps) for k, v in _drop_nulls(membership.attributes).items()},
-            )
-            shown = {
-                "company": dict(new_membership.company.attributes),
-                "attributes": dict(new_membership.attributes),
-            }
-            diff.fields.append(FieldChange(prefix, "+", new=shown))
-            diff.memberships.append(new_membership)
-            continue
+        known = len(diff.fields)
         company_changes = _diff_attributes(
-            f"{prefix}.company",
+            (*prefix, "company"),
             membership.company.attributes,
-            current.company.attributes,
+            current.company.attributes if current is not None else {},
             caps,
             diff.fields,
         )
         own_changes = _diff_attributes(
-            prefix, membership.attributes, current.attributes, caps, diff.fields
+            prefix, membership.attributes, current.attributes if current else {}, caps, diff.fields
         )
-        if company_changes or own_changes:
+        if current is None and len(diff.fields) == known:
+            diff.fields.append(FieldChange(prefix, "+", summary="new membership"))
+        if current is None or company_changes or own_changes:
             diff.memberships.append(Membership(Company(company_id, company_changes), own_changes))
-
-
-def _drop_nulls(attributes: Attributes) -> dict[str, AttributeValue]:
-    return {name: value for name, value in attributes.items() if value is not None}
-
-
-def _without_nulls(company: Company, caps: Capabilities) -> Company:
-    attributes = {k: normalise(v, caps) for k, v in _drop_nulls(company.attributes).items()}
-    return Company(company.id, attributes)
 
 
 def diff_user(
@@ -218,11 +203,17 @@ def diff_user(
     """One user's change on one target (None when nothing to do), and warnings about it."""
     diff = _UserDiff()
     diff.attributes = _diff_attributes(
-        "attributes", spec.attributes, live.attributes if live else None, capabilities, diff.fields
+        ("attributes",),
+        spec.attributes,
+        live.attributes if live else None,
+        capabilities,
+        diff.fields,
     )
     if spec.email is not None and (live is None or live.email != spec.email):
         old = live.email if live is not None else None
-        diff.fields.append(FieldChange("email", "~" if old is not None else "+", old, spec.email))
+        diff.fields.append(
+            FieldChange(("email",), "~" if old is not None else "+", old, spec.email)
+        )
         diff.email = spec.email
     if capabilities.events:
         _diff_events(spec, live, diff)
@@ -312,8 +303,8 @@ def plan_target(
             unchanged += 1
             continue
         changes.append(change)
-        fields = {f.field for f in change.fields}
-        for message in typelock.drop_warnings(spec, fields, types, provider, sensitive, field_path):
+        fields = {f.path for f in change.fields}
+        for message in typelock.drop_warnings(spec, fields, types, provider, sensitive):
             warnings.append(PlanWarning(spec.id, message))
     withheld = withheld_from(provider, capabilities, desired)
     return TargetPlan(

@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 
-from reconciler.model import Attributes, AttributeValue, LiveUser, UserSpec
-from reconciler.render.text import is_sensitive
+from reconciler.model import (
+    Attributes,
+    AttributeValue,
+    FieldPath,
+    LiveUser,
+    UserSpec,
+    format_path,
+    is_sensitive,
+)
 
 NUMBER, BOOLEAN, LIST, DATETIME, STRING = "number", "boolean", "list", "datetime", "string"
 #: An object value (the server's "Nil" type: stored as sent, only objects may follow it).
@@ -83,27 +90,29 @@ def environment_types(users: Iterable[LiveUser]) -> dict[Slot, str]:
 
 def predicted_drops(
     spec: UserSpec,
-    fields: Collection[str],
+    fields: Collection[FieldPath],
     types: Mapping[Slot, str],
-    path: Callable[[str, str], str],
-) -> Iterator[tuple[str, AttributeValue, str]]:
+) -> Iterator[tuple[FieldPath, AttributeValue, str]]:
     """(field, declared value, the environment's type) of each value the server would drop.
 
-    Only the ``fields`` a change sends count; ``path(prefix, name)`` spells a field as the
-    planner does (``attributes.seats``, ``companies.acme.size``).
+    Only the ``fields`` a change sends count (the planner's paths: ``("attributes", "seats")``,
+    ``("companies", "acme", "size")``; a company or membership without attributes is one
+    change of its own path).
     """
-    # (level, prefix, the field a new company or membership is one change of, attributes)
-    maps: list[tuple[str, str, str, Attributes]] = [("user", "attributes", "", spec.attributes)]
+    # (level, prefix, the field a company or membership without attributes is, attributes)
+    maps: list[tuple[str, FieldPath, FieldPath, Attributes]] = [
+        ("user", ("attributes",), (), spec.attributes)
+    ]
     for company in spec.companies:
-        prefix = path("companies", company.id)
+        prefix: FieldPath = ("companies", company.id)
         maps.append(("company", prefix, prefix, company.attributes))
     for membership in spec.memberships:
-        prefix = path("memberships", membership.company.id)
-        maps.append(("company", f"{prefix}.company", prefix, membership.company.attributes))
+        prefix = ("memberships", membership.company.id)
+        maps.append(("company", (*prefix, "company"), prefix, membership.company.attributes))
         maps.append(("membership", prefix, prefix, membership.attributes))
     for level, prefix, whole, attributes in maps:
         for name, value in attributes.items():
-            field, kind, held = path(prefix, name), value_type(value), types.get((level, name))
+            field, kind, held = (*prefix, name), value_type(value), types.get((level, name))
             sent = field in fields or whole in fields
             if kind is not None and held is not None and held != kind and sent:
                 yield field, value, held
@@ -111,17 +120,18 @@ def predicted_drops(
 
 def drop_warnings(
     spec: UserSpec,
-    fields: Collection[str],
+    fields: Collection[FieldPath],
     types: Mapping[Slot, str],
     provider: str,
     sensitive: Collection[str],
-    path: Callable[[str, str], str],
 ) -> list[str]:
     """The plan's warning for each value of this change the server would drop; the values of
     ``sensitive`` fields are not shown."""
     return [
-        drop_warning(field, value, held, provider.capitalize(), is_sensitive(field, sensitive))
-        for field, value, held in predicted_drops(spec, fields, types, path)
+        drop_warning(
+            format_path(field), value, held, provider.capitalize(), is_sensitive(field, sensitive)
+        )
+        for field, value, held in predicted_drops(spec, fields, types)
     ]
 
 

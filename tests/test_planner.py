@@ -45,8 +45,8 @@ def test_absent_user_is_created_with_every_declared_field() -> None:
     assert change.upsert.email == "a@example.com"
     # Events are sent oldest first, whatever the declaration order.
     assert change.upsert.events == (Event("login", LOGIN_1), Event("login", LOGIN_2))
-    assert FieldChange("events", "+", summary="login x2") in change.fields
-    assert FieldChange("attributes.gone", "+", new=None) not in change.fields
+    assert FieldChange(("events",), "+", summary="login x2") in change.fields
+    assert FieldChange(("attributes", "gone"), "+", new=None) not in change.fields
 
 
 def test_equal_user_is_unchanged_and_sends_nothing() -> None:
@@ -60,7 +60,7 @@ def test_update_changes_only_declared_attributes_and_leaves_unmanaged_alone() ->
     live = LiveUser("u1", attributes={"seats": 10, "first_seen_at": "2024-01-01", "x": 1})
     change, _ = diff_user(spec, live, USERTOUR)
     assert change is not None and change.action == "update"
-    assert change.fields == (FieldChange("attributes.seats", "~", old=10, new=12),)
+    assert change.fields == (FieldChange(("attributes", "seats"), "~", old=10, new=12),)
     assert change.upsert.attributes == {"seats": 12}
 
 
@@ -94,7 +94,7 @@ def test_null_removes_a_live_attribute_and_is_a_no_op_when_absent() -> None:
     live = LiveUser("u1", attributes={"legacy": "x"})
     change, _ = diff_user(UserSpec("u1", attributes={"legacy": None}), live, USERTOUR)
     assert change is not None
-    assert change.fields == (FieldChange("attributes.legacy", "-", old="x"),)
+    assert change.fields == (FieldChange(("attributes", "legacy"), "-", old="x"),)
     assert change.upsert.attributes == {"legacy": None}
     nothing, _ = diff_user(UserSpec("u1", attributes={"other": None}), live, USERTOUR)
     assert nothing is None
@@ -108,7 +108,7 @@ def test_only_events_newer_than_the_latest_recorded_are_sent() -> None:
     change, warnings = diff_user(spec, live, SPRIG)
     assert change is not None
     assert change.upsert.events == (Event("login", LOGIN_3),)
-    assert change.fields == (FieldChange("events", "+", summary="login x1"),)
+    assert change.fields == (FieldChange(("events",), "+", summary="login x1"),)
     assert warnings == []
 
 
@@ -159,7 +159,9 @@ def test_companies_compare_by_id_with_declared_attributes_only() -> None:
         Company("acme", {"size": 10}),
         Company("globex", {"name": "Globex"}),
     )
-    assert [f.field for f in change.fields] == ["companies.acme.size", "companies.globex"]
+    # A new company is one change per attribute (each masked on its own path).
+    assert [f.field for f in change.fields] == ["companies.acme.size", "companies.globex.name"]
+    assert change.fields[1] == FieldChange(("companies", "globex", "name"), "+", new="Globex")
 
 
 def test_memberships_compare_company_and_membership_attributes() -> None:
@@ -171,7 +173,9 @@ def test_memberships_compare_company_and_membership_attributes() -> None:
     )
     change, _ = diff_user(UserSpec("u1", memberships=(declared,)), live_other, USERTOUR)
     assert change is not None
-    assert change.fields == (FieldChange("memberships.acme.role", "~", old="user", new="admin"),)
+    assert change.fields == (
+        FieldChange(("memberships", "acme", "role"), "~", old="user", new="admin"),
+    )
     assert change.upsert.memberships == (Membership(Company("acme", {}), {"role": "admin"}),)
 
 
@@ -179,7 +183,7 @@ def test_email_change_and_unchanged() -> None:
     live = LiveUser("u1", email="old@example.com")
     change, _ = diff_user(UserSpec("u1", email="new@example.com"), live, SPRIG)
     assert change is not None
-    assert change.fields == (FieldChange("email", "~", "old@example.com", "new@example.com"),)
+    assert change.fields == (FieldChange(("email",), "~", "old@example.com", "new@example.com"),)
     assert diff_user(UserSpec("u1"), live, SPRIG)[0] is None
 
 
@@ -205,7 +209,7 @@ def test_unapplied_reports_values_the_target_dropped() -> None:
     spec = UserSpec("u1", attributes={"seats": "twelve", "plan": "pro"})
     after = LiveUser("u1", attributes={"seats": 10, "plan": "pro"})
     assert unapplied(spec, after, USERTOUR) == (
-        FieldChange("attributes.seats", "~", old=10, new="twelve"),
+        FieldChange(("attributes", "seats"), "~", old=10, new="twelve"),
     )
     stuck = LiveUser("u1", attributes={"seats": "twelve", "plan": "pro"})
     assert unapplied(spec, stuck, USERTOUR) == ()
@@ -229,4 +233,4 @@ def test_unapplied_ignores_companies_an_answer_does_not_show() -> None:
     dropped = LiveUser("u1", attributes={}, shows_companies=False)
     assert [f.field for f in unapplied(spec, dropped, caps) or ()] == ["attributes.plan"]
     expanded = LiveUser("u1", attributes={"plan": "pro"})
-    assert [f.field for f in unapplied(spec, expanded, caps) or ()] == ["companies.acme"]
+    assert [f.field for f in unapplied(spec, expanded, caps) or ()] == ["companies.acme.n"]

@@ -15,6 +15,7 @@ from reconciler.applier import ApplyReport
 from reconciler.config import TargetConfig
 from reconciler.engine import load_workspace, make_plan
 from reconciler.errors import ConfigError, RefusedError, TargetError
+from reconciler.mask import mask_plan, mask_report
 from reconciler.model import (
     EventStats,
     LiveUser,
@@ -202,10 +203,10 @@ def test_deletions_report_each_user_and_a_failure_does_not_stop_the_others() -> 
     assert sum(done) == 4
     report = ApplyReport(tuple(outcomes), {"t": 0.5})
     assert (report.deleted, len(report.problems)) == (3, 1)
-    text = [line for _, line in report_lines(report, {"email"})]
+    text = [line for _, line in report_lines(mask_report(report, Plan(()), {"email"}))]
     assert "Target t: 0 applied, 3 deleted, 1 not, in 0.5s" in text
     assert text[-1] == "Apply complete: 0 applied, 3 deleted, 1 failed."
-    markdown = render_apply_markdown(report, {"email"})
+    markdown = render_apply_markdown(mask_report(report, Plan(()), {"email"}))
     assert markdown.startswith("**reconciler apply:** 0 applied, 3 deleted, 1 failed.")
     assert "| target | applied | deleted | failed |" in markdown
 
@@ -234,7 +235,7 @@ def _plan_with_both() -> Plan:
 
 
 def test_text_shows_deletions_masked_with_counts() -> None:
-    lines = render_text(_plan_with_both(), {"email"})
+    lines = render_text(mask_plan(_plan_with_both(), {"email"}))
     text = "\n".join(line for _, line in lines)
     assert (
         "Target onboarding (usertour): 1 to create, 0 to update, 2 to delete, 7 unchanged" in text
@@ -245,12 +246,12 @@ def test_text_shows_deletions_masked_with_counts() -> None:
     assert "Target research (sprig): 0 to create, 0 to update, 3 unchanged" in text
     assert text.endswith("Plan: 1 to create, 0 to update, 2 to delete, 10 unchanged.")
     assert ("-", "  - user b will be deleted (email: (sensitive))") in lines
-    shown = "\n".join(line for _, line in render_text(_plan_with_both(), set()))
+    shown = "\n".join(line for _, line in render_text(_plan_with_both()))
     assert '- user b will be deleted (email: "b@example.com")' in shown
 
 
 def test_markdown_shows_deletions() -> None:
-    markdown = render_markdown(_plan_with_both(), {"email"})
+    markdown = render_markdown(mask_plan(_plan_with_both(), {"email"}))
     assert markdown.startswith("**reconciler plan:** 1 to create, 0 to update, 2 to delete")
     assert "| target | provider | create | update | delete | unchanged | warnings |" in markdown
     assert "| <code>onboarding</code> | usertour | 1 | 0 | 2 | 7 | 0 |" in markdown
@@ -261,16 +262,18 @@ def test_markdown_shows_deletions() -> None:
 def test_an_unpruned_plan_renders_and_sums_as_before() -> None:
     plan = Plan((TargetPlan("t", "sandbox", (), 3),))
     assert not plan.pruned and not plan.has_changes
-    assert "| target | provider | create | update | unchanged | warnings |" in render_markdown(
-        plan, set()
-    )
-    assert render_text(plan, set())[-1] == ("", "Plan: 0 to create, 0 to update, 3 unchanged.")
+    assert "| target | provider | create | update | unchanged | warnings |" in render_markdown(plan)
+    assert render_text(plan)[-1] == ("", "Plan: 0 to create, 0 to update, 3 unchanged.")
 
 
 def test_saved_pruned_plan_validates_reads_back_and_holds_no_email(tmp_path: Path) -> None:
     plan = _plan_with_both()
     document = plan_document(
-        plan, digest="0" * 64, created_at="now", selection={"prune": True}, sensitive={"email"}
+        mask_plan(plan, {"email"}),
+        checksum=plan_checksum(plan),
+        digest="0" * 64,
+        created_at="now",
+        selection={"prune": True},
     )
     jsonschema.validate(document, load_schema("plan"))
     assert document["summary"] == {"create": 1, "update": 0, "delete": 2, "unchanged": 10}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler.applier import ApplyReport, UserOutcome
+from reconciler.mask import mask_plan, mask_report
 from reconciler.model import FieldChange, Plan, PlanWarning, TargetPlan, Upsert, UserChange
 from reconciler.render.markdown import (
     code_span,
@@ -32,14 +33,14 @@ def sample_plan() -> Plan:
         (
             create(
                 "12347",
-                FieldChange("email", "+", None, EMAIL),
-                FieldChange("attributes.plan", "+", None, "enterprise"),
-                FieldChange("events.login", "+", summary="x2"),
+                FieldChange(("email",), "+", None, EMAIL),
+                FieldChange(("attributes", "plan"), "+", None, "enterprise"),
+                FieldChange(("events", "login"), "+", summary="x2"),
             ),
             update(
                 "12348",
-                FieldChange("attributes.seats", "~", 10, 12),
-                FieldChange("attributes.legacy", "-", True, None),
+                FieldChange(("attributes", "seats"), "~", 10, 12),
+                FieldChange(("attributes", "legacy"), "-", True, None),
             ),
         ),
         unchanged=12,
@@ -51,14 +52,14 @@ def sample_plan() -> Plan:
 
 def many_users_plan(count: int) -> Plan:
     changes = tuple(
-        create(f"user-{n:04d}", FieldChange("attributes.plan", "+", None, "pro" * 20))
+        create(f"user-{n:04d}", FieldChange(("attributes", "plan"), "+", None, "pro" * 20))
         for n in range(count)
     )
     return Plan((TargetPlan("prod", "sprig", changes, unchanged=0),))
 
 
 def test_first_line_is_the_summary_and_a_table_follows() -> None:
-    text = render_markdown(sample_plan(), SENSITIVE)
+    text = render_markdown(mask_plan(sample_plan(), SENSITIVE))
     lines = text.splitlines()
     assert lines[0] == "**reconciler plan:** 1 to create, 1 to update, 15 unchanged."
     assert "| target | provider | create | update | unchanged | warnings |" in lines
@@ -67,7 +68,7 @@ def test_first_line_is_the_summary_and_a_table_follows() -> None:
 
 
 def test_each_changed_user_is_a_details_block_with_a_diff() -> None:
-    text = render_markdown(sample_plan(), SENSITIVE)
+    text = render_markdown(mask_plan(sample_plan(), SENSITIVE))
     assert "<details><summary>+ user <code>12347</code> (3 added)</summary>" in text
     assert "<details><summary>~ user <code>12348</code> (1 changed, 1 removed)</summary>" in text
     assert text.count("<details>") == text.count("</details>") == 2
@@ -79,7 +80,7 @@ def test_each_changed_user_is_a_details_block_with_a_diff() -> None:
 
 
 def test_warnings_are_listed_under_their_target() -> None:
-    text = render_markdown(sample_plan(), SENSITIVE)
+    text = render_markdown(mask_plan(sample_plan(), SENSITIVE))
     assert "**Warnings**\n- user <code>12349</code>: event history differs" in text
 
 
@@ -89,13 +90,13 @@ def test_sensitive_values_never_appear() -> None:
             TargetPlan(
                 "prod",
                 "sprig",
-                (update("u1", FieldChange("email", "~", "old@example.com", EMAIL)),),
+                (update("u1", FieldChange(("email",), "~", "old@example.com", EMAIL)),),
                 unchanged=0,
                 warnings=(PlanWarning("u1", f"vendor says {EMAIL} is taken"),),
             ),
         )
     )
-    text = render_markdown(plan, SENSITIVE)
+    text = render_markdown(mask_plan(plan, SENSITIVE))
     assert EMAIL not in text
     assert "old@example.com" not in text
     assert "! email: (sensitive) -> (sensitive)" in text
@@ -107,13 +108,13 @@ def test_user_controlled_text_is_escaped() -> None:
             TargetPlan(
                 "a|b",
                 "sprig",
-                (create("<script>", FieldChange("attributes.x&y", "+", None, 1)),),
+                (create("<script>", FieldChange(("attributes", "x&y"), "+", None, 1)),),
                 unchanged=0,
                 warnings=(PlanWarning("a|b", "*bold* <img>"),),
             ),
         )
     )
-    text = render_markdown(plan, SENSITIVE)
+    text = render_markdown(mask_plan(plan, SENSITIVE))
     assert "<script>" not in text
     assert "<img>" not in text
     assert "<summary>+ user <code>&lt;script&gt;</code>" in text
@@ -122,8 +123,8 @@ def test_user_controlled_text_is_escaped() -> None:
 
 
 def test_fence_is_longer_than_any_backtick_run_in_values() -> None:
-    change = create("u1", FieldChange("attributes.note", "+", None, "a ```` b"))
-    text = render_markdown(Plan((TargetPlan("prod", "sprig", (change,), 0),)), SENSITIVE)
+    change = create("u1", FieldChange(("attributes", "note"), "+", None, "a ```` b"))
+    text = render_markdown(mask_plan(Plan((TargetPlan("prod", "sprig", (change,), 0),)), SENSITIVE))
     assert '`````diff\n+ attributes.note = "a ```` b"\n`````' in text
     assert fenced(["x"]) == "```\nx\n```"
 
@@ -137,28 +138,30 @@ def test_escape_helpers() -> None:
 
 
 def test_checksum_and_note_come_last() -> None:
-    text = render_markdown(sample_plan(), SENSITIVE, checksum="ab12", note="[run](https://x/1)")
+    text = render_markdown(
+        mask_plan(sample_plan(), SENSITIVE), checksum="ab12", note="[run](https://x/1)"
+    )
     assert text.endswith("[run](https://x/1)\n\nPlan checksum: `ab12`")
 
 
 def test_title_is_escaped_into_the_summary_line() -> None:
-    text = render_markdown(sample_plan(), SENSITIVE, title="plan <prod>")
+    text = render_markdown(mask_plan(sample_plan(), SENSITIVE), title="plan <prod>")
     assert text.startswith("**plan &lt;prod&gt;:** 1 to create")
 
 
 def test_no_changes_says_so() -> None:
     plan = Plan((TargetPlan("prod", "sprig", (), unchanged=4),))
-    text = render_markdown(plan, SENSITIVE)
+    text = render_markdown(mask_plan(plan, SENSITIVE))
     assert "No changes. The targets match the declarations." in text
     assert "<details>" not in text
 
 
 def test_long_plan_is_cut_below_the_limit_with_a_note() -> None:
     plan = many_users_plan(200)
-    full = render_markdown(plan, SENSITIVE, checksum="ab12")
+    full = render_markdown(mask_plan(plan, SENSITIVE), checksum="ab12")
     limit = 5_000
     assert len(full) > limit
-    text = render_markdown(plan, SENSITIVE, checksum="ab12", limit=limit)
+    text = render_markdown(mask_plan(plan, SENSITIVE), checksum="ab12", limit=limit)
     assert len(text) <= limit
     shown = text.count("<details>")
     assert 0 < shown < 200
@@ -175,23 +178,25 @@ def test_long_plan_is_cut_below_the_limit_with_a_note() -> None:
 
 def test_cut_at_every_limit_stays_below_it() -> None:
     plan = many_users_plan(30)
-    full_length = len(render_markdown(plan, SENSITIVE))
+    full_length = len(render_markdown(mask_plan(plan, SENSITIVE)))
     for limit in range(600, full_length + 10, 97):
-        assert len(render_markdown(plan, SENSITIVE, limit=limit)) <= limit
+        assert len(render_markdown(mask_plan(plan, SENSITIVE), limit=limit)) <= limit
 
 
 def test_a_heading_without_its_users_is_dropped() -> None:
-    first = TargetPlan("a", "sprig", (create("u1", FieldChange("x", "+", None, 1)),), 0)
+    first = TargetPlan("a", "sprig", (create("u1", FieldChange(("x",), "+", None, 1)),), 0)
     second = TargetPlan("b", "sprig", many_users_plan(20).targets[0].changes, 0)
     plan = Plan((first, second))
-    limit = len(render_markdown(Plan((first,)), SENSITIVE)) + 400
-    text = render_markdown(plan, SENSITIVE, limit=limit)
+    limit = len(render_markdown(mask_plan(Plan((first,)), SENSITIVE))) + 400
+    text = render_markdown(mask_plan(plan, SENSITIVE), limit=limit)
     assert "### <code>b</code>" not in text
     assert "20 more users not shown" in text
 
 
 def test_same_plan_same_bytes() -> None:
-    assert render_markdown(sample_plan(), SENSITIVE) == render_markdown(sample_plan(), SENSITIVE)
+    assert render_markdown(mask_plan(sample_plan(), SENSITIVE)) == render_markdown(
+        mask_plan(sample_plan(), SENSITIVE)
+    )
 
 
 def test_apply_report_lists_every_problem_masked() -> None:
@@ -200,12 +205,18 @@ def test_apply_report_lists_every_problem_masked() -> None:
             UserOutcome("prod", "u1", "applied"),
             UserOutcome("prod", "u2", "failed", message=f"400: {EMAIL} is invalid"),
             UserOutcome(
-                "prod", "u3", "not_stuck", not_stuck=(FieldChange("email", "~", "a@b.io", EMAIL),)
+                "prod",
+                "u3",
+                "not_stuck",
+                not_stuck=(FieldChange(("email",), "~", "a@b.io", EMAIL),),
             ),
             UserOutcome("staging", "<u4>", "unconfirmed", message="not visible on the target"),
         )
     )
-    text = render_apply_markdown(report, SENSITIVE)
+    # u2's request carried the email: the vendor's echo of it is masked (mask.mask_report).
+    change = UserChange("u2", "update", (), Upsert("u2", email=EMAIL))
+    sent = TargetPlan("prod", "sprig", (change,), 0)
+    text = render_apply_markdown(mask_report(report, Plan((sent,)), SENSITIVE))
     assert text.startswith("**reconciler apply:** 1 applied, 1 failed, 1 not kept, 1 unconfirmed.")
     assert "| <code>prod</code> | 1 | 1 | 1 | 0 |" in text
     assert "| <code>staging</code> | 0 | 0 | 0 | 1 |" in text
@@ -221,13 +232,15 @@ def test_apply_report_lists_every_problem_masked() -> None:
 
 def test_apply_report_without_problems() -> None:
     report = ApplyReport((UserOutcome("prod", "u1", "applied"),))
-    text = render_apply_markdown(report, SENSITIVE)
+    text = render_apply_markdown(mask_report(report, Plan(()), SENSITIVE))
     assert text.startswith("**reconciler apply:** 1 applied.")
     assert "Not applied" not in text
 
 
 def test_long_apply_report_is_cut() -> None:
     outcomes = tuple(UserOutcome("prod", f"u{n}", "failed", message="x" * 100) for n in range(100))
-    text = render_apply_markdown(ApplyReport(outcomes), SENSITIVE, limit=3_000)
+    text = render_apply_markdown(
+        mask_report(ApplyReport(outcomes), Plan(()), SENSITIVE), limit=3_000
+    )
     assert len(text) <= 3_000
     assert "more users not shown (step summary size limit)" in text

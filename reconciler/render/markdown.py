@@ -4,8 +4,9 @@ Pure: returns one string; the CLI decides whether it goes to stdout, a comment o
 ``GITHUB_STEP_SUMMARY``. Everything that comes from users' files or from a vendor (ids, target
 names, attribute names, values, messages) is escaped, because a PR comment is rendered HTML and a
 declared id like ``<img src=x>`` or ``a|b`` must not change the page or break the table.
-Values go through :func:`describe_field`, so sensitive ones print as ``(sensitive)`` exactly as in
-the text output; free text (warnings, vendor errors) additionally has e-mail addresses masked.
+It renders the plan and report it is handed, masked before (mask.py): values go through
+:func:`describe_field`, so sensitive ones print as ``(sensitive)`` exactly as in the text output,
+and vendor messages had the sensitive values of their request removed there.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reconciler.applier import ApplyReport, UserOutcome
 from reconciler.escape import printable
 from reconciler.model import FieldChange, Plan, TargetPlan, UserChange, UserDeletion
 from reconciler.render.text import (
-    MASK,
     deletion_details,
     describe_field,
     plan_counts,
@@ -35,7 +35,6 @@ COMMENT_LIMIT = 65_000
 STEP_SUMMARY_LIMIT = 250_000
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _BACKTICKS = re.compile(r"`+")
 #: The starts of GitHub's mentions, issue references and autolinks in a comment's text.
 _REFERENCE = re.compile(r"@|#(?=\w)|:(?=//)|\bwww(?=\.)|\bGH(?=-\d)", re.IGNORECASE)
@@ -114,16 +113,6 @@ def code_span(text: str) -> str:
     return f"{ticks}{padding}{text}{padding}{ticks}"
 
 
-def mask_free_text(text: str, sensitive: Collection[str]) -> str:
-    """Mask e-mail addresses in text we did not build (vendor errors, warnings).
-
-    describe_field masks structured values, but a vendor may echo a value in its error message.
-    """
-    if not any("email" in name.lower() for name in sensitive):
-        return text
-    return _EMAIL.sub(MASK, text)
-
-
 def fenced(lines: Sequence[str], language: str = "") -> str:
     """A fenced code block whose fence is longer than any run of backticks inside it."""
     longest = max((len(run) for line in lines for run in _BACKTICKS.findall(line)), default=0)
@@ -131,8 +120,8 @@ def fenced(lines: Sequence[str], language: str = "") -> str:
     return "\n".join([fence + language, *lines, fence])
 
 
-def _diff_line(change: FieldChange, sensitive: Collection[str]) -> str:
-    line = _one_line(describe_field(change, sensitive))
+def _diff_line(change: FieldChange) -> str:
+    line = _one_line(describe_field(change))
     return _DIFF_SYMBOLS.get(line[:1], line[:1]) + line[1:]
 
 
@@ -143,11 +132,11 @@ def _field_counts(change: UserChange) -> str:
     return ", ".join(parts) or "no field changes"
 
 
-def _user_block(change: UserChange, sensitive: Collection[str]) -> str:
+def _user_block(change: UserChange) -> str:
     """A collapsed block per user: the summary line says what, the diff inside says how."""
     symbol = "+" if change.action == "create" else "~"
     summary = f"{symbol} user {code_html(change.user_id)} ({_field_counts(change)})"
-    lines = [_diff_line(field, sensitive) for field in change.fields]
+    lines = [_diff_line(field) for field in change.fields]
     inside = fenced(lines, "diff") if lines else "_No field changes._"
     return f"<details><summary>{summary}</summary>\n\n{inside}\n\n</details>"
 
@@ -168,28 +157,28 @@ def _summary_table(plan: Plan) -> str:
     return "\n".join(rows)
 
 
-def _target_pieces(target: TargetPlan, sensitive: Collection[str]) -> Iterable[_Piece]:
+def _target_pieces(target: TargetPlan) -> Iterable[_Piece]:
     counts = target_counts(target)
     heading = f"### {code_inline(target.target)} ({escape_inline(target.provider)}): {counts}"
     yield _Piece("\n\n" + heading, heading=True)
     for change in target.changes:
-        yield _Piece("\n\n" + _user_block(change, sensitive), users=1)
+        yield _Piece("\n\n" + _user_block(change), users=1)
     if target.deletions:
         yield _Piece("\n\n**To delete** (live users no file declares here)", heading=True)
     for deletion in target.deletions:
-        yield _Piece("\n" + _deletion_item(deletion, sensitive), users=1)
+        yield _Piece("\n" + _deletion_item(deletion), users=1)
     if target.warnings:
         yield _Piece("\n\n**Warnings**", heading=True)
     for warning in target.warnings:
-        message = escape_inline(mask_free_text(warning.message, sensitive))
+        message = escape_inline(warning.message)
         yield _Piece(f"\n- user {code_inline(warning.user_id)}: {message}", warnings=1)
     for line in withheld_lines(target):
         yield _Piece(f"\n\n{escape_inline(line)}", heading=True)
 
 
-def _deletion_item(deletion: UserDeletion, sensitive: Collection[str]) -> str:
+def _deletion_item(deletion: UserDeletion) -> str:
     """A list item like the text line, with the id as code (ids and notes are escaped)."""
-    details = escape_inline(deletion_details(deletion, sensitive))
+    details = escape_inline(deletion_details(deletion))
     return f"- user {code_inline(deletion.user_id)} will be deleted{details}"
 
 
@@ -237,7 +226,6 @@ def _fit(head: str, pieces: Sequence[_Piece], tail: str, limit: int, omitted: _O
 
 def render_markdown(
     plan: Plan,
-    sensitive: Collection[str],
     *,
     title: str = "reconciler plan",
     checksum: str | None = None,
@@ -265,7 +253,7 @@ def render_markdown(
     tail = f"\n\n{note}" if note else ""
     if checksum is not None:
         tail += f"\n\nPlan checksum: {code_span(checksum)}"
-    pieces = [piece for target in plan.targets for piece in _target_pieces(target, sensitive)]
+    pieces = [piece for target in plan.targets for piece in _target_pieces(target)]
     where = "Run `reconciler plan` locally or see the job log for the full plan."
     return _fit(head, pieces, tail, limit, _Omitted("comment size limit", where))
 
@@ -286,22 +274,21 @@ def _apply_table(report: ApplyReport) -> str:
     return "\n".join(rows)
 
 
-def _outcome_piece(outcome: UserOutcome, sensitive: Collection[str]) -> _Piece:
+def _outcome_piece(outcome: UserOutcome) -> _Piece:
     """One list item per user that did not end up as planned, with the reason."""
     label = _OUTCOME_LABELS.get(outcome.status, outcome.status)
     item = f"\n- **{label}**: user {code_inline(outcome.user_id)} on {code_inline(outcome.target)}"
     if outcome.message:
-        item += ": " + escape_inline(mask_free_text(outcome.message, sensitive))
+        item += ": " + escape_inline(outcome.message)
     if outcome.not_stuck and outcome.status == "not_stuck":
         item += " — the target did not keep these values:\n\n"
-        block = fenced([_diff_line(field, sensitive) for field in outcome.not_stuck], "diff")
+        block = fenced([_diff_line(field) for field in outcome.not_stuck], "diff")
         item += "\n".join("  " + line for line in block.splitlines()) + "\n"
     return _Piece(item, users=1)
 
 
 def render_apply_markdown(
     report: ApplyReport,
-    sensitive: Collection[str],
     *,
     title: str = "reconciler apply",
     limit: int = STEP_SUMMARY_LIMIT,
@@ -314,7 +301,7 @@ def render_apply_markdown(
     head = f"**{escape_inline(title)}:** {', '.join(parts)}."
     if report.outcomes:
         head += "\n\n" + _apply_table(report)
-    pieces = [_outcome_piece(outcome, sensitive) for outcome in report.problems]
+    pieces = [_outcome_piece(outcome) for outcome in report.problems]
     if pieces:
         head += "\n\n**Not applied as planned**\n"
     where = "See the job log for every outcome."

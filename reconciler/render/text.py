@@ -1,52 +1,44 @@
 """Plan -> human text, in Terraform's vocabulary: ``+`` create, ``~`` update, ``-`` remove.
 
-Pure: returns lines; the CLI decides where they go and whether they get colour.
+Pure: returns lines; the CLI decides where they go and whether they get colour. It renders the
+plan it is handed: sensitive values were masked before (mask.py) and print as ``(sensitive)``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 
 from reconciler.model import (
     AttributeValue,
     FieldChange,
+    Masked,
     Plan,
     PlanScope,
     TargetPlan,
     UserDeletion,
 )
 
-MASK = "(sensitive)"
-
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta"}
 
 
-def is_sensitive(field: str, sensitive: Collection[str]) -> bool:
-    """A field is sensitive when its full path or its last name is listed (``email``, ``phone``)."""
-    if field in sensitive:
-        return True
-    last = field.rsplit(".", 1)[-1]
-    return last in sensitive
-
-
-def show_value(value: AttributeValue, masked: bool) -> str:
-    """JSON, so that types are visible: ``"12"`` is not ``12`` and ``"true"`` is not ``true``."""
-    if masked:
-        return MASK
+def show_value(value: AttributeValue) -> str:
+    """JSON, so that types are visible: ``"12"`` is not ``12`` and ``"true"`` is not ``true``;
+    a masked value is ``(sensitive)``, unquoted."""
+    if isinstance(value, Masked):
+        return str(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def describe_field(change: FieldChange, sensitive: Collection[str]) -> str:
+def describe_field(change: FieldChange) -> str:
     """One diff line: ``+ attributes.plan = "pro"``, ``~ attributes.seats: 10 -> 12``."""
-    masked = is_sensitive(change.field, sensitive)
     if change.summary is not None:
         return f"{change.symbol} {change.field}: {change.summary}"
     if change.symbol == "+":
-        return f"+ {change.field} = {show_value(change.new, masked)}"
+        return f"+ {change.field} = {show_value(change.new)}"
     if change.symbol == "-":
-        return f"- {change.field} (was {show_value(change.old, masked)})"
-    return f"~ {change.field}: {show_value(change.old, masked)} -> {show_value(change.new, masked)}"
+        return f"- {change.field} (was {show_value(change.old)})"
+    return f"~ {change.field}: {show_value(change.old)} -> {show_value(change.new)}"
 
 
 def summary_counts(creates: int, updates: int, unchanged: int, deletes: int | None = None) -> str:
@@ -67,22 +59,22 @@ def plan_counts(plan: Plan) -> str:
     return summary_counts(plan.creates, plan.updates, plan.unchanged, deletes)
 
 
-def deletion_details(deletion: UserDeletion, sensitive: Collection[str]) -> str:
+def deletion_details(deletion: UserDeletion) -> str:
     """`` (email: (sensitive))`` or ``""``: the email helps a reviewer recognise the user."""
     details = []
     if deletion.email is not None:
-        details.append(f"email: {show_value(deletion.email, is_sensitive('email', sensitive))}")
+        details.append(f"email: {show_value(deletion.email)}")
     if deletion.note is not None:
         details.append(deletion.note)
     return f" ({'; '.join(details)})" if details else ""
 
 
-def describe_deletion(deletion: UserDeletion, sensitive: Collection[str]) -> str:
+def describe_deletion(deletion: UserDeletion) -> str:
     """``- user u8 will be deleted (email: (sensitive))``."""
-    return f"- user {deletion.user_id} will be deleted{deletion_details(deletion, sensitive)}"
+    return f"- user {deletion.user_id} will be deleted{deletion_details(deletion)}"
 
 
-def _target_lines(target_plan: TargetPlan, sensitive: Collection[str]) -> Iterable[tuple[str, str]]:
+def _target_lines(target_plan: TargetPlan) -> Iterable[tuple[str, str]]:
     """(symbol, line) pairs for one target block; the symbol picks the colour."""
     counts = target_counts(target_plan)
     yield "", f"Target {target_plan.target} ({target_plan.provider}): {counts}"
@@ -90,9 +82,9 @@ def _target_lines(target_plan: TargetPlan, sensitive: Collection[str]) -> Iterab
         symbol = "+" if change.action == "create" else "~"
         yield symbol, f"  {symbol} user {change.user_id}"
         for field_change in change.fields:
-            yield field_change.symbol, f"      {describe_field(field_change, sensitive)}"
+            yield field_change.symbol, f"      {describe_field(field_change)}"
     for deletion in target_plan.deletions:
-        yield "-", f"  {describe_deletion(deletion, sensitive)}"
+        yield "-", f"  {describe_deletion(deletion)}"
     for warning in target_plan.warnings:
         yield "!", f"  ! user {warning.user_id}: {warning.message}"
     for line in withheld_lines(target_plan):
@@ -108,11 +100,11 @@ def withheld_lines(target_plan: TargetPlan) -> list[str]:
     ]
 
 
-def render_text(plan: Plan, sensitive: Collection[str]) -> list[tuple[str, str]]:
-    """The whole plan as (symbol, line) pairs, ending with Terraform's one-line summary."""
+def render_text(plan: Plan) -> list[tuple[str, str]]:
+    """The whole (masked) plan as (symbol, line) pairs, ending with Terraform's summary."""
     lines: list[tuple[str, str]] = []
     for target_plan in plan.targets:
-        lines.extend(_target_lines(target_plan, sensitive))
+        lines.extend(_target_lines(target_plan))
         lines.append(("", ""))
     if not plan.has_changes:
         lines.append(("", "No changes. The targets match the declarations."))

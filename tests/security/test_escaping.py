@@ -134,8 +134,8 @@ def test_a_hostile_sandbox_path_is_escaped_on_stderr(tmp_path: Path) -> None:
 def test_vendor_messages_are_escaped_in_the_apply_report() -> None:
     outcome = UserOutcome("prod", "u1", "failed", message=f"400: bad value {FORGED} {ANSI}")
     report = ApplyReport((outcome,), {"prod": 0.1})
-    text = styled(report_lines(report, frozenset({"email"})), colour=False)
-    markdown = render_apply_markdown(report, frozenset({"email"}))
+    text = styled(report_lines(report), colour=False)
+    markdown = render_apply_markdown(report)
     assert injections({"text": text, "markdown": markdown}) == []
     assert "bad value x\\n::error::forged" in text
 

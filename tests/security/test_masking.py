@@ -4,11 +4,25 @@ see, whatever the repository's ``sensitive:`` says."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
+from reconciler.applier import ApplyReport, UserOutcome
+from reconciler.engine import Workspace, load_workspace
+from reconciler.escape import json_text
+from reconciler.model import Company, LiveUser, Membership, Plan, UserSpec, format_path
+from reconciler.output import PlanView, report_json, report_lines, styled
+from reconciler.planfile import upsert_to_json
+from reconciler.planner import plan_target
+from reconciler.providers import CAPABILITIES
+from reconciler.render.markdown import render_apply_markdown
 from tests.security.attacker_outputs import (
+    apply_outputs,
     leaks,
     plan_outputs,
     reconciler,
@@ -42,3 +56,144 @@ def test_a_pull_request_cannot_unmask_the_email(tmp_path: Path, sensitive: str) 
     assert leaks(outputs, [LIVE_EMAIL, NEW_EMAIL, "alice.live", "alice.new"]) == []
     if "phone" in sensitive:
         assert leaks(outputs, [LIVE_PHONE, NEW_PHONE, "555"]) == []
+
+
+def test_nested_values_are_masked_in_every_output(tmp_path: Path) -> None:
+    """``sensitive: [revenue]`` masks a new company's revenue, a membership's company revenue
+    and a changed one, in every format plan and apply print (the issue's ``{"revenue": 999}``)."""
+    config = (
+        'targets:\n  local:\n    provider: sandbox\nusers: ["users/"]\n'
+        "sensitive: [revenue, memberships.globex.seats]\n"
+    )
+    users = [
+        {"id": "u1", "companies": [{"id": "acme", "attributes": {"revenue": 9990001, "n": 1}}]},
+        {
+            "id": "u2",
+            "memberships": [
+                {
+                    "company": {"id": "globex", "attributes": {"revenue": 9990002}},
+                    "attributes": {"seats": 9990003, "role": "admin"},
+                }
+            ],
+        },
+    ]
+    repo = write_files(
+        tmp_path / "repo", {"reconciler.yaml": config, "users/a.yaml": {"users": users}}
+    )
+    secrets = ["9990001", "9990002", "9990003"]
+    outputs = plan_outputs(repo)
+    assert "+ companies.acme.revenue = (sensitive)" in outputs["plan text stdout"]
+    assert "+ companies.acme.n = 1" in outputs["plan text stdout"]
+    assert "+ memberships.globex.company.revenue = (sensitive)" in outputs["plan text stdout"]
+    assert "+ memberships.globex.seats = (sensitive)" in outputs["plan text stdout"]
+    assert '+ memberships.globex.role = "admin"' in outputs["plan text stdout"]
+    outputs.update(apply_outputs(repo))
+    assert "Apply complete: 2 applied, 0 failed." in outputs["apply text stdout"]
+    assert leaks(outputs, secrets) == []
+    # A changed value: the live one (read with the organisation's key) and the new one.
+    users[0]["companies"][0]["attributes"]["revenue"] = 9990004
+    write_files(repo, {"users/a.yaml": {"users": users}})
+    outputs = plan_outputs(repo)
+    assert "~ companies.acme.revenue: (sensitive) -> (sensitive)" in outputs["plan text stdout"]
+    assert leaks(outputs, [*secrets, "9990004"]) == []
+
+
+# -- Property: for any sensitive name at any depth, no output format holds its value ----------
+
+#: Where a declared value can live, as (kind, path under the user) of one attribute.
+_DEPTHS = ("attributes", "companies", "membership company", "membership")
+_NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_.-", min_size=1, max_size=8)
+#: Values no output would hold by chance (not a count, not hex): long enough to be searched for.
+_VALUES = st.one_of(
+    st.integers(10_000_000, 99_999_999),
+    st.text(alphabet="QWXZJK", min_size=6, max_size=10).map(lambda text: f"s3cr3t{text}"),
+)
+
+
+@st.composite
+def _cases(draw: st.DrawFn) -> tuple[UserSpec, LiveUser | None, str, list[str]]:
+    """A user with one sensitive value at a drawn depth (new, or changed from a live one)."""
+    depth = draw(st.sampled_from(_DEPTHS))
+    # Company ids apart from attribute names, so that "plain" shows unless a prefix is listed.
+    name, company = draw(_NAMES), draw(st.text(alphabet="ABCDEFGHIJ", min_size=1, max_size=6))
+    value, old = draw(_VALUES), draw(_VALUES)
+    assume(str(value) != str(old))
+    live_has_it = draw(st.booleans())
+    values = {name: value, "plain": "shown"}
+    live_values = {name: old} if live_has_it else {}
+    path = {
+        "attributes": ("attributes", name),
+        "companies": ("companies", company, name),
+        "membership company": ("memberships", company, "company", name),
+        "membership": ("memberships", company, name),
+    }[depth]
+    listed = draw(st.sampled_from([name, format_path(path), format_path(path[:2])]))
+    if depth == "attributes":
+        spec = UserSpec("u1", attributes=values)
+        live = LiveUser("u1", attributes=live_values)
+    elif depth == "companies":
+        spec = UserSpec("u1", companies=(Company(company, values),))
+        live = LiveUser("u1", companies={company: live_values} if live_has_it else {})
+    else:
+        own = depth == "membership"
+        membership = Membership(Company(company, {} if own else values), values if own else {})
+        spec = UserSpec("u1", memberships=(membership,))
+        current = Membership(
+            Company(company, {} if own else live_values), live_values if own else {}
+        )
+        live = LiveUser("u1", memberships={company: current} if live_has_it else {})
+    secrets = [json.dumps(value), str(value), json.dumps(old), str(old)]
+    if listed == format_path(path[:2]) and depth != "attributes":
+        secrets.append('"shown"')  # the whole company or membership is listed: masked too
+    return spec, live if draw(st.booleans()) else None, listed, secrets
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    root = tmp_path_factory.mktemp("property")
+    config = 'targets:\n  local:\n    provider: sandbox\nusers: ["users/"]\n'
+    write_files(root, {"reconciler.yaml": config, "users/a.yaml": "users: []\n"})
+    return load_workspace(root / "reconciler.yaml", {})
+
+
+def _every_format(view: PlanView, report: ApplyReport) -> dict[str, str]:
+    shown = view.masked_report(report)
+    return {
+        "text": view.render("text", colour=False),
+        "markdown": view.render("markdown", colour=False),
+        "json": view.render("json", colour=False),
+        "saved plan": json_text(view.document(), indent=2, sort_keys=True),
+        "apply text": styled(report_lines(shown), colour=False),
+        "apply markdown": render_apply_markdown(shown),
+        "apply json": json_text(report_json(shown)),
+    }
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_cases())
+def test_no_format_holds_a_sensitive_value_at_any_depth(
+    workspace: Workspace, case: tuple[UserSpec, LiveUser | None, str, list[str]]
+) -> None:
+    spec, live, listed, secrets = case
+    config = dataclasses.replace(workspace.config, sensitive=frozenset({"email", listed}))
+    here = dataclasses.replace(workspace, config=config)
+    caps = CAPABILITIES["sandbox"]
+    plan = Plan(
+        (plan_target("local", "sandbox", caps, [spec], {} if live is None else {"u1": live}),)
+    )
+    [change] = plan.targets[0].changes
+    # The target refused the request, quoting it, and kept none of the values.
+    message = f"400: bad request {json.dumps(upsert_to_json(change.upsert))}"
+    report = ApplyReport(
+        (
+            UserOutcome("local", "u1", "failed", message=message),
+            UserOutcome("local", "u1", "not_stuck", not_stuck=change.fields),
+        )
+    )
+    outputs = _every_format(PlanView(plan, here, {}), report)
+    assert "(sensitive)" in outputs["text"]
+    if '"shown"' not in secrets:
+        assert '"shown"' in outputs["text"]  # what is not sensitive still shows
+    assert leaks(outputs, secrets) == []

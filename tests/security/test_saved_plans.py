@@ -96,6 +96,8 @@ def _add_undeclared_user(document: Document) -> None:
     intruder = json.loads(json.dumps(_change(document, "alice")))
     intruder["user_id"] = intruder["upsert"]["user_id"] = "intruder"
     intruder["request"]["body"]["userId"] = "intruder"
+    # What an undeclared user's live state fingerprints to when nothing is compared.
+    intruder["fingerprint"] = ""
     document["targets"][0]["changes"].append(intruder)
     document["targets"][0]["summary"]["create"] += 1
 
@@ -103,7 +105,7 @@ def _add_undeclared_user(document: Document) -> None:
 def _overwrite_live_user(document: Document) -> None:
     """carol lives undeclared: the file claims an update of her email."""
     carol = json.loads(json.dumps(_change(document, "alice")))
-    carol.update(user_id="carol", action="update")
+    carol.update(user_id="carol", action="update", fingerprint="")
     carol["upsert"] = {**carol["upsert"], "user_id": "carol", "email": "attacker@evil.example"}
     document["targets"][0]["changes"].append(carol)
 

@@ -61,9 +61,9 @@ def shard_option(command: F) -> F:
 def parallelism_option(command: F) -> F:
     return click.option(
         "--parallelism",
-        type=click.IntRange(min=1),
+        type=click.IntRange(min=1, max=64),
         metavar="N",
-        help="Requests in flight per target (overrides each target's parallelism).",
+        help="Requests in flight per target, 1 to 64 (overrides each target's parallelism).",
     )(command)
 
 

@@ -6,15 +6,14 @@ key's variable is kept, and the provider checks it when a target is opened.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node
 
-from reconciler import schemas, yamlcore, yamlload
+from reconciler import configcheck, confine, envvars, schemas, yamlload
 from reconciler.errors import ConfigError, Problem, ValidationError
 from reconciler.guards import DEFAULT_MAX_CHANGES
 from reconciler.model import JsonPath, Source
@@ -39,6 +38,18 @@ class TargetConfig:
     #: Sandbox only: SQLite file, already resolved against the config file's folder.
     path: Path | None = None
     source: Source | None = None
+    #: (field, text as written) of the fields that held ``${VAR}``: what messages quote.
+    written: tuple[tuple[str, str], ...] = ()
+
+    def shown(self, field_name: str) -> str:
+        """A field for messages: as written when it held ``${VAR}``, else its value."""
+        for name, text in self.written:
+            if name == field_name:
+                return text
+        value = getattr(self, field_name)
+        if field_name == "path" and value is not None:
+            return display_path(value)
+        return "" if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +61,12 @@ class Config:
     root: Path
     #: Sorted by name.
     targets: dict[str, TargetConfig]
-    #: Declaration sources as written: files, folders or globs, relative to ``root``.
+    #: Declaration sources (``${VAR}`` expanded): files, folders or globs, relative to ``root``.
     users: tuple[str, ...] = DEFAULT_USERS
     #: Apply refuses to change more users than this at once (guards.DEFAULT_MAX_CHANGES unset).
     max_changes: int | None = DEFAULT_MAX_CHANGES
+    #: The same sources as written in the file, for messages (never an expanded value).
+    users_written: tuple[str, ...] = DEFAULT_USERS
     sensitive: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_SENSITIVE))
     #: Apply refuses when more than this share (0..1) of the declared users would change.
     max_change_ratio: float | None = None
@@ -79,36 +92,59 @@ def load_config(
     ``--changed-since``); ``path`` must then name the file itself, where it lives in the working
     tree, so that the Config's paths are the same as the working tree's. Raises ConfigError when
     there is no file to read, ValidationError with located Problems when its content is wrong.
+    No message quotes an expanded value: they quote the text as written (``${VAR}``).
     """
     if read is None:
-        path, read = _config_file(path), Path.read_bytes
+        path, read = _config_file(path), _read_config
     try:
         data = read(path)
     except OSError as error:
-        raise ConfigError(f"cannot read {display_path(path)}: {error.strerror}") from error
+        reason = error.strerror or "unreadable"
+        raise ConfigError(f"cannot read {display_path(path)}: {reason}") from error
     file = display_path(path)
-    variable_problems: list[Problem] = []
+    expansion = envvars.Expansion()
 
     def expand(root: Node) -> list[Problem]:
-        variable_problems.extend(expand_variables(root, environ, file))
+        found = envvars.expand_variables(root, environ, file)
+        expansion.problems, expansion.written = found.problems, found.written
+        expansion.references = found.references
         return []  # reported with the schema's problems: every problem at once
 
     document = yamlload.parse_mapping(data, file, prepare=expand, keep_nodes=True)
     if document.problems:
         raise ValidationError(document.problems)
     locator = document.locator()
-    issues = schemas.check("config", document.value)
-    problems = variable_problems + [_located(file, locator, issue) for issue in issues]
+    refused = {problem.field for problem in expansion.problems}
+    issues = schemas.check("config", document.value, written=expansion.written)
+    problems = expansion.problems + [
+        _located(file, locator, issue)
+        for issue in issues
+        if yamlload.format_path(issue.path) not in refused  # already said why it is empty
+    ]
     if problems:
         raise ValidationError(problems)
-    return _build(path.absolute(), file, document.value or {})
+    config = _build(path.absolute(), file, document.value or {}, expansion.written)
+    problems = configcheck.check(config, file, expansion.references, locator)
+    if problems:
+        raise ValidationError(problems)
+    return config
+
+
+def _read_config(path: Path) -> bytes:
+    return confine.read_bounded(path, confine.MAX_CONFIG_BYTES)
 
 
 def _config_file(path: Path) -> Path:
-    """``--config DIR`` means DIR/reconciler.yaml; a missing file says how to point at one."""
+    """``--config DIR`` means DIR/reconciler.yaml; a missing file says how to point at one.
+
+    A reconciler.yaml that is a symlink must stay inside its folder: the folder is the fence
+    of everything else the file names (SECURITY.md).
+    """
     if path.is_dir():
         path = path / CONFIG_FILE
     if path.is_file():
+        if not confine.is_inside(path, path.absolute().parent):
+            raise ConfigError(f"{display_path(path)} {confine.outside_refusal()}")
         return path
     if path.name == CONFIG_FILE:
         folder = display_path(path.parent.absolute())
@@ -121,80 +157,29 @@ def _located(file: str, locator: yamlload.Locator, issue: schemas.SchemaIssue) -
     return Problem(file, line, column, yamlload.format_path(issue.path), issue.message)
 
 
-_REFERENCE_RE = re.compile(r"\$(?:\$|\{([^}]*)\}|\{)")
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def expand_variables(root: Node, environ: Mapping[str, str], file: str) -> list[Problem]:
-    """Expand ``${VAR}``, ``${VAR:-default}`` and ``$$`` in every string value, in place.
-
-    Working on nodes keeps each string's position for a missing variable, and lets an unquoted
-    ``parallelism: ${N}`` become the integer the expanded text spells.
-    """
-    problems: list[Problem] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, JsonPath]] = [(root, ())]
-    while stack:
-        node, path = stack.pop()
-        if id(node) in seen:  # an aliased node is expanded once
-            continue
-        seen.add(id(node))
-        if isinstance(node, MappingNode):
-            stack.extend((value, (*path, key.value)) for key, value in node.value)
-        elif isinstance(node, SequenceNode):
-            stack.extend((item, (*path, index)) for index, item in enumerate(node.value))
-        elif isinstance(node, ScalarNode) and "$" in node.value:
-            node.value, errors = _expand(node.value, environ)
-            if node.style == "" and node.tag in (yamlcore.STR, yamlcore.NULL):
-                node.tag = yamlcore.resolve_plain(node.value)
-            line, column = node.start_mark.line + 1, node.start_mark.column + 1
-            field_name = yamlload.format_path(path)
-            problems.extend(Problem(file, line, column, field_name, error) for error in errors)
-    return problems
-
-
-def _expand(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
-    errors: list[str] = []
-
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        inner = match.group(1)
-        if inner is None:
-            errors.append("'${' is not closed: write ${NAME}, or $$ for a literal $")
-            return match.group(0)
-        name, has_default, default = inner.partition(":-")
-        if not _NAME_RE.match(name):
-            errors.append(f"${{{inner}}} is not a variable reference: write ${{NAME}}")
-            return match.group(0)
-        value = environ.get(name)
-        if has_default and not value:  # like the shell: unset or empty takes the default
-            return default
-        if value is None:
-            errors.append(
-                f"environment variable {name} is not set (set it, or write ${{{name}:-default}})"
-            )
-            return ""
-        return value
-
-    return _REFERENCE_RE.sub(substitute, text), errors
-
-
-def _build(path: Path, file: str, document: dict[str, Any]) -> Config:
+def _build(
+    path: Path, file: str, document: dict[str, Any], written: Mapping[JsonPath, str]
+) -> Config:
     """Schema-checked document -> Config (defaults filled, sandbox paths resolved)."""
     root = path.parent
     targets = {
-        name: _target(name, document["targets"][name], root, file)
+        name: _target(name, document["targets"][name], root, file, written)
         for name in sorted(document["targets"])
     }
     users = document.get("users", list(DEFAULT_USERS))
+    entries = (users,) if isinstance(users, str) else tuple(users)
+    users_written = tuple(
+        written.get(("users",) if isinstance(users, str) else ("users", index), entry)
+        for index, entry in enumerate(entries)
+    )
     safety = document.get("safety", {})
     ratio = safety.get("max_change_ratio")
     return Config(
         path=path,
         root=root,
         targets=targets,
-        users=(users,) if isinstance(users, str) else tuple(users),
+        users=entries,
+        users_written=users_written,
         max_changes=safety.get("max_changes", DEFAULT_MAX_CHANGES),
         # The defaults are always sensitive; the file can only add names (a pull request must
         # not unmask what the organisation's key reads).
@@ -204,11 +189,18 @@ def _build(path: Path, file: str, document: dict[str, Any]) -> Config:
     )
 
 
-def _target(name: str, entry: dict[str, Any], root: Path, file: str) -> TargetConfig:
+def _target(
+    name: str, entry: dict[str, Any], root: Path, file: str, written: Mapping[JsonPath, str]
+) -> TargetConfig:
     rate_limit = entry.get("rate_limit")
     sandbox_path = None
     if entry["provider"] == "sandbox":
         sandbox_path = root / entry.get("path", DEFAULT_SANDBOX_PATH)
+    as_written = tuple(
+        (path[2], text)
+        for path, text in sorted(written.items(), key=lambda item: str(item[0]))
+        if len(path) == 3 and path[:2] == ("targets", name) and isinstance(path[2], str)
+    )
     return TargetConfig(
         name=name,
         provider=entry["provider"],
@@ -218,4 +210,5 @@ def _target(name: str, entry: dict[str, Any], root: Path, file: str) -> TargetCo
         rate_limit=float(rate_limit) if rate_limit is not None else None,
         path=sandbox_path,
         source=Source(file, ("targets", name)),
+        written=as_written,
     )

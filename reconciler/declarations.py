@@ -26,7 +26,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, Protocol
 
-from reconciler import schemas, yamlload
+from reconciler import confine, schemas, yamlload
 from reconciler.config import Config, display_path
 from reconciler.crosscheck import (
     CompanyValue,
@@ -42,12 +42,13 @@ from reconciler.crosscheck import (
 )
 from reconciler.errors import Problem, ValidationError
 from reconciler.model import Company, Event, JsonPath, Membership, Source, UserSpec
+from reconciler.quoting import PATH_CHARS, excerpt
 from reconciler.targetcheck import UserChecker
 from reconciler.yamlcore import gc_paused
 
 #: Below this many bytes in total, starting worker processes costs more than it saves.
 POOL_MIN_BYTES = 2_000_000
-YAML_SUFFIXES = (".yaml", ".yml")
+YAML_SUFFIXES = confine.YAML_SUFFIXES
 _GLOB_CHARS = frozenset("*?[")
 #: Reads one file's bytes; raises OSError (FileNotFoundError...) like ``Path.read_bytes``.
 Read = Callable[[Path], bytes]
@@ -139,8 +140,10 @@ def find_files(
     """Expand sources (files, folders: every *.yaml/*.yml below, globs) into sorted files.
 
     Returns (absolute path, name shown in messages) pairs, each file once, and a Problem for
-    every source that matches nothing (a typo there would silently drop users). With ``tree``,
-    sources are expanded against its files, not the disk's.
+    every source that matches nothing (a typo there would silently drop users), that leads out
+    of the config's folder, or names a file that is not YAML. A matched file that resolves
+    outside the folder (a symlink) is a Problem naming it as found, and is not read. With
+    ``tree``, sources are expanded against its files, not the disk's.
     """
     if paths is None:
         sources = [(source, config.root) for source in config.users]
@@ -148,13 +151,60 @@ def find_files(
         sources = [(str(path), Path.cwd()) for path in paths]
     found: dict[Path, None] = {}
     problems: list[Problem] = []
+    inside = confine.is_inside if tree is None else confine.is_inside_lexically
     for position, (source, base) in enumerate(sources):
+        is_file = _is_file if tree is None else lambda path: tree.files_below(path) == [path]
+        refusal = _source_refusal(source, base, config.root, inside, is_file, paths is None)
+        if refusal is not None:
+            message = f"{_shown_source(config, paths, position)} {refusal}"
+            problems.append(_source_problem(config, paths, position, message, _reader(tree)))
+            continue
         matches = _expand_source(source, base) if tree is None else _expand_in(tree, source, base)
         if not matches:
-            problems.append(_source_problem(config, paths, position, source, _reader(tree)))
-        found.update(dict.fromkeys(matches))
+            message = f"{_shown_source(config, paths, position)} matches no declaration file "
+            message += "(*.yaml, *.yml)"
+            problems.append(_source_problem(config, paths, position, message, _reader(tree)))
+        for match in matches:
+            if inside(match, config.root):
+                found[match] = None
+            else:
+                problems.append(Problem(display_path(match), None, None, "", _OUTSIDE_FILE))
     files = sorted(found)
     return [(path, display_path(path)) for path in files], problems
+
+
+_OUTSIDE_FILE = f"not read: it {confine.outside_refusal()}"
+
+
+def _source_refusal(
+    source: str,
+    base: Path,
+    root: Path,
+    inside: Callable[[Path, Path], bool],
+    is_file: Callable[[Path], bool],
+    written: bool,
+) -> str | None:
+    """Why a source cannot be expanded at all: absolute or leading out of the config's folder
+    (the part before any glob character, resolved), or a named file that is not YAML."""
+    if written:
+        refusal = confine.written_path_refusal(source)
+        if refusal is not None:
+            return refusal
+    parts = Path(source).parts
+    fixed = next((i for i, part in enumerate(parts) if _GLOB_CHARS.intersection(part)), None)
+    prefix = Path(base, *parts[:fixed]) if fixed is not None else Path(base, source)
+    if not inside(prefix, root):
+        return confine.outside_refusal()
+    if fixed is None and prefix.suffix not in YAML_SUFFIXES and is_file(prefix):
+        return "names a file that is not YAML: declaration files end in .yaml or .yml"
+    return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _expand_source(source: str, base: Path) -> list[Path]:
@@ -169,14 +219,19 @@ def _expand_source(source: str, base: Path) -> list[Path]:
 
 
 def _yaml_files_below(folder: Path) -> list[Path]:
-    """Every *.yaml / *.yml below ``folder``, skipping hidden folders and files (.git, ...)."""
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.suffix in YAML_SUFFIXES
-        and path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    )
+    """Every *.yaml / *.yml below ``folder``, skipping hidden folders and files (.git, ...).
+
+    Symlinked folders are not entered (one could lead anywhere, even in circles); a symlinked
+    file is listed, and ``find_files`` refuses it when it leads out of the config's folder.
+    """
+    files = []
+    for top, folders, names in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in names:
+            path = Path(top, name)
+            if not name.startswith(".") and path.suffix in YAML_SUFFIXES and path.is_file():
+                files.append(path)
+    return sorted(files)
 
 
 def _expand_in(tree: FileTree, source: str, base: Path) -> list[Path]:
@@ -227,12 +282,18 @@ def _reader(tree: FileTree | None) -> Read:
     return Path.read_bytes if tree is None else tree.read_bytes
 
 
-def _source_problem(
-    config: Config, paths: Sequence[Path] | None, position: int, source: str, read: Read
-) -> Problem:
-    message = f"{source!r} matches no declaration file (*.yaml, *.yml)"
+def _shown_source(config: Config, paths: Sequence[Path] | None, position: int) -> str:
+    """A source as the user wrote it: the path named, or the ``users:`` entry before ${VAR}."""
     if paths is not None:
-        return Problem(source, None, None, "", message)
+        return excerpt(str(paths[position]), PATH_CHARS)
+    return excerpt(config.users_written[position], PATH_CHARS)
+
+
+def _source_problem(
+    config: Config, paths: Sequence[Path] | None, position: int, message: str, read: Read
+) -> Problem:
+    if paths is not None:
+        return Problem(str(paths[position]), None, None, "", message)
     file = display_path(config.path)
     written_as_list = not (len(config.users) == 1 and position == 0)
     json_path: JsonPath = ("users", position) if written_as_list else ("users",)

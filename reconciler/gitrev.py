@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import IO
 
+from reconciler import confine
 from reconciler.changes import ChangeSet, compare
 from reconciler.config import Config, display_path, load_config
 from reconciler.declarations import Declarations, find_files, load_declarations
@@ -274,7 +275,11 @@ class Revision:
         header = stdout.readline().split()
         if len(header) != 3:
             raise ConfigError(f"git cannot read object {blob} of {self.rev}")
-        content = stdout.read(int(header[2]) + 1)
+        size = int(header[2])
+        content = stdout.read(size + 1)
+        if size > confine.MAX_FILE_BYTES:  # read (to keep the stream in step), never parsed
+            message = f"the file is larger than {confine.MAX_FILE_BYTES:,} bytes"
+            raise confine.TooLarge(errno.EFBIG, message)
         return content[:-1]
 
 

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
 from reconciler.model import JsonPath
+from reconciler.quoting import EXCERPT_CHARS, excerpt
 
 _PACKAGED = Path(__file__).resolve().parent / "schemas"
 _SOURCE_TREE = Path(__file__).resolve().parent.parent / "schemas"
@@ -172,17 +173,35 @@ def is_valid(name: str, instance: Any, definition: str | None = None) -> bool:
     return True
 
 
-def check(name: str, instance: Any, definition: str | None = None) -> list[SchemaIssue]:
-    """Every schema violation in ``instance``, explained; empty when valid (checked fast)."""
+def check(
+    name: str,
+    instance: Any,
+    definition: str | None = None,
+    written: Mapping[JsonPath, str] | None = None,
+) -> list[SchemaIssue]:
+    """Every schema violation in ``instance``, explained; empty when valid (checked fast).
+
+    ``written`` maps the paths of values that were rewritten before the check (``${VAR}``
+    expanded) to their text as written: messages about them quote that text, never the value.
+    """
     if is_valid(name, instance, definition):
         return []
-    return explain(name, instance, definition)
+    return explain(name, instance, definition, written)
 
 
-def explain(name: str, instance: Any, definition: str | None = None) -> list[SchemaIssue]:
+def explain(
+    name: str,
+    instance: Any,
+    definition: str | None = None,
+    written: Mapping[JsonPath, str] | None = None,
+) -> list[SchemaIssue]:
     """Walk ``instance`` with jsonschema and phrase each error for a person, deduplicated."""
     issues: dict[SchemaIssue, None] = {}
     for error in _explainer(name, definition).iter_errors(instance):
+        path: JsonPath = tuple(error.absolute_path)
+        if written and any(key[: len(path)] == path for key in written):
+            issues[SchemaIssue(path, _expanded_message(error, written.get(path)))] = None
+            continue
         for issue in _issues(error, instance):
             issues[issue] = None
     return sorted(issues, key=lambda issue: ([str(p) for p in issue.path], issue.message))
@@ -204,17 +223,45 @@ def _issues(error: jsonschema.ValidationError, root: Any) -> Iterable[SchemaIssu
         yield SchemaIssue(path, f"{path[-1]!r} is not allowed{_for_provider(parent)}")
     elif "propertyNames" in error.relative_schema_path:
         title = error.schema.get("title", "name")
-        yield SchemaIssue((*path, instance), f"{instance!r} is not a valid {title.lower()}")
+        yield SchemaIssue((*path, instance), f"{_quoted(instance)} is not a valid {title.lower()}")
     else:
         yield SchemaIssue(path, _MESSAGES.get(keyword, _default_message)(error))
+
+
+#: Keywords whose message never quotes the value, so a value holding ${VAR} can keep it.
+_VALUE_FREE = frozenset({"required", "additionalProperties", "minItems", "minProperties"})
+
+
+def _expanded_message(error: jsonschema.ValidationError, written: str | None) -> str:
+    """A message about a value holding expanded variables, quoting only its written text."""
+    if written is None:  # a list or mapping holding an expanded string
+        if error.validator in _VALUE_FREE:
+            return next(iter(_issues(error, error.instance))).message
+        return "is not valid once its ${VAR} are expanded (check the variables' values)"
+    keyword, value = error.validator, error.validator_value
+    if keyword == "type":
+        wanted = value if isinstance(value, list) else [value]
+        expected = " or ".join(_TYPE_WORDS.get(str(kind), str(kind)) for kind in wanted)
+    elif keyword == "enum":
+        expected = "one of " + ", ".join(str(choice) for choice in value)
+    elif keyword == "pattern":
+        expected = "a valid " + error.schema.get("title", "value").lower()
+    elif keyword in ("minimum", "maximum", "exclusiveMinimum"):
+        word = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than"}
+        expected = f"a number {word[keyword]} {value}"
+    elif keyword == "minLength":
+        expected = "a text that is not empty"
+    else:
+        expected = "a valid value"
+    return f"{excerpt(written)} does not give {expected} once its ${{VAR}} are expanded"
 
 
 def unknown_key_message(key: str, known: Iterable[str]) -> str:
     """``unknown key 'atributes' (did you mean 'attributes'?)``: typos must never pass silently."""
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
-    return f"unknown key {key!r} (expected one of: {', '.join(known)})"
+        return f"unknown key {_quoted(key)} (did you mean {close[0]!r}?)"
+    return f"unknown key {_quoted(key)} (expected one of: {', '.join(known)})"
 
 
 def _for_provider(instance: Any) -> str:
@@ -247,13 +294,20 @@ def describe(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, int):
-        return f"an integer ({value})"
+        return f"an integer ({_number(value)})"
     if isinstance(value, float):
-        return f"a number ({value})"
+        return f"a number ({_number(value)})"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"a string ({shown!r})"
+        return f"a string ({excerpt(value)})"
     return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _number(value: Any) -> str:
+    """A number as written, unless it is too long to be worth quoting."""
+    if isinstance(value, int) and value.bit_length() > 4 * EXCERPT_CHARS:
+        return "a very long number"
+    text = str(value)
+    return text if len(text) <= EXCERPT_CHARS else "a very long number"
 
 
 def _type_message(error: jsonschema.ValidationError) -> str:
@@ -267,7 +321,7 @@ def _type_message(error: jsonschema.ValidationError) -> str:
     message = f"expected {expected}, got {describe(error.instance)}"
     is_number = isinstance(error.instance, (int, float)) and not isinstance(error.instance, bool)
     if "string" in wanted and is_number:
-        message += f'; quote it ("{error.instance}") to make it text'
+        message += f'; quote it ("{_number(error.instance)}") to make it text'
     return message
 
 
@@ -281,8 +335,8 @@ def _enum_message(error: jsonschema.ValidationError) -> str:
 def _pattern_message(error: jsonschema.ValidationError) -> str:
     title = error.schema.get("title")
     if title:
-        return f"{error.instance!r} is not a valid {title[0].lower()}{title[1:]}"
-    return f"{error.instance!r} does not match {error.validator_value}"
+        return f"{_quoted(error.instance)} is not a valid {title[0].lower()}{title[1:]}"
+    return f"{_quoted(error.instance)} does not match {error.validator_value}"
 
 
 def _length_message(error: jsonschema.ValidationError) -> str:
@@ -292,7 +346,13 @@ def _length_message(error: jsonschema.ValidationError) -> str:
 
 
 def _default_message(error: jsonschema.ValidationError) -> str:
-    return str(error.message)
+    # jsonschema's own message quotes the whole value, however long: say what is wrong only.
+    return f"does not satisfy the schema's {error.validator!r} rule ({describe(error.instance)})"
+
+
+def _quoted(value: Any) -> str:
+    """A value from the file inside a message: a short escaped excerpt, never all of it."""
+    return excerpt(value) if isinstance(value, str) else describe(value)
 
 
 _MESSAGES: dict[str, Callable[[jsonschema.ValidationError], str]] = {
@@ -302,8 +362,10 @@ _MESSAGES: dict[str, Callable[[jsonschema.ValidationError], str]] = {
     "minLength": _length_message,
     "minItems": _length_message,
     "minProperties": lambda e: "needs at least one entry",
-    "minimum": lambda e: f"must be at least {e.validator_value}, got {e.instance}",
-    "maximum": lambda e: f"must be at most {e.validator_value}, got {e.instance}",
-    "exclusiveMinimum": lambda e: f"must be more than {e.validator_value}, got {e.instance}",
+    "minimum": lambda e: f"must be at least {e.validator_value}, got {_number(e.instance)}",
+    "maximum": lambda e: f"must be at most {e.validator_value}, got {_number(e.instance)}",
+    "exclusiveMinimum": lambda e: (
+        f"must be more than {e.validator_value}, got {_number(e.instance)}"
+    ),
     "uniqueItems": lambda e: "has duplicate entries",
 }

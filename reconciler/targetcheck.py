@@ -18,6 +18,7 @@ from reconciler.escape import escape_char
 from reconciler.model import JsonPath
 from reconciler.providers import CAPABILITIES, Capabilities
 from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING
+from reconciler.quoting import excerpt
 from reconciler.schemas import describe
 
 NULL = "null"
@@ -158,7 +159,7 @@ class UserChecker:
         known = sorted(self.config.targets)
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"configured: {', '.join(known)}"
-        return f"unknown target {name!r} ({hint})"
+        return f"unknown target {excerpt(name)} ({hint})"
 
 
 def _where(declared: dict[str, Any], index: int, parts: tuple[str | int, ...]) -> JsonPath:
@@ -206,7 +207,8 @@ def _check_identity(user: dict[str, Any], where: Where, issues: list[Issue]) -> 
             issues.append((path, blank_id("company id")))
     email = user.get("email")
     if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
-        message = f"{email!r} is not an email address (like name@example.com)"
+        # The value is not quoted: even a mistyped email is personal data.
+        message = "is not an email address (like name@example.com)"
         issues.append((where("email"), message))
 
 
@@ -285,7 +287,9 @@ def _check_names(
     for name in attributes:
         label = targets.email_attributes.get(name)
         if label is not None:
-            message = f"{name!r} is where target {label} keeps the email: use the email: field"
+            message = (
+                f"{excerpt(name)} is where target {label} keeps the email: use the email: field"
+            )
             issues.append((where("attributes", name), message))
             continue
         for prefix, owner in targets.reserved:

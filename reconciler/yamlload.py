@@ -20,13 +20,19 @@ from yaml import MarkedYAMLError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
+from reconciler.confine import read_bounded
 from reconciler.errors import Problem
 from reconciler.model import JsonPath
+from reconciler.quoting import EXCERPT_CHARS
 from reconciler.yamlcore import (
+    BOOL,
     EXPANSION_FACTOR,
     EXPANSION_SLACK,
+    FLOAT,
+    INT,
     MERGE,
     NULL,
+    STR,
     Builder,
     Composer,
     TooDeep,
@@ -90,8 +96,8 @@ def parse_mapping(
         where = root.start_mark if root is not None else None
         document.problems.append(_problem_at(file, where, "the file is empty"))
     elif not isinstance(root, MappingNode):
-        kind = "a list" if isinstance(root, SequenceNode) else f"the value {root.value!r}"
-        message = f"the file must hold a mapping (key: value lines), found {kind}"
+        # Never the value itself: a file named by mistake (a key, .netrc) would be printed.
+        message = f"the file must hold a mapping (key: value lines), found {_kind(root)}"
         document.problems.append(_problem_at(file, root.start_mark, message))
     else:
         document.problems.extend(prepare(root) if prepare is not None else ())
@@ -102,15 +108,27 @@ def parse_mapping(
     return document
 
 
+def _kind(node: Node) -> str:
+    """What a node is, in the words of the schema's messages, without its text."""
+    if isinstance(node, SequenceNode):
+        return "a list"
+    kinds = {STR: "a string", INT: "a number", FLOAT: "a number", BOOL: "true or false"}
+    return kinds.get(node.tag, "a single value")
+
+
 def load_file(path: Path, file: str) -> Document:
-    """Read and parse a file; an unreadable file is a Problem like any other."""
+    """Read (at most ``confine.MAX_FILE_BYTES``) and parse a file; an unreadable or too large
+    file is a Problem like any other."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path)
     except OSError as error:
-        return Document(
-            file, None, [Problem(file, None, None, "", f"cannot read: {error.strerror}")]
-        )
+        return Document(file, None, [unreadable(file, error)])
     return parse_mapping(data, file)
+
+
+def unreadable(file: str, error: OSError) -> Problem:
+    """``cannot read: <reason>``: the system's reason, or the size limit's message."""
+    return Problem(file, None, None, "", f"cannot read: {error.strerror or 'unreadable'}")
 
 
 def construct(root: Node, file: str) -> tuple[Any, list[Problem]]:
@@ -138,11 +156,18 @@ def format_path(path: JsonPath) -> str:
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif _SIMPLE_KEY_RE.match(part):
+        elif _SIMPLE_KEY_RE.match(part) and len(part) <= EXCERPT_CHARS:
             text += f".{part}" if text else part
         else:
-            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+            text += f"[{_quoted_key(part)}]"
     return text
+
+
+def _quoted_key(key: str) -> str:
+    """A key from the file as a JSON string: cut when long, escaped when not printable."""
+    if len(key) > EXCERPT_CHARS:
+        key = key[: EXCERPT_CHARS - 3] + "..."
+    return json.dumps(key, ensure_ascii=not key.isprintable())
 
 
 def _problem_at(file: str, mark: Any, message: str, path: JsonPath | None = None) -> Problem:

@@ -91,13 +91,13 @@ def test_variables_are_expanded_before_validation(repo: WriteRepo, tmp_path: Pat
             path: ${STATE_DIR}/db-$$1.sqlite
         """
     )
-    environ = {"KEY_VAR": "MY_SPRIG_KEY", "PARALLELISM": "16", "STATE_DIR": "/srv/state"}
+    environ = {"KEY_VAR": "MY_SPRIG_KEY", "PARALLELISM": "16", "STATE_DIR": "state"}
     config = load_config(path, environ)
     production = config.targets["production"]
     assert production.api_key_env == "MY_SPRIG_KEY"
     assert production.base_url == "https://api.sprig.com"
     assert production.parallelism == 16  # an unquoted ${VAR} becomes the number it spells
-    assert config.targets["local"].path == Path("/srv/state/db-$1.sqlite")
+    assert config.targets["local"].path == tmp_path / "state/db-$1.sqlite"
 
 
 def test_an_unset_variable_is_located_and_named(repo: WriteRepo) -> None:

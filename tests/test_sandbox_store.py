@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.model import Company, Event, EventStats, Membership, Upsert
 from reconciler.sandbox.store import SCHEMA_VERSION, StoreError, UserStore
+from reconciler.sandbox.storefile import APPLICATION_ID
 
 NS = "sandbox"
 T1 = 1_626_448_859_836
@@ -45,6 +46,7 @@ def test_reopening_keeps_data(tmp_path: Path) -> None:
 def test_refuses_a_file_from_a_newer_schema(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(StoreError, match="newer"):

@@ -21,7 +21,9 @@ import httpx
 
 from reconciler import __version__
 from reconciler.config import TargetConfig
+from reconciler.configcheck import url_problem
 from reconciler.errors import ConfigError, MissingKey, TargetError
+from reconciler.quoting import PATH_CHARS, excerpt
 from reconciler.retry import Attempts, RetryPolicy, parse_retry_after
 from reconciler.throttle import AdaptiveLimit, TokenBucket
 
@@ -96,48 +98,62 @@ def read_api_key(target: TargetConfig, environ: Mapping[str, str]) -> str:
         raise ConfigError(f"target {target.name}: api_key_env is not set in reconciler.yaml")
     key = environ.get(variable, "").strip()
     if not key:
-        raise MissingKey(target.name, variable)
+        # Named as reconciler.yaml writes it: a name that came from ${VAR} stays ${VAR}.
+        raise MissingKey(target.name, target.shown("api_key_env"))
     return key
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback IP literal: names that never leave the machine.
+
+    ``localhost.`` (a fully qualified name) and names like ``127.0.0.1.nip.io`` are resolved
+    through DNS, which may answer anything, so they are not loopback.
+    """
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
     except ValueError:
         return False
 
 
 def check_destination(
-    target: str, base_url: str, official_hosts: Iterable[str], environ: Mapping[str, str]
+    target: str,
+    base_url: str,
+    official_hosts: Iterable[str],
+    environ: Mapping[str, str],
+    shown: str | None = None,
 ) -> str:
-    """Return the normalised base URL, or refuse (before any connection) to send a key there."""
+    """Return the normalised base URL, or refuse (before any connection) to send a key there.
+
+    ``shown`` is the URL as reconciler.yaml writes it (``${VAR}`` unexpanded): messages quote
+    that, and name the host only when the URL held no variable.
+    """
+    quoted = excerpt(shown if shown is not None else base_url, PATH_CHARS)
+    problem = url_problem(base_url)
+    if problem is not None:
+        raise ConfigError(f"target {target}: base_url {quoted} {problem}")
     parts = urlsplit(base_url)
-    host = (parts.hostname or "").rstrip(".").lower()
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise ConfigError(f"target {target}: base_url {base_url!r} must not contain credentials")
-    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
-        raise ConfigError(
-            f"target {target}: base_url {base_url!r} is not a plain http(s) URL "
-            "(like https://api.example.com)"
-        )
+    raw_host = parts.hostname or ""
+    host = raw_host.rstrip(".")
+    named = host if shown is None or shown == base_url else f"the host of {quoted}"
     allowed = {h.strip().lower() for h in environ.get(ALLOWED_HOSTS_ENV, "").split(",")}
     allowed.discard("")
-    if _is_loopback(host):
+    if is_loopback(raw_host):
         pass
     elif host in set(official_hosts) | allowed:
         if parts.scheme != "https":
             raise ConfigError(
-                f"target {target}: refusing to send the API key over plain http to {host}; "
+                f"target {target}: refusing to send the API key over plain http to {named}; "
                 "use https://"
             )
     else:
+        hint = f"{ALLOWED_HOSTS_ENV}={host}" if named == host else f"{ALLOWED_HOSTS_ENV}=<host>"
         raise ConfigError(
-            f"target {target}: refusing to send the API key to {host}: it is not an official "
+            f"target {target}: refusing to send the API key to {named}: it is not an official "
             f"host of this provider ({', '.join(sorted(official_hosts))}) nor loopback. If this "
             f"host is yours (e.g. a self-hosted Usertour), allow it in the CI environment: "
-            f"{ALLOWED_HOSTS_ENV}={host}"
+            f"{hint}"
         )
     return base_url.rstrip("/")
 
@@ -178,6 +194,10 @@ class ApiClient:
         self.target = target.name
         self.key_variable = target.api_key_env or ""
         self.base_url = base_url
+        #: The URL for messages: as reconciler.yaml writes it (``${VAR}`` never expanded).
+        written = target.shown("base_url") if target.base_url else base_url
+        plain = written.rstrip("/") == base_url and len(base_url) <= PATH_CHARS
+        self.shown_url = base_url if plain else excerpt(written, PATH_CHARS)
         self.retry = retry or RetryPolicy()
         self._describe_error = describe_error
         #: Set once connecting failed through every retry: later requests fail at once instead
@@ -194,6 +214,9 @@ class ApiClient:
             timeout=TIMEOUT,
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             follow_redirects=False,
+            # HTTP(S)_PROXY / ALL_PROXY / .netrc are for the network; a loopback target's key
+            # (over plain http) must never go through a proxy, in clear.
+            trust_env=not is_loopback(urlsplit(base_url).hostname or ""),
             # Plain http (loopback only, see check_destination) never does TLS, and redirects
             # are not followed: loading the CA bundle for it would cost ~130 ms at every start.
             verify=not base_url.startswith("http://"),
@@ -246,15 +269,15 @@ class ApiClient:
                 response = self._client.request(method, path, **kwargs)
         except NOT_SENT as error:
             failure = TargetError(
-                self.target, f"cannot connect to {self.base_url}: {why_not_connected(error)}"
+                self.target, f"cannot connect to {self.shown_url}: {why_not_connected(error)}"
             )
             return _Failure(type(error).__name__, ambiguous=False, error=failure)
         except httpx.TimeoutException:
-            failure = TargetError(self.target, f"{method} {self.base_url}{path} timed out")
+            failure = TargetError(self.target, f"{method} {self.shown_url} {path} timed out")
             return _Failure("timed out", ambiguous=True, error=failure)
         except httpx.TransportError as error:
             name = type(error).__name__
-            failure = TargetError(self.target, f"{method} {self.base_url}{path} failed: {name}")
+            failure = TargetError(self.target, f"{method} {self.shown_url} {path} failed: {name}")
             return _Failure(f"connection lost ({name})", ambiguous=True, error=failure)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("%s: %s %s %s %.0fms", self.target, method, path, response.status_code, elapsed)

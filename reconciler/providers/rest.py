@@ -52,7 +52,8 @@ class HttpProvider(Provider):
     def from_config(cls: type[H], target: TargetConfig, environ: Mapping[str, str]) -> H:
         """Check where the key would go and read it, before any connection."""
         base_url = target.base_url or cls.default_base_url
-        checked = check_destination(target.name, base_url, cls.official_hosts, environ)
+        shown = target.shown("base_url") if target.base_url else None
+        checked = check_destination(target.name, base_url, cls.official_hosts, environ, shown)
         key = read_api_key(target, environ)
         return cls(target, checked, key, RetryPolicy.from_env(environ))
 

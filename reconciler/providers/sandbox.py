@@ -16,6 +16,7 @@ from reconciler.errors import ConfigError, TargetError
 from reconciler.model import ListedPage, LiveUser, Upsert
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.base import Provider
+from reconciler.quoting import PATH_CHARS, excerpt
 from reconciler.retry import Attempts
 from reconciler.sandbox.store import StoredUser, StoreError, UserStore
 
@@ -32,20 +33,31 @@ class SandboxProvider(Provider):
     kind = "sandbox"
     capabilities = CAPABILITIES["sandbox"]
 
-    def __init__(self, target: str, path: Path) -> None:
+    def __init__(self, target: str, path: Path, label: str | None = None) -> None:
         super().__init__(target)
         self.path = path
+        #: The path as reconciler.yaml writes it, for messages.
+        self.label = label if label is not None else str(path)
         self._store: UserStore | None = None
+        self._retired: list[UserStore] = []
         self._open_lock = threading.Lock()
 
     @contextmanager
-    def _opened(self) -> Iterator[UserStore]:
+    def _opened(self, *, write: bool = False) -> Iterator[UserStore]:
         """The store, opened on first use (so constructing a provider never touches the disk),
-        with its errors turned into a TargetError that names the target."""
+        with its errors turned into a TargetError that names the target.
+
+        Read-only until the first write: ``plan`` only reads, so it creates and changes no
+        file (a missing store reads as empty); ``apply`` reopens it for writing when it sends.
+        """
         try:
             with self._open_lock:
+                if self._store is not None and write and self._store.read_only:
+                    # Closed with the provider: another thread may still be reading from it.
+                    self._retired.append(self._store)
+                    self._store = None
                 if self._store is None:
-                    self._store = UserStore(self.path)
+                    self._store = UserStore(self.path, read_only=not write, label=self.label)
                 store = self._store
             yield store
         except StoreError as exc:
@@ -64,7 +76,7 @@ class SandboxProvider(Provider):
 
     def upsert(self, upsert: Upsert, attempts: Attempts | None = None) -> LiveUser:
         """Write one user and return it as stored, so the applier verifies without a read."""
-        with self._opened() as store:
+        with self._opened(write=True) as store:
             return to_live_user(store.upsert(NAMESPACE, upsert))
 
     def list_user_ids(self) -> list[str]:
@@ -82,15 +94,15 @@ class SandboxProvider(Provider):
 
     def delete_user(self, user_id: str) -> bool:
         """Delete one stored user with its events and memberships."""
-        with self._opened() as store:
+        with self._opened(write=True) as store:
             return store.delete_user(NAMESPACE, user_id)
 
     def close(self) -> None:
         """Close the SQLite file if it was opened. Safe to call twice."""
         with self._open_lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            for store in (*self._retired, *([self._store] if self._store else [])):
+                store.close()
+            self._store, self._retired = None, []
 
 
 def to_live_user(user: StoredUser) -> LiveUser:
@@ -113,7 +125,7 @@ def from_config(target: TargetConfig, environ: Mapping[str, str]) -> SandboxProv
     """Build the provider for a ``provider: sandbox`` target; it needs a path and no key."""
     if target.path is None:
         raise ConfigError(f"target {target.name}: provider sandbox needs a `path`")
-    return SandboxProvider(target.name, target.path)
+    return SandboxProvider(target.name, target.path, excerpt(target.shown("path"), PATH_CHARS))
 
 
 def describe_request(upsert: Upsert) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import ReconcilerError
 from reconciler.model import Upsert
 from reconciler.sandbox.store_rows import (
     IDS_IN,
@@ -33,6 +32,7 @@ from reconciler.sandbox.store_rows import (
     parse_cursor,
     write,
 )
+from reconciler.sandbox.storefile import StoreError, connect
 
 __all__ = ["SCHEMA_VERSION", "StoreError", "StoredUser", "UserPage", "UserStore"]
 
@@ -78,10 +78,6 @@ CREATE TABLE IF NOT EXISTS meta (
 _UPGRADE_FROM_1 = "ALTER TABLE memberships ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;"
 
 
-class StoreError(ReconcilerError):
-    """The SQLite file cannot be opened, is from a newer reconciler, or a statement failed."""
-
-
 @dataclass(frozen=True, slots=True)
 class UserPage:
     """One page of users in creation order; pass ``next_cursor`` as ``after`` for the next."""
@@ -102,11 +98,28 @@ class UserStore:
     so thousands of single-user upserts per second are possible.
     """
 
-    def __init__(self, path: Path | str, *, clock: Callable[[], int] = _now_ms) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        clock: Callable[[], int] = _now_ms,
+        read_only: bool = False,
+        label: str | None = None,
+    ) -> None:
+        """Open the store at ``path`` (see ``storefile.connect``): ``read_only`` creates and
+        changes nothing (a missing file reads as empty); ``label`` names it in messages."""
         self.path = str(path)
+        self.label = label if label is not None else self.path
+        self.read_only = read_only
         self._clock = clock
         self._lock = threading.RLock()
-        self._conn = _connect(self.path)
+        self._conn = connect(
+            self.path,
+            self.label,
+            read_only=read_only,
+            version=SCHEMA_VERSION,
+            create=_migrate,
+        )
 
     def close(self) -> None:
         """Close the connection. Safe to call twice."""
@@ -133,7 +146,7 @@ class UserStore:
                     raise
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                raise StoreError(f"sandbox store {self.path}: {exc}") from exc
+                raise StoreError(f"sandbox store {self.label}: {exc}") from exc
 
     def get_users(self, namespace: str, user_ids: Iterable[str]) -> dict[str, StoredUser]:
         """Return the known users among ``user_ids``, in three queries however many ids."""
@@ -318,37 +331,10 @@ class UserStore:
             return {key: json.loads(value) for key, value in stored}
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    """Open (creating folders and schema as needed) with WAL, which lets readers in other
-    processes, e.g. ``reconciler plan`` next to ``sandbox serve``, read while one writes."""
-    try:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit (see UserStore._transaction).
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"sandbox store {path}: cannot open: {exc}") from exc
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        _migrate(conn, path)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise StoreError(f"sandbox store {path}: {exc}") from exc
-    except StoreError:
-        conn.close()
-        raise
-    return conn
-
-
-def _migrate(conn: sqlite3.Connection, path: str) -> None:
-    """Create the schema on a new file; refuse a file written by a newer schema version."""
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the schema of a new store, or bring an older one up to this version (storefile
+    has already refused a newer one, and any file that is not a store)."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"sandbox store {path}: schema version {version} is newer than this reconciler "
-            f"knows ({SCHEMA_VERSION}); upgrade reconciler"
-        )
     if version == 1:
         conn.executescript(f"BEGIN IMMEDIATE; {_UPGRADE_FROM_1} PRAGMA user_version = 2; COMMIT;")
     elif version < SCHEMA_VERSION:

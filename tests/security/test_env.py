@@ -1,0 +1,162 @@
+"""``${VAR}`` in a pull request's reconciler.yaml never prints, nor sends, a secret.
+
+The environment holds the CI token and both vendors' keys (``SECRETS``) and one variable that
+is allowed to be read but whose value must still never be printed (``VISIBLE``): messages
+quote the text as written.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.security.conftest import SECRETS, Attacker, assert_nothing_leaked
+
+#: Allowed by name, so it is expanded; its value must still never appear in a message.
+VISIBLE = {"STAGE": "stage-value-31337"}
+#: Nothing listens there: a plan that gets that far fails fast, and only on 127.0.0.1.
+CLOSED = "http://127.0.0.1:9"
+
+
+def _sprig(**fields: str) -> str:
+    lines = "".join(f"    {name}: {value}\n" for name, value in fields.items())
+    return f"targets:\n  production:\n    provider: sprig\n{lines}"
+
+
+def _outcomes(attacker: Attacker, env: dict[str, str] | None = None) -> list:
+    environ = {**VISIBLE, **(env or {})}
+    return attacker.run_all_formats("validate", env=environ) + attacker.run_all_formats(
+        "plan", env=environ
+    )
+
+
+@pytest.mark.parametrize("name", sorted(SECRETS))
+@pytest.mark.parametrize(
+    "config",
+    [
+        _sprig(api_key_env="SPRIG_API_KEY", base_url='"${NAME}"'),
+        _sprig(api_key_env="SPRIG_API_KEY", base_url='"https://[${NAME}]"'),
+        _sprig(api_key_env="${NAME}", base_url=CLOSED),
+        _sprig(api_key_env="SPRIG_API_KEY", parallelism="${NAME}"),
+        "targets:\n  local:\n    provider: ${NAME}\n",
+        "targets:\n  local:\n    provider: sandbox\n    path: .reconciler/${NAME}.db\n",
+        "targets:\n  local:\n    provider: sandbox\nusers: ['users/${NAME}.yaml']\n",
+        "targets:\n  local:\n    provider: sandbox\nsafety:\n  max_changes: ${NAME}\n",
+        "targets:\n  local:\n    provider: sandbox\nsensitive: [email, '${NAME}']\n",
+    ],
+)
+def test_a_secret_variable_is_never_expanded(attacker: Attacker, config: str, name: str) -> None:
+    attacker.write({"users/a.yaml": 'users:\n  - id: "1"\n'}, config=config.replace("NAME", name))
+    outcomes = _outcomes(attacker)
+    assert_nothing_leaked(outcomes)
+    for outcome in outcomes:
+        assert outcome.code == 1, outcome
+    assert f"${{{name}}} is not expanded" in outcomes[0].stderr
+    assert not (attacker.root / ".reconciler").exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "said"),
+    [
+        (_sprig(api_key_env="SPRIG_API_KEY", base_url='"${STAGE}"'), "'${STAGE}' does not give"),
+        (
+            _sprig(api_key_env="SPRIG_API_KEY", base_url='"https://[${STAGE}]"'),
+            "'https://[${STAGE}]' is not a valid URL",
+        ),
+        (
+            _sprig(api_key_env="SPRIG_API_KEY", base_url='"https://${STAGE}.example.com"'),
+            "refusing to send the API key to the host of 'https://${STAGE}.example.com'",
+        ),
+        (
+            _sprig(api_key_env="SPRIG_API_KEY", base_url='"https://x:${STAGE}/"'),
+            "'https://x:${STAGE}/' is not a valid URL",
+        ),
+        (_sprig(api_key_env="${STAGE}", base_url=CLOSED), "'${STAGE}' does not give"),
+        (_sprig(api_key_env="X${STAGE}", base_url=CLOSED), "'X${STAGE}' does not give"),
+        (_sprig(api_key_env="SPRIG_API_KEY", parallelism="${STAGE}"), "'${STAGE}' does not give"),
+        ("targets:\n  local:\n    provider: ${STAGE}\n", "'${STAGE}' does not give one of"),
+        (
+            "targets:\n  local:\n    provider: sandbox\n    path: /tmp/${STAGE}.db\n",
+            "'/tmp/${STAGE}.db' is an absolute path",
+        ),
+        (
+            "targets:\n  local:\n    provider: sandbox\nusers: ['${STAGE}/']\n",
+            "'${STAGE}/' matches no declaration file",
+        ),
+        (
+            "targets:\n  local:\n    provider: sandbox\nsafety: {max_changes: '${STAGE}'}\n",
+            "'${STAGE}' does not give an integer",
+        ),
+    ],
+)
+def test_messages_quote_an_expanded_field_as_written(
+    attacker: Attacker, config: str, said: str
+) -> None:
+    attacker.write({"users/a.yaml": 'users:\n  - id: "1"\n'}, config=config)
+    outcomes = _outcomes(attacker)
+    assert_nothing_leaked(outcomes, VISIBLE["STAGE"])
+    for outcome in outcomes[3:]:  # plan; validate needs no network, so may pass a host
+        assert outcome.code == 1, outcome
+    assert said in "".join(outcome.output for outcome in outcomes)
+
+
+def test_a_trailing_line_break_in_base_url_is_a_located_error(attacker: Attacker) -> None:
+    attacker.write({}, config=_sprig(api_key_env="SPRIG_API_KEY", base_url='"https://x.io\\n"'))
+    outcomes = _outcomes(attacker)
+    assert_nothing_leaked(outcomes)
+    assert "reconciler.yaml:5:5: targets.production.base_url: 'https://x.io\\n' holds a space" in (
+        outcomes[0].stderr
+    )
+
+
+def test_a_targets_key_variable_is_never_expanded(attacker: Attacker) -> None:
+    """The key's variable is named freely (no secret-like suffix), yet stays unreadable."""
+    config = (
+        _sprig(api_key_env="SPRIGCRED", base_url='"http://127.0.0.1:9/${SPRIGCRED}"')
+        + "  local:\n    provider: sandbox\n    path: '${SPRIGCRED}.db'\n"
+    )
+    attacker.write({}, config=config)
+    outcomes = _outcomes(attacker, {"SPRIGCRED": "sprig-cred-value-5150"})
+    assert_nothing_leaked(outcomes, "sprig-cred-value-5150")
+    assert "${SPRIGCRED} is the API key variable of target production" in outcomes[0].stderr
+    assert not list(attacker.root.glob("*.db"))
+
+
+@pytest.mark.parametrize(
+    ("allow", "expanded"), [("", False), ("OTHER", False), ("OTHER, STAGE", True)]
+)
+def test_the_operator_lists_the_variables_reconciler_yaml_may_read(
+    attacker: Attacker, allow: str, expanded: bool
+) -> None:
+    attacker.write(
+        {"users/a.yaml": 'users:\n  - id: "1"\n'},
+        config="targets:\n  local:\n    provider: sandbox\n    path: 'state/${STAGE}.db'\n",
+    )
+    outcome = attacker.run("validate", env={**VISIBLE, "RECONCILER_ALLOW_ENV": allow})
+    assert_nothing_leaked([outcome], VISIBLE["STAGE"])
+    assert outcome.code == (0 if expanded else 1), outcome
+    if not expanded:
+        assert "${STAGE} is not expanded: it is not listed in RECONCILER_ALLOW_ENV" in (
+            outcome.stderr
+        )
+
+
+@pytest.mark.parametrize(
+    ("config", "said"),
+    [
+        (_sprig(api_key_env="GITHUB_TOKEN"), "'GITHUB_TOKEN' is a variable of the CI itself"),
+        (_sprig(api_key_env="RUNNER_TEMP"), "'RUNNER_TEMP' is a variable of the CI itself"),
+        (
+            _sprig(api_key_env="USERTOUR_API_KEY")
+            + "  onboarding:\n    provider: usertour\n    api_key_env: USERTOUR_API_KEY\n",
+            "'USERTOUR_API_KEY' already holds the key of a",
+        ),
+    ],
+)
+def test_api_key_env_cannot_name_the_ci_token_or_another_vendors_key(
+    attacker: Attacker, config: str, said: str
+) -> None:
+    attacker.write({}, config=config)
+    outcomes = _outcomes(attacker)
+    assert_nothing_leaked(outcomes)
+    assert all(outcome.code == 1 for outcome in outcomes)
+    assert said in outcomes[0].stderr

@@ -1,0 +1,132 @@
+"""The sandbox store: plan creates and changes no file; apply never takes over another file.
+
+A pull request chooses the sandbox ``path:`` (or commits the default path as a symlink), and
+plan runs on it with the CI's permissions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from reconciler.sandbox.storefile import APPLICATION_ID
+from tests.security.conftest import OUTSIDE_TEXT, Attacker, assert_nothing_leaked, snapshot
+
+USERS = {"users/a.yaml": 'users:\n  - id: "1"\n    attributes: {plan: pro}\n'}
+
+
+def _with_path(path: str) -> str:
+    return f"targets:\n  local:\n    provider: sandbox\n    path: '{path}'\n"
+
+
+def test_plan_on_a_missing_store_creates_nothing(attacker: Attacker) -> None:
+    attacker.write(USERS)
+    before = snapshot(attacker.root)
+    outcomes = attacker.run_all_formats("validate") + attacker.run_all_formats("plan")
+    assert_nothing_leaked(outcomes)
+    assert [outcome.code for outcome in outcomes] == [0] * 6
+    assert "+ user 1" in outcomes[3].stdout
+    assert snapshot(attacker.root) == before  # no .reconciler/, no sandbox.db, no -wal
+
+
+def test_plan_reads_an_existing_store_without_touching_it(attacker: Attacker) -> None:
+    attacker.write(USERS)
+    assert attacker.run("apply", "--yes").code == 0
+    before = snapshot(attacker.root)
+    outcomes = attacker.run_all_formats("plan")
+    assert [outcome.code for outcome in outcomes] == [0] * 3
+    assert "0 to create, 0 to update, 1 unchanged" in outcomes[0].stdout
+    assert snapshot(attacker.root) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        ("{outside}/other-app.db", "is an absolute path"),
+        ("../outside/other-app.db", "resolves outside the folder"),
+        ("${HOME}/state.db", "'${HOME}/state.db' is an absolute path"),
+        ("state/\\u001b[2J.db", "holds a control or invisible character"),
+    ],
+)
+def test_a_store_path_outside_the_repository_is_refused(
+    attacker: Attacker, path: str, said: str
+) -> None:
+    config = _with_path(path.replace("{outside}", str(attacker.outside)))
+    if "\\u" in path:
+        config = config.replace("'", '"')
+    attacker.write(USERS, config=config)
+    outcomes = (
+        attacker.run_all_formats("validate")
+        + attacker.run_all_formats("plan")
+        + [attacker.run("apply", "--yes")]
+    )
+    assert_nothing_leaked(outcomes)
+    assert all(outcome.code == 1 for outcome in outcomes)
+    assert said in outcomes[0].stderr
+    assert "targets.local.path" in outcomes[0].stderr
+
+
+def test_the_default_store_path_committed_as_a_symlink_is_refused(attacker: Attacker) -> None:
+    attacker.write(USERS)
+    attacker.symlink(".reconciler", attacker.outside)
+    outcomes = [*attacker.run_all_formats("plan"), attacker.run("apply", "--yes")]
+    assert_nothing_leaked(outcomes)
+    assert all(outcome.code == 1 for outcome in outcomes)
+    assert "'.reconciler/sandbox.db' resolves outside the folder" in outcomes[0].stderr
+
+
+def _other_app(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.execute("INSERT INTO notes VALUES (?)", (OUTSIDE_TEXT,))
+    db.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "text"])
+def test_a_file_that_is_not_a_store_is_never_changed(attacker: Attacker, kind: str) -> None:
+    attacker.write(USERS, config=_with_path("data/app.db"))
+    target = attacker.root / "data" / "app.db"
+    target.parent.mkdir()
+    if kind == "sqlite":
+        _other_app(target)
+    else:
+        target.write_text(f"{OUTSIDE_TEXT}\n" * 200)
+    before = snapshot(attacker.root)
+    outcomes = [*attacker.run_all_formats("plan"), attacker.run("apply", "--yes")]
+    assert_nothing_leaked(outcomes)
+    assert all(outcome.code == 1 for outcome in outcomes), outcomes
+    assert "is not a reconciler sandbox store" in outcomes[0].stderr
+    assert snapshot(attacker.root) == before
+
+
+def test_an_empty_file_reads_as_empty_and_apply_makes_it_a_store(attacker: Attacker) -> None:
+    attacker.write(USERS, config=_with_path("state.db"))
+    (attacker.root / "state.db").write_bytes(b"")
+    before = snapshot(attacker.root)
+    assert attacker.run("plan").code == 0
+    assert snapshot(attacker.root) == before
+    assert attacker.run("apply", "--yes").code == 0
+    with sqlite3.connect(attacker.root / "state.db") as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    db.close()
+
+
+def test_a_store_from_before_the_mark_is_read_and_marked_on_apply(attacker: Attacker) -> None:
+    """Stores written by older versions have user_version 1 and the tables, but no mark."""
+    attacker.write(USERS)
+    assert attacker.run("apply", "--yes").code == 0
+    store = attacker.root / ".reconciler" / "sandbox.db"
+    with sqlite3.connect(store) as db:
+        db.execute("PRAGMA application_id = 0")
+    db.close()
+    (attacker.root / "users" / "a.yaml").write_text(
+        'users:\n  - id: "1"\n    attributes: {plan: x}\n'
+    )
+    plan = attacker.run("plan")
+    assert (plan.code, "1 to update" in plan.stdout) == (0, True), plan
+    assert attacker.run("apply", "--yes").code == 0
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    db.close()

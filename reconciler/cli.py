@@ -375,8 +375,13 @@ cli.add_command(schema)
 
 def _report_error(error: ReconcilerError) -> None:
     if isinstance(error, ValidationError):
-        for problem in error.problems:
+        from reconciler.render.problems import more_line, shown_problems
+
+        shown, left_out = shown_problems(error.problems)
+        for problem in shown:
             click.echo(printable(str(problem)), err=True)
+        if left_out:
+            click.echo(more_line(left_out), err=True)
     _error(str(error))
 
 

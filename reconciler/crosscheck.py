@@ -21,6 +21,7 @@ from reconciler.errors import Problem
 from reconciler.model import JsonPath
 from reconciler.planner import normalise, same_value
 from reconciler.providers import CAPABILITIES, Capabilities
+from reconciler.quoting import excerpt
 from reconciler.typelock import WORDS, value_type
 
 
@@ -98,7 +99,8 @@ def conflict_message(later: CompanyValue, first_at: str) -> str:
     """Values are not shown: company attributes may be sensitive (they are shown masked in
     plans, and validate output ends up in CI logs)."""
     return (
-        f"company {later.company!r} gets another value for {later.name!r} than at {first_at}; "
+        f"company {excerpt(later.company)} gets another value for {excerpt(later.name)} than "
+        f"at {first_at}; "
         "a company has one value per attribute on a target (the last upsert would win): "
         "declare the same value in both places, or declare it once"
     )
@@ -134,7 +136,7 @@ def duplicate_problems(
     for file, index, user_id, first_file, first_index in duplicates:
         first_at = positions.shown(first_file, ("users", first_index, "id"))
         line, column = positions(file, ("users", index, "id"))
-        message = f"duplicate id {user_id!r} (first declared at {first_at})"
+        message = f"duplicate id {excerpt(user_id)} (first declared at {first_at})"
         problems.append(Problem(file, line, column, f"users[{index}].id", message))
     return problems
 
@@ -229,8 +231,9 @@ def type_warnings(
         provider = config.targets[value.target].provider
         what = {"user": "", "company": "company ", "membership": "membership "}[value.level]
         message = (
-            f"warning: {what}attribute {value.name!r} is declared as {WORDS[value.kind]} here "
-            f"and as {WORDS[seen.kind]} at {positions.shown(seen.file, seen.path)}; target "
+            f"warning: {what}attribute {excerpt(value.name)} is declared as "
+            f"{WORDS[value.kind]} here and as {WORDS[seen.kind]} at "
+            f"{positions.shown(seen.file, seen.path)}; target "
             f"{value.target} ({provider}) keeps the first type it sees for a name and drops "
             "values of another type: declare one type"
         )

@@ -15,11 +15,8 @@ import difflib
 import functools
 import hashlib
 import json
-import marshal
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +28,7 @@ if TYPE_CHECKING:
     # Imported only to explain a failure (see _explainer): it costs ~70 ms at every start.
     import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
+from reconciler import schemacache
 from reconciler.model import JsonPath
 from reconciler.quoting import EXCERPT_CHARS, excerpt
 
@@ -94,15 +92,16 @@ def compiled(name: str, definition: str | None = None) -> Callable[[Any], Any]:
     Generating and compiling a validator costs ~40 ms per schema at every start: the larger
     share of a pre-commit ``validate`` on one small file. The compiled code is kept in the
     user's cache folder, keyed by the schema, fastjsonschema's version and Python's bytecode
-    tag, so a changed schema or upgrade never loads stale code.
+    tag, so a changed schema or upgrade never loads stale code, and signed (``schemacache``),
+    so that only code this user's reconciler wrote is ever executed.
     """
     schema = _definition(name, definition)
     key = _cache_key(schema)
     namespace: dict[str, Any] = {}
-    code = _cached_code(key)
+    code = schemacache.load(key)
     if code is None:
         code = compile(_generate(schema), f"<schema {name}>", "exec")
-        _store_code(key, code)
+        schemacache.store(key, code)
     exec(code, namespace)
     validator: Callable[[Any], Any] = namespace[namespace["ROOT_VALIDATOR"]]
     return validator
@@ -124,37 +123,6 @@ def _cache_key(schema: dict[str, Any]) -> str:
     material = json.dumps(schema, sort_keys=True) + fastjsonschema.VERSION
     material += sys.implementation.cache_tag or sys.version
     return hashlib.sha256(material.encode()).hexdigest()[:32]
-
-
-def _cache_file(key: str) -> Path:
-    """``$XDG_CACHE_HOME/reconciler/`` (``~/.cache/reconciler/``), like pip's and mypy's."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "reconciler" / f"schema-{key}.marshal"
-
-
-def _cached_code(key: str) -> Any:
-    """The cached code object, or None when absent or unreadable (it is then rebuilt)."""
-    try:
-        code = marshal.loads(_cache_file(key).read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-    return code if type(code).__name__ == "code" else None
-
-
-def _store_code(key: str, code: Any) -> None:
-    """Write atomically, readable by the owner only; a cache that cannot be written is no error."""
-    path = _cache_file(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".schema-")
-    except OSError:
-        return
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(marshal.dumps(code))
-        os.replace(temporary, path)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
 
 
 @functools.cache

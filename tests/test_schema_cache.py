@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import marshal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,3 +64,43 @@ def test_an_unwritable_cache_still_validates(cache_home: Path) -> None:
 def test_a_changed_schema_never_loads_stale_code(cache_home: Path) -> None:
     schema = schemas.load_schema("users")
     assert schemas._cache_key(schema) != schemas._cache_key({**schema, "title": "changed"})
+
+
+def _planted_code(marker: Path) -> bytes:
+    """What an attacker would write: code that leaves a trace when executed."""
+    source = f"open({str(marker)!r}, 'w').write('ran')\nROOT_VALIDATOR = 'x'\ndef x(d): return d\n"
+    return marshal.dumps(compile(source, "<planted>", "exec"))
+
+
+def test_planted_code_without_the_signature_is_never_executed(
+    cache_home: Path, tmp_path: Path
+) -> None:
+    assert _fresh_is_valid(VALID)
+    (cached,) = cache_home.glob("schema-*.marshal")
+    marker = tmp_path / "ran"
+    cached.write_bytes(_planted_code(marker))  # unsigned
+    assert not _fresh_is_valid(INVALID)
+    cached.write_bytes(b"\x00" * 32 + _planted_code(marker))  # a forged signature
+    assert not _fresh_is_valid(INVALID)
+    assert not marker.exists()
+
+
+def test_a_cache_folder_others_may_write_is_not_trusted(cache_home: Path, tmp_path: Path) -> None:
+    assert _fresh_is_valid(VALID)
+    (cached,) = cache_home.glob("schema-*.marshal")
+    marker = tmp_path / "ran"
+    key = (cache_home / "key").read_bytes()
+    body = _planted_code(marker)
+    name = cached.name.removeprefix("schema-").removesuffix(".marshal")
+    signed = hmac.new(key, name.encode() + b"\0" + body, hashlib.sha256).digest() + body
+    cache_home.chmod(0o777)  # anyone could have written (and signed) it
+    cached.write_bytes(signed)
+    assert not _fresh_is_valid(INVALID)
+    assert not marker.exists()
+    cache_home.chmod(0o700)
+
+
+def test_the_key_and_the_folder_are_private(cache_home: Path) -> None:
+    assert _fresh_is_valid(VALID)
+    assert cache_home.stat().st_mode & 0o777 == 0o700
+    assert (cache_home / "key").stat().st_mode & 0o777 == 0o600

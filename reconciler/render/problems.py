@@ -15,11 +15,25 @@ from reconciler.escape import json_text, printable
 
 #: Shown as the annotation's title in the pull request.
 ANNOTATION_TITLE = "reconciler"
+#: Problems printed at most, in every format: a pull request that breaks 100,000 users must not
+#: flood the log (or the annotations); the count of the rest is always said.
+MAX_SHOWN = 200
 
 
 def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
     """The order of ValidationError: by file, then position, so output is the same every run."""
     return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0, p.field, p.message))
+
+
+def shown_problems(problems: Sequence[Problem]) -> tuple[list[Problem], int]:
+    """The first ``MAX_SHOWN`` problems in order, and how many are left out."""
+    ordered = sort_problems(problems)
+    return ordered[:MAX_SHOWN], max(0, len(ordered) - MAX_SHOWN)
+
+
+def more_line(left_out: int) -> str:
+    """The line that says how many problems were not printed (one format for every output)."""
+    return f"... and {left_out} more problems not shown: fix these first, then run validate again"
 
 
 def escape_data(text: str) -> str:
@@ -54,8 +68,11 @@ def github_annotation(problem: Problem, level: str = "error") -> str:
 
 
 def render_github(problems: Sequence[Problem]) -> list[str]:
-    """One workflow command per problem, sorted; the CLI prints them on stdout."""
-    return [github_annotation(problem) for problem in sort_problems(problems)]
+    """One workflow command per problem, sorted, at most ``MAX_SHOWN`` (then a plain line
+    that counts the rest); the CLI prints them on stdout."""
+    shown, left_out = shown_problems(problems)
+    lines = [github_annotation(problem) for problem in shown]
+    return lines + ([more_line(left_out)] if left_out else [])
 
 
 def _problem_document(problem: Problem) -> dict[str, Any]:
@@ -75,10 +92,13 @@ def render_validation_json(
 
     ``valid`` is simply "no problems", so a caller cannot produce a contradictory document.
     """
+    shown, left_out = shown_problems(problems)
     document: dict[str, Any] = {
         "valid": not problems,
-        "problems": [_problem_document(problem) for problem in sort_problems(problems)],
+        "problems": [_problem_document(problem) for problem in shown],
     }
+    if left_out:
+        document["problems_not_shown"] = left_out
     if users is not None:
         document["users"] = users
     if files is not None:

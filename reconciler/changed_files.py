@@ -21,6 +21,7 @@ from reconciler.config import display_path, load_config
 from reconciler.declarations import find_files, load_declarations
 from reconciler.engine import Workspace, select_targets
 from reconciler.errors import ValidationError
+from reconciler.quoting import PATH_CHARS
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,8 @@ def load_named(
     named_files = sort_named_files(config.path, [path for path, _ in sources], named)
     reason = (
         f"not a declaration file of {display_path(config.path)} "
-        f"(its users: {', '.join(config.users)})"
+        # As written (never ${VAR} expanded), cut; the CLI escapes what it prints.
+        f"(its users: {', '.join(source[:PATH_CHARS] for source in config.users_written)})"
     )
     for path in named_files.skipped:
         skipping(path, reason)

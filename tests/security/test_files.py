@@ -6,6 +6,7 @@ runs validate and plan in every format with secrets in the environment.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -181,3 +182,16 @@ def test_changed_since_confines_the_revision_too(attacker: Attacker) -> None:
         assert outcome.code == 0, outcome
     assert "resolves outside the folder" in outcomes[0].output
     assert "planning every user" in outcomes[0].output
+
+
+def test_at_most_200_problems_are_printed_in_every_format(attacker: Attacker) -> None:
+    users = "users:\n" + "".join(f'  - id: "{i}"\n    bad: 1\n' for i in range(250))
+    attacker.write({"users/a.yaml": users})
+    text, github, json_output = attacker.run_all_formats("validate")
+    assert_nothing_leaked([text, github, json_output])
+    assert text.stderr.count("unknown key 'bad'") == 200
+    assert "... and 50 more problems not shown" in text.stderr
+    assert github.stdout.count("::error ") == 200
+    assert "... and 50 more problems not shown" in github.stdout
+    document = json.loads(json_output.stdout)
+    assert (len(document["problems"]), document["problems_not_shown"]) == (200, 50)

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.config import display_path, load_config
-from reconciler.declarations import find_files, load_declarations
+from reconciler.declarations import load_declarations
 from reconciler.engine import Workspace, select_targets
 from reconciler.errors import ValidationError
 from reconciler.quoting import PATH_CHARS
+from reconciler.sources import find_files
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ import click
 from reconciler.cli_options import common_options, parallelism_option
 from reconciler.cli_support import write_atomically
 from reconciler.config import Config, TargetConfig, display_path, load_config
-from reconciler.declarations import check_file, find_files, load_declarations
+from reconciler.declarations import check_file, load_declarations
 from reconciler.engine import select_targets
 from reconciler.errors import ConfigError, TargetError, ValidationError
 from reconciler.escape import printable
@@ -36,6 +36,7 @@ from reconciler.liveread import read_live
 from reconciler.model import LiveUser
 from reconciler.progress import Progress
 from reconciler.providers import CAPABILITIES, Capabilities, open_provider
+from reconciler.sources import find_files
 
 #: Where ``reconciler schema users --out schemas/users.schema.json`` puts the schema in a repo.
 SCHEMA_FILE = Path("schemas", "users.schema.json")

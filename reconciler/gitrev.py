@@ -27,8 +27,9 @@ from typing import IO
 from reconciler import confine
 from reconciler.changes import ChangeSet, compare
 from reconciler.config import Config, display_path, load_config
-from reconciler.declarations import Declarations, find_files, load_declarations
+from reconciler.declarations import Declarations, load_declarations
 from reconciler.errors import ConfigError, ValidationError
+from reconciler.sources import find_files
 
 #: ls-tree modes of regular files; symlinks (120000) and submodules (160000) are not declarations.
 _FILE_MODES = frozenset({"100644", "100755"})
@@ -165,7 +166,7 @@ class Revision:
     """One commit of one repository, listed with ``git ls-tree`` and read with one ``git
     cat-file --batch`` process. Use it as a context manager: leaving ends that process.
 
-    Satisfies ``declarations.FileTree``: the loader lists and reads through it as on disk.
+    Satisfies ``sources.FileTree``: the loader lists and reads through it as on disk.
     """
 
     def __init__(self, top: Path, rev: str, commit: str) -> None:

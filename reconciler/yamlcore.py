@@ -26,6 +26,8 @@ from yaml import YAMLError
 from yaml._yaml import CParser  # libyaml's C parser (PyYAML wheels ship it)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from reconciler.quoting import excerpt
+
 _CORE = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL = (_CORE + t for t in ("str", "int", "float", "bool", "null"))
 MAP, SEQ, MERGE = _CORE + "map", _CORE + "seq", _CORE + "merge"
@@ -208,7 +210,9 @@ class Builder:
                 continue
             if key in result or key_node.tag is MERGE:
                 first = next(k for k, _ in node.value if k.value == key and k is not key_node)
-                message = f"duplicate key {key!r} (first at line {first.start_mark.line + 1})"
+                message = (
+                    f"duplicate key {excerpt(str(key))} (first at line {first.start_mark.line + 1})"
+                )
                 self.problems.append((key_node, message))
                 continue
             if value_node.__class__ is ScalarNode and value_node.tag is STR:
@@ -268,7 +272,7 @@ def _shown(text: str) -> str:
 
 def _build_int(text: str) -> tuple[Any, str | None]:
     if not _INT_RE.match(text):
-        return text, f"!!int needs a decimal integer, got {text!r}"
+        return text, f"!!int needs a decimal integer, got {excerpt(text)}"
     digits = text.lstrip("+-").lstrip("0")
     if len(digits) <= _SAFE_DIGITS and abs(value := int(text)) <= SAFE_INTEGER:
         return value, None
@@ -280,7 +284,7 @@ def _build_int(text: str) -> tuple[Any, str | None]:
 
 def _build_float(text: str) -> tuple[Any, str | None]:
     if not _FLOAT_RE.match(text):
-        return text, f"!!float needs a decimal number, got {text!r}"
+        return text, f"!!float needs a decimal number, got {excerpt(text)}"
     value = float(text)
     if math.isinf(value):
         return text, (
@@ -293,25 +297,26 @@ def _build_float(text: str) -> tuple[Any, str | None]:
 def _build_bool(text: str) -> tuple[Any, str | None]:
     if text in _BOOLS:
         return _BOOLS[text], None
-    return text, f"!!bool needs true or false, got {text!r}"
+    return text, f"!!bool needs true or false, got {excerpt(text)}"
 
 
 def _build_null(text: str) -> tuple[Any, str | None]:
     if not text or text in _NULLS:
         return None, None
-    return text, f"!!null needs null or ~, got {text!r}"
+    return text, f"!!null needs null or ~, got {excerpt(text)}"
 
 
 def _ambiguous_number(text: str) -> tuple[Any, str | None]:
     """Explain why a plain number-like value is refused and how to keep it as written."""
-    quote = f'quote it ("{text}") to keep it as written'
+    shown = _shown(text)
+    quote = f'quote it ("{shown}") to keep it as written'
     if text.lstrip("+-").startswith((".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN")):
-        return text, f"{text} (infinity or NaN) cannot be sent; {quote}"
+        return text, f"{shown} (infinity or NaN) cannot be sent; {quote}"
     if text.lstrip("+-").startswith(("0x", "0o")):
-        return text, f"{text} is a number in another base; {quote}, or write it in decimal"
+        return text, f"{shown} is a number in another base; {quote}, or write it in decimal"
     if text.startswith("+"):
-        return text, f"{text} would lose its '+' as a number; {quote}"
-    return text, f"{text} has a leading zero that a number would lose; {quote}"
+        return text, f"{shown} would lose its '+' as a number; {quote}"
+    return text, f"{shown} has a leading zero that a number would lose; {quote}"
 
 
 _SCALARS: dict[str, Callable[[str], tuple[Any, str | None]]] = {

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.config import load_config
-from reconciler.declarations import find_files
+from reconciler.sources import find_files
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -10,9 +10,10 @@ import pytest
 
 from reconciler.changes import ChangeSet
 from reconciler.config import load_config
-from reconciler.declarations import find_files, load_declarations
+from reconciler.declarations import load_declarations
 from reconciler.errors import ConfigError
 from reconciler.gitrev import Revision, changed_since, open_revision
+from reconciler.sources import find_files
 from tests.gitrepo import GitRepo, isolate_git, requires_git
 
 pytestmark = requires_git

@@ -129,7 +129,7 @@ def _check_identity(conn: sqlite3.Connection, label: str, version: int) -> None:
     application_id = conn.execute("PRAGMA application_id").fetchone()[0]
     user_version = conn.execute("PRAGMA user_version").fetchone()[0]
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    legacy = application_id == 0 and user_version == 1 and tables >= TABLES
+    legacy = application_id == 0 and 1 <= user_version <= version and tables >= TABLES
     if application_id != APPLICATION_ID and not legacy:
         raise StoreError(
             f"sandbox store {label}: the file is not a reconciler sandbox store (another "

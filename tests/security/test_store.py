@@ -130,3 +130,27 @@ def test_a_store_from_before_the_mark_is_read_and_marked_on_apply(attacker: Atta
     with sqlite3.connect(store) as db:
         assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     db.close()
+
+
+def test_a_version_1_store_is_read_through_a_copy_and_upgraded_by_apply(
+    attacker: Attacker,
+) -> None:
+    """Version 1 had no memberships.created_at: plan reads it as is, apply migrates it."""
+    attacker.write(USERS)
+    assert attacker.run("apply", "--yes").code == 0
+    store = attacker.root / ".reconciler" / "sandbox.db"
+    with sqlite3.connect(store) as db:
+        db.execute("ALTER TABLE memberships DROP COLUMN created_at")
+        db.execute("PRAGMA user_version = 1")
+        db.execute("PRAGMA application_id = 0")
+    db.close()
+    before = snapshot(attacker.root)
+    plan = attacker.run("plan")
+    assert (plan.code, "1 unchanged" in plan.stdout) == (0, True), plan
+    assert snapshot(attacker.root) == before
+    (attacker.root / "users" / "a.yaml").write_text('users:\n  - id: "1"\n    attributes: {p: 2}\n')
+    assert attacker.run("apply", "--yes").code == 0
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    db.close()

@@ -38,6 +38,10 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _BACKTICKS = re.compile(r"`+")
 #: The starts of GitHub's mentions, issue references and autolinks in a comment's text.
 _REFERENCE = re.compile(r"@|#(?=\w)|:(?=//)|\bwww(?=\.)|\bGH(?=-\d)", re.IGNORECASE)
+#: What GitHub may link as a commit: a word of 7 to 40 hex digits (letters and digits both).
+_SHA = re.compile(r"\b(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b", re.IGNORECASE)
+#: Pieces of a SHA-like word short enough that none is a SHA (GitHub links 7 digits and more).
+_SHA_PIECE = 6
 #: A zero-width space: never raw in what we print (``printable`` escapes any in the input).
 _BREAK, _BREAK_ENTITY = "\u200b", "&#8203;"
 #: In GitHub's diff highlighting ``+`` is green, ``-`` red and ``!`` orange; ``~`` has no colour,
@@ -87,10 +91,17 @@ def escape_inline(text: str) -> str:
 def defang(text: str) -> str:
     """Break what GitHub turns into notifications and links in a comment's text (not in code):
     ``@user`` and ``@org/team`` mentions, ``#12``/``GH-12`` references, ``https://`` and
-    ``www.`` autolinks. A zero-width space goes after the trigger (written ``&#8203;`` by
+    ``www.`` autolinks, commit SHAs (an id ``deadbeef1``, cut in pieces of six). A zero-width
+    space goes after the trigger (written ``&#8203;`` by
     :func:`escape_inline`, so the log stays ASCII): the reader sees the same text, GitHub
     finds no mention, reference or link in it."""
-    return _REFERENCE.sub(lambda match: match[0] + _BREAK, text)
+    text = _REFERENCE.sub(lambda match: match[0] + _BREAK, text)
+    return _SHA.sub(_split_sha, text)
+
+
+def _split_sha(match: re.Match[str]) -> str:
+    word = match[0]
+    return _BREAK.join(word[i : i + _SHA_PIECE] for i in range(0, len(word), _SHA_PIECE))
 
 
 def code_html(text: str) -> str:

@@ -156,7 +156,15 @@ def _outside_code(markdown: str) -> str:
 def test_markdown_makes_no_mention_reference_or_link(tmp_path: Path) -> None:
     """Ids and event names such as ``@org/team``, ``#1`` or a URL must not notify anyone or
     link anywhere from the pull-request comment (they are code, or defanged text)."""
-    hostile = ["@octocat", "@org/team", "#1", "GH-2", "https://evil.example", "www.evil.example"]
+    hostile = [
+        "@octocat",
+        "@org/team",
+        "#1",
+        "GH-2",
+        "https://evil.example",
+        "www.evil.example",
+        "deadbeef1",  # a commit SHA to GitHub
+    ]
     stamp = 1626448859836
     users = [
         {"id": name, "attributes": {name: name}, "events": [{"event": name, "timestamp": stamp}]}
@@ -178,5 +186,6 @@ def test_markdown_makes_no_mention_reference_or_link(tmp_path: Path) -> None:
     text = _outside_code(planned.stdout)
     assert "@&#8203;org/team" in text
     text = text.replace("&#8203;", "\u200b")  # as GitHub reads it
-    for trigger in (r"@\w", r"#\d", r"GH-\d", r"https?://", r"www\."):
+    sha = r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b"
+    for trigger in (r"@\w", r"#\d", r"GH-\d", r"https?://", r"www\.", sha):
         assert re.search(trigger, text) is None, (trigger, text)

@@ -170,7 +170,7 @@ def test_200_users_with_events_through_30_percent_5xx_converge_in_one_run(
     logins = [{"event": "login", "timestamp": T0 + n} for n in range(2)]
     users = [_user(i, events=logins[: 1 + i % 2]) for i in range(200)]
     repo = write_repo(tmp_path, running, "sprig", users)
-    applied = run("apply", "--yes", "--wait", "10", cwd=repo, env=PATIENT)
+    applied = run("apply", "--yes", "--wait", "30", cwd=repo, env=PATIENT)
     assert applied.code == 0, applied.stdout + applied.stderr
     assert "Apply complete: 200 applied, 0 failed." in applied.stdout
     assert "resending it in" in applied.stderr  # a lost answer was proven refused and resent

@@ -167,7 +167,8 @@ def explain(
     issues: dict[SchemaIssue, None] = {}
     for error in _explainer(name, definition).iter_errors(instance):
         path: JsonPath = tuple(error.absolute_path)
-        if written and any(key[: len(path)] == path for key in written):
+        quotes_value = error.validator not in _VALUE_FREE
+        if quotes_value and written and any(key[: len(path)] == path for key in written):
             issues[SchemaIssue(path, _expanded_message(error, written.get(path)))] = None
             continue
         for issue in _issues(error, instance):
@@ -196,15 +197,14 @@ def _issues(error: jsonschema.ValidationError, root: Any) -> Iterable[SchemaIssu
         yield SchemaIssue(path, _MESSAGES.get(keyword, _default_message)(error))
 
 
-#: Keywords whose message never quotes the value, so a value holding ${VAR} can keep it.
+#: Keywords whose messages never quote the value (only keys and limits): kept as they are
+#: when the value holds an expanded ${VAR}.
 _VALUE_FREE = frozenset({"required", "additionalProperties", "minItems", "minProperties"})
 
 
 def _expanded_message(error: jsonschema.ValidationError, written: str | None) -> str:
     """A message about a value holding expanded variables, quoting only its written text."""
     if written is None:  # a list or mapping holding an expanded string
-        if error.validator in _VALUE_FREE:
-            return next(iter(_issues(error, error.instance))).message
         return "is not valid once its ${VAR} are expanded (check the variables' values)"
     keyword, value = error.validator, error.validator_value
     if keyword == "type":

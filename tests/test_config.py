@@ -221,3 +221,23 @@ def test_problems_name_the_file_relative_to_the_current_folder(
     monkeypatch.chdir(tmp_path / "conf")
     [problem] = problems_of(Path("reconciler.yaml"))
     assert str(problem).startswith("reconciler.yaml:2:")
+
+
+def test_every_unknown_key_is_reported_when_another_field_holds_a_variable(
+    repo: WriteRepo,
+) -> None:
+    path = repo(
+        config="""\
+        targets:
+          local:
+            provider: sandbox
+            path: ${STATE:-state}/x.db
+        colour: red
+        shape: round
+        """
+    )
+    problems = problems_of(path)
+    assert [(p.field, p.message.split(" (")[0]) for p in problems] == [
+        ("colour", "unknown key 'colour'"),
+        ("shape", "unknown key 'shape'"),
+    ]

@@ -98,7 +98,7 @@ def _still_to_send(
         return dataclasses.replace(upsert, events=left)
     provable = error.answered and _barrier_observable(change, upsert)
     if provable:
-        _send_barrier(provider, upsert, attempts)
+        _send_barrier(provider, upsert, attempts.label)
     deadline = time.monotonic() + (wait or 0.0)
     for attempt in itertools.count():
         if provable and _shows_rest(spec, live, provider):
@@ -126,14 +126,17 @@ def _barrier_observable(change: UserChange, upsert: Upsert) -> bool:
     return change.action == "create" or _without_events(upsert) is not None
 
 
-def _send_barrier(provider: Provider, upsert: Upsert, attempts: Attempts) -> None:
+def _send_barrier(provider: Provider, upsert: Upsert, label: str) -> None:
     """Send the upsert without its events after the lost one, until one is answered.
 
-    It merges, so a barrier whose answer is lost too is sent again (within the budget); any
+    It merges, so a barrier whose answer is lost too is sent again (within its budget); any
     one of them showing proves the order. A refusal (4xx) is the user's failure, as it would
-    have been for the upsert.
+    have been for the upsert. The barrier is a request of its own with a budget of its own:
+    drawing it from the upsert's budget spent that on the proof, and at 30% injected failures
+    about one user in 200 ran out of attempts after two lost answers and stayed unknown.
     """
     barrier = dataclasses.replace(upsert, events=())
+    attempts = provider.retry.start(label)
     while (delay := attempts.delay()) is not None:
         time.sleep(delay)
         try:

@@ -99,18 +99,35 @@ class Attempts:
         self.policy = policy
         #: What the request is about (``user 'u1'``), for the retry lines; already escaped.
         self.label = label
+        #: Attempts counted against ``max_attempts``.
         self.used = 0
+        #: Every send, throttled ones included: the backoff grows with these.
+        self.sent = 0
         self._started = time.monotonic()
 
     def begin(self) -> int:
         """Count one attempt about to be sent; returns its number (1-based)."""
         self.used += 1
+        self.sent += 1
         return self.used
+
+    def throttled(self) -> None:
+        """The last attempt was answered 429: it uses no attempt of the budget.
+
+        A 429 is the server refusing *before* any processing (both vendors throttle per key),
+        so sending again can neither duplicate a write nor record an event twice. Counting it
+        would spend the budget on the server's pacing: at 30% injected failures, half of them
+        429s, six attempts per user left about 5% of 200 users "outcome unknown" in one run.
+        Throttled sends stay bounded: the backoff keeps growing with every send, the in-flight
+        cap halves on each 429 (throttle.py), and the policy's total deadline still applies.
+        """
+        self.used -= 1
 
     def delay(self, retry_after: float | None = None) -> float | None:
         """Seconds to wait before the next attempt, or None when the budget is spent."""
-        delay = self.policy.backoff(self.used, retry_after)
-        if not self.policy.may_retry(self.used, time.monotonic() - self._started, delay):
+        delay = self.policy.backoff(self.sent, retry_after)
+        elapsed = time.monotonic() - self._started
+        if not self.policy.may_retry(self.used, elapsed, delay):
             return None
         return delay
 

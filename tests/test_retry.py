@@ -68,3 +68,24 @@ def test_environment_overrides_the_policy() -> None:
 def test_bad_environment_values_are_config_errors(value: str) -> None:
     with pytest.raises(ConfigError, match="RECONCILER_RETRY_BASE"):
         RetryPolicy.from_env({"RECONCILER_RETRY_BASE": value})
+
+
+def test_a_429_uses_no_attempt_but_still_grows_the_backoff() -> None:
+    policy = RetryPolicy(max_attempts=2, base=1.0, cap=100.0, random=lambda: 0.999)
+    attempts = policy.start()
+    for _ in range(5):  # five throttled sends: the budget of two is untouched
+        attempts.begin()
+        attempts.throttled()
+        assert attempts.delay() is not None
+    assert attempts.delay() == pytest.approx(1.0 * 2**4 * 0.999)  # the sixth send waits longest
+    attempts.begin()  # a send that may have been processed counts...
+    assert attempts.delay() is not None
+    attempts.begin()  # ...and the second spends the budget
+    assert attempts.delay() is None
+
+
+def test_throttled_sends_stop_at_the_deadline() -> None:
+    attempts = RetryPolicy(max_attempts=2, base=1.0, cap=1.0, deadline=0.5).start()
+    attempts.begin()
+    attempts.throttled()
+    assert attempts.delay(retry_after=1.0) is None  # waiting would pass the total deadline

@@ -64,6 +64,18 @@ class _Failure:
     response: httpx.Response | None = None
     error: TargetError | None = None
 
+    @property
+    def throttled(self) -> bool:
+        """A 429: refused before processing, so it uses no attempt (``Attempts.throttled``)."""
+        return self.response is not None and self.response.status_code == 429
+
+
+def _attempt_note(failure: _Failure, attempt: int, max_attempts: int) -> str:
+    """The retry line's tail: which attempt comes next, or why a 429 used none."""
+    if failure.throttled:
+        return f"a 429 uses no attempt; {attempt - 1} of {max_attempts} used"
+    return f"attempt {attempt + 1}/{max_attempts}"
+
 
 #: What the operating system or the TLS layer says, lowered -> what it means to the user.
 _CONNECT_REASONS = (
@@ -247,13 +259,15 @@ class ApiClient:
                     f"{method} {path}{about}: {outcome.reason} after the request was sent",
                     answered=outcome.response is not None,
                 )
+            if outcome.throttled:
+                budget.throttled()
             delay = budget.delay(outcome.retry_after)
             if delay is None:
                 return self._give_up(outcome)
             log.warning(
-                "%s: %s %s%s: %s, retrying in %.1fs (attempt %d/%d)",
+                "%s: %s %s%s: %s, retrying in %.1fs (%s)",
                 *(self.target, method, path, about, outcome.reason, delay),
-                *(attempt + 1, self.retry.max_attempts),
+                _attempt_note(outcome, attempt, self.retry.max_attempts),
             )
             time.sleep(delay)
 

@@ -7,7 +7,7 @@ key's variable is kept, and the provider checks it when a target is opened.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,11 @@ from reconciler.model import JsonPath, Source
 CONFIG_FILE = "reconciler.yaml"
 DEFAULT_PARALLELISM = 8
 DEFAULT_SENSITIVE = ("email",)
+#: Names the workflow marks sensitive, comma-separated, on top of DEFAULT_SENSITIVE and the
+#: file's ``sensitive:``. The environment belongs to the base branch's workflow, which a pull
+#: request cannot change, while reconciler.yaml is the pull request's: a name listed only in the
+#: file can be dropped by the very pull request whose plan would then print its values.
+SENSITIVE_ENV = "RECONCILER_SENSITIVE"
 DEFAULT_USERS = ("users/",)
 DEFAULT_SANDBOX_PATH = ".reconciler/sandbox.db"
 
@@ -124,10 +129,18 @@ def load_config(
     if problems:
         raise ValidationError(problems)
     config = _build(path.absolute(), file, document.value or {}, expansion.written)
+    config = replace(config, sensitive=config.sensitive | operator_sensitive(environ))
     problems = configcheck.check(config, file, expansion.references, locator)
     if problems:
         raise ValidationError(problems)
     return config
+
+
+def operator_sensitive(environ: Mapping[str, str]) -> frozenset[str]:
+    """The names ``RECONCILER_SENSITIVE`` lists (``phone,companies.acme``): always masked."""
+    return frozenset(
+        name.strip() for name in environ.get(SENSITIVE_ENV, "").split(",") if name.strip()
+    )
 
 
 def _read_config(path: Path) -> bytes:

@@ -197,3 +197,21 @@ def test_no_format_holds_a_sensitive_value_at_any_depth(
     if '"shown"' not in secrets:
         assert '"shown"' in outputs["text"]  # what is not sensitive still shows
     assert leaks(outputs, secrets) == []
+
+
+def test_the_workflow_keeps_a_name_masked_that_the_pull_request_stops_listing(
+    tmp_path: Path,
+) -> None:
+    """``RECONCILER_SENSITIVE`` (the base branch's workflow) masks what reconciler.yaml (the
+    pull request's) no longer lists: here the PR drops ``phone`` and changes it."""
+    repo = _live_repo(tmp_path)
+    config = (repo / "reconciler.yaml").read_text().replace("[phone]", "[]")
+    alice = {"id": "alice", "email": NEW_EMAIL, "attributes": {"phone": NEW_PHONE, "plan": "y"}}
+    write_files(repo, {"reconciler.yaml": config, "users/a.yaml": {"users": [alice]}})
+    unmasked = plan_outputs(repo)
+    assert leaks(unmasked, [LIVE_PHONE]) != []  # the attack works without the workflow's list
+    (repo.parent / f"{repo.name}-summary.md").unlink()  # the job summary appends: a new job
+    outputs = plan_outputs(repo, env={"RECONCILER_SENSITIVE": " plan , phone"})
+    assert "~ attributes.phone: (sensitive) -> (sensitive)" in outputs["plan text stdout"]
+    assert leaks(outputs, [LIVE_PHONE, NEW_PHONE, "555", LIVE_EMAIL, NEW_EMAIL]) == []
+    assert leaks(outputs, ['"y"', '"x"']) == []  # plan, listed by the workflow only

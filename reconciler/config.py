@@ -151,8 +151,17 @@ def _config_file(path: Path) -> Path:
     """``--config DIR`` means DIR/reconciler.yaml; a missing file says how to point at one.
 
     A reconciler.yaml that is a symlink must stay inside its folder: the folder is the fence
-    of everything else the file names (SECURITY.md).
+    of everything else the file names (SECURITY.md). The flag is the workflow's, but the folders
+    on its way are the pull request's: ``--config infra`` with ``infra`` committed as a symlink
+    would move the fence out of the checkout, so a path below the current folder must resolve
+    below it too (a path the workflow writes outside it, ``../other``, is its own choice).
     """
+    here, folder = Path.cwd(), path.parent
+    if confine.is_inside_lexically(folder, here) and not confine.is_inside(folder, here):
+        raise ConfigError(
+            f"--config {display_path(path)} leads out of the current folder through a symlink: "
+            "reconciler reads only the config the checkout holds"
+        )
     if path.is_dir():
         path = path / CONFIG_FILE
     if path.is_file():

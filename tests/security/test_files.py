@@ -195,3 +195,29 @@ def test_at_most_200_problems_are_printed_in_every_format(attacker: Attacker) ->
     assert "... and 50 more problems not shown" in github.stdout
     document = json.loads(json_output.stdout)
     assert (len(document["problems"]), document["problems_not_shown"]) == (200, 50)
+
+
+@pytest.mark.parametrize("config", ["infra/token.yaml", "infra/../infra/users.yaml"])
+def test_a_config_folder_committed_as_a_symlink_out_is_refused(
+    attacker: Attacker, config: str
+) -> None:
+    """The workflow says ``--config infra/FILE``; the pull request makes ``infra`` a symlink to a
+    folder outside the checkout: nothing there is read (not even to say it is no mapping)."""
+    attacker.symlink("infra", attacker.outside)
+    outcomes = attacker.run_all_formats("validate", "--config", config)
+    outcomes += attacker.run_all_formats("plan", "--config", config)
+    assert_nothing_leaked(outcomes)
+    for outcome in outcomes:
+        assert outcome.code == 1, outcome
+        assert "leads out of the current folder through a symlink" in outcome.stderr, outcome
+        assert "mapping" not in outcome.stderr
+
+
+def test_a_config_outside_the_current_folder_stays_the_workflows_choice(
+    attacker: Attacker,
+) -> None:
+    """``--config ../repo/reconciler.yaml`` is written by the workflow, not committed: it is
+    followed."""
+    attacker.write({"users/a.yaml": USER})
+    outcome = attacker.run("validate", "--config", f"../{attacker.root.name}/reconciler.yaml")
+    assert outcome.code == 0, outcome

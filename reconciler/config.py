@@ -169,8 +169,8 @@ def _config_file(path: Path) -> Path:
             raise ConfigError(f"{display_path(path)} {confine.outside_refusal()}")
         return path
     if path.name == CONFIG_FILE:
-        folder = display_path(path.parent.absolute())
-        raise ConfigError(f"no {CONFIG_FILE} in {folder}: create one or pass --config PATH")
+        shown = display_path(path.parent.absolute())
+        raise ConfigError(f"no {CONFIG_FILE} in {shown}: create one or pass --config PATH")
     raise ConfigError(f"config file {display_path(path)} not found: check --config PATH")
 
 

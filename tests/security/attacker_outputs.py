@@ -8,14 +8,12 @@ security tests bring their own fixtures, and plain functions keep each test's se
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.cli_process import Result, run_reconciler
 
 #: What CI has in its environment while it plans a pull request: never to be printed.
 SECRETS = {
@@ -31,36 +29,11 @@ WORKFLOW_COMMAND = re.compile(r"^\s*(::|##\[)", re.MULTILINE)
 _RAW = re.compile(r"[^\n\t\x20-\x7e]")
 
 
-@dataclass(frozen=True)
-class Output:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def both(self) -> str:
-        return self.stdout + self.stderr
-
-
 def reconciler(
     *args: str, cwd: Path, env: Mapping[str, str] | None = None, stdin: str = ""
-) -> Output:
+) -> Result:
     """``reconciler ARGS`` in a subprocess, with CI's secrets in its environment."""
-    environ = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    environ.pop("GITHUB_STEP_SUMMARY", None)
-    environ.update(SECRETS)
-    environ.update({"RECONCILER_RETRY_BASE": "0.01", "RECONCILER_RETRY_CAP": "0.05"})
-    environ.update(env or {})
-    completed = subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        cwd=cwd,
-        env=environ,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return Output(completed.returncode, completed.stdout, completed.stderr)
+    return run_reconciler(*args, cwd=cwd, env={**SECRETS, **(env or {})}, stdin=stdin)
 
 
 def write_files(root: Path, files: Mapping[str, str | Mapping[str, Any]]) -> Path:

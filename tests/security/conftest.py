@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.cli_process import run_reconciler
 
 #: In the environment of every run: a CI token and vendor keys, as GitHub Actions provides.
 SECRETS = {
@@ -96,23 +96,9 @@ class Attacker:
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> Outcome:
         """``reconciler ARGS`` in the repository, secrets in the environment."""
-        environ = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.endswith("_API_KEY") and key != "GITHUB_STEP_SUMMARY"
-        }
-        environ.update(SECRETS)
-        environ.update(HOME=str(self.home), XDG_CACHE_HOME=str(self.cache), NO_COLOR="1")
-        environ.update(env or {})
-        completed = subprocess.run(
-            [sys.executable, "-m", "reconciler", *args],
-            cwd=self.root,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        outcome = Outcome(args, completed.returncode, completed.stdout, completed.stderr)
+        private = {"HOME": str(self.home), "XDG_CACHE_HOME": str(self.cache), "NO_COLOR": "1"}
+        result = run_reconciler(*args, cwd=self.root, env={**SECRETS, **private, **(env or {})})
+        outcome = Outcome(args, result.code, result.stdout, result.stderr)
         self.runs.append(outcome)
         return outcome
 

@@ -96,7 +96,16 @@ def _still_to_send(
         return _without_events(upsert)
     if not provider.eventually_consistent:
         return dataclasses.replace(upsert, events=left)
-    provable = error.answered and _barrier_observable(change, upsert)
+    # A barrier proves the order only when its arrival can be seen: the user must not show the
+    # rest already (after an earlier barrier it does, and a second lost write may still be
+    # queued at the vendor: resending its events could record them twice), and there must be a
+    # wait to see it in (--no-wait).
+    provable = (
+        bool(wait)
+        and error.answered
+        and _barrier_observable(change, upsert)
+        and not _shows_rest(spec, live, provider)
+    )
     if provable:
         _send_barrier(provider, upsert, attempts.label)
     deadline = time.monotonic() + (wait or 0.0)

@@ -91,8 +91,9 @@ class Attempts:
 
     The client retries what was surely not processed (429, no connection) and the applier
     resends a write whose answer was lost; both draw from this one budget, so a POST is sent
-    at most ``max_attempts`` times in all (two loops each with their own budget multiplied:
-    6 x 6). Used by one thread at a time (one user's writes go out one after the other).
+    at most ``max_attempts`` times in all, plus as many 429s (two loops each with their own
+    budget multiplied: 6 x 6). The barrier of lostwrite.py, sent at most once per user, has a
+    budget of its own. Used by one thread at a time (one user's writes go one after the other).
     """
 
     def __init__(self, policy: RetryPolicy, label: str = "") -> None:
@@ -103,6 +104,8 @@ class Attempts:
         self.used = 0
         #: Every send, throttled ones included: the backoff grows with these.
         self.sent = 0
+        #: 429s that used no attempt; at most ``max_attempts`` of them (then they count).
+        self.free = 0
         self._started = time.monotonic()
 
     def begin(self) -> int:
@@ -118,10 +121,13 @@ class Attempts:
         so sending again can neither duplicate a write nor record an event twice. Counting it
         would spend the budget on the server's pacing: at 30% injected failures, half of them
         429s, six attempts per user left about 5% of 200 users "outcome unknown" in one run.
-        Throttled sends stay bounded: the backoff keeps growing with every send, the in-flight
-        cap halves on each 429 (throttle.py), and the policy's total deadline still applies.
+        Throttled sends stay bounded: at most ``max_attempts`` of them are free (a server
+        answering 429 with ``Retry-After: 0`` forever gets twice the budget, not 120 s of
+        requests), the in-flight cap halves on each 429 (throttle.py), and the deadline holds.
         """
-        self.used -= 1
+        if self.free < self.policy.max_attempts:
+            self.free += 1
+            self.used -= 1
 
     def delay(self, retry_after: float | None = None) -> float | None:
         """Seconds to wait before the next attempt, or None when the budget is spent."""

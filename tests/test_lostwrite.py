@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 
 import pytest
 
@@ -16,10 +17,12 @@ from reconciler.config import TargetConfig
 from reconciler.errors import ReconcilerError
 from reconciler.escape import printable
 from reconciler.lostwrite import send_user
-from reconciler.model import UserSpec
+from reconciler.model import Event, EventStats, LiveUser, Upsert, UserSpec
 from reconciler.planner import diff_user
+from reconciler.providers.base import Provider
+from reconciler.providers.http import AmbiguousWrite
 from reconciler.providers.sprig import SprigProvider
-from reconciler.retry import RetryPolicy
+from reconciler.retry import Attempts, RetryPolicy
 from tests.e2e.emulator import SPRIG_KEY, StartEmulator
 
 pytest_plugins = ("tests.e2e.emulator",)
@@ -47,3 +50,61 @@ def test_a_post_is_sent_at_most_the_budget_in_all(
     retries = [r.getMessage() for r in caplog.records if "POST" in r.getMessage()]
     assert retries and all(f"(user {printable(spec.id)})" in line for line in retries), retries
     assert not any("\x1b" in line for line in retries)
+
+
+class _LateSprig(Provider):
+    """An eventually consistent target whose writes show one read late, scripted so that the
+    first upsert is refused (500), the first barrier lands, and the resend's answer is lost
+    although it was committed: its events are on their way when the next read looks."""
+
+    kind = "sprig"
+    capabilities = SprigProvider.capabilities
+    eventually_consistent = True
+    retry = QUICK
+
+    def __init__(self) -> None:
+        super().__init__("prod")
+        self.posts: list[Upsert] = []
+        self.queue: list[Upsert] = []
+        self.state = LiveUser("u1")
+        self.reads = 0
+
+    def upsert(self, upsert: Upsert, attempts: Attempts | None = None) -> LiveUser | None:
+        assert attempts is not None
+        attempts.begin()
+        self.posts.append(upsert)
+        if len(self.posts) == 1:
+            raise AmbiguousWrite("prod", "500 (not committed)", answered=True)
+        self.queue.append(upsert)
+        if len(self.posts) == 3:
+            raise AmbiguousWrite("prod", "500 (committed, answer lost)", answered=True)
+        return None
+
+    def read_users(self, ids: Iterable[str], progress: object = None) -> dict[str, LiveUser]:
+        self.reads += 1
+        if self.queue and self.reads % 2 == 0:
+            self._apply(self.queue.pop(0))
+        return {self.state.id: self.state}
+
+    def _apply(self, upsert: Upsert) -> None:
+        events = dict(self.state.events)
+        for event in upsert.events:
+            old = events.get(event.name)
+            count = old.count + 1 if old else 1
+            events[event.name] = EventStats(count, event.timestamp, event.timestamp)
+        attributes = {**self.state.attributes, **upsert.attributes}
+        self.state = LiveUser("u1", attributes=attributes, events=events)
+
+
+def test_a_second_lost_answer_is_not_proven_by_the_first_barrier() -> None:
+    """Once a barrier has landed the user shows the rest, so a later barrier proves nothing:
+    resending the events then could record them twice (the review's reproduction: 2)."""
+    spec = UserSpec("u1", attributes={"plan": "pro"}, events=(Event("signup", 100),))
+    change, _ = diff_user(spec, LiveUser("u1"), SprigProvider.capabilities)
+    assert change is not None
+    provider = _LateSprig()
+    with contextlib.suppress(ReconcilerError):
+        send_user(provider, change, spec, wait=1.0)
+    while provider.queue:
+        provider._apply(provider.queue.pop(0))
+    assert provider.state.events["signup"].count == 1

@@ -71,16 +71,17 @@ def test_bad_environment_values_are_config_errors(value: str) -> None:
 
 
 def test_a_429_uses_no_attempt_but_still_grows_the_backoff() -> None:
-    policy = RetryPolicy(max_attempts=2, base=1.0, cap=100.0, random=lambda: 0.999)
+    policy = RetryPolicy(max_attempts=6, base=1.0, cap=100.0, random=lambda: 0.999)
     attempts = policy.start()
-    for _ in range(5):  # five throttled sends: the budget of two is untouched
+    for _ in range(5):  # five throttled sends: the budget of six is untouched
         attempts.begin()
         attempts.throttled()
         assert attempts.delay() is not None
     assert attempts.delay() == pytest.approx(1.0 * 2**4 * 0.999)  # the sixth send waits longest
-    attempts.begin()  # a send that may have been processed counts...
-    assert attempts.delay() is not None
-    attempts.begin()  # ...and the second spends the budget
+    for _ in range(5):  # sends that may have been processed count...
+        attempts.begin()
+        assert attempts.delay() is not None
+    attempts.begin()  # ...and the sixth spends the budget
     assert attempts.delay() is None
 
 
@@ -89,3 +90,17 @@ def test_throttled_sends_stop_at_the_deadline() -> None:
     attempts.begin()
     attempts.throttled()
     assert attempts.delay(retry_after=1.0) is None  # waiting would pass the total deadline
+
+
+def test_no_more_429s_are_free_than_the_budget() -> None:
+    """A server answering 429 with Retry-After: 0 forever gets max_attempts free sends, then
+    its 429s count: twice the budget in all, not a deadline's worth of requests."""
+    attempts = RetryPolicy(max_attempts=3, base=0.0, cap=0.0).start()
+    sends = 0
+    while True:
+        attempts.begin()
+        sends += 1
+        attempts.throttled()
+        if attempts.delay(retry_after=0.0) is None:
+            break
+    assert sends == 6

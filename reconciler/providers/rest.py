@@ -77,7 +77,7 @@ class HttpProvider(Provider):
         """A 404 that is not a missing user: the URL is wrong, so every read would be."""
         return TargetError(
             self.target,
-            f"{method} {self._api.base_url}{path} answered {self.describe_error(response)}, "
+            f"{method} {self._api.shown_url}{path} answered {self.describe_error(response)}, "
             "which is not a missing user: the server has no such route; check base_url",
         )
 

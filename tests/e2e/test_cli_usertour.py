@@ -182,6 +182,21 @@ def test_a_wrong_base_url_path_is_an_error_not_absent_users(
     assert "POST" not in methods(running)
 
 
+def test_a_wrong_route_names_base_url_as_written_not_its_variables_value(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """The route error quotes ``${USERTOUR_URL}`` as written, never the value it expands to."""
+    running = emulator()
+    repo = write_repo(tmp_path, running, "usertour", [{"id": "u1"}])
+    config = repo / "reconciler.yaml"
+    config.write_text(config.read_text().replace(running.url, "${USERTOUR_URL}"))
+    hidden = f"{running.url}/v1"
+    planned = run("plan", cwd=repo, env={**KEYS, "USERTOUR_URL": hidden})
+    assert planned.code == 1, planned.stdout + planned.stderr
+    assert "check base_url" in planned.stderr and "${USERTOUR_URL}" in planned.stderr
+    assert hidden not in planned.stdout + planned.stderr
+
+
 def test_validate_warns_of_one_name_with_two_types(
     run: Run, emulator: StartEmulator, tmp_path: Path
 ) -> None:

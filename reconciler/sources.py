@@ -10,7 +10,6 @@ controls the repository, never what lies around it.
 from __future__ import annotations
 
 import fnmatch
-import glob
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -116,9 +115,10 @@ def _is_file(path: Path) -> bool:
 def _expand_source(source: str, base: Path) -> list[Path]:
     path = Path(base, source).absolute()
     if _GLOB_CHARS.intersection(source):
-        matches = [Path(match) for match in glob.glob(str(path), recursive=True)]
-        files = [m for m in matches if m.is_file() and m.suffix in YAML_SUFFIXES]
-        return files + [f for m in matches if m.is_dir() for f in _yaml_files_below(m)]
+        # Matched by the git tree's rule over a walk that never enters a symlinked folder:
+        # glob.glob(recursive=True) follows them, so ``**`` went out of the checkout (and named
+        # what it found there) or round a link to ``.`` until the OS refused the depth.
+        return _expand_in(_DISK, source, base)
     if path.is_dir():
         return _yaml_files_below(path)
     return [path] if path.is_file() else []
@@ -138,6 +138,22 @@ def _yaml_files_below(folder: Path) -> list[Path]:
             if not name.startswith(".") and path.suffix in YAML_SUFFIXES and path.is_file():
                 files.append(path)
     return sorted(files)
+
+
+class _Disk:
+    """The working tree as a FileTree: walked without entering symlinked folders."""
+
+    def files_below(self, folder: Path) -> list[Path]:
+        if folder.is_file():
+            return [folder]
+        walk = os.walk(folder)  # followlinks=False: a symlinked folder is listed, not entered
+        return sorted(Path(top, name) for top, _, names in walk for name in names)
+
+    def read_bytes(self, path: Path) -> bytes:
+        return confine.read_bounded(path)
+
+
+_DISK = _Disk()
 
 
 def _expand_in(tree: FileTree, source: str, base: Path) -> list[Path]:

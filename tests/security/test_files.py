@@ -72,7 +72,19 @@ def test_a_glob_does_not_follow_a_symlink_out(attacker: Attacker) -> None:
     attacker.symlink("more", attacker.outside)
     outcomes = attacker.run_all_formats("validate")
     assert_nothing_leaked(outcomes)
-    assert "more/token.yaml: not read" in outcomes[0].stderr
+    for outcome in outcomes:  # the folder is not entered: not even a name from there is shown
+        assert "token.yaml" not in outcome.stdout + outcome.stderr, outcome
+
+
+def test_a_glob_does_not_go_round_a_symlink_to_its_own_folder(attacker: Attacker) -> None:
+    """``users/loop -> .`` and ``users/**/*.yaml``: glob.glob followed it until the OS refused
+    the depth, reading one file dozens of times (two such links: never ending)."""
+    attacker.write({"users/a.yaml": USER}, config=_config('["users/**/*.yaml"]'))
+    attacker.symlink("users/loop", ".")
+    attacker.symlink("users/again", ".")
+    outcome = attacker.run("validate", "--format", "json")
+    assert outcome.code == 0, outcome
+    assert "loop" not in outcome.stdout + outcome.stderr
 
 
 def test_a_symlink_inside_the_repository_is_followed(attacker: Attacker) -> None:

@@ -8,8 +8,9 @@ yet", so the proof is a barrier: the same upsert without its events is sent afte
 The vendor applies the writes of one user in arrival order, each whole, so once the user shows
 the upsert's other fields, the lost write, had it been accepted, would show its events too: if
 they are missing, it was not, and they are resent in the same run (issue 14). When no barrier
-can prove it (an events-only change of an existing user, or a timeout, after which the first
-request may still be in flight), the reads are polled until the wait runs out and the outcome
+can prove it (an events-only change of an existing user; a timeout, after which the first
+request may still be in flight; no wait; or a user who shows the other fields already, as after
+an earlier barrier), the reads are polled until the wait runs out and the outcome
 stays unknown: no event is ever recorded twice.
 """
 

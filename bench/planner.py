@@ -9,7 +9,7 @@ import argparse
 import time
 
 from reconciler.model import Event, EventStats, LiveUser, UserSpec
-from reconciler.planner import plan_target
+from reconciler.plan.planner import plan_target
 from reconciler.providers import CAPABILITIES
 
 T0 = 1_626_448_859_836

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 from common import served
 
-from reconciler.engine import load_workspace, make_plan, open_providers
+from reconciler.apply.engine import load_workspace, make_plan, open_providers
 from reconciler.model import Upsert
 from reconciler.sandbox.options import DEFAULT_USERTOUR_KEY
 from reconciler.sandbox.store import UserStore

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from common import run_reconciler
 
-from reconciler.engine import load_workspace, make_plan, open_providers
+from reconciler.apply.engine import load_workspace, make_plan, open_providers
 
 
 class Counter(logging.Handler):

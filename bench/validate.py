@@ -102,9 +102,9 @@ def measure_bare(folder: Path) -> int:
 
 
 def measure_reconciler(folder: Path) -> int:
-    from reconciler.config import load_config
-    from reconciler.declarations import load_declarations
     from reconciler.errors import ValidationError
+    from reconciler.load.config import load_config
+    from reconciler.load.declarations import load_declarations
 
     config = load_config(folder / "reconciler.yaml", os.environ)
     try:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.changed_files import load_named, sort_named_files
 from reconciler.errors import ValidationError
+from reconciler.load.changed_files import load_named, sort_named_files
 from tests.conftest import WriteRepo
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
-from reconciler.schemas import load_schema, schema_path
+from reconciler.cli.main import main
+from reconciler.load.schemas import load_schema, schema_path
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("users", "config", "plan")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.configcheck import url_problem
+from reconciler.load.configcheck import url_problem
 
 
 @pytest.mark.parametrize(

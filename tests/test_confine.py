@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import confine
+from reconciler.load import confine
 
 
 def test_inside_follows_symlinks(tmp_path: Path) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import ALL_KINDS_CONFIG, WriteRepo
 
-from reconciler import declarations as declarations_module
-from reconciler.config import load_config
-from reconciler.declarations import Declarations, load_declarations
 from reconciler.errors import Problem, ValidationError
+from reconciler.load import declarations as declarations_module
+from reconciler.load.config import load_config
+from reconciler.load.declarations import Declarations, load_declarations
 from reconciler.model import Company, Event, Membership, Source
 
 

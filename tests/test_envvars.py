@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import envvars, yamlload
+from reconciler.load import envvars, yamlload
 
 
 @pytest.mark.parametrize(

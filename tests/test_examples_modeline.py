@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import load_config
-from reconciler.sources import find_files
+from reconciler.load.config import load_config
+from reconciler.load.sources import find_files
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.changes import ChangeSet
-from reconciler.config import load_config
-from reconciler.declarations import load_declarations
 from reconciler.errors import ConfigError
-from reconciler.gitrev import Revision, changed_since, open_revision
-from reconciler.sources import find_files
+from reconciler.load.config import load_config
+from reconciler.load.declarations import load_declarations
+from reconciler.load.gitrev import Revision, changed_since, open_revision
+from reconciler.load.sources import find_files
+from reconciler.plan.changes import ChangeSet
 from tests.gitrepo import GitRepo, isolate_git, requires_git
 
 pytestmark = requires_git

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reconciler.config import TargetConfig
 from reconciler.errors import ConfigError
+from reconciler.load.config import TargetConfig
 from reconciler.providers.http import (
     check_destination,
     read_api_key,

@@ -16,14 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import yamlload
-from reconciler.config import load_config
-from reconciler.declarations import load_declarations
-from reconciler.importer import ImportOptions, ImportResult, render_import, same
+from reconciler.importing.importer import ImportOptions, ImportResult, render_import, same
+from reconciler.importing.yamlemit import scalar
+from reconciler.load import yamlload
+from reconciler.load.config import load_config
+from reconciler.load.declarations import load_declarations
 from reconciler.model import Company, EventStats, LiveUser, Membership
-from reconciler.planner import diff_user
+from reconciler.plan.planner import diff_user
 from reconciler.providers import CAPABILITIES
-from reconciler.yamlemit import scalar
 
 LOGIN_1 = 1_626_448_859_836
 LOGIN_2 = LOGIN_1 + 86_400_000

@@ -13,16 +13,16 @@ from collections.abc import Iterable
 
 import pytest
 
-from reconciler.config import TargetConfig
+from reconciler.apply.lostwrite import send_user
 from reconciler.errors import ReconcilerError
 from reconciler.escape import printable
-from reconciler.lostwrite import send_user
+from reconciler.load.config import TargetConfig
 from reconciler.model import Event, EventStats, LiveUser, Upsert, UserSpec
-from reconciler.planner import diff_user
+from reconciler.plan.planner import diff_user
 from reconciler.providers.base import Provider
 from reconciler.providers.http import AmbiguousWrite
+from reconciler.providers.retry import Attempts, RetryPolicy
 from reconciler.providers.sprig import SprigProvider
-from reconciler.retry import Attempts, RetryPolicy
 from tests.e2e.emulator import SPRIG_KEY, StartEmulator
 
 pytest_plugins = ("tests.e2e.emulator",)

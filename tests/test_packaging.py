@@ -20,7 +20,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 PROBE = """
 import json
 from pathlib import Path
-import reconciler, reconciler.schemas as schemas
+import reconciler, reconciler.load.schemas as schemas
 package = Path(reconciler.__file__).resolve().parent
 for name in ("config", "users"):
     path = schemas.schema_path(name)
@@ -90,7 +90,7 @@ def test_the_wheel_ships_the_schemas_and_finds_them_once_installed(tmp_path: Pat
         "reconciler/schemas/config.schema.json",
         "reconciler/schemas/users.schema.json",
     } <= names
-    assert "reconciler/schemas.py" in names
+    assert "reconciler/load/schemas.py" in names
 
     # A fresh venv of its own (no system site-packages), the wheel installed into it from the
     # file alone, its dependencies those of this interpreter (see above).

@@ -11,7 +11,7 @@ from reconciler.model import (
     Membership,
     UserSpec,
 )
-from reconciler.planner import (
+from reconciler.plan.planner import (
     diff_user,
     field_path,
     normalise,

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from reconciler import progress as progress_module
-from reconciler.progress import Progress
+from reconciler.apply import progress as progress_module
+from reconciler.apply.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -11,11 +11,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler.applier import ApplyReport
-from reconciler.config import TargetConfig
-from reconciler.engine import load_workspace, make_plan
+from reconciler.apply.applier import ApplyReport
+from reconciler.apply.engine import load_workspace, make_plan
+from reconciler.apply.prune import check_deletions, check_prunable, delete_target
 from reconciler.errors import ConfigError, RefusedError, TargetError
-from reconciler.mask import mask_plan, mask_report
+from reconciler.load.config import TargetConfig
+from reconciler.load.schemas import load_schema
 from reconciler.model import (
     EventStats,
     LiveUser,
@@ -26,15 +27,14 @@ from reconciler.model import (
     UserDeletion,
     UserSpec,
 )
-from reconciler.output import report_lines
-from reconciler.planfile import plan_checksum, plan_document, read_saved_plan
-from reconciler.planner import live_fingerprint, plan_deletions
+from reconciler.plan.mask import mask_plan, mask_report
+from reconciler.plan.planfile import plan_checksum, plan_document, read_saved_plan
+from reconciler.plan.planner import live_fingerprint, plan_deletions
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.base import Provider
-from reconciler.prune import check_deletions, check_prunable, delete_target
 from reconciler.render.markdown import render_apply_markdown, render_markdown
+from reconciler.render.output import report_lines
 from reconciler.render.text import render_text
-from reconciler.schemas import load_schema
 
 
 def _live(*ids: str) -> list[LiveUser]:
@@ -136,7 +136,7 @@ def test_ratio_guard_waits_for_ten_live_users() -> None:
 
 
 def test_max_changes_does_not_count_deletions() -> None:
-    from reconciler.applier import check_safety
+    from reconciler.apply.applier import check_safety
 
     check_safety(Plan((_pruned("t", 5, 50),)), 0, 0.0)
 

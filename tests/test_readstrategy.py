@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from reconciler.errors import ListingBroken
 from reconciler.model import ListedPage, LiveUser
-from reconciler.readstrategy import (
+from reconciler.plan.readstrategy import (
     MIN_TO_LIST,
     keep_listing,
     lists_first,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler.applier import ApplyReport, UserOutcome
-from reconciler.mask import mask_plan, mask_report
+from reconciler.apply.applier import ApplyReport, UserOutcome
 from reconciler.model import FieldChange, Plan, PlanWarning, TargetPlan, Upsert, UserChange
+from reconciler.plan.mask import mask_plan, mask_report
 from reconciler.render.markdown import (
     code_span,
     escape_html,

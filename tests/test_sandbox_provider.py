@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import TargetConfig
 from reconciler.errors import ConfigError, TargetError
+from reconciler.load.config import TargetConfig
 from reconciler.model import Company, Event, EventStats, LiveUser, Membership, Upsert
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.sandbox import NAMESPACE, SandboxProvider, from_config

@@ -11,7 +11,7 @@ from pathlib import Path
 import fastjsonschema
 import pytest
 
-from reconciler import schemas
+from reconciler.load import schemas
 
 VALID = {"users": [{"id": "u1", "attributes": {"plan": "pro"}}]}
 INVALID = {"users": [{"id": "u1", "atributes": {}}]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from reconciler.throttle import RECOVERY_STREAK, AdaptiveLimit, TokenBucket
+from reconciler.providers.throttle import RECOVERY_STREAK, AdaptiveLimit, TokenBucket
 
 
 def test_bucket_spaces_requests_at_the_rate() -> None:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from reconciler.model import Company, LiveUser, Membership, UserSpec
-from reconciler.planner import plan_target
+from reconciler.plan.planner import plan_target
+from reconciler.plan.typelock import value_type
 from reconciler.providers import CAPABILITIES
-from reconciler.typelock import value_type
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import Problem
-from reconciler.yamlload import Document, format_path, load_file, locate, parse_mapping
+from reconciler.load.yamlload import Document, format_path, load_file, locate, parse_mapping
 
 
 def load(text: str) -> Document:

@@ -72,7 +72,7 @@ _MODULES = {
 }
 
 if TYPE_CHECKING:
-    from reconciler.config import TargetConfig
+    from reconciler.load.config import TargetConfig
 
 
 def describe_request(kind: str, upsert: Upsert) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from reconciler.errors import TargetError
 from reconciler.model import ListedPage, LiveUser, Upsert
-from reconciler.retry import Attempts, RetryPolicy
+from reconciler.providers.retry import Attempts, RetryPolicy
 
 #: Value type names used in capabilities and messages.
 STRING, INTEGER, NUMBER, BOOLEAN, LIST = "string", "integer", "number", "boolean", "list"

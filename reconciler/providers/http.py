@@ -20,12 +20,12 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from reconciler import __version__
-from reconciler.config import TargetConfig
-from reconciler.configcheck import url_problem
 from reconciler.errors import ConfigError, MissingKey, TargetError
+from reconciler.load.config import TargetConfig
+from reconciler.load.configcheck import url_problem
+from reconciler.providers.retry import Attempts, RetryPolicy, parse_retry_after
+from reconciler.providers.throttle import AdaptiveLimit, TokenBucket
 from reconciler.quoting import PATH_CHARS, excerpt
-from reconciler.retry import Attempts, RetryPolicy, parse_retry_after
-from reconciler.throttle import AdaptiveLimit, TokenBucket
 
 ALLOWED_HOSTS_ENV = "RECONCILER_ALLOWED_HOSTS"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)

@@ -11,9 +11,9 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
-from reconciler.config import TargetConfig
 from reconciler.errors import TargetError
 from reconciler.escape import printable
+from reconciler.load.config import TargetConfig
 from reconciler.model import LiveUser, Upsert
 from reconciler.providers.base import Provider
 from reconciler.providers.http import (
@@ -23,7 +23,7 @@ from reconciler.providers.http import (
     read_api_key,
     user_path,
 )
-from reconciler.retry import Attempts, RetryPolicy
+from reconciler.providers.retry import Attempts, RetryPolicy
 
 H = TypeVar("H", bound="HttpProvider")
 

@@ -16,12 +16,12 @@ from reconciler.errors import ConfigError, TargetError
 from reconciler.model import ListedPage, LiveUser, Upsert
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.base import Provider
+from reconciler.providers.retry import Attempts
 from reconciler.quoting import PATH_CHARS, excerpt
-from reconciler.retry import Attempts
 from reconciler.sandbox.store import StoredUser, StoreError, UserStore
 
 if TYPE_CHECKING:
-    from reconciler.config import TargetConfig
+    from reconciler.load.config import TargetConfig
 
 #: The store namespace of sandbox targets; the emulator uses other namespaces in the same schema.
 NAMESPACE = "sandbox"
@@ -130,6 +130,6 @@ def from_config(target: TargetConfig, environ: Mapping[str, str]) -> SandboxProv
 
 def describe_request(upsert: Upsert) -> dict[str, Any]:
     """The sandbox has no wire format: its request is the vendor-neutral upsert itself."""
-    from reconciler.planfile import upsert_to_json
+    from reconciler.plan.planfile import upsert_to_json
 
     return {"method": "UPSERT", "path": "sandbox", "body": upsert_to_json(upsert)}

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from reconciler.applier import ApplyReport, UserOutcome
+from reconciler.apply.applier import ApplyReport, UserOutcome
 from reconciler.escape import printable
 from reconciler.model import FieldChange, Plan, TargetPlan, UserChange, UserDeletion
 from reconciler.render.text import (

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from reconciler.config import DEFAULT_SANDBOX_PATH
+from reconciler.load.config import DEFAULT_SANDBOX_PATH
 from reconciler.sandbox.app import EmulatorApp, RecordedRequest
 from reconciler.sandbox.options import (
     DEFAULT_SPRIG_KEY,

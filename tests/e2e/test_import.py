@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconciler import yamlload
+from reconciler.load import yamlload
 from reconciler.sandbox.server import RunningEmulator
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator

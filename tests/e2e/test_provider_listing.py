@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.config import TargetConfig
 from reconciler.errors import TargetError
+from reconciler.load.config import TargetConfig
 from reconciler.providers import open_provider
 from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS, seed

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
+from reconciler.load.schemas import load_schema
 from reconciler.sandbox.server import RunningEmulator
-from reconciler.schemas import load_schema
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS, methods, seed, write_repo

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 
-from reconciler.schemas import load_schema
+from reconciler.load.schemas import load_schema
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS, methods, seed, write_repo

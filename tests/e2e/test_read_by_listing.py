@@ -16,13 +16,13 @@ import httpx
 import pytest
 import yaml
 
-from reconciler.config import TargetConfig
-from reconciler.engine import load_workspace, make_plan, open_providers
+from reconciler.apply.engine import load_workspace, make_plan, open_providers
+from reconciler.apply.progress import Quiet, Step
 from reconciler.errors import ListingBroken
-from reconciler.liveread import read_live
+from reconciler.load.config import TargetConfig
 from reconciler.model import Company, Membership, Upsert
-from reconciler.planfile import plan_checksum
-from reconciler.progress import Quiet, Step
+from reconciler.plan.liveread import read_live
+from reconciler.plan.planfile import plan_checksum
 from reconciler.providers import open_provider
 from reconciler.providers.base import Provider
 from reconciler.sandbox.server import RunningEmulator

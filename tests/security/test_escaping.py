@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.applier import ApplyReport, UserOutcome
-from reconciler.cli import PrintableFormatter
+from reconciler.apply.applier import ApplyReport, UserOutcome
+from reconciler.cli.main import PrintableFormatter
 from reconciler.escape import json_text, printable
-from reconciler.output import report_lines, styled
 from reconciler.render.markdown import render_apply_markdown
+from reconciler.render.output import report_lines, styled
 from tests.security.attacker_outputs import (
     apply_outputs,
     injections,

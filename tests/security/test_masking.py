@@ -12,15 +12,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reconciler.applier import ApplyReport, UserOutcome
-from reconciler.engine import Workspace, load_workspace
+from reconciler.apply.applier import ApplyReport, UserOutcome
+from reconciler.apply.engine import Workspace, load_workspace
 from reconciler.escape import json_text
 from reconciler.model import Company, LiveUser, Membership, Plan, UserSpec, format_path
-from reconciler.output import PlanView, report_json, report_lines, styled
-from reconciler.planfile import upsert_to_json
-from reconciler.planner import plan_target
+from reconciler.plan.planfile import upsert_to_json
+from reconciler.plan.planner import plan_target
 from reconciler.providers import CAPABILITIES
 from reconciler.render.markdown import render_apply_markdown
+from reconciler.render.output import PlanView, report_json, report_lines, styled
 from tests.security.attacker_outputs import (
     apply_outputs,
     leaks,

@@ -1,0 +1,327 @@
+"""One command run, end to end but without printing: load, select, read live, plan, apply.
+
+The CLI calls these functions and turns their values and errors into output and exit codes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.apply.applier import ApplyReport, apply_target
+from reconciler.apply.progress import Quiet, StepFactory
+from reconciler.apply.prune import check_prunable, delete_target
+from reconciler.errors import ConfigError, MissingKey
+from reconciler.load.config import Config, TargetConfig, load_config
+from reconciler.load.declarations import Declarations, load_declarations
+from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
+from reconciler.plan.changes import ChangeSet
+from reconciler.plan.liveread import read_live
+from reconciler.plan.planfile import inputs_digest
+from reconciler.plan.planner import (
+    plan_deletions,
+    plan_target,
+    targets_users,
+)
+from reconciler.plan.readstrategy import MIN_TO_LIST
+from reconciler.providers import open_provider
+from reconciler.providers.base import Provider
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A loaded and validated config repository, narrowed to the selected targets and users."""
+
+    config: Config
+    declarations: Declarations
+    targets: tuple[TargetConfig, ...]
+    users: tuple[UserSpec, ...]
+    #: --shard I/N, if any: pruning deletes only the undeclared live users of this shard.
+    shard: tuple[int, int] | None = None
+    #: --changed-since REV: only the users whose declaration changed since REV are planned.
+    changes: ChangeSet | None = None
+
+
+def load_workspace(
+    config_path: Path,
+    environ: Mapping[str, str],
+    target_names: Sequence[str] = (),
+    user_ids: Sequence[str] = (),
+    shard: tuple[int, int] | None = None,
+    changed_since: str | None = None,
+    check_selected_only: bool = False,
+) -> Workspace:
+    """Load config and declarations (all problems at once), then --target / --user / --shard.
+
+    ``check_selected_only`` (validate --target): what a target can hold is checked for the
+    selected targets alone, not for every target of the config.
+
+    ``changed_since`` (a git revision) compares the declarations with those at that revision,
+    read with git in-process, so that only the changed users are planned.
+    """
+    config = load_config(config_path, environ)
+    targets = select_targets(config, target_names)
+    only = frozenset(target_names) if check_selected_only and target_names else None
+    declarations = load_declarations(config, only=only)
+    users = select_users(declarations.users, user_ids)
+    if user_ids and not target_names:
+        # --user alone: the targets those users go to, not an empty block for every other one.
+        targets = tuple(t for t in targets if targets_users(users, t.name))
+    if shard is not None:
+        users = tuple(u for u in users if in_shard(u.id, shard))
+    changes = None
+    if changed_since is not None:
+        from reconciler.load.gitrev import changed_since as compare_with_revision
+
+        changes = compare_with_revision(config, declarations, changed_since, environ)
+    return Workspace(config, declarations, targets, users, shard, changes)
+
+
+def in_shard(user_id: str, shard: tuple[int, int]) -> bool:
+    """Shard ``I/N`` (1-based) holds the ids whose stable hash is I-1 modulo N.
+
+    SHA-256, not Python's ``hash()``, which is salted per process: every job of a CI matrix
+    must agree on the split, so that N jobs cover every user exactly once.
+    """
+    index, count = shard
+    digest = hashlib.sha256(user_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count == index - 1
+
+
+def digest(workspace: Workspace) -> str:
+    """Digest of the config and declaration files this workspace was loaded from."""
+    return inputs_digest(workspace.config.path, workspace.declarations.files)
+
+
+def select_targets(config: Config, names: Sequence[str]) -> tuple[TargetConfig, ...]:
+    """The targets named by --target (all when none), refusing names the config does not have."""
+    if not names:
+        return tuple(config.targets.values())
+    unknown = sorted(set(names) - set(config.targets))
+    if unknown:
+        known = ", ".join(config.targets) or "none"
+        raise ConfigError(f"unknown target {', '.join(unknown)} (configured targets: {known})")
+    return tuple(config.targets[name] for name in sorted(set(names)))
+
+
+def select_users(users: Sequence[UserSpec], ids: Sequence[str]) -> tuple[UserSpec, ...]:
+    """The users named by --user (all when none), refusing ids that no file declares."""
+    if not ids:
+        return tuple(users)
+    wanted = set(ids)
+    selected = tuple(u for u in users if u.id in wanted)
+    missing = wanted - {u.id for u in selected}
+    if missing:
+        raise ConfigError(f"--user {', '.join(sorted(missing))}: no declaration file declares it")
+    return selected
+
+
+def open_providers(
+    workspace: Workspace,
+    environ: Mapping[str, str],
+    stack: ExitStack,
+    parallelism: int | None = None,
+) -> dict[str, Provider]:
+    """Open every selected target before any request, so a missing key fails fast and whole.
+
+    ``parallelism`` (--parallelism) overrides every target's configured value for this run.
+    """
+    targets = workspace.targets
+    if parallelism is not None:
+        targets = tuple(dataclasses.replace(t, parallelism=parallelism) for t in targets)
+    providers: dict[str, Provider] = {}
+    missing: list[MissingKey] = []
+    for target in targets:
+        try:
+            providers[target.name] = stack.enter_context(open_provider(target, environ))
+        except MissingKey as error:
+            missing.append(error)
+    if missing:  # every missing variable at once, not one per run
+        raise MissingKey.combined(missing)
+    return providers
+
+
+def make_plan(
+    workspace: Workspace,
+    providers: Mapping[str, Provider],
+    steps: StepFactory = Quiet,
+    prune: bool = False,
+    min_to_list: int | None = MIN_TO_LIST,
+) -> Plan:
+    """Read the live state of the declared users of each target and compare (reads only).
+
+    Each target is read by GETs or by its listing, whichever the read strategy finds cheaper
+    (readstrategy; ``min_to_list`` None: GETs only). ``prune`` reads the whole listing, which
+    then serves as the read of the declared users too, to plan deleting the undeclared ones.
+    """
+    if prune:
+        check_prunable(workspace.targets, workspace.config.targets.values())
+        _check_whole(workspace)
+    target_plans = []
+    planned: set[str] = set()
+    declared: set[str] = set()
+    for target in workspace.targets:
+        desired = targets_users(workspace.users, target.name)
+        declared.update(user.id for user in desired)
+        if workspace.changes is not None:
+            desired = list(workspace.changes.select(target.name, desired))
+        planned.update(user.id for user in desired)
+        provider = providers[target.name]
+        target_plans.append(
+            _plan_target(workspace, target, provider, desired, steps, prune, min_to_list)
+        )
+    deleted = {(t.target, d.user_id) for t in target_plans for d in t.deletions}
+    return Plan(tuple(target_plans), _scope(workspace, len(planned), len(declared), deleted))
+
+
+def _plan_target(
+    workspace: Workspace,
+    target: TargetConfig,
+    provider: Provider,
+    desired: Sequence[UserSpec],
+    steps: StepFactory,
+    prune: bool,
+    min_to_list: int | None,
+) -> TargetPlan:
+    """One target's plan from one read: its declared users, and with ``prune`` the deletion
+    candidates too (every listed user, or the users a --changed-since change stopped declaring).
+    """
+    ids = [user.id for user in desired]
+    removed = _removed_ids(workspace, target.name) if prune else None
+    whole = prune and removed is None
+    read = read_live(provider, [*ids, *(removed or ())], steps, whole, min_to_list)
+    live = {user_id: read.live[user_id] for user_id in ids if user_id in read.live}
+    caps, sensitive = provider.capabilities, workspace.config.sensitive
+    target_plan = plan_target(
+        target.name, target.provider, caps, desired, live, sensitive, read.live.values()
+    )
+    if removed is not None:
+        return _removed_since(target_plan, workspace, removed, read.live)
+    if read.listed is not None:
+        return _with_deletions(target_plan, workspace, read.listed)
+    return target_plan
+
+
+def _scope(
+    workspace: Workspace, planned: int, declared: int, deleted: set[tuple[str, str]]
+) -> PlanScope | None:
+    """What a --changed-since plan left out, for the selected targets: ``planned`` of the
+    ``declared`` users that go to them (users no longer declared are left alone, unless
+    --prune plans their deletion)."""
+    changes = workspace.changes
+    if changes is None:
+        return None
+    names = [target.name for target in workspace.targets]
+    return PlanScope(
+        rev=changes.rev,
+        commit=changes.commit,
+        planned=planned,
+        declared=declared,
+        left_alone=tuple(
+            (name, user_id)
+            for name in names
+            for user_id in changes.left_alone.get(name, ())
+            if (name, user_id) not in deleted
+        ),
+        full_targets=tuple(
+            (name, changes.reasons.get(name, "")) for name in names if name in changes.full_targets
+        ),
+        warnings=changes.warnings,
+    )
+
+
+def _removed_ids(workspace: Workspace, target: str) -> list[str] | None:
+    """With --changed-since (and the target not planned in full), the only deletion candidates
+    are the users the change stopped declaring for it (of the shard), read by id: no listing
+    of the whole target. None: pruning judges every live user, from the whole listing."""
+    changes = workspace.changes
+    if changes is None or changes.users_for(target) is None:
+        return None
+    return [
+        user_id
+        for user_id in changes.left_alone.get(target, ())
+        if workspace.shard is None or in_shard(user_id, workspace.shard)
+    ]
+
+
+def _with_deletions(
+    target_plan: TargetPlan, workspace: Workspace, listed: Sequence[LiveUser]
+) -> TargetPlan:
+    """Add the deletions of undeclared live users (of the workspace's shard, if any).
+
+    Undeclared means "in no declaration file for this target", judged on every declaration
+    (``workspace.declarations``), never on a --user or --shard selection of them.
+    """
+    if workspace.shard is not None:
+        listed = [user for user in listed if in_shard(user.id, workspace.shard)]
+    deletions = plan_deletions(target_plan.target, listed, workspace.declarations.users)
+    return dataclasses.replace(target_plan, deletions=deletions, listed=len(listed))
+
+
+def _removed_since(
+    target_plan: TargetPlan,
+    workspace: Workspace,
+    candidates: Sequence[str],
+    live: Mapping[str, LiveUser],
+) -> TargetPlan:
+    """Deletions of the users a change stopped declaring for a target, if they are live.
+
+    The ratio guard needs the target's live count, which a partial plan does not read: it
+    divides by the users declared for the target (in the shard) plus those to delete, i.e.
+    the users the repository managed there before the change.
+    """
+    target = target_plan.target
+    found = [live[user_id] for user_id in candidates if user_id in live]
+    deletions = plan_deletions(target, found, workspace.declarations.users)
+    declared = [
+        user
+        for user in targets_users(workspace.declarations.users, target)
+        if workspace.shard is None or in_shard(user.id, workspace.shard)
+    ]
+    return dataclasses.replace(
+        target_plan, deletions=deletions, listed=len(declared) + len(deletions)
+    )
+
+
+def _check_whole(workspace: Workspace) -> None:
+    """Pruning judges "undeclared" on every declaration file: a workspace loaded from only some
+    of them (validate's FILES) would see declared users as undeclared and delete them."""
+    if not workspace.declarations.complete:
+        raise ConfigError(
+            "--prune needs every declaration file of the config, and only some were loaded. "
+            "Nothing was sent."
+        )
+
+
+def apply_plan(
+    plan: Plan,
+    workspace: Workspace,
+    providers: Mapping[str, Provider],
+    wait: float | None,
+    stop: threading.Event | None = None,
+    steps: StepFactory = Quiet,
+) -> ApplyReport:
+    """Send every change of the plan and verify it; the safety guards have run before this.
+
+    ``wait``: seconds to poll eventually consistent targets until they show the plan (None: no
+    wait, so the applied values are not verified there). A target's deletions (pruning) come
+    after its upserts, and are skipped like them once ``stop`` is set.
+    """
+    specs = {u.id: u for u in workspace.users}
+    outcomes = []
+    durations = {}
+    for target_plan in plan.targets:
+        provider = providers[target_plan.target]
+        sending = steps(f"{target_plan.target}: applying", len(target_plan.changes))
+        outcomes.extend(apply_target(target_plan, provider, specs, wait, stop, sending.advance))
+        durations[target_plan.target] = sending.close()
+        if target_plan.deletions:
+            deleting = steps(f"{target_plan.target}: deleting", len(target_plan.deletions))
+            outcomes.extend(delete_target(target_plan, provider, stop, deleting.advance))
+            durations[target_plan.target] += deleting.close()
+    return ApplyReport(tuple(outcomes), durations)

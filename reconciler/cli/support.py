@@ -1,0 +1,244 @@
+"""The CLI's helpers around plan and apply: selection, saved plans, checksums, confirmation,
+interruption, and writing what CI reads (plan files, the job summary).
+
+Split from cli.py so that it keeps to the commands themselves; like cli.py, this is the edge
+where errors become messages, and nothing here is called by the library.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.apply.applier import ApplyReport
+from reconciler.apply.engine import Workspace, digest, load_workspace, make_plan, open_providers
+from reconciler.apply.progress import Progress
+from reconciler.apply.prune import check_prunable
+from reconciler.errors import ConfigError, RefusedError
+from reconciler.escape import json_text
+from reconciler.load.config import display_path
+from reconciler.model import Plan
+from reconciler.plan.planfile import plan_checksum, read_saved_plan
+from reconciler.plan.replan import compare
+from reconciler.providers.base import Provider
+from reconciler.render.output import PlanView, report_json
+
+#: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
+MIN_CHECKSUM = 12
+
+
+@contextmanager
+def interruptible(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C or SIGTERM (a cancelled CI job) during apply: send nothing new, let requests in
+    flight finish, then report what was and was not applied (exit 130)."""
+
+    def interrupted(signum: int, frame: object) -> None:
+        if not stop.is_set():
+            click.echo(
+                "Interrupted: finishing the requests in flight, sending nothing new.", err=True
+            )
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def selection_of(
+    target_names: Sequence[str],
+    user_ids: Sequence[str],
+    shard: tuple[int, int] | None,
+    prune: bool = False,
+    changed_since: str | None = None,
+) -> dict[str, Any]:
+    selection: dict[str, Any] = {
+        "targets": sorted(target_names),
+        "users": sorted(user_ids),
+        "shard": f"{shard[0]}/{shard[1]}" if shard else None,
+    }
+    # Recorded only when set: plans made without them keep their exact bytes.
+    if prune:
+        selection["prune"] = True
+    if changed_since is not None:
+        selection["changed_since"] = changed_since
+    return selection
+
+
+def check_prune(prune: bool, user_ids: Sequence[str], workspace: Workspace) -> None:
+    """Before any key is read: --prune with --user, or on a target that cannot list, exit 1."""
+    if prune:
+        check_prunable(workspace.targets, workspace.config.targets.values(), user_ids)
+
+
+def saved_plan(
+    config_path: Path, planfile: Path, stack: ExitStack, parallelism: int | None
+) -> tuple[Workspace, dict[str, Provider], Plan]:
+    """The plan to apply for a plan file: re-derived from the declarations and the live state
+    with the file's selection, and only when it equals the file (replan.py). The file's
+    requests are never sent: an edited file cannot change what reaches a target."""
+    saved = read_saved_plan(planfile)
+    selection = saved.selection
+    users = tuple(selection.get("users", ()))
+    workspace = load_workspace(
+        config_path,
+        os.environ,
+        tuple(selection.get("targets", ())),
+        users,
+        saved.shard,
+        saved.revision,
+    )
+    if digest(workspace) != saved.digest:
+        raise RefusedError(
+            f"stale plan: reconciler.yaml or the declarations changed since {planfile} was made; "
+            "run plan again. Nothing was sent."
+        )
+    prune = bool(selection.get("prune"))
+    check_prune(prune, users, workspace)
+    providers = open_providers(workspace, os.environ, stack, parallelism)
+    derived = make_plan(workspace, providers, Progress, prune)
+    document = PlanView(derived, workspace, selection).document()
+    differences = compare(saved.document, document)
+    if differences:
+        raise RefusedError(differences.message(display_path(planfile)))
+    return workspace, providers, derived
+
+
+def checksum_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--checksum SHA is 12 to 64 hex digits (the ``Plan checksum:`` line, or its start): a
+    typo is a usage error of its own, not "the plan changed"."""
+    if value is None:
+        return None
+    wanted = value.strip().lower()
+    if not MIN_CHECKSUM <= len(wanted) <= 64 or any(c not in "0123456789abcdef" for c in wanted):
+        what = "not hexadecimal" if len(wanted) >= MIN_CHECKSUM else "too short"
+        raise click.BadParameter(
+            f"{value!r} is {what}: give the 64 hex digits of the plan's `Plan checksum:` line, "
+            f"or at least its first {MIN_CHECKSUM}",
+        )
+    return wanted
+
+
+def check_checksum(the_plan: Plan, expected: str | None) -> None:
+    """Refuse when the plan is not the reviewed one, naming what the plan now does, so that
+    it can be held against the reviewed one (the checksum alone cannot say what differs)."""
+    if expected is None:
+        return
+    actual = plan_checksum(the_plan)
+    if not actual.startswith(expected):
+        raise RefusedError(
+            f"the plan checksum is now {actual}, not {expected}: the declarations or the live "
+            f"users changed since that plan was reviewed. The plan now {plan_contents(the_plan)}. "
+            "Run plan again and review it. Nothing was sent."
+        )
+
+
+#: Users named per target in a refusal; the rest are counted.
+NAMED_USERS = 10
+
+
+def plan_contents(the_plan: Plan) -> str:
+    """``changes target prod: u1, u2 and 3 more; deletes on target t: u9`` (ids, sorted)."""
+    parts = []
+    for target in the_plan.targets:
+        ids = [change.user_id for change in target.changes]
+        if ids:
+            parts.append(f"changes on target {target.target}: {_some(ids)}")
+        deleted = [deletion.user_id for deletion in target.deletions]
+        if deleted:
+            parts.append(f"deletes on target {target.target}: {_some(deleted)}")
+    return "; ".join(parts) if parts else "changes nothing"
+
+
+def _some(ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:NAMED_USERS])
+    return f"{shown} and {len(ids) - NAMED_USERS} more" if len(ids) > NAMED_USERS else shown
+
+
+def write_private(path: Path, document: dict[str, Any]) -> None:
+    """A saved plan: readable by its owner only, even where a file was before (its values are
+    masked, but it still names users and shows the values a plan prints)."""
+    text = json_text(document, indent=2, sort_keys=True) + "\n"
+    write_atomically(path, text, private=True)
+
+
+def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
+    """Write a temporary file next to ``path``, then rename it over: a reader (or an editor, or
+    an interrupted run) sees the old file or the new one, never half of it. A replaced file
+    keeps its permissions and a new one gets the usual ones (the umask), unless ``private``:
+    then it is readable by its owner only, whatever was there before."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
+        if private:
+            mode = 0o600
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode or 0o666)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            if mode is not None:
+                os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise ConfigError(f"cannot write {display_path(path)}: {error.strerror}") from error
+
+
+def step_summary(markdown: Callable[[], str]) -> None:
+    """On GitHub Actions, append to the job's summary page too (rendered only there)."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as file:
+            file.write(markdown().rstrip("\n") + "\n\n")
+
+
+def apply_markdown(report: ApplyReport) -> str:
+    """The (masked) apply report for the job summary."""
+    from reconciler.render.markdown import render_apply_markdown
+
+    return render_apply_markdown(report)
+
+
+def finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:
+    if output_format == "json":
+        document = {"plan": shown.document(), "apply": report_json(report)}
+        click.echo(json_text(document, indent=2, sort_keys=True))
+
+
+def confirm(the_plan: Plan, assume_yes: bool) -> None:
+    """Ask like Terraform does: only the exact answer "yes" applies."""
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        raise RefusedError("apply needs a confirmation and there is no terminal: pass --yes")
+    count = sum(len(t.changes) for t in the_plan.targets)
+    what = f"Apply these changes to {count} user{'s' if count != 1 else ''}"
+    if the_plan.deletes:
+        what += f" and delete {the_plan.deletes} user{'s' if the_plan.deletes != 1 else ''}"
+    answer = click.prompt(
+        f"{what}? Only 'yes' applies",
+        default="",
+        show_default=False,
+        err=True,
+    )
+    if answer.strip() != "yes":
+        raise RefusedError("apply cancelled: nothing was sent")

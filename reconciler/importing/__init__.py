@@ -1,0 +1,1 @@
+"""Import: live users read back into declaration YAML."""

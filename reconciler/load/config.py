@@ -1,0 +1,236 @@
+"""reconciler.yaml -> Config: targets, where declarations live, safety and sensitive fields.
+
+Loading is offline: API keys are not read here (``validate`` needs none); only the *name* of each
+key's variable is kept, and the provider checks it when a target is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from yaml.nodes import Node
+
+from reconciler.errors import ConfigError, Problem, ValidationError
+from reconciler.load import configcheck, confine, envvars, schemas, yamlload
+from reconciler.model import JsonPath, Source
+from reconciler.plan.guards import DEFAULT_MAX_CHANGES
+
+CONFIG_FILE = "reconciler.yaml"
+DEFAULT_PARALLELISM = 8
+DEFAULT_SENSITIVE = ("email",)
+#: Names the workflow marks sensitive, comma-separated, on top of DEFAULT_SENSITIVE and the
+#: file's ``sensitive:``. The environment belongs to the base branch's workflow, which a pull
+#: request cannot change, while reconciler.yaml is the pull request's: a name listed only in the
+#: file can be dropped by the very pull request whose plan would then print its values.
+SENSITIVE_ENV = "RECONCILER_SENSITIVE"
+DEFAULT_USERS = ("users/",)
+DEFAULT_SANDBOX_PATH = ".reconciler/sandbox.db"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConfig:
+    """One entry of ``targets:``. Holds the *name* of the key variable, never the key."""
+
+    name: str
+    provider: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    parallelism: int = DEFAULT_PARALLELISM
+    rate_limit: float | None = None
+    #: Sandbox only: SQLite file, already resolved against the config file's folder.
+    path: Path | None = None
+    source: Source | None = None
+    #: (field, text as written) of the fields that held ``${VAR}``: what messages quote.
+    written: tuple[tuple[str, str], ...] = ()
+
+    def shown(self, field_name: str) -> str:
+        """A field for messages: as written when it held ``${VAR}``, else its value."""
+        for name, text in self.written:
+            if name == field_name:
+                return text
+        value = getattr(self, field_name)
+        if field_name == "path" and value is not None:
+            return display_path(value)
+        return "" if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole of reconciler.yaml, with ${VAR} expanded and paths resolved."""
+
+    path: Path
+    #: Folder of reconciler.yaml; relative paths in it are relative to this folder.
+    root: Path
+    #: Sorted by name.
+    targets: dict[str, TargetConfig]
+    #: Declaration sources (``${VAR}`` expanded): files, folders or globs, relative to ``root``.
+    users: tuple[str, ...] = DEFAULT_USERS
+    #: Apply refuses to change more users than this at once (guards.DEFAULT_MAX_CHANGES unset).
+    max_changes: int | None = DEFAULT_MAX_CHANGES
+    #: The same sources as written in the file, for messages (never an expanded value).
+    users_written: tuple[str, ...] = DEFAULT_USERS
+    sensitive: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_SENSITIVE))
+    #: Apply refuses when more than this share (0..1) of the declared users would change.
+    max_change_ratio: float | None = None
+    #: Deleting undeclared users refuses beyond this count.
+    max_deletes: int | None = None
+
+
+def display_path(path: Path) -> str:
+    """How a file is named in messages: relative to the current folder when it is below it."""
+    absolute = path.absolute()
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:  # elsewhere: the full path is clearer than ../../..
+        return absolute.as_posix()
+
+
+def load_config(
+    path: Path, environ: Mapping[str, str], *, read: Callable[[Path], bytes] | None = None
+) -> Config:
+    """Read, expand (${VAR}) and check reconciler.yaml; every problem is reported at once.
+
+    ``read`` reads the file from elsewhere than the disk (the file at a git revision, for
+    ``--changed-since``); ``path`` must then name the file itself, where it lives in the working
+    tree, so that the Config's paths are the same as the working tree's. Raises ConfigError when
+    there is no file to read, ValidationError with located Problems when its content is wrong.
+    No message quotes an expanded value: they quote the text as written (``${VAR}``).
+    """
+    if read is None:
+        path, read = _config_file(path), _read_config
+    try:
+        data = read(path)
+    except OSError as error:
+        reason = error.strerror or "unreadable"
+        raise ConfigError(f"cannot read {display_path(path)}: {reason}") from error
+    file = display_path(path)
+    expansion = envvars.Expansion()
+
+    def expand(root: Node) -> list[Problem]:
+        found = envvars.expand_variables(root, environ, file)
+        expansion.problems, expansion.written = found.problems, found.written
+        expansion.references = found.references
+        return []  # reported with the schema's problems: every problem at once
+
+    document = yamlload.parse_mapping(data, file, prepare=expand, keep_nodes=True)
+    if document.problems:
+        raise ValidationError(document.problems)
+    locator = document.locator()
+    refused = {problem.field for problem in expansion.problems}
+    issues = schemas.check("config", document.value, written=expansion.written)
+    problems = expansion.problems + [
+        _located(file, locator, issue)
+        for issue in issues
+        if yamlload.format_path(issue.path) not in refused  # already said why it is empty
+    ]
+    if problems:
+        raise ValidationError(problems)
+    config = _build(path.absolute(), file, document.value or {}, expansion.written)
+    config = replace(config, sensitive=config.sensitive | operator_sensitive(environ))
+    problems = configcheck.check(config, file, expansion.references, locator)
+    if problems:
+        raise ValidationError(problems)
+    return config
+
+
+def operator_sensitive(environ: Mapping[str, str]) -> frozenset[str]:
+    """The names ``RECONCILER_SENSITIVE`` lists (``phone,companies.acme``): always masked."""
+    return frozenset(
+        name.strip() for name in environ.get(SENSITIVE_ENV, "").split(",") if name.strip()
+    )
+
+
+def _read_config(path: Path) -> bytes:
+    return confine.read_bounded(path, confine.MAX_CONFIG_BYTES)
+
+
+def _config_file(path: Path) -> Path:
+    """``--config DIR`` means DIR/reconciler.yaml; a missing file says how to point at one.
+
+    A reconciler.yaml that is a symlink must stay inside its folder: the folder is the fence
+    of everything else the file names (SECURITY.md). The flag is the workflow's, but the folders
+    on its way are the pull request's: ``--config infra`` with ``infra`` committed as a symlink
+    would move the fence out of the checkout, so a path below the current folder must resolve
+    below it too (a path the workflow writes outside it, ``../other``, is its own choice).
+    """
+    here, folder = Path.cwd(), path.parent
+    if confine.is_inside_lexically(folder, here) and not confine.is_inside(folder, here):
+        raise ConfigError(
+            f"--config {display_path(path)} leads out of the current folder through a symlink: "
+            "reconciler reads only the config the checkout holds"
+        )
+    if path.is_dir():
+        path = path / CONFIG_FILE
+    if path.is_file():
+        if not confine.is_inside(path, path.absolute().parent):
+            raise ConfigError(f"{display_path(path)} {confine.outside_refusal()}")
+        return path
+    if path.name == CONFIG_FILE:
+        shown = display_path(path.parent.absolute())
+        raise ConfigError(f"no {CONFIG_FILE} in {shown}: create one or pass --config PATH")
+    raise ConfigError(f"config file {display_path(path)} not found: check --config PATH")
+
+
+def _located(file: str, locator: yamlload.Locator, issue: schemas.SchemaIssue) -> Problem:
+    line, column = locator.locate(issue.path)
+    return Problem(file, line, column, yamlload.format_path(issue.path), issue.message)
+
+
+def _build(
+    path: Path, file: str, document: dict[str, Any], written: Mapping[JsonPath, str]
+) -> Config:
+    """Schema-checked document -> Config (defaults filled, sandbox paths resolved)."""
+    root = path.parent
+    targets = {
+        name: _target(name, document["targets"][name], root, file, written)
+        for name in sorted(document["targets"])
+    }
+    users = document.get("users", list(DEFAULT_USERS))
+    entries = (users,) if isinstance(users, str) else tuple(users)
+    users_written = tuple(
+        written.get(("users",) if isinstance(users, str) else ("users", index), entry)
+        for index, entry in enumerate(entries)
+    )
+    safety = document.get("safety", {})
+    ratio = safety.get("max_change_ratio")
+    return Config(
+        path=path,
+        root=root,
+        targets=targets,
+        users=entries,
+        users_written=users_written,
+        max_changes=safety.get("max_changes", DEFAULT_MAX_CHANGES),
+        # The defaults are always sensitive; the file can only add names (a pull request must
+        # not unmask what the organisation's key reads).
+        sensitive=frozenset(DEFAULT_SENSITIVE).union(document.get("sensitive", ())),
+        max_change_ratio=float(ratio) if ratio is not None else None,
+        max_deletes=safety.get("max_deletes"),
+    )
+
+
+def _target(
+    name: str, entry: dict[str, Any], root: Path, file: str, written: Mapping[JsonPath, str]
+) -> TargetConfig:
+    rate_limit = entry.get("rate_limit")
+    sandbox_path = None
+    if entry["provider"] == "sandbox":
+        sandbox_path = root / entry.get("path", DEFAULT_SANDBOX_PATH)
+    as_written = tuple(
+        (path[2], text)
+        for path, text in sorted(written.items(), key=lambda item: str(item[0]))
+        if len(path) == 3 and path[:2] == ("targets", name) and isinstance(path[2], str)
+    )
+    return TargetConfig(
+        name=name,
+        provider=entry["provider"],
+        base_url=entry.get("base_url"),
+        api_key_env=entry.get("api_key_env"),
+        parallelism=entry.get("parallelism", DEFAULT_PARALLELISM),
+        rate_limit=float(rate_limit) if rate_limit is not None else None,
+        path=sandbox_path,
+        source=Source(file, ("targets", name)),
+        written=as_written,
+    )

@@ -1,0 +1,301 @@
+"""Declaration files -> Declarations: every user, with its file's defaults merged in, checked.
+
+Checks go beyond the schema: each user is checked against what its targets can hold (asked of
+``CAPABILITIES``, never of a provider's name), ids must be unique across files, and every
+problem of every file is collected before anything is raised, each located at file:line:column.
+
+Big repositories are read by one worker process per core (YAML parsing is CPU-bound); the
+parent merges results in file order, so the outcome is the same bytes either way.
+
+Files are found by ``sources`` and read on the disk, or in a :class:`FileTree` (the files at a
+git revision, for ``--changed-since``): the same rules and checks, only the bytes differ.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import Problem, ValidationError
+from reconciler.load import schemas, yamlload
+from reconciler.load.config import Config
+from reconciler.load.crosscheck import (
+    CompanyValue,
+    Positions,
+    TypedName,
+    TypedNames,
+    company_problems,
+    company_values,
+    conflicts,
+    duplicate_problems,
+    note_types,
+    type_warnings,
+)
+from reconciler.load.sources import FileTree, Read, find_files, reader
+from reconciler.load.targetcheck import UserChecker
+from reconciler.load.yamlcore import gc_paused
+from reconciler.model import Company, Event, JsonPath, Membership, Source, UserSpec
+
+#: Below this many bytes in total, starting worker processes costs more than it saves.
+POOL_MIN_BYTES = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    """Every declared user (sorted by id) and the files they came from (sorted)."""
+
+    users: tuple[UserSpec, ...]
+    files: tuple[Path, ...]
+    #: Every file of the config's ``users:`` sources was read (not only named ones): only then
+    #: can a user be called undeclared (pruning).
+    complete: bool = True
+    #: What is allowed but likely wrong (one attribute name declared with two types).
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What checking one file gives: its users (index, fields with defaults merged), problems."""
+
+    file: str
+    users: list[tuple[int, dict[str, Any]]]
+    problems: list[Problem]
+    #: Company attributes as written, compared across files once all are read.
+    companies: list[CompanyValue] = field(default_factory=list)
+    #: The first declaration of each attribute type per target, name and level.
+    types: list[TypedName] = field(default_factory=list)
+
+
+def load_declarations(
+    config: Config,
+    paths: Sequence[Path] | None = None,
+    *,
+    tree: FileTree | None = None,
+    only: frozenset[str] | None = None,
+) -> Declarations:
+    """Read and check every declaration file; raise ValidationError with all problems at once.
+
+    ``paths`` (files, folders or globs) replaces the config's ``users:`` sources when given.
+    ``tree`` finds and reads the files instead of the disk; they are then read in this process
+    (no worker pool: the bytes would have to be sent to the workers). ``only`` (validate
+    --target): the checks of what a target can hold run for these targets alone.
+    """
+    files, problems = find_files(config, paths, tree=tree)
+    users: list[UserSpec] = []
+    first_seen: dict[str, tuple[str, int]] = {}
+    duplicates: list[tuple[str, int, str, str, int]] = []
+    companies: list[CompanyValue] = []
+    types: TypedNames = {}
+    with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
+        for result in _checked_files(files, config, tree, only):
+            problems.extend(result.problems)
+            companies.extend(result.companies)
+            for typed in result.types:
+                types.setdefault((typed.target, typed.level, typed.name, typed.kind), typed)
+            for index, fields in result.users:
+                first = first_seen.setdefault(fields["id"], (result.file, index))
+                if first != (result.file, index):
+                    duplicates.append((result.file, index, fields["id"], *first))
+                users.append(_user_spec(fields, result.file, index))
+    positions = Positions(files, reader(tree))
+    problems.extend(duplicate_problems(duplicates, positions))
+    problems.extend(company_problems(conflicts(config, companies), positions))
+    if problems:
+        raise ValidationError(problems)
+    users.sort(key=lambda user: user.id)
+    warnings = tuple(type_warnings(config, types.values(), positions))
+    files_read = tuple(path for path, _ in files)
+    return Declarations(tuple(users), files_read, complete=paths is None, warnings=warnings)
+
+
+def _checked_files(
+    files: list[tuple[Path, str]],
+    config: Config,
+    tree: FileTree | None,
+    only: frozenset[str] | None = None,
+) -> Iterator[FileResult]:
+    """Check files in file order: in this process, or in one worker per core for big repos."""
+    workers = _worker_count(files) if tree is None else 1
+    if workers <= 1:
+        for path, file in files:
+            yield check_file(path, file, config, tree.read_bytes if tree else None, only)
+        return
+    schemas.compiled("users")  # compiled once here, inherited by forked workers
+    schemas.compiled("users", "user")
+    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+        paths, names = [path for path, _ in files], [file for _, file in files]
+        yield from pool.map(check_file, paths, names, repeat(config), repeat(None), repeat(only))
+
+
+def _worker_count(files: list[tuple[Path, str]]) -> int:
+    if len(files) < 2:
+        return 1
+    total = sum(path.stat().st_size for path, _ in files if path.is_file())
+    if total < POOL_MIN_BYTES:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, len(files))
+
+
+def _pool_context() -> Any:
+    """fork (fast: no re-import, compiled schemas inherited) when safe; spawn otherwise."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def check_file(
+    path: Path,
+    file: str,
+    config: Config,
+    read: Read | None = None,
+    only: frozenset[str] | None = None,
+) -> FileResult:
+    """Parse, schema-check, merge defaults and check every user of one file (runs in workers).
+
+    The cyclic GC stays paused throughout: nothing here makes cycles, and a collection would
+    rescan every value of the file again and again while they only accumulate.
+    """
+    with gc_paused():
+        return _check_file(path, file, config, read, only)
+
+
+def _check_file(
+    path: Path, file: str, config: Config, read: Read | None, only: frozenset[str] | None
+) -> FileResult:
+    document = _load(path, file, read)
+    # Problems in some values (``01234``) do not stop the checks of the rest of the file.
+    value = document.value if document.value is not None else document.partial
+    if value is None:
+        return FileResult(file, [], document.problems)
+    issues: dict[tuple[JsonPath, str], None] = {}
+    checked = _schema_valid_users(value, issues)
+    users: list[tuple[int, dict[str, Any]]] = []
+    companies: list[CompanyValue] = []
+    types: TypedNames = {}
+    if checked is not None:
+        checker = UserChecker(config, only)
+        defaults = value.get("defaults") or {}
+        for index, declared in checked.items():
+            user = merge_defaults(defaults, declared)
+            for json_path, message in checker.check(user, declared, index):
+                issues[(json_path, message)] = None
+            if declared is value["users"][index]:  # not a stand-in for an invalid user
+                users.append((index, user))
+                companies.extend(company_values(config, file, user, declared, index))
+                note_types(config, file, user, declared, index, types)
+    if not issues and not document.problems:
+        return FileResult(file, users, [], companies, list(types.values()))
+    locator = document.locator()
+    reported = {(p.line, p.column) for p in document.problems}
+    located = [_located(file, locator, *issue) for issue in issues]
+    # A value refused while loading is not reported again by the schema (it saw the text).
+    located = [p for p in located if (p.line, p.column) not in reported]
+    return FileResult(file, users, document.problems + located, companies, list(types.values()))
+
+
+def _load(path: Path, file: str, read: Read | None) -> yamlload.Document:
+    """The disk's file as ``yamlload.load_file`` reads it, or ``read``'s bytes, parsed alike."""
+    if read is None:
+        return yamlload.load_file(path, file)
+    try:
+        data = read(path)
+    except OSError as error:
+        problem = Problem(file, None, None, "", f"cannot read: {error.strerror}")
+        return yamlload.Document(file, None, [problem])
+    return yamlload.parse_mapping(data, file)
+
+
+def _schema_valid_users(
+    document: dict[str, Any], issues: dict[tuple[JsonPath, str], None]
+) -> dict[int, dict[str, Any]] | None:
+    """The users to check further, by index; None when the rest of the file fails the schema
+    (broken defaults: users cannot be merged, so they are not checked further).
+
+    The whole file is checked at compiled speed; only when it fails is each user checked on its
+    own, and only failing users are explained (jsonschema is slow on 10k users). A user that
+    fails is checked further as a stand-in without its failing fields, so that a bad ``id``
+    does not hide the problems of the rest of that user.
+    """
+    users = document.get("users")
+    if schemas.is_valid("users", document):
+        return dict(enumerate(users or ()))
+    frame = {**document, "users": []} if isinstance(users, list) else document
+    for issue in schemas.explain("users", frame):
+        issues[(issue.path, issue.message)] = None
+    frame_ok = not issues
+    checked = {}
+    for index, user in enumerate(users if isinstance(users, list) else ()):
+        found = schemas.check("users", user, "user")
+        for issue in found:
+            issues[(("users", index, *issue.path), issue.message)] = None
+        stand_in = _stand_in(user, [issue.path for issue in found]) if found else user
+        if stand_in is not None:
+            checked[index] = stand_in
+    return checked if frame_ok else None
+
+
+def _stand_in(user: Any, failing: list[JsonPath]) -> dict[str, Any] | None:
+    """``user`` without the fields the schema refused (an attribute alone, else the field),
+    when what is left passes the schema; None when nothing checkable is left."""
+    if not isinstance(user, dict):
+        return None
+    stand_in = {**user}
+    attributes = dict(user["attributes"]) if isinstance(user.get("attributes"), dict) else None
+    for path in failing:
+        if len(path) > 1 and path[0] == "attributes" and attributes is not None:
+            attributes.pop(str(path[1]), None)
+        elif path:
+            stand_in.pop(str(path[0]), None)
+    if attributes is not None and "attributes" in stand_in:
+        stand_in["attributes"] = attributes
+    stand_in.setdefault("id", "stand-in")  # its own id was missing or invalid: reported
+    return stand_in if schemas.is_valid("users", stand_in, "user") else None
+
+
+def merge_defaults(defaults: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """A file's defaults under one user: attributes merge per name (the user's value wins, a
+    user's null too); any other field the user writes replaces the default's."""
+    if not defaults:
+        return user
+    merged = {**defaults, **user}
+    if "attributes" in defaults and "attributes" in user:
+        merged["attributes"] = {**defaults["attributes"], **user["attributes"]}
+    return merged
+
+
+def _located(file: str, locator: yamlload.Locator, path: JsonPath, message: str) -> Problem:
+    line, column = locator.locate(path)
+    return Problem(file, line, column, yamlload.format_path(path), message)
+
+
+def _user_spec(user: dict[str, Any], file: str, index: int) -> UserSpec:
+    targets = user.get("targets")
+    return UserSpec(
+        id=user["id"],
+        email=user.get("email"),
+        attributes=user.get("attributes") or {},
+        # int(): the schema's "integer" admits 1626448859836.0, which Sprig refuses (400).
+        events=tuple(
+            Event(event["event"], int(event["timestamp"])) for event in user.get("events", ())
+        ),
+        companies=tuple(_company(company) for company in user.get("companies", ())),
+        memberships=tuple(
+            Membership(_company(membership["company"]), membership.get("attributes") or {})
+            for membership in user.get("memberships", ())
+        ),
+        targets=tuple(dict.fromkeys(targets)) if targets is not None else None,
+        source=Source(file, ("users", index)),
+    )
+
+
+def _company(company: dict[str, Any]) -> Company:
+    return Company(company["id"], company.get("attributes") or {})

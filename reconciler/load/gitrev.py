@@ -1,0 +1,323 @@
+"""The declarations at a git revision: what ``--changed-since REV`` compares the working tree to.
+
+Git is run as a program (``subprocess``; no library to install): the repository's top is found
+from the config's folder, ``REV`` is resolved to one commit, files are listed with ``git ls-tree``
+and read through a single ``git cat-file --batch`` process, so hundreds of declaration files cost
+one process, not hundreds of ``git show``. The old side is then loaded by the same loader as the
+working tree (``load_config(read=...)``, ``load_declarations(tree=...)``), and
+:func:`reconciler.plan.changes.compare` says which users to plan.
+
+Paths: the loader speaks absolute paths of the working tree; git speaks paths relative to the
+repository's top with forward slashes. :class:`Revision` translates, so a config folder below the
+top (``examples/`` in this project) works like one at the top.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import hashlib
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import IO
+
+from reconciler.errors import ConfigError, ValidationError
+from reconciler.load import confine
+from reconciler.load.config import Config, display_path, load_config
+from reconciler.load.declarations import Declarations, load_declarations
+from reconciler.load.sources import find_files
+from reconciler.plan.changes import ChangeSet, compare
+
+#: ls-tree modes of regular files; symlinks (120000) and submodules (160000) are not declarations.
+_FILE_MODES = frozenset({"100644", "100755"})
+#: Paths are data, never pathspec magic (":(glob)..."), and git never asks a question.
+_GIT_ENV = {"GIT_LITERAL_PATHSPECS": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+_CHECKOUT_HINT = "actions/checkout fetches one commit by default: set fetch-depth: 0"
+
+
+def changed_since(
+    config: Config, declarations: Declarations, rev: str, environ: Mapping[str, str]
+) -> ChangeSet:
+    """Which users ``plan --changed-since REV`` plans: the working tree compared with ``rev``.
+
+    ``config`` and ``declarations`` are the working tree's, already loaded (uncommitted and
+    untracked files count: they are what would be applied). The old side is read from git with
+    the same loader and the same ``environ`` (for ``${VAR}``). Raises ConfigError when git cannot
+    answer (not a repository, unknown revision, shallow clone without ``rev``, git missing).
+
+    Files at ``rev`` that do not load (no reconciler.yaml then, invalid YAML, a check this version
+    of reconciler added since) are not the user's problem today: nothing can be compared, so every
+    target is planned in full and ``ChangeSet.warnings`` says why. Planning too much is slow but
+    safe; planning too little would hide a change.
+    """
+    with open_revision(config.root, rev, environ) as revision:
+        old_config, warnings = config_at(revision, config, environ)
+        old_declarations = None
+        if old_config is not None:
+            old_declarations, declarations, warnings = declarations_at(
+                revision, old_config, declarations
+            )
+    changes = compare(old_config, old_declarations, config, declarations)
+    return dataclasses.replace(
+        changes, rev=rev, commit=revision.commit, warnings=(*warnings, *changes.warnings)
+    )
+
+
+def config_at(
+    revision: Revision, config: Config, environ: Mapping[str, str]
+) -> tuple[Config | None, tuple[str, ...]]:
+    """reconciler.yaml at ``revision``, where the working tree has it; None and why if it
+    cannot be compared."""
+    name, at = display_path(config.path), f"at {revision.rev}"
+    if not revision.is_file(config.path):
+        return None, (f"{name} did not exist {at}: planning every user",)
+    try:
+        return load_config(config.path, environ, read=revision.read_bytes), ()
+    except ValidationError as error:
+        return None, (f"{name} {at} does not validate ({_first(error)}): planning every user",)
+    except ConfigError as error:
+        return None, (f"{name} {at} cannot be read ({error}): planning every user",)
+
+
+def declarations_at(
+    revision: Revision, old_config: Config, declarations: Declarations
+) -> tuple[Declarations | None, Declarations, tuple[str, ...]]:
+    """The declarations at ``revision`` and the working tree's, both without the files whose
+    bytes did not change (None and why when the old ones do not load).
+
+    An unchanged file declares the same users on both sides, so they can only compare equal:
+    leaving them out keeps the old side's cost (one process, no worker pool) to the files that
+    changed. It is exact because ids are unique on each side: a user of an unchanged file cannot
+    also be declared in a changed one.
+    """
+    at = f"at {revision.rev}"
+    files, problems = find_files(old_config, tree=revision)
+    if problems:
+        return None, declarations, (f"the declarations {at} ({problems[0]}): planning every user",)
+    now = set(declarations.files)
+    unchanged = {path for path, _ in files if path in now and revision.unchanged_on_disk(path)}
+    try:
+        changed_files = [path for path, _ in files if path not in unchanged]
+        old = load_declarations(old_config, changed_files, tree=revision)
+    except ValidationError as error:
+        warning = f"the declarations {at} do not validate ({_first(error)}): planning every user"
+        return None, declarations, (warning,)
+    return old, _without(declarations, unchanged), ()
+
+
+def _without(declarations: Declarations, files: set[Path]) -> Declarations:
+    """``declarations`` less the users declared in ``files``."""
+    names = {display_path(path) for path in files}
+    users = [
+        user for user in declarations.users if not user.source or user.source.file not in names
+    ]
+    paths = [path for path in declarations.files if path not in files]
+    return Declarations(tuple(users), tuple(paths), complete=False)
+
+
+def _first(error: ValidationError) -> str:
+    return f"{error}; first: {error.problems[0]}" if error.problems else str(error)
+
+
+def open_revision(folder: Path, rev: str, environ: Mapping[str, str]) -> Revision:
+    """The revision ``rev`` of the repository that holds ``folder``, ready to list and read.
+
+    ``environ`` is only asked whether this runs in GitHub Actions, to add the checkout hint.
+    """
+    top = repository_top(folder)
+    return Revision(top, rev, resolve_commit(top, rev, environ))
+
+
+def repository_top(folder: Path) -> Path:
+    """The top folder of the git work tree holding ``folder``; ConfigError when there is none."""
+    result = _git(folder, "rev-parse", "--show-toplevel")
+    if result.returncode != 0:
+        message = _stderr(result)
+        if "not a git repository" in message:
+            where = display_path(folder)
+            raise ConfigError(f"not a git repository (--changed-since needs one): {where}")
+        raise ConfigError(f"git cannot read the repository of {display_path(folder)}: {message}")
+    return Path(os.fsdecode(result.stdout.rstrip(b"\n")))
+
+
+def resolve_commit(top: Path, rev: str, environ: Mapping[str, str]) -> str:
+    """The full id of the commit ``rev`` names, or a ConfigError that says how to get it."""
+    # A leading "-" would be read as an option; no revision is spelt that way.
+    result = None if rev.startswith("-") else _git(top, "rev-parse", "--verify", "--quiet", rev)
+    if result is not None and result.returncode == 0:
+        peeled = _git(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        if peeled.returncode == 0:
+            return peeled.stdout.decode("ascii").strip()
+        raise ConfigError(f"revision {rev!r} is not a commit: pass a commit, branch or tag")
+    shallow = _git(top, "rev-parse", "--is-shallow-repository")
+    if shallow.stdout.strip() == b"true":
+        raise ConfigError(
+            f"this is a shallow clone: {rev!r} is not in it; fetch more history "
+            "(actions/checkout: fetch-depth: 0)"
+        )
+    hint = f" ({_CHECKOUT_HINT})" if environ.get("GITHUB_ACTIONS") == "true" else ""
+    raise ConfigError(f"unknown revision {rev!r}: pass a commit, branch or tag{hint}")
+
+
+class Revision:
+    """One commit of one repository, listed with ``git ls-tree`` and read with one ``git
+    cat-file --batch`` process. Use it as a context manager: leaving ends that process.
+
+    Satisfies ``sources.FileTree``: the loader lists and reads through it as on disk.
+    """
+
+    def __init__(self, top: Path, rev: str, commit: str) -> None:
+        self.top = top
+        self.rev = rev
+        self.commit = commit
+        self._blobs: dict[PurePosixPath, str] = {}  # repository path -> blob id
+        self._listed: dict[PurePosixPath, list[PurePosixPath]] = {}
+        self._reader: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Revision:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the ``git cat-file`` process, if one was started."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            _stream(reader.stdin).close()
+            reader.wait()
+            _stream(reader.stdout).close()
+
+    def files_below(self, folder: Path) -> list[Path]:
+        """Every regular file at or below ``folder`` in this commit (``[folder]`` when it is a
+        file), as working-tree paths below ``folder``, sorted; [] outside the repository."""
+        relative = self._relative(folder)
+        if relative is None:
+            return []
+        if relative not in self._listed:
+            self._listed[relative] = self._list(relative)
+        return sorted(
+            folder.joinpath(*path.relative_to(relative).parts) for path in self._listed[relative]
+        )
+
+    def is_file(self, path: Path) -> bool:
+        """Whether ``path`` is a regular file in this commit."""
+        return self.files_below(path) == [path]
+
+    def read_bytes(self, path: Path) -> bytes:
+        """The content of ``path`` in this commit; FileNotFoundError (an OSError) when absent."""
+        relative = self._relative(path)
+        if relative is not None and relative not in self._blobs:
+            self.files_below(path)
+        blob = self._blobs.get(relative) if relative is not None else None
+        if blob is None:
+            raise FileNotFoundError(errno.ENOENT, f"not in {self.rev}", str(path))
+        return self._cat(blob)
+
+    def unchanged_on_disk(self, path: Path) -> bool:
+        """Whether the working tree's ``path`` holds the same bytes as in this commit (after
+        ``files_below`` listed it): its git blob id is computed, nothing is read from git."""
+        relative = self._relative(path)
+        blob = self._blobs.get(relative) if relative is not None else None
+        if blob is None:
+            return False
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        digest = hashlib.sha1 if len(blob) == 40 else hashlib.sha256  # sha256 repositories
+        header = b"blob %d\0" % len(data)
+        return digest(header + data, usedforsecurity=False).hexdigest() == blob
+
+    def _relative(self, path: Path) -> PurePosixPath | None:
+        """``path`` relative to the top, as git writes it. Only the folder is resolved (the top
+        git reports has symlinks resolved); the file itself may exist only in the commit."""
+        absolute = Path(os.path.abspath(path))
+        real = Path(os.path.realpath(absolute.parent)) / absolute.name
+        try:
+            return PurePosixPath(real.relative_to(self.top).as_posix())
+        except ValueError:
+            return None
+
+    def _list(self, relative: PurePosixPath) -> list[PurePosixPath]:
+        """``git ls-tree`` below one path: regular files only, their blob ids remembered."""
+        where = [] if relative == PurePosixPath(".") else ["--", str(relative)]
+        result = _git(self.top, "ls-tree", "-r", "-z", "--full-tree", self.commit, *where)
+        if result.returncode != 0:
+            raise ConfigError(f"git cannot list {relative} at {self.rev}: {_stderr(result)}")
+        files = []
+        for entry in result.stdout.split(b"\0"):
+            info, _, name = entry.partition(b"\t")
+            mode, _, kind_and_blob = info.partition(b" ")
+            if mode.decode() not in _FILE_MODES:
+                continue
+            path = PurePosixPath(os.fsdecode(name))
+            self._blobs[path] = kind_and_blob.decode().split(" ")[-1]
+            files.append(path)
+        return files
+
+    def _cat(self, blob: str) -> bytes:
+        """One object from the long-running ``git cat-file --batch``: write its id, read the
+        header ``<id> <type> <size>``, then exactly ``size`` bytes and a newline."""
+        if self._reader is None:
+            command = ["git", "cat-file", "--batch"]
+            self._reader = _popen(command, self.top)
+        stdin, stdout = _stream(self._reader.stdin), _stream(self._reader.stdout)
+        stdin.write(blob.encode("ascii") + b"\n")
+        stdin.flush()
+        header = stdout.readline().split()
+        if len(header) != 3:
+            raise ConfigError(f"git cannot read object {blob} of {self.rev}")
+        size = int(header[2])
+        content = stdout.read(size + 1)
+        if size > confine.MAX_FILE_BYTES:  # read (to keep the stream in step), never parsed
+            message = f"the file is larger than {confine.MAX_FILE_BYTES:,} bytes"
+            raise confine.TooLarge(errno.EFBIG, message)
+        return content[:-1]
+
+
+def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, env=_environment(), check=False
+        )
+    except FileNotFoundError as error:
+        if error.filename == "git":
+            raise _no_git() from error
+        raise ConfigError(f"folder {display_path(folder)} not found") from error
+
+
+def _popen(command: Sequence[str], folder: Path) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            command, cwd=folder, env=_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+    except FileNotFoundError as error:
+        raise _no_git() from error
+
+
+def _environment() -> dict[str, str]:
+    """The process environment (git finds its own config, GIT_DIR...) plus safe settings."""
+    return {**os.environ, **_GIT_ENV}
+
+
+def _no_git() -> ConfigError:
+    return ConfigError("--changed-since needs git, which is not installed (or not on PATH)")
+
+
+def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:
+    lines = result.stderr.decode(errors="replace").strip().splitlines()
+    return lines[0].removeprefix("fatal: ") if lines else f"git exited with {result.returncode}"
+
+
+def _stream(stream: IO[bytes] | None) -> IO[bytes]:
+    assert stream is not None  # opened with PIPE
+    return stream

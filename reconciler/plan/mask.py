@@ -1,0 +1,180 @@
+"""The one masking step: a Plan (or an apply report) with every sensitive value replaced by MASK.
+
+Pure, and run once between the planner and every renderer and serializer: text, Markdown, the
+JSON document (its ``fields``, ``upsert`` and ``request``), the saved plan and apply's report all
+show the masked value they are handed and know nothing about ``sensitive:``. A renderer cannot
+forget to mask, and no format masks differently from another. The checksum is the one thing
+computed from the unmasked plan (it must cover what is sent).
+
+A path is sensitive (``model.is_sensitive``) when any name on it is listed, or the path as
+written, or a prefix of it: ``phone`` masks ``attributes.phone``, ``companies.acme.phone`` and
+``memberships.acme.company.phone``; ``companies.acme`` masks every value of that company.
+``email`` is always listed (config.py). Warnings (the planner's prediction of a value Usertour
+would drop quotes it) are cleared of the sensitive values of their user's request too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Collection, Iterable, Mapping
+
+from reconciler.apply.applier import ApplyReport, UserOutcome
+from reconciler.model import (
+    MASK,
+    Attributes,
+    AttributeValue,
+    Company,
+    FieldChange,
+    FieldPath,
+    Membership,
+    Plan,
+    PlanWarning,
+    TargetPlan,
+    Upsert,
+    UserChange,
+    UserDeletion,
+    is_sensitive,
+)
+
+#: A sensitive value shorter than this is not searched for in free text (a vendor's message):
+#: "1" or "no" would mask unrelated words, and short values say little anyway.
+MIN_SEARCHED = 3
+
+
+def _masked(value: AttributeValue) -> AttributeValue:
+    return value if value is None else MASK
+
+
+def mask_change(change: FieldChange, sensitive: Collection[str]) -> FieldChange:
+    if not is_sensitive(change.path, sensitive):
+        return change
+    return dataclasses.replace(change, old=_masked(change.old), new=_masked(change.new))
+
+
+def _mask_values(prefix: FieldPath, values: Attributes, sensitive: Collection[str]) -> Attributes:
+    return {
+        name: _masked(value) if is_sensitive((*prefix, name), sensitive) else value
+        for name, value in values.items()
+    }
+
+
+def mask_upsert(upsert: Upsert, sensitive: Collection[str]) -> Upsert:
+    """The request with every sensitive value masked, at every depth (companies, memberships)."""
+    email = _masked(upsert.email) if is_sensitive(("email",), sensitive) else upsert.email
+    companies = tuple(
+        Company(c.id, _mask_values(("companies", c.id), c.attributes, sensitive))
+        for c in upsert.companies
+    )
+    memberships = tuple(_mask_membership(m, sensitive) for m in upsert.memberships)
+    attributes = _mask_values(("attributes",), upsert.attributes, sensitive)
+    return dataclasses.replace(
+        upsert, attributes=attributes, email=email, companies=companies, memberships=memberships
+    )
+
+
+def _mask_membership(membership: Membership, sensitive: Collection[str]) -> Membership:
+    prefix = ("memberships", membership.company.id)
+    company = membership.company
+    company_values = _mask_values((*prefix, "company"), company.attributes, sensitive)
+    return Membership(
+        Company(company.id, company_values), _mask_values(prefix, membership.attributes, sensitive)
+    )
+
+
+def _mask_user(change: UserChange, sensitive: Collection[str]) -> UserChange:
+    fields = tuple(mask_change(field, sensitive) for field in change.fields)
+    return dataclasses.replace(change, fields=fields, upsert=mask_upsert(change.upsert, sensitive))
+
+
+def _mask_deletion(deletion: UserDeletion, sensitive: Collection[str]) -> UserDeletion:
+    if deletion.email is None or not is_sensitive(("email",), sensitive):
+        return deletion
+    return dataclasses.replace(deletion, email=MASK)
+
+
+def _mask_warning(
+    warning: PlanWarning, upsert: Upsert | None, sensitive: Collection[str]
+) -> PlanWarning:
+    if upsert is None:
+        return warning
+    message = mask_text(warning.message, sensitive_values(upsert, sensitive))
+    return dataclasses.replace(warning, message=message)
+
+
+def _mask_target(target: TargetPlan, sensitive: Collection[str]) -> TargetPlan:
+    upserts = {change.user_id: change.upsert for change in target.changes}
+    warnings = tuple(_mask_warning(w, upserts.get(w.user_id), sensitive) for w in target.warnings)
+    return dataclasses.replace(
+        target,
+        changes=tuple(_mask_user(change, sensitive) for change in target.changes),
+        deletions=tuple(_mask_deletion(deletion, sensitive) for deletion in target.deletions),
+        warnings=warnings,
+    )
+
+
+def mask_plan(plan: Plan, sensitive: Collection[str]) -> Plan:
+    """The plan every format renders: the same plan, sensitive values replaced by MASK."""
+    return dataclasses.replace(
+        plan, targets=tuple(_mask_target(target, sensitive) for target in plan.targets)
+    )
+
+
+def sensitive_values(upsert: Upsert, sensitive: Collection[str]) -> set[str]:
+    """The sensitive values a request carries, as a vendor may echo them in an error message."""
+    masked = mask_upsert(upsert, sensitive)
+    pairs = [(upsert.email, masked.email)]
+    pairs += _pairs(upsert.attributes, masked.attributes)
+    for company, masked_company in zip(upsert.companies, masked.companies, strict=True):
+        pairs += _pairs(company.attributes, masked_company.attributes)
+    for membership, masked_membership in zip(upsert.memberships, masked.memberships, strict=True):
+        pairs += _pairs(membership.company.attributes, masked_membership.company.attributes)
+        pairs += _pairs(membership.attributes, masked_membership.attributes)
+    found: set[str] = set()
+    for value, shown in pairs:
+        if shown is MASK:
+            found.update(_texts(value))
+    return {text for text in found if len(text) >= MIN_SEARCHED}
+
+
+def _pairs(
+    values: Mapping[str, AttributeValue], masked: Mapping[str, AttributeValue]
+) -> list[tuple[AttributeValue, AttributeValue]]:
+    return [(values[name], masked[name]) for name in values]
+
+
+def _texts(value: AttributeValue) -> Iterable[str]:
+    """How a value may appear in a message: as written, and as JSON (``"x"``, ``12.5``)."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        yield item if isinstance(item, str) else json.dumps(item)
+        yield json.dumps(item, ensure_ascii=False)
+
+
+def mask_text(text: str, values: Iterable[str]) -> str:
+    """``text`` with each of ``values`` replaced by MASK, longest first (a value inside another
+    is not left half-masked)."""
+    for value in sorted(set(values), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
+
+
+def mask_report(report: ApplyReport, plan: Plan, sensitive: Collection[str]) -> ApplyReport:
+    """The apply report every format prints: values that did not stick masked like the plan's,
+    and a vendor's message cleared of the sensitive values that user's request carried."""
+    upserts = {(t.target, c.user_id): c.upsert for t in plan.targets for c in t.changes}
+    outcomes = []
+    for outcome in report.outcomes:
+        upsert = upserts.get((outcome.target, outcome.user_id))
+        outcomes.append(_mask_outcome(outcome, upsert, sensitive))
+    return dataclasses.replace(report, outcomes=tuple(outcomes))
+
+
+def _mask_outcome(
+    outcome: UserOutcome, upsert: Upsert | None, sensitive: Collection[str]
+) -> UserOutcome:
+    message = outcome.message
+    if message is not None and upsert is not None:
+        message = mask_text(message, sensitive_values(upsert, sensitive))
+    not_stuck = tuple(mask_change(change, sensitive) for change in outcome.not_stuck)
+    return dataclasses.replace(outcome, message=message, not_stuck=not_stuck)

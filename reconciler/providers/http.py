@@ -25,6 +25,7 @@ from reconciler.load.config import TargetConfig
 from reconciler.load.configcheck import url_problem
 from reconciler.providers.retry import Attempts, RetryPolicy, parse_retry_after
 from reconciler.providers.throttle import AdaptiveLimit, TokenBucket
+from reconciler.providers.transports import transport_for
 from reconciler.quoting import PATH_CHARS, excerpt
 
 ALLOWED_HOSTS_ENV = "RECONCILER_ALLOWED_HOSTS"
@@ -202,6 +203,7 @@ class ApiClient:
         auth_header: str,
         describe_error: Callable[[httpx.Response], str],
         retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.target = target.name
         self.key_variable = target.api_key_env or ""
@@ -232,6 +234,8 @@ class ApiClient:
             # Plain http (loopback only, see check_destination) never does TLS, and redirects
             # are not followed: loading the CA bundle for it would cost ~130 ms at every start.
             verify=not base_url.startswith("http://"),
+            # None: the network, unless a test mounted the in-process emulator (transports.py).
+            transport=transport or transport_for(base_url),
         )
 
     def request(

@@ -257,6 +257,11 @@ class RunningEmulator:
         return f"http://{host}:{self.port}"
 
     @property
+    def app(self) -> EmulatorApp:
+        """The dispatcher this server answers with (``transport.EmulatorTransport`` takes it)."""
+        return self._app
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         """Every vendor request answered so far, oldest first."""
         return self._app.requests.snapshot()

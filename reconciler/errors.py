@@ -81,6 +81,21 @@ class TargetError(ReconcilerError):
         super().__init__(f"target {target}: {message}")
 
 
+class LostAnswer(TargetError):
+    """A write was sent but its answer was lost (a 5xx, a timeout, a dropped connection).
+
+    The target may have applied it or not. Resending blindly could record events twice, so the
+    client does not resend it; the applier re-reads the user and decides what is left to send.
+    Part of the applier's contract with every provider, so it lives here, not with HTTP.
+    """
+
+    def __init__(self, target: str, message: str, answered: bool = False) -> None:
+        super().__init__(target, message)
+        #: The server answered (a 5xx): it is done with the request. False after a timeout or
+        #: a dropped connection, when the request may still be processed.
+        self.answered = answered
+
+
 class ListingBroken(TargetError):
     """A listing cannot go on from where it was: its cursor stopped working (Usertour's cursor
     is the last user of the page, and deleting that user between pages breaks it: 400 E1007)."""

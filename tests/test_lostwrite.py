@@ -14,13 +14,13 @@ from collections.abc import Iterable
 import pytest
 
 from reconciler.apply.lostwrite import send_user
+from reconciler.errors import LostAnswer as AmbiguousWrite
 from reconciler.errors import ReconcilerError
 from reconciler.escape import printable
 from reconciler.load.config import TargetConfig
 from reconciler.model import Event, EventStats, LiveUser, Upsert, UserSpec
 from reconciler.plan.planner import diff_user
 from reconciler.providers.base import Provider
-from reconciler.providers.http import AmbiguousWrite
 from reconciler.providers.retry import Attempts, RetryPolicy
 from reconciler.providers.sprig import SprigProvider
 from tests.e2e.emulator import SPRIG_KEY, StartEmulator

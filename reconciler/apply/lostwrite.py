@@ -21,12 +21,12 @@ import itertools
 import logging
 import time
 
+from reconciler.errors import LostAnswer as AmbiguousWrite
 from reconciler.errors import ReconcilerError
 from reconciler.escape import printable
 from reconciler.model import Event, LiveUser, Upsert, UserChange, UserSpec
 from reconciler.plan.planner import unapplied
 from reconciler.providers.base import Provider
-from reconciler.providers.http import AmbiguousWrite
 from reconciler.providers.retry import Attempts
 
 #: Seconds between verification polls: short first (Sprig is often quick), then backing off.

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from reconciler import __version__
-from reconciler.errors import ConfigError, MissingKey, TargetError
+from reconciler.errors import ConfigError, LostAnswer, MissingKey, TargetError
 from reconciler.load.config import TargetConfig
 from reconciler.load.configcheck import url_problem
 from reconciler.providers.retry import Attempts, RetryPolicy, parse_retry_after
@@ -39,20 +39,6 @@ R = TypeVar("R")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Failures that happen before the request left: nothing can have been processed.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-class AmbiguousWrite(TargetError):
-    """A write was sent but its answer was lost (a 5xx, a timeout, a dropped connection).
-
-    The vendor may have committed it. Resending blindly could record events twice, so the
-    client does not retry; the applier re-reads the user and decides what is left to send.
-    """
-
-    def __init__(self, target: str, message: str, answered: bool = False) -> None:
-        super().__init__(target, message)
-        #: The server answered (a 5xx): it is done with the request. False after a timeout or
-        #: a dropped connection, when the request may still be processed.
-        self.answered = answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +179,7 @@ class ApiClient:
 
     Every request goes through the one retry policy (SPEC section 6): reads are always safe to
     send again; a write is sent again only when the failure proves it was not processed (429,
-    or a connection that never opened). Any other write failure is an ``AmbiguousWrite``.
+    or a connection that never opened). Any other write failure is a ``LostAnswer``.
     """
 
     def __init__(
@@ -246,7 +232,7 @@ class ApiClient:
         ``attempts``: the request's retry budget, when the caller may send it again itself
         (the applier after a lost answer): both loops then draw from one budget.
         Returns the last answer when retries run out on a status (the caller reports it in the
-        vendor's words); raises the transport error's TargetError, or ``AmbiguousWrite``.
+        vendor's words); raises the transport error's TargetError, or ``LostAnswer``.
         """
         if self._unreachable is not None:
             raise self._unreachable
@@ -258,7 +244,7 @@ class ApiClient:
             if isinstance(outcome, httpx.Response):
                 return self._checked(outcome)
             if outcome.ambiguous and method not in IDEMPOTENT:
-                raise AmbiguousWrite(
+                raise LostAnswer(
                     self.target,
                     f"{method} {path}{about}: {outcome.reason} after the request was sent",
                     answered=outcome.response is not None,

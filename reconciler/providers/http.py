@@ -1,4 +1,4 @@
-"""What the Sprig and Usertour providers share: where a key may go, the client, errors, fan-out.
+"""What the Sprig and Usertour providers share: where a key may go, the client and its errors.
 
 Keys go only where they belong (SPEC section 8): a pull request can edit ``base_url`` while CI
 plans it with the keys in the environment, so a key is sent only over HTTPS to the provider's
@@ -11,10 +11,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -32,8 +31,6 @@ ALLOWED_HOSTS_ENV = "RECONCILER_ALLOWED_HOSTS"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 log = logging.getLogger("reconciler.http")
-T = TypeVar("T")
-R = TypeVar("R")
 
 #: Answers that say "try again": throttled, or the vendor (or a proxy before it) failed.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -325,27 +322,3 @@ class ApiClient:
 
     def close(self) -> None:
         self._client.close()
-
-
-def fan_out(
-    function: Callable[[T], R],
-    items: Sequence[T],
-    parallelism: int,
-    progress: Callable[[int], None] | None = None,
-) -> list[R]:
-    """``function`` over ``items`` with up to ``parallelism`` requests in flight, in order.
-
-    Threads with httpx's sync client: measured within a few percent of a bare http.client pool
-    at 50 ms round trips, with far less CPU than the async client (issue 5's figures).
-    """
-
-    def counted(item: T) -> R:
-        result = function(item)
-        if progress is not None:
-            progress(1)
-        return result
-
-    if parallelism <= 1 or len(items) <= 1:
-        return [counted(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(parallelism, len(items))) as pool:
-        return list(pool.map(counted, items))

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
+from reconciler.concurrency import fan_out
 from reconciler.errors import TargetError
 from reconciler.escape import printable
 from reconciler.load.config import TargetConfig
@@ -19,7 +20,6 @@ from reconciler.providers.base import Provider
 from reconciler.providers.http import (
     ApiClient,
     check_destination,
-    fan_out,
     read_api_key,
     user_path,
 )

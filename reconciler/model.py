@@ -1,4 +1,5 @@
-"""The plain values that flow through reconciler: declared users, live users, and the Plan.
+"""The plain values that flow through reconciler: declared users, live users, the Plan, and
+what applying it did (outcomes and the apply report).
 
 Everything here is a small frozen dataclass with no behaviour that touches disk or network, so
 the planner and the renderers can be tested with literals.
@@ -305,3 +306,63 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return any(t.changes or t.deletions for t in self.targets)
+
+
+#: What became of one planned user: "deleted": a pruned user is gone (it answered 200, or was
+#: gone already). "not_visible": sent and accepted, but an eventually consistent target (Sprig)
+#: did not show it within --wait; not a refusal ("not_stuck" is a value the target did not
+#: keep). "skipped": not sent, after Ctrl-C.
+Status = Literal[
+    "applied", "deleted", "failed", "not_stuck", "unconfirmed", "not_visible", "skipped"
+]
+#: The statuses that are what the plan wanted; every other one is reported.
+DONE: frozenset[Status] = frozenset({"applied", "deleted"})
+#: The statuses that count as failed (exit 1); "not_visible" (exit 4) and "skipped" are
+#: counted apart.
+FAILED: frozenset[Status] = frozenset({"failed", "not_stuck", "unconfirmed"})
+
+
+@dataclass(frozen=True, slots=True)
+class UserOutcome:
+    """What happened to one planned user (an upsert or a deletion) on one target."""
+
+    target: str
+    user_id: str
+    status: Status
+    #: Why it failed (the target's own words), for ``failed`` and ``unconfirmed``.
+    message: str | None = None
+    #: The fields the target did not keep, for ``not_stuck``.
+    not_stuck: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    """Every outcome of an apply, in plan order (target, then its upserts, then its deletions)."""
+
+    outcomes: tuple[UserOutcome, ...]
+    #: Seconds spent per target (sending and verifying).
+    durations: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def applied(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "applied")
+
+    @property
+    def deleted(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "deleted")
+
+    @property
+    def problems(self) -> tuple[UserOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.status not in DONE)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if o.status in FAILED)
+
+    @property
+    def not_visible(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "not_visible")
+
+    @property
+    def not_sent(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "skipped")

@@ -11,13 +11,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler.apply.applier import ApplyReport
-from reconciler.apply.engine import load_workspace, make_plan
-from reconciler.apply.prune import check_deletions, check_prunable, delete_target
+from reconciler.apply.applier import delete_target
+from reconciler.apply.engine import check_prunable, load_workspace, make_plan
 from reconciler.errors import ConfigError, RefusedError, TargetError
 from reconciler.load.config import TargetConfig
 from reconciler.load.schemas import load_schema
 from reconciler.model import (
+    ApplyReport,
     EventStats,
     LiveUser,
     Plan,
@@ -27,6 +27,7 @@ from reconciler.model import (
     UserDeletion,
     UserSpec,
 )
+from reconciler.plan.guards import Limits, check
 from reconciler.plan.mask import mask_plan, mask_report
 from reconciler.plan.planfile import plan_checksum, plan_document, read_saved_plan
 from reconciler.plan.planner import live_fingerprint, plan_deletions
@@ -97,18 +98,23 @@ def test_prune_with_user_is_refused() -> None:
 # --- the two guards ------------------------------------------------------------------------
 
 
+def _check_deletions(plan: Plan, configured: int | None, override: int | None, force: bool) -> None:
+    """safety.max_deletes ``configured``, --max-deletes ``override``, --force; no change guard."""
+    check(plan, Limits(None, None, configured, override, force))
+
+
 def test_no_deletion_needs_no_permission() -> None:
-    check_deletions(Plan((_pruned("t", 0, 50),)), None, None, force=False)
+    _check_deletions(Plan((_pruned("t", 0, 50),)), None, None, False)
 
 
 @pytest.mark.parametrize(("configured", "said"), [(None, "is not set"), (0, "is 0")])
 def test_pruning_must_be_allowed_in_the_config(configured: int | None, said: str) -> None:
     plan = Plan((_pruned("t", 1, 50),))
     with pytest.raises(RefusedError, match=f"pruning is not allowed.*max_deletes {said}"):
-        check_deletions(plan, configured, None, force=True)
+        _check_deletions(plan, configured, None, True)
     # --max-deletes raises a configured limit but cannot turn pruning on.
     with pytest.raises(RefusedError, match=r"Set safety\.max_deletes in reconciler\.yaml"):
-        check_deletions(plan, configured, 10, force=True)
+        _check_deletions(plan, configured, 10, True)
 
 
 def test_max_deletes_counts_every_target_and_names_its_override() -> None:
@@ -116,29 +122,27 @@ def test_max_deletes_counts_every_target_and_names_its_override() -> None:
     with pytest.raises(
         RefusedError, match=r"delete 4 users: safety.max_deletes is 3.*--max-deletes 4"
     ):
-        check_deletions(plan, 3, None, force=False)
+        _check_deletions(plan, 3, None, False)
     with pytest.raises(RefusedError, match="--max-deletes is 2"):
-        check_deletions(plan, 3, 2, force=False)
-    check_deletions(plan, 3, 4, force=False)
-    check_deletions(plan, 4, None, force=False)
+        _check_deletions(plan, 3, 2, False)
+    _check_deletions(plan, 3, 4, False)
+    _check_deletions(plan, 4, None, False)
 
 
 def test_ratio_guard_refuses_over_30_percent_unless_forced() -> None:
-    check_deletions(Plan((_pruned("t", 3, 10),)), 100, None, force=False)  # exactly 30%
+    _check_deletions(Plan((_pruned("t", 3, 10),)), 100, None, False)  # exactly 30%
     over = Plan((_pruned("ok", 1, 10), _pruned("t", 4, 10)))
     with pytest.raises(RefusedError, match=r"delete 4 of the 10 live users \(40%\) of target t"):
-        check_deletions(over, 100, None, force=False)
-    check_deletions(over, 100, None, force=True)
+        _check_deletions(over, 100, None, False)
+    _check_deletions(over, 100, None, True)
 
 
 def test_ratio_guard_waits_for_ten_live_users() -> None:
-    check_deletions(Plan((_pruned("t", 9, 9),)), 100, None, force=False)
+    _check_deletions(Plan((_pruned("t", 9, 9),)), 100, None, False)
 
 
 def test_max_changes_does_not_count_deletions() -> None:
-    from reconciler.apply.applier import check_safety
-
-    check_safety(Plan((_pruned("t", 5, 50),)), 0, 0.0)
+    check(Plan((_pruned("t", 5, 50),)), Limits(max_changes=0, max_change_ratio=0.0, max_deletes=5))
 
 
 def test_a_workspace_of_only_some_files_cannot_be_pruned(tmp_path: Path) -> None:
@@ -190,7 +194,7 @@ class _Deleting(Provider):
 def test_deletions_report_each_user_and_a_failure_does_not_stop_the_others() -> None:
     provider = _Deleting(gone={"x1"}, broken={"x2"})
     done: list[int] = []
-    outcomes = delete_target(_pruned("t", 4, 40), provider, progress=done.append)
+    outcomes = delete_target(_pruned("t", 4, 40), provider, threading.Event(), done.append)
     assert sorted(provider.deleted) == ["x0", "x1", "x3"]
     assert [(o.user_id, o.status) for o in outcomes] == [
         ("x0", "deleted"),

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from reconciler.apply.applier import ApplyReport, UserOutcome
-from reconciler.model import FieldChange, Plan, PlanWarning, TargetPlan, Upsert, UserChange
+from reconciler.model import (
+    ApplyReport,
+    FieldChange,
+    Plan,
+    PlanWarning,
+    TargetPlan,
+    Upsert,
+    UserChange,
+    UserOutcome,
+)
 from reconciler.plan.mask import mask_plan, mask_report
 from reconciler.render.markdown import (
     code_span,

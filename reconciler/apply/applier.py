@@ -1,221 +1,120 @@
-"""Plan -> requests: the safety guard, one upsert per changed user, and read-back verification.
+"""Plan -> requests: every action of a checked plan sent, target by target, and its outcome.
 
-A failure of one user never stops the others; every outcome is reported (SPEC section 6).
-After the upserts, each user is compared with what the target shows: Usertour answers with the
-user (its answer is checked), Sprig applies later (reads are polled until they show the plan or
-the wait runs out: "not visible yet", which is not "did not keep"). Lost answers are
-lostwrite.py's job: no event is ever recorded twice.
+A target's actions are its upserts and, when pruned, its deletions: each sent concurrently
+(concurrency.fan_out, up to the target's parallelism), each with its own outcome. A failure
+of one user never stops the others; every outcome is reported (SPEC section 6). The upserts
+are verified (verify.py) before the deletions go out; a lost answer is lostwrite.py's job, so
+no event is ever recorded twice. Deleting is verified by the answer itself: Usertour answers 200
+once the user is gone, the sandbox deletes in a transaction, and "not found" means it was gone
+already (a DELETE whose answer was lost is simply sent again by the client).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import threading
-import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
 
-from reconciler.apply.lostwrite import POLL_DELAYS, OutcomeUnknown, send_user
+from reconciler.apply.lostwrite import OutcomeUnknown, send_user
+from reconciler.apply.progress import Quiet, StepFactory
+from reconciler.apply.verify import verify
+from reconciler.concurrency import fan_out
 from reconciler.errors import ReconcilerError
 from reconciler.model import (
-    FieldChange,
+    ApplyReport,
     LiveUser,
-    Plan,
     TargetPlan,
     UserChange,
+    UserDeletion,
+    UserOutcome,
     UserSpec,
 )
-from reconciler.plan import guards
-from reconciler.plan.planner import unapplied
-from reconciler.plan.typelock import DROPPED
+from reconciler.plan.guards import CheckedPlan
 from reconciler.providers.base import Provider
 
-#: "deleted": a pruned user is gone (it answered 200, or was already gone).
-#: "not_visible": sent and accepted, but an eventually consistent target (Sprig) did not show
-#: it within --wait; not a refusal ("not_stuck" is a value the target did not keep).
-Status = Literal[
-    "applied", "deleted", "failed", "not_stuck", "unconfirmed", "not_visible", "skipped"
-]
-#: The statuses that are what the plan wanted; every other one is reported.
-DONE: frozenset[Status] = frozenset({"applied", "deleted"})
-#: The statuses that count as failed (exit 1); "not_visible" (exit 4) and "skipped" (not sent,
-#: after Ctrl-C) are counted apart.
-FAILED: frozenset[Status] = frozenset({"failed", "not_stuck", "unconfirmed"})
-
-log = logging.getLogger("reconciler.http")
+#: Why an action was not sent once ``stop`` was set (Ctrl-C, SIGTERM).
+NOT_SENT = "not sent: apply was interrupted; run apply again"
+NOT_DELETED = "not deleted: apply was interrupted; run apply again"
 
 
-@dataclass(frozen=True, slots=True)
-class UserOutcome:
-    """What happened to one planned user on one target."""
+def apply_plan(
+    checked: CheckedPlan,
+    users: Sequence[UserSpec],
+    providers: Mapping[str, Provider],
+    wait: float | None,
+    stop: threading.Event | None = None,
+    steps: StepFactory = Quiet,
+) -> ApplyReport:
+    """Send every action of a plan that passed its guards (``guards.check``), and verify it.
 
-    target: str
-    user_id: str
-    status: Status
-    #: Why it failed (the target's own words), for ``failed`` and ``unconfirmed``.
-    message: str | None = None
-    #: The fields the target did not keep, for ``not_stuck``.
-    not_stuck: tuple[FieldChange, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ApplyReport:
-    """Every outcome, in plan order (target, then user id)."""
-
-    outcomes: tuple[UserOutcome, ...]
-    #: Seconds spent per target (sending and verifying).
-    durations: Mapping[str, float] = dataclasses.field(default_factory=dict)
-
-    @property
-    def applied(self) -> int:
-        return sum(1 for o in self.outcomes if o.status == "applied")
-
-    @property
-    def deleted(self) -> int:
-        return sum(1 for o in self.outcomes if o.status == "deleted")
-
-    @property
-    def problems(self) -> tuple[UserOutcome, ...]:
-        return tuple(o for o in self.outcomes if o.status not in DONE)
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for o in self.outcomes if o.status in FAILED)
-
-    @property
-    def not_visible(self) -> int:
-        return sum(1 for o in self.outcomes if o.status == "not_visible")
-
-    @property
-    def not_sent(self) -> int:
-        return sum(1 for o in self.outcomes if o.status == "skipped")
+    ``users``: the declarations the plan was made from (verification compares with them).
+    ``wait``: seconds to poll eventually consistent targets until they show the plan (None: no
+    wait, so the applied values are not verified there). ``stop``: once set, nothing new is
+    sent; requests in flight finish and the rest is reported as not sent.
+    """
+    specs = {user.id: user for user in users}
+    stop = stop or threading.Event()
+    outcomes: list[UserOutcome] = []
+    durations: dict[str, float] = {}
+    for target_plan in checked.plan.targets:
+        provider = providers[target_plan.target]
+        sending = steps(f"{target_plan.target}: applying", len(target_plan.changes))
+        outcomes.extend(upsert_target(target_plan, provider, specs, wait, stop, sending.advance))
+        durations[target_plan.target] = sending.close()
+        if target_plan.deletions:
+            deleting = steps(f"{target_plan.target}: deleting", len(target_plan.deletions))
+            outcomes.extend(delete_target(target_plan, provider, stop, deleting.advance))
+            durations[target_plan.target] += deleting.close()
+    return ApplyReport(tuple(outcomes), durations)
 
 
-def check_safety(plan: Plan, max_changes: int | None, max_change_ratio: float | None) -> None:
-    """Refuse before anything is sent when the plan changes more users than allowed
-    (guards.py holds the guards; plan forecasts the same refusals)."""
-    guards.refuse(guards.change_refusals(plan, guards.Limits(max_changes, max_change_ratio)))
-
-
-def apply_target(
+def upsert_target(
     target_plan: TargetPlan,
     provider: Provider,
     specs: Mapping[str, UserSpec],
     wait: float | None,
-    stop: threading.Event | None = None,
+    stop: threading.Event,
     progress: Callable[[int], None] | None = None,
 ) -> list[UserOutcome]:
-    """Send the changes of one target concurrently, then check what the target shows.
-
-    ``wait``: seconds to poll an eventually consistent target; None skips the wait.
-    ``stop``: once set (Ctrl-C, SIGTERM), nothing new is sent; requests in flight finish.
-    """
-    stop = stop or threading.Event()
+    """Send the upserts of one target concurrently, then check what the target shows."""
     target = target_plan.target
 
-    def send(change: UserChange) -> tuple[UserChange, LiveUser | UserOutcome | None]:
+    def send(change: UserChange) -> LiveUser | UserOutcome | None:
         if stop.is_set():
-            message = "not sent: apply was interrupted; run apply again"
-            return change, UserOutcome(target, change.user_id, "skipped", message=message)
+            return UserOutcome(target, change.user_id, "skipped", message=NOT_SENT)
         try:
-            return change, send_user(provider, change, specs[change.user_id], wait)
+            return send_user(provider, change, specs[change.user_id], wait)
         except OutcomeUnknown as error:
-            return change, UserOutcome(target, change.user_id, "unconfirmed", message=str(error))
+            return UserOutcome(target, change.user_id, "unconfirmed", message=str(error))
         except ReconcilerError as error:
-            return change, _failed(target, change, str(error))
-        finally:
-            if progress is not None:
-                progress(1)
+            return UserOutcome(target, change.user_id, "failed", message=str(error))
 
-    workers = max(1, min(provider.parallelism, len(target_plan.changes)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        sent = list(pool.map(send, target_plan.changes))
-    outcomes = {c.user_id: r for c, r in sent if isinstance(r, UserOutcome)}
-    answers = {c.user_id: r for c, r in sent if not isinstance(r, UserOutcome)}
-    pending = {uid: specs[uid] for uid in answers}
+    changes = target_plan.changes
+    results = fan_out(send, changes, provider.parallelism, progress)
+    sent = {change.user_id: result for change, result in zip(changes, results, strict=True)}
+    outcomes = {uid: result for uid, result in sent.items() if isinstance(result, UserOutcome)}
+    answers = {uid: result for uid, result in sent.items() if not isinstance(result, UserOutcome)}
     # Interrupted: report what is known now rather than wait for Sprig to catch up.
-    verify_wait = None if stop.is_set() else wait
-    verified = _verify(target, provider, pending, answers, verify_wait)
-    outcomes.update(verified)
-    return [outcomes[c.user_id] for c in target_plan.changes]
+    outcomes.update(verify(target, provider, specs, answers, None if stop.is_set() else wait))
+    return [outcomes[change.user_id] for change in changes]
 
 
-def _failed(target: str, change: UserChange, message: str) -> UserOutcome:
-    return UserOutcome(target, change.user_id, "failed", message=message)
-
-
-def _check(target: str, spec: UserSpec, live: LiveUser | None, provider: Provider) -> UserOutcome:
-    remaining = unapplied(spec, live, provider.capabilities)
-    if remaining is None:
-        return UserOutcome(target, spec.id, "unconfirmed", message="not visible on the target")
-    if remaining:
-        # The usual cause on such a target; the plan's warnings name the type it holds.
-        why = DROPPED if provider.capabilities.locks_types else None
-        return UserOutcome(target, spec.id, "not_stuck", message=why, not_stuck=remaining)
-    return UserOutcome(target, spec.id, "applied")
-
-
-def _verify(
-    target: str,
+def delete_target(
+    target_plan: TargetPlan,
     provider: Provider,
-    pending: dict[str, UserSpec],
-    answers: Mapping[str, LiveUser | None],
-    wait: float | None,
-) -> dict[str, UserOutcome]:
-    """Compare answers, then read back the rest; poll while an eventual target catches up."""
-    results: dict[str, UserOutcome] = {}
-    for user_id, answer in answers.items():
-        if answer is not None:
-            results[user_id] = _check(target, pending.pop(user_id), answer, provider)
-    if provider.eventually_consistent and wait is None:
-        for user_id in pending:
-            results[user_id] = UserOutcome(target, user_id, "applied")
-        return results
-    budget = (wait or 0.0) if provider.eventually_consistent else 0.0
-    deadline = time.monotonic() + budget
-    attempt = 0
-    while pending:
+    stop: threading.Event,
+    progress: Callable[[int], None] | None = None,
+) -> list[UserOutcome]:
+    """Delete the planned users of one target concurrently (``--prune``)."""
+    target = target_plan.target
+
+    def delete(deletion: UserDeletion) -> UserOutcome:
+        if stop.is_set():
+            return UserOutcome(target, deletion.user_id, "skipped", message=NOT_DELETED)
         try:
-            live = provider.read_users(list(pending))
+            existed = provider.delete_user(deletion.user_id)
         except ReconcilerError as error:
-            for user_id in pending:
-                results[user_id] = UserOutcome(target, user_id, "unconfirmed", message=str(error))
-            break
-        last: dict[str, UserOutcome] = {}
-        for user_id, spec in list(pending.items()):
-            outcome = _check(target, spec, live.get(user_id), provider)
-            if outcome.status == "applied":
-                results[user_id] = outcome
-                del pending[user_id]
-            else:
-                last[user_id] = outcome
-        delay = POLL_DELAYS[min(attempt, len(POLL_DELAYS) - 1)]
-        if not pending or time.monotonic() + delay > deadline:
-            results.update(_timed_out(last, provider, wait))
-            break
-        time.sleep(delay)
-        attempt += 1
-    return results
+            return UserOutcome(target, deletion.user_id, "failed", message=f"not deleted: {error}")
+        note = None if existed else "it was already gone"
+        return UserOutcome(target, deletion.user_id, "deleted", message=note)
 
-
-def _timed_out(
-    last: Mapping[str, UserOutcome], provider: Provider, wait: float | None
-) -> dict[str, UserOutcome]:
-    """Outcomes of users that never showed the plan. On an eventually consistent target the
-    wait ran out: "not visible yet", which is not a refusal (its 4xx would have failed the
-    upsert); the fields still pending are kept for the JSON report."""
-    if not provider.eventually_consistent:
-        return dict(last)
-    return {
-        user_id: UserOutcome(
-            outcome.target,
-            outcome.user_id,
-            "not_visible",
-            message=f"not visible yet after {wait or 0:g}s; run plan later",
-            not_stuck=outcome.not_stuck,
-        )
-        for user_id, outcome in last.items()
-    }
+    return fan_out(delete, target_plan.deletions, provider.parallelism, progress)

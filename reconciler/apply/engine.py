@@ -1,21 +1,19 @@
-"""One command run, end to end but without printing: load, select, read live, plan, apply.
+"""One command run up to its plan, without printing: load, select, open, read live, plan.
 
-The CLI calls these functions and turns their values and errors into output and exit codes.
+The CLI calls these functions and turns their values and errors into output and exit codes;
+applier.py sends the plan they make.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.apply.applier import ApplyReport, apply_target
 from reconciler.apply.progress import Quiet, StepFactory
-from reconciler.apply.prune import check_prunable, delete_target
 from reconciler.errors import ConfigError, MissingKey
 from reconciler.load.config import Config, TargetConfig, load_config
 from reconciler.load.declarations import Declarations, load_declarations
@@ -29,7 +27,7 @@ from reconciler.plan.planner import (
     targets_users,
 )
 from reconciler.plan.readstrategy import MIN_TO_LIST
-from reconciler.providers import open_provider
+from reconciler.providers import CAPABILITIES, open_provider
 from reconciler.providers.base import Provider
 
 
@@ -157,10 +155,10 @@ def make_plan(
 
     Each target is read by GETs or by its listing, whichever the read strategy finds cheaper
     (readstrategy; ``min_to_list`` None: GETs only). ``prune`` reads the whole listing, which
-    then serves as the read of the declared users too, to plan deleting the undeclared ones.
+    then serves as the read of the declared users too, to plan deleting the undeclared ones;
+    the caller has run ``check_prunable`` before opening the providers (before any key).
     """
     if prune:
-        check_prunable(workspace.targets, workspace.config.targets.values())
         _check_whole(workspace)
     target_plans = []
     planned: set[str] = set()
@@ -288,6 +286,45 @@ def _removed_since(
     )
 
 
+def check_prunable(
+    selected: Iterable[TargetConfig],
+    configured: Iterable[TargetConfig],
+    user_ids: Collection[str] = (),
+) -> None:
+    """Refuse --prune where it cannot be right, before any key is read or request sent.
+
+    With --user, every other user is not undeclared, only unselected (--shard is fine: its
+    split of ids is stable, so each job prunes its own share). A target that cannot list its
+    users cannot know which live users no file declares; the message names the targets that
+    can be pruned, to select with --target.
+    """
+    if user_ids:
+        raise ConfigError(
+            "--prune cannot be combined with --user: pruning deletes every live user no file "
+            "declares, which a selection of users cannot tell. Nothing was sent."
+        )
+    refused = [t for t in selected if not _can_list(t)]
+    if not refused:
+        return
+    reasons = "; ".join(
+        f"target {t.name} ({t.provider}): "
+        + (CAPABILITIES[t.provider].cannot_list_because or "it cannot list or delete users")
+        for t in refused
+    )
+    prunable = [t.name for t in configured if _can_list(t)]
+    hint = (
+        "select the targets to prune with " + " ".join(f"--target {name}" for name in prunable)
+        if prunable
+        else "no configured target can be pruned"
+    )
+    raise ConfigError(f"--prune: {reasons}. Nothing was sent: {hint}.")
+
+
+def _can_list(target: TargetConfig) -> bool:
+    capabilities = CAPABILITIES.get(target.provider)
+    return capabilities is not None and capabilities.can_list
+
+
 def _check_whole(workspace: Workspace) -> None:
     """Pruning judges "undeclared" on every declaration file: a workspace loaded from only some
     of them (validate's FILES) would see declared users as undeclared and delete them."""
@@ -296,32 +333,3 @@ def _check_whole(workspace: Workspace) -> None:
             "--prune needs every declaration file of the config, and only some were loaded. "
             "Nothing was sent."
         )
-
-
-def apply_plan(
-    plan: Plan,
-    workspace: Workspace,
-    providers: Mapping[str, Provider],
-    wait: float | None,
-    stop: threading.Event | None = None,
-    steps: StepFactory = Quiet,
-) -> ApplyReport:
-    """Send every change of the plan and verify it; the safety guards have run before this.
-
-    ``wait``: seconds to poll eventually consistent targets until they show the plan (None: no
-    wait, so the applied values are not verified there). A target's deletions (pruning) come
-    after its upserts, and are skipped like them once ``stop`` is set.
-    """
-    specs = {u.id: u for u in workspace.users}
-    outcomes = []
-    durations = {}
-    for target_plan in plan.targets:
-        provider = providers[target_plan.target]
-        sending = steps(f"{target_plan.target}: applying", len(target_plan.changes))
-        outcomes.extend(apply_target(target_plan, provider, specs, wait, stop, sending.advance))
-        durations[target_plan.target] = sending.close()
-        if target_plan.deletions:
-            deleting = steps(f"{target_plan.target}: deleting", len(target_plan.deletions))
-            outcomes.extend(delete_target(target_plan, provider, stop, deleting.advance))
-            durations[target_plan.target] += deleting.close()
-    return ApplyReport(tuple(outcomes), durations)

@@ -18,8 +18,8 @@ from pathlib import Path
 import click
 
 from reconciler import __version__
+from reconciler.apply.applier import apply_plan
 from reconciler.apply.engine import (
-    apply_plan,
     load_workspace,
     make_plan,
     open_providers,
@@ -348,12 +348,12 @@ def apply(
         if not the_plan.has_changes:
             finish_json(output_format, shown, None)
             return
-        guards.check(the_plan, limits)
+        checked = guards.check(the_plan, limits)
         confirm(the_plan, assume_yes)
         stop = threading.Event()
         with interruptible(stop):
             report = apply_plan(
-                the_plan, workspace, providers, None if no_wait else wait, stop, Progress
+                checked, workspace.users, providers, None if no_wait else wait, stop, Progress
             )
     shown_report = shown.masked_report(report)  # what every format prints of the outcome
     if output_format == "json":

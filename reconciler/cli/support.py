@@ -19,14 +19,19 @@ from typing import Any
 
 import click
 
-from reconciler.apply.applier import ApplyReport
-from reconciler.apply.engine import Workspace, digest, load_workspace, make_plan, open_providers
+from reconciler.apply.engine import (
+    Workspace,
+    check_prunable,
+    digest,
+    load_workspace,
+    make_plan,
+    open_providers,
+)
 from reconciler.apply.progress import Progress
-from reconciler.apply.prune import check_prunable
 from reconciler.errors import ConfigError, RefusedError
 from reconciler.escape import json_text
 from reconciler.load.config import display_path
-from reconciler.model import Plan
+from reconciler.model import ApplyReport, Plan
 from reconciler.plan.planfile import plan_checksum, read_saved_plan
 from reconciler.plan.replan import compare
 from reconciler.providers.base import Provider

@@ -73,27 +73,36 @@ class Refusal:
     allow: str
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedPlan:
+    """A plan that passed the guards of one run: the only value apply sends (``check`` makes
+    it), so no caller can send a plan its guards refuse (octoDNS's ``raise_if_unsafe``)."""
+
+    plan: Plan
+    limits: Limits
+
+
 def refusals(plan: Plan, limits: Limits) -> list[Refusal]:
-    """Every guard ``plan`` exceeds under ``limits``, in the order apply checks them."""
-    return [*change_refusals(plan, limits), *deletion_refusals(plan, limits)]
+    """Every guard ``plan`` exceeds under ``limits``, in the order apply checks them.
+
+    A deletion is one more action of the plan, with guards of its own: it counts towards
+    max_deletes and the deletion ratio, never towards max_changes."""
+    return [*_change_refusals(plan, limits), *_deletion_refusals(plan, limits)]
 
 
-def check(plan: Plan, limits: Limits) -> None:
+def check(plan: Plan, limits: Limits) -> CheckedPlan:
     """Refuse (exit 3) with the first exceeded guard, before anything is sent."""
-    refuse(refusals(plan, limits))
-
-
-def refuse(found: list[Refusal]) -> None:
-    """Raise the first of ``found`` as apply's refusal (exit 3); nothing when it is empty."""
+    found = refusals(plan, limits)
     if found:
         raise RefusedError(f"{found[0].message} Nothing was sent.")
+    return CheckedPlan(plan, limits)
 
 
 def _plural(count: int) -> str:
     return f"{count} user{'s' if count != 1 else ''}"
 
 
-def change_refusals(plan: Plan, limits: Limits) -> list[Refusal]:
+def _change_refusals(plan: Plan, limits: Limits) -> list[Refusal]:
     found = []
     changed = sum(len(t.changes) for t in plan.targets)
     if limits.max_changes is not None and changed > limits.max_changes:
@@ -129,7 +138,7 @@ def change_refusals(plan: Plan, limits: Limits) -> list[Refusal]:
     return found
 
 
-def deletion_refusals(plan: Plan, limits: Limits) -> list[Refusal]:
+def _deletion_refusals(plan: Plan, limits: Limits) -> list[Refusal]:
     deletes = plan.deletes
     if not deletes:
         return []

@@ -19,9 +19,9 @@ import dataclasses
 import json
 from collections.abc import Collection, Iterable, Mapping
 
-from reconciler.apply.applier import ApplyReport, UserOutcome
 from reconciler.model import (
     MASK,
+    ApplyReport,
     Attributes,
     AttributeValue,
     Company,
@@ -34,6 +34,7 @@ from reconciler.model import (
     Upsert,
     UserChange,
     UserDeletion,
+    UserOutcome,
     is_sensitive,
 )
 

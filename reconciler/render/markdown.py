@@ -17,9 +17,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from reconciler.apply.applier import ApplyReport, UserOutcome
 from reconciler.escape import printable
-from reconciler.model import FieldChange, Plan, TargetPlan, UserChange, UserDeletion
+from reconciler.model import (
+    ApplyReport,
+    FieldChange,
+    Plan,
+    TargetPlan,
+    UserChange,
+    UserDeletion,
+    UserOutcome,
+)
 from reconciler.render.text import (
     deletion_details,
     describe_field,

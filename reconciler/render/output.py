@@ -14,10 +14,9 @@ from typing import Any
 
 import click
 
-from reconciler.apply.applier import ApplyReport
 from reconciler.apply.engine import Workspace, digest
 from reconciler.escape import json_text, printable
-from reconciler.model import Plan
+from reconciler.model import ApplyReport, Plan
 from reconciler.plan.guards import Limits, Refusal, limits_of, refusals
 from reconciler.plan.mask import mask_plan, mask_report
 from reconciler.plan.planfile import plan_checksum, plan_document

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.apply.applier import ApplyReport, UserOutcome
 from reconciler.cli.main import PrintableFormatter
 from reconciler.escape import json_text, printable
+from reconciler.model import ApplyReport, UserOutcome
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import report_lines, styled
 from tests.security.attacker_outputs import (

@@ -12,10 +12,18 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reconciler.apply.applier import ApplyReport, UserOutcome
 from reconciler.apply.engine import Workspace, load_workspace
 from reconciler.escape import json_text
-from reconciler.model import Company, LiveUser, Membership, Plan, UserSpec, format_path
+from reconciler.model import (
+    ApplyReport,
+    Company,
+    LiveUser,
+    Membership,
+    Plan,
+    UserOutcome,
+    UserSpec,
+    format_path,
+)
 from reconciler.plan.planfile import upsert_to_json
 from reconciler.plan.planner import plan_target
 from reconciler.providers import CAPABILITIES

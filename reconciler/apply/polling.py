@@ -1,0 +1,31 @@
+"""The one polling helper: read again after short, growing pauses until a wait runs out.
+
+Sprig answers 202 and applies later, so apply looks again until the target shows what it
+needs: verification (verify.py) until users show the plan, and lostwrite.py after a lost
+answer until it can tell whether the write was recorded. Both look at the same pace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+
+#: Seconds between polls: short first (Sprig is often quick), then backing off.
+POLL_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def polls(wait: float | None) -> Iterator[int]:
+    """Yield the poll number (0 at once), sleeping between polls; stop when the next pause
+    would end more than ``wait`` seconds (None: 0) after the first poll.
+
+    The caller looks at the target in the loop body and breaks once it has its answer; a loop
+    that ends without a break means the wait ran out. The deadline starts with the first poll.
+    """
+    deadline = time.monotonic() + (wait or 0.0)
+    for attempt in itertools.count():
+        yield attempt
+        delay = POLL_DELAYS[min(attempt, len(POLL_DELAYS) - 1)]
+        if time.monotonic() + delay > deadline:
+            return
+        time.sleep(delay)

@@ -14,7 +14,7 @@ import pytest
 from reconciler.apply.applier import delete_target
 from reconciler.apply.engine import check_prunable, load_workspace, make_plan
 from reconciler.errors import ConfigError, RefusedError, TargetError
-from reconciler.load.config import TargetConfig
+from reconciler.load.config import Config, TargetConfig
 from reconciler.load.schemas import load_schema
 from reconciler.model import (
     ApplyReport,
@@ -29,8 +29,9 @@ from reconciler.model import (
 )
 from reconciler.plan.guards import Limits, check
 from reconciler.plan.mask import mask_plan, mask_report
-from reconciler.plan.planfile import plan_checksum, plan_document, read_saved_plan
+from reconciler.plan.planfile import plan_checksum, read_saved_plan
 from reconciler.plan.planner import live_fingerprint, plan_deletions
+from reconciler.plan.present import present_plan
 from reconciler.providers import CAPABILITIES
 from reconciler.providers.base import Provider
 from reconciler.render.markdown import render_apply_markdown, render_markdown
@@ -272,13 +273,8 @@ def test_an_unpruned_plan_renders_and_sums_as_before() -> None:
 
 def test_saved_pruned_plan_validates_reads_back_and_holds_no_email(tmp_path: Path) -> None:
     plan = _plan_with_both()
-    document = plan_document(
-        mask_plan(plan, {"email"}),
-        checksum=plan_checksum(plan),
-        digest="0" * 64,
-        created_at="now",
-        selection={"prune": True},
-    )
+    config = Config(tmp_path / "reconciler.yaml", tmp_path, {})
+    document = present_plan(plan, config, "0" * 64, {"prune": True}, created_at="now").document
     jsonschema.validate(document, load_schema("plan"))
     assert document["summary"] == {"create": 1, "update": 0, "delete": 2, "unchanged": 10}
     assert document["targets"][0]["prune"]["listed"] == 9

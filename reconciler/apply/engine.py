@@ -17,10 +17,10 @@ from reconciler.apply.progress import Quiet, StepFactory
 from reconciler.errors import ConfigError, MissingKey
 from reconciler.load.config import Config, TargetConfig, load_config
 from reconciler.load.declarations import Declarations, load_declarations
+from reconciler.load.digest import inputs_digest
 from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
 from reconciler.plan.changes import ChangeSet
 from reconciler.plan.liveread import read_live
-from reconciler.plan.planfile import inputs_digest
 from reconciler.plan.planner import (
     plan_deletions,
     plan_target,
@@ -39,6 +39,8 @@ class Workspace:
     declarations: Declarations
     targets: tuple[TargetConfig, ...]
     users: tuple[UserSpec, ...]
+    #: SHA-256 of the config and declaration files, read once as they were loaded (load/digest.py).
+    digest: str
     #: --shard I/N, if any: pruning deletes only the undeclared live users of this shard.
     shard: tuple[int, int] | None = None
     #: --changed-since REV: only the users whose declaration changed since REV are planned.
@@ -77,7 +79,8 @@ def load_workspace(
         from reconciler.load.gitrev import changed_since as compare_with_revision
 
         changes = compare_with_revision(config, declarations, changed_since, environ)
-    return Workspace(config, declarations, targets, users, shard, changes)
+    digest = inputs_digest(config.path, declarations.files)
+    return Workspace(config, declarations, targets, users, digest, shard, changes)
 
 
 def in_shard(user_id: str, shard: tuple[int, int]) -> bool:
@@ -89,11 +92,6 @@ def in_shard(user_id: str, shard: tuple[int, int]) -> bool:
     index, count = shard
     digest = hashlib.sha256(user_id.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % count == index - 1
-
-
-def digest(workspace: Workspace) -> str:
-    """Digest of the config and declaration files this workspace was loaded from."""
-    return inputs_digest(workspace.config.path, workspace.declarations.files)
 
 
 def select_targets(config: Config, names: Sequence[str]) -> tuple[TargetConfig, ...]:

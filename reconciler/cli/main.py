@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -48,9 +47,12 @@ from reconciler.cli.support import (
 )
 from reconciler.errors import ReconcilerError, ValidationError
 from reconciler.escape import printable
+from reconciler.model import ApplyReport
 from reconciler.plan import guards
 from reconciler.plan.guards import limits_of
-from reconciler.render.output import PlanView, report_lines, styled
+from reconciler.plan.mask import mask_report
+from reconciler.plan.present import present_plan
+from reconciler.render.output import render_plan, render_report, saved_plan_json
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: apply: everything was accepted, but Sprig did not show all of it within --wait (run plan
@@ -67,9 +69,9 @@ def _use_colour() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _echo_lines(lines: Iterable[tuple[str, str]]) -> None:
+def _echo_report(report: ApplyReport) -> None:
     colour = _use_colour()
-    click.echo(styled(lines, colour), nl=False, color=colour)
+    click.echo(render_report(report, colour), nl=False, color=colour)
 
 
 def _error(message: str) -> None:
@@ -240,13 +242,13 @@ def plan(
         providers = open_providers(workspace, os.environ, stack, parallelism)
         the_plan = make_plan(workspace, providers, Progress, prune)
     selection = selection_of(target_names, user_ids, shard, prune, changed_since)
-    shown = PlanView(the_plan, workspace, selection)
-    rendered = shown.render(output_format, colour=_use_colour(), markdown_limit=markdown_limit)
+    shown = present_plan(the_plan, workspace.config, workspace.digest, selection)
+    rendered = render_plan(shown, output_format, _use_colour(), markdown_limit)
     click.echo(rendered, nl=False, color=_use_colour())
     if out_path is not None:
-        write_private(out_path, shown.document())
+        write_private(out_path, saved_plan_json(shown))
         click.echo(printable(f"Saved the plan to {out_path} (sensitive values masked)."), err=True)
-    step_summary(lambda: shown.render("markdown", colour=False))
+    step_summary(lambda: render_plan(shown, "markdown", colour=False))
     if detailed_exitcode and the_plan.has_changes:
         raise click.exceptions.Exit(EXIT_CHANGES)
 
@@ -341,9 +343,9 @@ def apply(
             the_plan = make_plan(workspace, providers, Progress, prune)
             check_checksum(the_plan, checksum)
         limits = limits_of(workspace.config, max_changes, max_change_ratio, max_deletes, force)
-        shown = PlanView(the_plan, workspace, selection, limits)
+        shown = present_plan(the_plan, workspace.config, workspace.digest, selection, limits)
         if output_format != "json":
-            rendered = shown.render(output_format, _use_colour(), markdown_limit)
+            rendered = render_plan(shown, output_format, _use_colour(), markdown_limit)
             click.echo(rendered, nl=False, color=_use_colour())
         if not the_plan.has_changes:
             finish_json(output_format, shown, None)
@@ -355,11 +357,12 @@ def apply(
             report = apply_plan(
                 checked, workspace.users, providers, None if no_wait else wait, stop, Progress
             )
-    shown_report = shown.masked_report(report)  # what every format prints of the outcome
+    # What every format prints of the outcome: values and vendor messages masked.
+    shown_report = mask_report(report, the_plan, workspace.config.sensitive)
     if output_format == "json":
         finish_json(output_format, shown, shown_report)
     else:
-        _echo_lines(report_lines(shown_report))
+        _echo_report(shown_report)
     step_summary(lambda: apply_markdown(shown_report))
     if stop.is_set():
         raise click.exceptions.Exit(EXIT_INTERRUPTED)

@@ -22,20 +22,19 @@ import click
 from reconciler.apply.engine import (
     Workspace,
     check_prunable,
-    digest,
     load_workspace,
     make_plan,
     open_providers,
 )
 from reconciler.apply.progress import Progress
 from reconciler.errors import ConfigError, RefusedError
-from reconciler.escape import json_text
 from reconciler.load.config import display_path
 from reconciler.model import ApplyReport, Plan
 from reconciler.plan.planfile import plan_checksum, read_saved_plan
+from reconciler.plan.present import present_plan
 from reconciler.plan.replan import compare
 from reconciler.providers.base import Provider
-from reconciler.render.output import PlanView, report_json
+from reconciler.render.output import PlanView, apply_json
 
 #: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
 MIN_CHECKSUM = 12
@@ -107,7 +106,7 @@ def saved_plan(
         saved.shard,
         saved.revision,
     )
-    if digest(workspace) != saved.digest:
+    if workspace.digest != saved.digest:
         raise RefusedError(
             f"stale plan: reconciler.yaml or the declarations changed since {planfile} was made; "
             "run plan again. Nothing was sent."
@@ -116,8 +115,8 @@ def saved_plan(
     check_prune(prune, users, workspace)
     providers = open_providers(workspace, os.environ, stack, parallelism)
     derived = make_plan(workspace, providers, Progress, prune)
-    document = PlanView(derived, workspace, selection).document()
-    differences = compare(saved.document, document)
+    shown = present_plan(derived, workspace.config, workspace.digest, selection)
+    differences = compare(saved.document, shown.document)
     if differences:
         raise RefusedError(differences.message(display_path(planfile)))
     return workspace, providers, derived
@@ -174,10 +173,9 @@ def _some(ids: Sequence[str]) -> str:
     return f"{shown} and {len(ids) - NAMED_USERS} more" if len(ids) > NAMED_USERS else shown
 
 
-def write_private(path: Path, document: dict[str, Any]) -> None:
+def write_private(path: Path, text: str) -> None:
     """A saved plan: readable by its owner only, even where a file was before (its values are
     masked, but it still names users and shows the values a plan prints)."""
-    text = json_text(document, indent=2, sort_keys=True) + "\n"
     write_atomically(path, text, private=True)
 
 
@@ -225,8 +223,7 @@ def apply_markdown(report: ApplyReport) -> str:
 
 def finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:
     if output_format == "json":
-        document = {"plan": shown.document(), "apply": report_json(report)}
-        click.echo(json_text(document, indent=2, sort_keys=True))
+        click.echo(apply_json(shown, report))
 
 
 def confirm(the_plan: Plan, assume_yes: bool) -> None:

@@ -21,6 +21,7 @@ from reconciler.apply.engine import Workspace, select_targets
 from reconciler.errors import ValidationError
 from reconciler.load.config import display_path, load_config
 from reconciler.load.declarations import load_declarations
+from reconciler.load.digest import inputs_digest
 from reconciler.load.sources import find_files
 from reconciler.quoting import PATH_CHARS
 
@@ -94,4 +95,5 @@ def load_named(
             raise ValidationError(source_problems + invalid.problems) from None
         if source_problems:
             raise ValidationError(source_problems)
-    return Workspace(config, declarations, targets, declarations.users), named_files
+    digest = inputs_digest(config.path, declarations.files)
+    return Workspace(config, declarations, targets, declarations.users, digest), named_files

@@ -1,10 +1,8 @@
-"""Saved plans: Plan -> JSON document (schemas/plan.schema.json), checksums and input digests.
+"""Saved plans: the plan checksum, the vendor-neutral request as JSON, and reading a plan file.
 
-The document is what ``plan --format json`` prints and what ``plan --out`` writes: the same
-bytes but the creation time, sensitive values masked in both. It holds, per target and user,
-the action, the request apply would send and the fingerprint of the live state it was computed
-from; never an API key, never an undeclared live value (fingerprints are digests), never a
-sensitive value (a saved plan is a CI artifact).
+The document itself (schemas/plan.schema.json) is built by render/documents.py, with every
+other JSON document; the checksum is computed here, from the unmasked plan, because it covers
+what is sent, and ``upsert_to_json`` is the one JSON form of a request (checksum and document).
 
 A saved plan is evidence, not instructions: its checksum and digests are unkeyed, so whoever
 can edit the file can recompute them. ``apply FILE`` therefore re-derives the plan from the
@@ -15,22 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler import __version__
 from reconciler.errors import ConfigError
-from reconciler.model import (
-    FieldChange,
-    Plan,
-    PlanScope,
-    TargetPlan,
-    Upsert,
-    UserChange,
-)
-from reconciler.providers import describe_request
+from reconciler.model import Plan, Upsert
 
 #: 2: values masked in every plan document; apply re-derives the requests instead of reading them.
 FORMAT_VERSION = 2
@@ -77,118 +66,6 @@ def plan_checksum(plan: Plan) -> str:
             entry.append([[d.user_id, d.fingerprint] for d in t.deletions])
         content.append(entry)
     return hashlib.sha256(_canonical(content)).hexdigest()
-
-
-def inputs_digest(config_path: Path, files: Iterable[Path]) -> str:
-    """SHA-256 over reconciler.yaml and every declaration file (names and bytes)."""
-    digest = hashlib.sha256()
-    for path in [config_path, *sorted(files)]:
-        data = path.read_bytes()
-        digest.update(f"{path.name}\0{len(data)}\0".encode())
-        digest.update(data)
-    return digest.hexdigest()
-
-
-def _field_json(change: FieldChange) -> dict[str, Any]:
-    return {
-        "field": change.field,
-        "path": list(change.path),
-        "symbol": change.symbol,
-        "old": change.old,
-        "new": change.new,
-        "summary": change.summary,
-    }
-
-
-def _change_json(change: UserChange, provider: str) -> dict[str, Any]:
-    return {
-        "user_id": change.user_id,
-        "action": change.action,
-        "fields": [_field_json(f) for f in change.fields],
-        "upsert": upsert_to_json(change.upsert),
-        "request": describe_request(provider, change.upsert),
-        "fingerprint": change.fingerprint,
-    }
-
-
-def _summary_json(
-    creates: int, updates: int, unchanged: int, deletes: int | None
-) -> dict[str, int]:
-    summary = {"create": creates, "update": updates, "unchanged": unchanged}
-    if deletes is not None:  # only a pruned plan says how many it deletes
-        summary["delete"] = deletes
-    return summary
-
-
-def _prune_json(target: TargetPlan) -> dict[str, Any]:
-    """What pruning found: the listed count (for the ratio guard) and the users to delete.
-
-    No email or other live value: only ids, digests and the note, which comes from the files.
-    """
-    return {
-        "listed": target.listed,
-        "deletions": [
-            {"user_id": d.user_id, "fingerprint": d.fingerprint, "note": d.note}
-            for d in target.deletions
-        ],
-    }
-
-
-def _target_json(target: TargetPlan) -> dict[str, Any]:
-    deletes = len(target.deletions) if target.pruned else None
-    document = {
-        "target": target.target,
-        "provider": target.provider,
-        "summary": _summary_json(target.creates, target.updates, target.unchanged, deletes),
-        "changes": [_change_json(c, target.provider) for c in target.changes],
-        "warnings": [{"user_id": w.user_id, "message": w.message} for w in target.warnings],
-    }
-    if target.pruned:
-        document["prune"] = _prune_json(target)
-    if target.withheld:  # absent when nothing is left out: such plans keep their bytes
-        document["not_sent"] = [
-            {"what": w.what, "users": w.users, "reason": w.reason} for w in target.withheld
-        ]
-    return document
-
-
-def plan_document(
-    masked: Plan,
-    *,
-    checksum: str,
-    digest: str,
-    created_at: str,
-    selection: Mapping[str, Any],
-) -> dict[str, Any]:
-    """The masked plan (mask.py) as a JSON document; ``checksum`` is the unmasked plan's
-    (:func:`plan_checksum`), which covers what is sent."""
-    plan = masked
-    return {
-        "format_version": FORMAT_VERSION,
-        "reconciler_version": __version__,
-        "created_at": created_at,
-        "digest": digest,
-        "checksum": checksum,
-        "selection": dict(selection),
-        "summary": _summary_json(
-            plan.creates, plan.updates, plan.unchanged, plan.deletes if plan.pruned else None
-        ),
-        "targets": [_target_json(t) for t in plan.targets],
-        **({"scope": _scope_json(plan.scope)} if plan.scope is not None else {}),
-    }
-
-
-def _scope_json(scope: PlanScope) -> dict[str, Any]:
-    """A --changed-since plan says what it left out (absent from full plans: same bytes)."""
-    return {
-        "changed_since": scope.rev,
-        "commit": scope.commit,
-        "planned_users": scope.planned,
-        "declared_users": scope.declared,
-        "left_alone": [{"target": t, "user_id": u} for t, u in scope.left_alone],
-        "full_targets": [{"target": t, "reason": r} for t, r in scope.full_targets],
-        "warnings": list(scope.warnings),
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,16 +2,17 @@
 
 The text form (``file:line:col: field: message``) is ``str(Problem)``; these are the forms for
 machines: ``validate --format github`` makes each problem an annotation on the pull request's
-diff, and ``--format json`` lets other tools read the result. Pure: returns strings.
+diff, and ``--format json`` lets other tools read the result (its document is built in
+documents.py, with every other). Pure: returns strings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from reconciler.errors import Problem
-from reconciler.escape import json_text, printable
+from reconciler.escape import printable
+from reconciler.render.documents import validation_json
 
 #: Shown as the annotation's title in the pull request.
 ANNOTATION_TITLE = "reconciler"
@@ -75,16 +76,6 @@ def render_github(problems: Sequence[Problem]) -> list[str]:
     return lines + ([more_line(left_out)] if left_out else [])
 
 
-def _problem_document(problem: Problem) -> dict[str, Any]:
-    return {
-        "file": problem.file,
-        "line": problem.line,
-        "column": problem.column,
-        "field": problem.field,
-        "message": problem.message,
-    }
-
-
 def render_validation_json(
     problems: Sequence[Problem], *, users: int | None = None, files: int | None = None
 ) -> str:
@@ -93,17 +84,7 @@ def render_validation_json(
     ``valid`` is simply "no problems", so a caller cannot produce a contradictory document.
     """
     shown, left_out = shown_problems(problems)
-    document: dict[str, Any] = {
-        "valid": not problems,
-        "problems": [_problem_document(problem) for problem in shown],
-    }
-    if left_out:
-        document["problems_not_shown"] = left_out
-    if users is not None:
-        document["users"] = users
-    if files is not None:
-        document["files"] = files
-    return json_text(document, indent=2)
+    return validation_json(shown, left_out, valid=not problems, users=users, files=files)
 
 
 def render_problems_json(problems: Sequence[Problem]) -> str:

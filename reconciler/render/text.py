@@ -1,15 +1,22 @@
-"""Plan -> human text, in Terraform's vocabulary: ``+`` create, ``~`` update, ``-`` remove.
+"""Plan and apply report -> human text, in Terraform's vocabulary: ``+`` create, ``~`` update,
+``-`` remove.
 
-Pure: returns lines; the CLI decides where they go and whether they get colour. It renders the
-plan it is handed: sensitive values were masked before (mask.py) and print as ``(sensitive)``.
+Pure: returns (symbol, line) pairs, and :func:`styled` makes them one string, coloured only
+when the caller says so; the CLI decides where it goes. It renders the plan and report it is
+handed: sensitive values were masked before (plan/mask.py) and print as ``(sensitive)``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 
+import click
+
+from reconciler.escape import printable
 from reconciler.model import (
+    ApplyReport,
     AttributeValue,
     FieldChange,
     Masked,
@@ -133,3 +140,60 @@ def scope_lines(scope: PlanScope) -> list[str]:
 def colour_for(symbol: str) -> str | None:
     """The terminal colour for a line's symbol (the CLI applies it only on a terminal)."""
     return _COLOURS.get(symbol)
+
+
+def styled(lines: Iterable[tuple[str, str]], colour: bool) -> str:
+    """(symbol, line) pairs as one string, each line escaped (reconciler.escape) and coloured
+    by its symbol only when asked."""
+    out = []
+    for symbol, line in lines:
+        style = colour_for(symbol) if colour else None
+        line = printable(line)
+        out.append(click.style(line, fg=style) if style else line)
+    return "".join(f"{line}\n" for line in out)
+
+
+#: How the text report names each status that is not what the plan wanted.
+_VERBS = {"failed": "failed", "unconfirmed": "not confirmed"}
+
+
+def report_lines(report: ApplyReport) -> list[tuple[str, str]]:
+    """Every user that did not apply cleanly, with its reason, then the one-line summary.
+
+    Users left unsent by an interruption are one count, not a line each; a target with no
+    outcome (nothing to do there) gets no line.
+    """
+    lines: list[tuple[str, str]] = [("", "")]
+    for outcome in report.problems:
+        where = f"user {outcome.user_id} on {outcome.target}"
+        if outcome.status in _VERBS:
+            lines.append(("-", f"  ! {where} {_VERBS[outcome.status]}: {outcome.message}"))
+        elif outcome.status == "not_visible":
+            lines.append(("~", f"  ! {where}: {outcome.message}"))
+        elif outcome.status == "not_stuck":
+            lines.append(("-", f"  ! {where}: the target did not keep these values:"))
+            for change in outcome.not_stuck:
+                lines.append(("-", f"      {describe_field(change)}"))
+            if outcome.message:
+                lines.append(("-", f"    {outcome.message}"))
+    if report.not_sent:
+        users = f"{report.not_sent} user{'s' if report.not_sent != 1 else ''}"
+        lines.append(("-", f"  ! {users} not sent: apply was interrupted; run apply again"))
+    for target, seconds in sorted(report.durations.items()):
+        mine = tuple(o for o in report.outcomes if o.target == target)
+        if mine:
+            counts = _counts(dataclasses.replace(report, outcomes=mine), "not")
+            lines.append(("", f"Target {target}: {counts}, in {seconds:.1f}s"))
+    lines.append(("", f"Apply complete: {_counts(report, 'failed')}."))
+    return lines
+
+
+def _counts(report: ApplyReport, failed: str) -> str:
+    """``3 applied, 1 failed``; deleted, not visible yet and not sent only when there are any
+    (the usual line stays the same). ``failed``: the word for the failed count."""
+    parts = [f"{report.applied} applied"]
+    parts += [f"{report.deleted} deleted"] if report.deleted else []
+    parts.append(f"{report.failed} {failed}")
+    parts += [f"{report.not_visible} not visible yet"] if report.not_visible else []
+    parts += [f"{report.not_sent} not sent"] if report.not_sent else []
+    return ", ".join(parts)

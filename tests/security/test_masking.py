@@ -24,11 +24,14 @@ from reconciler.model import (
     UserSpec,
     format_path,
 )
+from reconciler.plan.mask import mask_report
 from reconciler.plan.planfile import upsert_to_json
 from reconciler.plan.planner import plan_target
+from reconciler.plan.present import present_plan
 from reconciler.providers import CAPABILITIES
+from reconciler.render.documents import report_document
 from reconciler.render.markdown import render_apply_markdown
-from reconciler.render.output import PlanView, report_json, report_lines, styled
+from reconciler.render.output import PlanView, render_plan, report_lines, saved_plan_json, styled
 from tests.security.attacker_outputs import (
     apply_outputs,
     leaks,
@@ -164,16 +167,15 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return load_workspace(root / "reconciler.yaml", {})
 
 
-def _every_format(view: PlanView, report: ApplyReport) -> dict[str, str]:
-    shown = view.masked_report(report)
+def _every_format(view: PlanView, shown: ApplyReport) -> dict[str, str]:
     return {
-        "text": view.render("text", colour=False),
-        "markdown": view.render("markdown", colour=False),
-        "json": view.render("json", colour=False),
-        "saved plan": json_text(view.document(), indent=2, sort_keys=True),
+        "text": render_plan(view, "text", colour=False),
+        "markdown": render_plan(view, "markdown", colour=False),
+        "json": render_plan(view, "json", colour=False),
+        "saved plan": saved_plan_json(view),
         "apply text": styled(report_lines(shown), colour=False),
         "apply markdown": render_apply_markdown(shown),
-        "apply json": json_text(report_json(shown)),
+        "apply json": json_text(report_document(shown)),
     }
 
 
@@ -200,7 +202,8 @@ def test_no_format_holds_a_sensitive_value_at_any_depth(
             UserOutcome("local", "u1", "not_stuck", not_stuck=change.fields),
         )
     )
-    outputs = _every_format(PlanView(plan, here, {}), report)
+    view = present_plan(plan, here.config, here.digest, {})
+    outputs = _every_format(view, mask_report(report, plan, here.config.sensitive))
     assert "(sensitive)" in outputs["text"]
     if '"shown"' not in secrets:
         assert '"shown"' in outputs["text"]  # what is not sensitive still shows

@@ -1,0 +1,56 @@
+"""The plan as every format shows it: masked once, with its checksum, each vendor's request
+and what apply would refuse, built into one :class:`~reconciler.render.view.PlanView`.
+
+This is the one step between the planner and the renderers that needs more than the plan:
+the sensitive names and safety limits of the config, the provider kinds (whose requests the
+plan document shows) and the clock. The renderers get the value and stay pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from reconciler.model import Plan
+from reconciler.plan.guards import Limits, limits_of, refusals
+from reconciler.plan.mask import mask_plan
+from reconciler.plan.planfile import plan_checksum
+from reconciler.providers import describe_request
+from reconciler.render.view import PlanView, Requests
+
+if TYPE_CHECKING:
+    from reconciler.load.config import Config
+
+
+def present_plan(
+    plan: Plan,
+    config: Config,
+    digest: str,
+    selection: Mapping[str, Any],
+    limits: Limits | None = None,
+    created_at: str | None = None,
+) -> PlanView:
+    """``plan`` as shown: ``digest`` is the workspace's (computed at load), ``limits`` the guards
+    of this run (apply's overrides included; None: reconciler.yaml's safety), ``created_at``
+    now unless given."""
+    masked = mask_plan(plan, config.sensitive)
+    return PlanView(
+        masked=masked,
+        checksum=plan_checksum(plan),
+        digest=digest,
+        created_at=created_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        selection=selection,
+        refusals=tuple(refusals(plan, limits or limits_of(config))),
+        requests=describe_requests(masked),
+    )
+
+
+def describe_requests(masked: Plan) -> Requests:
+    """Each change's request as its provider kind would send it, from the masked upsert (so
+    the document shows no sensitive value in a vendor's body either)."""
+    return {
+        (target.target, change.user_id): describe_request(target.provider, change.upsert)
+        for target in masked.targets
+        for change in target.changes
+    }

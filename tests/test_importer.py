@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yaml.nodes import CollectionNode
 
+from reconciler.importing import yamlemit
 from reconciler.importing.importer import ImportOptions, ImportResult, render_import, same
 from reconciler.importing.yamlemit import scalar
 from reconciler.load import yamlload
@@ -42,6 +45,9 @@ AWKWARD = [
 ]  # fmt: skip
 
 
+_TEXT_KEYS = st.text(max_size=8) | st.sampled_from(AWKWARD)
+
+
 def _options(kind: str, **extra: Any) -> ImportOptions:
     return ImportOptions(target="t", provider=kind, capabilities=CAPABILITIES[kind], **extra)
 
@@ -51,6 +57,14 @@ def _read_back(text: str) -> dict[str, Any]:
     assert document.problems == [], document.problems
     assert document.value is not None
     return document.value
+
+
+def _read_back_both(text: str) -> Any:
+    """What reconciler's loader reads, checked against what a YAML 1.1 tool reads."""
+    ours = _read_back(text)
+    theirs = yaml.safe_load(text)  # PyYAML's YAML 1.1 rules: NO, on, 12:30, 2024-01-01 ...
+    assert same(ours, theirs), (text, ours, theirs)
+    return ours
 
 
 def _users(result: ImportResult) -> list[dict[str, Any]]:
@@ -86,19 +100,36 @@ def _assert_plans_clean(kind: str, result: ImportResult, live: Sequence[LiveUser
 @pytest.mark.parametrize("text", AWKWARD)
 def test_awkward_text_reads_back_as_the_same_text(text: str) -> None:
     written = scalar(text)
-    assert same(_read_back(f"v: {written}\n"), {"v": text})  # a block value
-    assert same(_read_back(f"v: [{written}, {{k: {written}}}]\n"), {"v": [text, {"k": text}]})
-    assert same(_read_back(f"{written}: v\n"), {text: "v"})  # a key
+    assert same(_read_back_both(f"v: {written}\n"), {"v": text})  # a block value
+    flow = f"v: [{written}, {{k: {written}}}]\n"
+    assert same(_read_back_both(flow), {"v": [text, {"k": text}]})
+    assert same(_read_back_both(f"{written}: v\n"), {text: "v"})  # a key
+    result = render_import([LiveUser("u1", None, {text or "x": text})], _options("sandbox"))
+    assert _users(result)[0]["attributes"] == {text or "x": text}
+    _read_back_both(result.text)
 
 
 @pytest.mark.parametrize(
     ("text", "written"),
     [
-        ("NO", "NO"),
-        ("on", "on"),
-        ("2024-03-20T08:30:00.000Z", "2024-03-20T08:30:00.000Z"),
+        # YAML 1.1 (yaml.safe_load, go-yaml v2) reads these as booleans, dates, numbers:
+        # quoted, so that every tool reading the committed file agrees with reconciler.
+        ("NO", '"NO"'),
+        ("on", '"on"'),
+        ("yes", '"yes"'),
+        ("y", '"y"'),
+        ("N", '"N"'),
+        ("2024-03-20T08:30:00.000Z", '"2024-03-20T08:30:00.000Z"'),
+        ("2024-01-01", '"2024-01-01"'),
+        ("12:30:00", '"12:30:00"'),
+        ("12:30", '"12:30"'),
+        ("0o17", '"0o17"'),
+        ("1_000", '"1_000"'),
+        ("0b101", '"0b101"'),
+        ("=", '"="'),
         ("Acme Inc", "Acme Inc"),
-        ("12:30:00", "12:30:00"),
+        ("nobody", "nobody"),
+        ("2024", '"2024"'),
         ("01234", '"01234"'),
         ("12", '"12"'),
         ("1e3", '"1e3"'),
@@ -111,7 +142,7 @@ def test_awkward_text_reads_back_as_the_same_text(text: str) -> None:
         ("line\nbreak", '"line\\nbreak"'),
     ],
 )
-def test_text_stays_plain_unless_the_loader_would_change_it(text: str, written: str) -> None:
+def test_text_stays_plain_unless_a_reader_would_change_it(text: str, written: str) -> None:
     assert scalar(text) == written
 
 
@@ -119,19 +150,19 @@ def test_text_stays_plain_unless_the_loader_would_change_it(text: str, written: 
     "value", [0, -7, 12, 2**53, -(2**53), 1.5, 0.1, -0.0, 1e16, 1e-7, 2.5e-300, True, False]
 )
 def test_numbers_and_booleans_keep_their_type(value: Any) -> None:
-    assert same(_read_back(f"v: {scalar(value)}\n")["v"], value)
+    assert same(_read_back_both(f"v: {scalar(value)}\n")["v"], value)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_any_text_reads_back(text: str) -> None:
-    assert same(_read_back(f"{scalar(text)}: [{scalar(text)}]\n"), {text: [text]})
+    assert same(_read_back_both(f"{scalar(text)}: [{scalar(text)}]\n"), {text: [text]})
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**53), 2**53))
 def test_any_number_reads_back(number: float) -> None:
-    assert same(_read_back(f"v: {scalar(number)}\n")["v"], number)
+    assert same(_read_back_both(f"v: {scalar(number)}\n")["v"], number)
 
 
 @pytest.mark.parametrize("kind", ["sandbox", "usertour"])
@@ -145,6 +176,37 @@ def test_integers_javascript_would_round_are_left_out(kind: str) -> None:
     if kind == "usertour":  # 1e300 is the integer 10**300 there, as plans compare it
         assert "beyond ±2^53" in left_out["attributes.f"]
     _assert_plans_clean(kind, result, live)
+
+
+def test_keys_up_to_max_key_are_plain_keys_longer_ones_are_left_out() -> None:
+    """PyYAML writes a key over 128 characters as ``? key``; the files keep ``key:`` up to
+    MAX_KEY, and a name that would be longer written (escapes count) is left out."""
+    attributes = {"k" * 150: 1, "é" * 999: 2, "x" * 1001: 3, "\u200b" * 200: 4}
+    result = render_import([LiveUser("u1", None, attributes)], _options("sandbox"))
+    assert f"\n      {'k' * 150}: 1\n" in result.text
+    assert f"\n      {'é' * 999}: 2\n" in result.text
+    assert "? " not in result.text
+    assert _users(result)[0]["attributes"] == {"k" * 150: 1, "é" * 999: 2}
+    left_out = sorted(len(item.field) for item in result.left_out)
+    assert len(left_out) == 2
+    assert all("longer than YAML allows" in item.reason for item in result.left_out)
+
+
+_NESTED = st.recursive(
+    st.sampled_from(AWKWARD) | st.integers() | st.floats(allow_nan=False) | st.booleans(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT_KEYS, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_NESTED, max_size=3) | st.dictionaries(_TEXT_KEYS, _NESTED, max_size=3))
+def test_the_measured_width_is_the_written_width(value: Any) -> None:
+    """Layout measures a collection without writing it: the sum must be what is written."""
+    node = yamlemit._represent(value)
+    assert isinstance(node, CollectionNode)
+    node.flow_style = True
+    assert yamlemit._flow_width(node) == len(yamlemit._emit(node)) - 1
 
 
 # --- whole files --------------------------------------------------------------------------
@@ -181,7 +243,7 @@ def test_file_shape_follows_the_examples() -> None:
         '  - id: "12347"\n'
         "    email: ada@example.com\n"
         "    attributes:\n"
-        "      country: NO\n"
+        '      country: "NO"\n'
         "      tags: [beta]\n"
         '      zip: "01234"\n'
         "    companies:\n"
@@ -443,3 +505,22 @@ def test_any_live_users_import_to_a_file_that_plans_clean(kind: str, data: st.Da
     kept = {user["id"] for user in _users(result)}
     dropped = {item.user_id for item in result.left_out if item.field == "id"}
     assert kept | dropped == {user.id for user in live}
+
+
+@pytest.mark.parametrize("kind", ["sandbox", "sprig", "usertour"])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_import_reads_the_same_to_yaml_1_1_tools(kind: str, data: st.DataObject) -> None:
+    """Issue 16 point 7: other tools read the committed file as reconciler does (no ``NO`` ->
+    false, ``12:30`` -> 750, ``2024-01-01`` -> a date, ``1e+16`` -> text)."""
+    result = render_import(data.draw(_live_users(kind)), _options(kind, with_events=True))
+    _read_back_both(result.text)
+
+
+def test_yaml_1_1_readers_get_the_live_values() -> None:
+    values = {"country": "NO", "at": "12:30", "day": "2024-01-01", "k": "1_000", "big": 1e16}
+    values |= {"b": "y", "o": "0o17", "inf": ".inf", "nul": "~", "yes": "yes"}
+    result = render_import([LiveUser("u1", None, values)], _options("sandbox"))
+    assert yaml.safe_load(result.text)["users"][0]["attributes"] == values
+    assert '"yes": "yes"' in result.text  # a key YAML 1.1 reads as true is quoted too
+    assert "big: 1.0e+16" in result.text  # YAML 1.1 reads 1e+16 as text

@@ -9,8 +9,9 @@ planner compares (``planner.diff_user``) and what validation accepts (``targetch
   *remove* the attribute) is left out: undeclared attributes are unmanaged, so no change either;
 - Usertour lists a user's companies as memberships too: a user whose memberships carry their
   own attributes is written with ``memberships:``, any other with ``companies:`` (not both);
-- values are written so that reconciler's YAML 1.2 loader reads back exactly them: ``"NO"``,
-  ``"01234"``, ``"12"`` and ``"2024-03-20T08:30:00.000Z"``-like strings stay strings.
+- values are written so that reconciler's YAML 1.2 loader, and YAML 1.1 tools too, read back
+  exactly them: ``"NO"``, ``"01234"``, ``"12"``, ``"12:30"`` and ``"2024-03-20T08:30:00.000Z"``
+  are quoted, so they stay strings everywhere (``yamlemit``).
 
 The text is read back with reconciler's own loader before it is returned: a value that would
 read back differently is a bug that stops the import, never a silently wrong file.
@@ -26,7 +27,7 @@ from typing import Any
 
 from reconciler.errors import ReconcilerError
 from reconciler.escape import printable
-from reconciler.importing.yamlemit import block, entry, scalar
+from reconciler.importing.yamlemit import MAX_KEY, block_lines, key_fits, scalar
 from reconciler.load import yamlload
 from reconciler.load.targetcheck import (
     EMAIL_RE,  # validation's own rule, not a copy
@@ -47,8 +48,6 @@ _KIND_WORDS = {
     BOOLEAN: "true/false",
     LIST: "a list",
 }
-#: libyaml refuses an implicit key longer than 1024 characters; stay well below.
-MAX_KEY = 1000
 #: How deep a user's fields stay in block style: memberships as in the examples, one line for
 #: the company and one for the membership's own attributes.
 _USER_FORCE = {"memberships": 2}
@@ -275,7 +274,7 @@ def _value_problem(name: str, value: Any, caps: Capabilities) -> str | None:
     name_problem = _text_problem(name)
     if name_problem:
         return f"the name is {name_problem}"
-    if len(scalar(name)) > MAX_KEY:
+    if not key_fits(name):
         return f"a name longer than YAML allows for a key ({MAX_KEY} characters)"
     if value is None:
         return "null, which declared would remove the attribute"
@@ -351,18 +350,14 @@ def _document_text(
         "# It holds real emails and attribute values: review it before you commit it.",
     ]
     if "defaults" in document:
-        lines += ["defaults:", *block(document["defaults"], 2, force=0)]
+        lines += ["defaults:", *block_lines(document["defaults"], 2, {}, default=0)]
     if not declared:
         return "\n".join([*lines, "", "users: []", ""])
     lines += ["", "users:"]
     for position, user in enumerate(declared):
         if position:
             lines.append("")
-        user_lines = [
-            line
-            for name, value in user.fields.items()
-            for line in entry(f"{name}:", value, 4, _USER_FORCE.get(name, 1))
-        ]
+        user_lines = block_lines(user.fields, 4, _USER_FORCE, default=1)
         user_lines[0] = "  - " + user_lines[0][4:]
         lines += user_lines
         lines += ["    " + comment for comment in user.comments]

@@ -1,103 +1,173 @@
-"""A small YAML emitter for the files reconciler writes (``reconciler import``).
+"""The YAML ``reconciler import`` writes: PyYAML's emitter, told how the project reads scalars.
 
-Why not ``yaml.safe_dump``: it writes YAML 1.1, where ``NO`` and ``on`` are booleans, so it would
-quote what reconciler's YAML 1.2 loader reads as text and leave plain what the loader refuses
-(``01234``, ``+49 555``); and it cannot keep the house style of the examples (block style per
-user, short collections on one line). Each scalar is written plain only when the loader reads it
-back as the same text; the importer still reads the whole file back to be sure.
+Two readers must agree on every value written: reconciler's YAML 1.2 loader (``yamlcore``) and
+the YAML 1.1 tools others run on committed files (``yaml.safe_load``, Ansible, go-yaml v2), for
+which ``NO``, ``on`` and ``y`` are booleans, ``2024-01-01`` is a date, ``12:30`` the integer 750
+and ``1_000`` a thousand. So a scalar is written plain only when both resolve its text to the
+same tag (:meth:`ImportDumper.resolve`); PyYAML's emitter then quotes the rest and whatever YAML
+syntax needs quoting. What is quoted is double-quoted with reconciler.escape's escapes (YAML's
+too): no line break, control or invisible character is written raw into a file people review.
+
+Layout is the examples' house style: block style down to a depth (``force``), then a collection
+on one line (``{id: acme, attributes: {name: Acme}}``) where that line stays within WIDTH.
 """
 
 from __future__ import annotations
 
+import functools
+import io
+import sys
+from collections.abc import Mapping
 from typing import Any
 
+import yaml
+from yaml.emitter import ScalarAnalysis
+from yaml.events import ScalarEvent
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
+
 from reconciler.escape import printable
-from reconciler.load.yamlcore import STR, resolve_plain
+from reconciler.load.yamlcore import SEQ, resolve_plain
 
 #: Lines longer than this are written in block style instead of ``{a: 1, b: 2}``.
 WIDTH = 100
-#: Characters that start a YAML indicator: a plain scalar cannot begin with them.
-_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
-#: Characters that end a plain scalar inside ``[...]`` / ``{...}``; quoted everywhere, so that
-#: one rule serves block and flow style.
-_FLOW_INDICATORS = frozenset(",[]{}")
+#: libyaml refuses an implicit key longer than 1024 characters; stay well below.
+MAX_KEY = 1000
+#: The tag of plain text that reconciler and YAML 1.1 read differently: it matches no value.
+_MISREAD = "tag:reconciler,2024:misread"
+#: YAML 1.1 booleans that PyYAML's own resolver leaves out (go-yaml v2 reads them).
+_YAML11_BOOLS = frozenset({"y", "Y", "n", "N"})
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
-def block(value: Any, indent: int, force: int) -> list[str]:
-    """A mapping or sequence in block style at ``indent``; ``force`` > 0 keeps nested
-    collections in block style too (a user's attributes, events, companies)."""
-    lines: list[str] = []
-    if isinstance(value, dict):
-        for name, item in value.items():
-            lines += entry(f"{_key(name)}:", item, indent, force)
-        return lines
-    for item in value:
-        if isinstance(item, dict) and item and (force > 0 or not _fits(indent + 2, item)):
-            nested = block(item, indent + 2, force - 1)
-            nested[0] = " " * indent + "- " + nested[0][indent + 2 :]
-            lines += nested
-        else:
-            lines += entry("-", item, indent, force)
-    return lines
+class ImportDumper(yaml.SafeDumper):
+    """SafeDumper writing what both reconciler's loader and YAML 1.1 read back unchanged."""
 
+    def __init__(self, stream: io.StringIO) -> None:
+        super().__init__(
+            stream, default_flow_style=False, width=sys.maxsize, allow_unicode=True, sort_keys=False
+        )
 
-def entry(head: str, value: Any, indent: int, force: int) -> list[str]:
-    """``head value`` on one line when it fits, else ``head`` and the value's block below."""
-    line = " " * indent + head
-    collection = isinstance(value, (dict, list)) and bool(value)
-    if not collection or (force <= 0 and _fits(len(line) + 1, value)):
-        return [f"{line} {_flow(value)}"]
-    return [line, *block(value, indent + 2, force - 1)]
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        """YAML 1.1's tag (PyYAML's resolver) where reconciler's loader reads the same, else
+        one that no value has, so that the text is quoted (or the number tagged)."""
+        yaml11: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is not ScalarNode or not implicit[0]:
+            return yaml11  # quoted text is text to both; collections are collections
+        same = resolve_plain(value) == yaml11 and value not in _YAML11_BOOLS
+        return yaml11 if same else _MISREAD
 
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # no &anchors: each value is written where it is
 
-def _fits(column: int, value: Any) -> bool:
-    return column + len(_flow(value)) <= WIDTH
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)  # a list indented under its key, as the examples
 
+    def analyze_scalar(self, scalar: str) -> ScalarAnalysis:
+        analysis = super().analyze_scalar(scalar)
+        if not scalar.isprintable():  # line breaks, tabs, controls, bidi, zero-width: escaped
+            analysis.allow_flow_plain = analysis.allow_block_plain = False
+            analysis.allow_single_quoted = analysis.allow_block = False
+        return analysis
 
-def _flow(value: Any) -> str:
-    """A value on one line: ``[a, b]``, ``{id: acme, attributes: {name: Acme}}``, a scalar."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(map(_flow, value)) + "]"
-    return scalar(value)
+    def choose_scalar_style(self) -> str:
+        style = super().choose_scalar_style()
+        return '"' if style == "'" else style  # one quoting style: double quotes
 
+    def check_simple_key(self) -> bool:
+        """``key: value`` up to MAX_KEY, not PyYAML's 128; keys are one line (escaped)."""
+        if not isinstance(self.event, ScalarEvent):
+            return super().check_simple_key()
+        if self.analysis is None:
+            self.analysis = self.analyze_scalar(self.event.value)
+        return len(self.analysis.scalar) <= MAX_KEY
 
-def _key(name: str) -> str:
-    return scalar(name)
-
-
-def scalar(value: Any) -> str:
-    """One scalar, written so that reconciler's loader reads back this exact value and type.
-
-    Text stays plain only when the loader would take it for text (not ``NO``-is-fine but
-    ``12``, ``true``, ``null``, ``01234``, ``.inf``, ``<<`` are not) and nothing in it means
-    something to YAML; anything else is double-quoted with escapes.
-    """
-    if value is True or value is False:
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)  # shortest text that reads back as the same float: 0.1, 1e+16
-    if not isinstance(value, str):
-        raise TypeError(f"not a scalar: {type(value).__name__}")
-    return value if _plain_safe(value) else _quoted(value)
-
-
-def _plain_safe(text: str) -> bool:
-    """Whether ``text`` written plain reads back as the same text, in block and flow style."""
-    if not text or text != text.strip(" ") or not text.isprintable():
-        return False  # isprintable: no newline, tab, control, odd space or line separator
-    if text[0] in _INDICATORS or _FLOW_INDICATORS.intersection(text):
-        return False
-    if ": " in text or " #" in text or text.endswith(":"):
-        return False
-    return resolve_plain(text) == STR
+    def write_double_quoted(self, text: str, split: bool = True) -> None:
+        self.write_indicator(_quoted(text), True)  # on one line: never folded
 
 
 def _quoted(text: str) -> str:
     """A double-quoted scalar; what is not printable is escaped (``\\u2028`` would fold) with
     reconciler.escape's escapes, which are YAML's too."""
     return '"' + printable("".join(_ESCAPES.get(char, char) for char in text)) + '"'
+
+
+def _emit(node: Node) -> str:
+    stream = io.StringIO()
+    dumper = ImportDumper(stream)
+    try:
+        dumper.open()
+        dumper.serialize(node)
+        dumper.close()
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
+
+
+def _represent(value: Any) -> Node:
+    return ImportDumper(io.StringIO()).represent_data(value)
+
+
+def scalar(value: str | int | float) -> str:
+    """One scalar as written inside ``[...]``, the strictest place: what may be plain there may
+    be plain anywhere. For comments that quote a name, and to measure a key."""
+    node = _represent([value])
+    assert isinstance(node, SequenceNode)
+    node.flow_style = True
+    return _emit(node)[1:-2]  # "[value]\n"
+
+
+def key_fits(name: str) -> bool:
+    """Whether ``name`` written as a key stays within MAX_KEY; only long names are written to
+    see (an escape is at most 10 characters, ``\\U000e0041``)."""
+    return len(name) * 10 + 2 <= MAX_KEY or len(scalar(name)) <= MAX_KEY
+
+
+def block_lines(
+    mapping: Mapping[str, Any], indent: int, force: Mapping[str, int], default: int
+) -> list[str]:
+    """``mapping`` in block style at ``indent``: the value of ``key`` stays in block style
+    ``force.get(key, default)`` levels deep; deeper, a collection that fits goes on one line."""
+    node = _represent(dict(mapping))
+    assert isinstance(node, MappingNode)
+    for key, value in node.value:
+        _place(key, value, indent, force.get(key.value, default))
+    return [" " * indent + line for line in _emit(node).split("\n")[:-1]]
+
+
+def _place(key: Node | None, node: Node, indent: int, force: int) -> None:
+    """Flow style for the collection ``node`` (the value of ``key``, or a list item when None)
+    once ``force`` is spent and its whole line fits WIDTH; else block, its items placed alike."""
+    if not isinstance(node, CollectionNode) or not node.value:
+        return  # a scalar, or [] / {}: one line anyway
+    node.flow_style = force <= 0 and indent + _line_width(key, node) <= WIDTH
+    if node.flow_style:
+        return
+    if isinstance(node, MappingNode):
+        for child_key, child in node.value:
+            _place(child_key, child, indent + 2, force - 1)
+    else:
+        for item in node.value:
+            _place(None, item, indent + 2, force - 1)
+
+
+def _line_width(key: Node | None, node: CollectionNode) -> int:
+    """Width of ``key: {...}`` or ``- [...]`` on one line."""
+    return _flow_width(node) + (2 if key is None else _flow_width(key) + 2)
+
+
+def _flow_width(node: Node) -> int:
+    """Width of ``node`` in flow style: its scalars as the emitter writes them, joined as it
+    joins them (``{k: v, k: v}``, ``[a, b]``), without emitting the whole of it again."""
+    if isinstance(node, ScalarNode):
+        return _scalar_width(node.tag, node.value)
+    if isinstance(node, MappingNode):
+        parts = [_flow_width(key) + 2 + _flow_width(value) for key, value in node.value]
+    else:
+        parts = [_flow_width(item) for item in node.value]
+    return 2 + sum(parts) + 2 * max(len(parts) - 1, 0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scalar_width(tag: str, value: str) -> int:
+    """Width of one scalar in flow style (companies, tags and names repeat: cached)."""
+    return len(_emit(SequenceNode(SEQ, [ScalarNode(tag, value)], flow_style=True))) - 3

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from reconciler.load import yamlload
 from reconciler.sandbox.server import RunningEmulator
 from tests.e2e.conftest import Run
@@ -77,6 +79,7 @@ def test_usertour_import_all_three_pages_then_plan_is_clean(
     assert "@example.com" not in imported.stderr  # emails go to the file only, not to -vv logs
     users = _load(text)["users"]
     assert len(users) == 250
+    assert yaml.safe_load(text)["users"] == users  # YAML 1.1 tools read the same values
     assert users[1]["companies"] == [{"id": "acme", "attributes": {"name": "Acme Inc", "size": 10}}]
     assert users[2]["memberships"][0]["attributes"] == {"role": "admin"}
 

@@ -23,6 +23,7 @@ from reconciler.plan.planner import diff_user
 from reconciler.providers.base import Provider
 from reconciler.providers.retry import Attempts, RetryPolicy
 from reconciler.providers.sprig import SprigProvider
+from reconciler.providers.sprig_kind import SPRIG
 from tests.e2e.emulator import SPRIG_KEY, StartEmulator
 
 pytest_plugins = ("tests.e2e.emulator",)
@@ -36,7 +37,7 @@ def test_a_post_is_sent_at_most_the_budget_in_all(
     running = emulator(fail_rate=1.0, fail_mode="before", seed=1)
     target = TargetConfig("prod", "sprig", running.url, "SPRIG_API_KEY")
     spec = UserSpec("u\x1b1", attributes={"plan": "pro"})
-    change, _ = diff_user(spec, None, SprigProvider.capabilities)
+    change, _ = diff_user(spec, None, SPRIG.capabilities)
     assert change is not None
     with SprigProvider(target, running.url, SPRIG_KEY, QUICK) as provider:
         caplog.set_level(logging.WARNING, "reconciler.http")
@@ -57,13 +58,10 @@ class _LateSprig(Provider):
     first upsert is refused (500), the first barrier lands, and the resend's answer is lost
     although it was committed: its events are on their way when the next read looks."""
 
-    kind = "sprig"
-    capabilities = SprigProvider.capabilities
-    eventually_consistent = True
-    retry = QUICK
+    kind = SPRIG
 
     def __init__(self) -> None:
-        super().__init__("prod")
+        super().__init__("prod", retry=QUICK)
         self.posts: list[Upsert] = []
         self.queue: list[Upsert] = []
         self.state = LiveUser("u1")
@@ -100,7 +98,7 @@ def test_a_second_lost_answer_is_not_proven_by_the_first_barrier() -> None:
     """Once a barrier has landed the user shows the rest, so a later barrier proves nothing:
     resending the events then could record them twice (the review's reproduction: 2)."""
     spec = UserSpec("u1", attributes={"plan": "pro"}, events=(Event("signup", 100),))
-    change, _ = diff_user(spec, LiveUser("u1"), SprigProvider.capabilities)
+    change, _ = diff_user(spec, LiveUser("u1"), SPRIG.capabilities)
     assert change is not None
     provider = _LateSprig()
     with contextlib.suppress(ReconcilerError):

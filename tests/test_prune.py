@@ -32,8 +32,8 @@ from reconciler.plan.mask import mask_plan, mask_report
 from reconciler.plan.planfile import plan_checksum, read_saved_plan
 from reconciler.plan.planner import live_fingerprint, plan_deletions
 from reconciler.plan.present import present_plan
-from reconciler.providers import CAPABILITIES
 from reconciler.providers.base import Provider
+from reconciler.providers.usertour_kind import USERTOUR
 from reconciler.render.markdown import render_apply_markdown, render_markdown
 from reconciler.render.output import report_lines
 from reconciler.render.text import render_text
@@ -166,12 +166,10 @@ def test_a_workspace_of_only_some_files_cannot_be_pruned(tmp_path: Path) -> None
 class _Deleting(Provider):
     """A target that records deletions; ``gone`` were deleted already, ``broken`` fail."""
 
-    kind = "usertour"
-    capabilities = CAPABILITIES["usertour"]
-    parallelism = 4
+    kind = USERTOUR
 
     def __init__(self, gone: Iterable[str] = (), broken: Iterable[str] = ()) -> None:
-        super().__init__("t")
+        super().__init__("t", parallelism=4)
         self.gone, self.broken = set(gone), set(broken)
         self.deleted: list[str] = []
         self._lock = threading.Lock()

@@ -11,7 +11,8 @@ from reconciler.errors import ConfigError, TargetError
 from reconciler.load.config import TargetConfig
 from reconciler.model import Company, Event, EventStats, LiveUser, Membership, Upsert
 from reconciler.providers import CAPABILITIES
-from reconciler.providers.sandbox import NAMESPACE, SandboxProvider, from_config
+from reconciler.providers.sandbox import NAMESPACE, SandboxProvider
+from reconciler.providers.sandbox_kind import SANDBOX
 from reconciler.sandbox.store import UserStore
 
 T1 = 1_626_448_859_836
@@ -25,8 +26,9 @@ def provider(tmp_path: Path) -> Iterator[SandboxProvider]:
 
 
 def test_kind_and_capabilities() -> None:
-    assert SandboxProvider.kind == "sandbox"
-    assert SandboxProvider.capabilities is CAPABILITIES["sandbox"]
+    assert SandboxProvider.kind is SANDBOX
+    assert SANDBOX.name == "sandbox"
+    assert SANDBOX.capabilities is CAPABILITIES["sandbox"]
 
 
 def test_constructing_does_not_touch_the_disk(tmp_path: Path) -> None:
@@ -107,9 +109,9 @@ def test_close_is_idempotent_and_reopens_on_use(tmp_path: Path) -> None:
 
 def test_from_config(tmp_path: Path) -> None:
     target = TargetConfig(name="local", provider="sandbox", path=tmp_path / "s.db")
-    with from_config(target, {}) as provider:
+    with SandboxProvider.from_config(target, {}) as provider:
         assert isinstance(provider, SandboxProvider)
         assert provider.target == "local"
         assert provider.path == tmp_path / "s.db"
     with pytest.raises(ConfigError, match="local"):
-        from_config(TargetConfig(name="local", provider="sandbox"), {})
+        SandboxProvider.from_config(TargetConfig(name="local", provider="sandbox"), {})

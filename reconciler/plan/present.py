@@ -16,7 +16,7 @@ from reconciler.model import Plan
 from reconciler.plan.guards import Limits, limits_of, refusals
 from reconciler.plan.mask import mask_plan
 from reconciler.plan.planfile import plan_checksum
-from reconciler.providers import describe_request
+from reconciler.providers import KINDS
 from reconciler.render.view import PlanView, Requests
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def describe_requests(masked: Plan) -> Requests:
     """Each change's request as its provider kind would send it, from the masked upsert (so
     the document shows no sensitive value in a vendor's body either)."""
     return {
-        (target.target, change.user_id): describe_request(target.provider, change.upsert)
+        (target.target, change.user_id): KINDS[target.provider].describe_request(change.upsert)
         for target in masked.targets
         for change in target.changes
     }

@@ -1,18 +1,22 @@
-"""The one small interface every target implements, and the capabilities the planner asks.
+"""The one small interface every target implements, and the facts each kind declares once.
 
-The planner and the validator never ask "is this Sprig?": they ask what the target can hold.
+The planner and the validator never ask "is this Sprig?": they ask what the target can hold
+(``Capabilities``), read from the target's ``ProviderKind``, a value known offline.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from reconciler.errors import TargetError
 from reconciler.model import ListedPage, LiveUser, Upsert
 from reconciler.providers.retry import Attempts, RetryPolicy
+
+if TYPE_CHECKING:
+    from reconciler.load.config import TargetConfig
 
 #: Value type names used in capabilities and messages.
 STRING, INTEGER, NUMBER, BOOLEAN, LIST = "string", "integer", "number", "boolean", "list"
@@ -55,27 +59,69 @@ class Capabilities:
     locks_types: bool = False
 
 
-class Provider(abc.ABC):
-    """A configured target: read live users, upsert one user. The only code that does I/O to it."""
+@dataclass(frozen=True, slots=True)
+class ProviderKind:
+    """Everything reconciler knows about one vendor without a key or a connection.
 
-    #: Provider kind as written in reconciler.yaml (``sandbox``, ``sprig``, ``usertour``).
-    kind: str
+    octoDNS declares ``SUPPORTS_*`` on each provider class; here a kind's facts are one value
+    in a module that imports no HTTP stack (``*_kind.py``), so the offline ``validate``, the
+    planner and saved plans read them, and only opening a target imports its provider class.
+    """
+
+    #: As written in reconciler.yaml (``provider: sprig``).
+    name: str
     capabilities: Capabilities
+    #: ``module:Class`` of the Provider that talks to it, imported by ``open_provider`` only.
+    provider: str
+    #: The exact request apply sends for an upsert (method, path, body), for saved plans and
+    #: reviews; the HTTP providers send this very request.
+    describe_request: Callable[[Upsert], dict[str, Any]]
     #: Writes show up on reads only later (Sprig's 202): verification polls instead of
     #: reading once.
     eventually_consistent: bool = False
-    #: How often a write whose answer was lost is sent again (HTTP targets set their own).
-    retry: RetryPolicy = RetryPolicy()
-    #: Requests this target may have in flight at once (the HTTP providers take ``parallelism``
-    #: from the config; the sandbox's single SQLite writer gains nothing from more).
-    parallelism: int = 1
-    #: Users per list request, on targets where listing can save requests over reading users
+    #: Requests in flight at once on every target of this kind (the sandbox's single SQLite
+    #: writer gains nothing from more); None: each target's ``parallelism`` setting.
+    parallelism: int | None = None
+    #: How often a write whose answer was lost is sent again, before the ``RECONCILER_RETRY_*``
+    #: variables adjust it.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Users per list request, on kinds where listing can save requests over reading users
     #: one by one (see readstrategy); None where it never does: Sprig cannot list, and the
     #: sandbox reads any set of users in one batched call.
     list_page_size: int | None = None
 
-    def __init__(self, target: str) -> None:
+
+class Provider(abc.ABC):
+    """A configured target: read live users, upsert one user. The only code that does I/O to it."""
+
+    #: The vendor's facts; each provider class names its kind's one value.
+    kind: ClassVar[ProviderKind]
+
+    def __init__(self, target: str, parallelism: int = 1, retry: RetryPolicy | None = None) -> None:
         self.target = target
+        fixed = self.kind.parallelism
+        #: Requests this target may have in flight at once.
+        self.parallelism = fixed if fixed is not None else max(1, parallelism)
+        #: The retry budget of each write (shared by the client and the applier's resending).
+        self.retry = retry if retry is not None else self.kind.retry
+
+    @classmethod
+    def from_config(cls: type[P], target: TargetConfig, environ: Mapping[str, str]) -> P:
+        """Open the provider of one configured target: check its settings and key variable
+        (no request yet). Each kind's provider class implements it."""
+        raise NotImplementedError
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.kind.capabilities
+
+    @property
+    def eventually_consistent(self) -> bool:
+        return self.kind.eventually_consistent
+
+    @property
+    def list_page_size(self) -> int | None:
+        return self.kind.list_page_size
 
     @abc.abstractmethod
     def read_users(
@@ -101,7 +147,7 @@ class Provider(abc.ABC):
         Only targets whose capabilities say ``can_list``; the others (Sprig has no list
         endpoint) refuse with a TargetError that says what to do instead.
         """
-        why = self.capabilities.cannot_list_because or f"{self.kind} cannot list its users"
+        why = self.capabilities.cannot_list_because or f"{self.kind.name} cannot list its users"
         raise TargetError(self.target, f"{why}: name the users with --user or --ids-from")
 
     def list_users(self, progress: Callable[[int], None] | None = None) -> list[LiveUser]:
@@ -121,7 +167,7 @@ class Provider(abc.ABC):
 
         Only targets that can list users can be pruned; the others refuse.
         """
-        raise TargetError(self.target, f"{self.kind} cannot delete users")
+        raise TargetError(self.target, f"{self.kind.name} cannot delete users")
 
     def close(self) -> None:
         """Release connections or files. Safe to call twice."""

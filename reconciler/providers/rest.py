@@ -1,6 +1,7 @@
 """The shape both HTTP vendors share: GET one user (the vendor's 404 = absent), POST one upsert.
 
-A vendor module says only what differs: its auth scheme, paths, error wording and wire format.
+A vendor module says only what differs: its auth scheme, hosts and error wording; its kind
+(``*_kind.py``) holds its paths and wire format, which this class sends as they are.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class HttpProvider(Provider):
 
     #: ``Authorization: <scheme> <key>``.
     auth_scheme: ClassVar[str]
-    #: Collection path: GET ``{users_path}/{id}``, POST ``{users_path}``.
+    #: Collection path: GET ``{users_path}/{id}`` reads one user.
     users_path: ClassVar[str]
     read_params: ClassVar[list[tuple[str, str]]] = []
     default_base_url: ClassVar[str]
@@ -42,11 +43,9 @@ class HttpProvider(Provider):
     def __init__(
         self, target: TargetConfig, base_url: str, api_key: str, retry: RetryPolicy | None = None
     ) -> None:
-        super().__init__(target.name)
-        self.parallelism = target.parallelism
+        super().__init__(target.name, target.parallelism, retry)
         header = f"{self.auth_scheme} {api_key}"
-        self._api = ApiClient(target, base_url, header, self.describe_error, retry)
-        self.retry = self._api.retry
+        self._api = ApiClient(target, base_url, header, self.describe_error, self.retry)
 
     @classmethod
     def from_config(cls: type[H], target: TargetConfig, environ: Mapping[str, str]) -> H:
@@ -55,17 +54,17 @@ class HttpProvider(Provider):
         shown = target.shown("base_url") if target.base_url else None
         checked = check_destination(target.name, base_url, cls.official_hosts, environ, shown)
         key = read_api_key(target, environ)
-        return cls(target, checked, key, RetryPolicy.from_env(environ))
+        return cls(target, checked, key, RetryPolicy.from_env(environ, cls.kind.retry))
 
     @staticmethod
     def describe_error(response: httpx.Response) -> str:
         """The vendor's refusal in its own words, e.g. ``403 E1000 Invalid API key``."""
         raise NotImplementedError
 
-    def to_live_user(self, user_id: str, body: Any) -> LiveUser:
-        raise NotImplementedError
-
-    def request_body(self, upsert: Upsert) -> dict[str, Any]:
+    @staticmethod
+    def to_live_user(user_id: str, body: Any) -> LiveUser:
+        """The vendor's answer to ``GET {users_path}/{user_id}`` -> LiveUser (its kind's
+        pure function)."""
         raise NotImplementedError
 
     @staticmethod
@@ -109,15 +108,16 @@ class HttpProvider(Provider):
             raise TargetError(self.target, f"unreadable answer for user {user_id}") from error
 
     def upsert(self, upsert: Upsert, attempts: Attempts | None = None) -> LiveUser | None:
-        content = json.dumps(self.request_body(upsert), ensure_ascii=False).encode()
+        """Send the request the kind describes (the one saved plans show), as JSON."""
+        request = self.kind.describe_request(upsert)
+        method, path = request["method"], request["path"]
+        content = json.dumps(request["body"], ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json"}
         budget = attempts or self.retry.start(f"user {printable(upsert.user_id)}")
-        response = self._api.request(
-            "POST", self.users_path, budget, content=content, headers=headers
-        )
+        response = self._api.request(method, path, budget, content=content, headers=headers)
         if response.status_code == 404:
             # The upsert route creates users: it never answers "no such user".
-            raise self.wrong_route("POST", self.users_path, response)
+            raise self.wrong_route(method, path, response)
         if not response.is_success:
             raise self._api.failure(response, f"upserting user {upsert.user_id}")
         return self.answered(response, upsert)

@@ -13,7 +13,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -63,8 +63,8 @@ class RetryPolicy:
         return Attempts(self, label)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> RetryPolicy:
-        """The default policy with the ``RECONCILER_RETRY_*`` variables applied."""
+    def from_env(cls, environ: Mapping[str, str], base: RetryPolicy | None = None) -> RetryPolicy:
+        """``base`` (the default policy) with the ``RECONCILER_RETRY_*`` variables applied."""
         values: dict[str, float] = {}
         for variable, name in ENV_FIELDS.items():
             raw = environ.get(variable, "").strip()
@@ -77,8 +77,9 @@ class RetryPolicy:
             if not math.isfinite(value) or value < (1 if name == "max_attempts" else 0):
                 raise ConfigError(f"{variable} must be a non-negative number, got {raw!r}")
             values[name] = value
-        default = cls()
-        return cls(
+        default = base if base is not None else cls()
+        return replace(
+            default,
             max_attempts=int(values.get("max_attempts", default.max_attempts)),
             base=values.get("base", default.base),
             cap=values.get("cap", default.cap),

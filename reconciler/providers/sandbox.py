@@ -10,13 +10,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError, TargetError
 from reconciler.model import ListedPage, LiveUser, Upsert
-from reconciler.providers import CAPABILITIES
 from reconciler.providers.base import Provider
 from reconciler.providers.retry import Attempts
+from reconciler.providers.sandbox_kind import SANDBOX
 from reconciler.quoting import PATH_CHARS, excerpt
 from reconciler.sandbox.store import StoredUser, StoreError, UserStore
 
@@ -30,8 +30,7 @@ NAMESPACE = "sandbox"
 class SandboxProvider(Provider):
     """A target kept in a local SQLite file (``path:`` in reconciler.yaml)."""
 
-    kind = "sandbox"
-    capabilities = CAPABILITIES["sandbox"]
+    kind = SANDBOX
 
     def __init__(self, target: str, path: Path, label: str | None = None) -> None:
         super().__init__(target)
@@ -41,6 +40,13 @@ class SandboxProvider(Provider):
         self._store: UserStore | None = None
         self._retired: list[UserStore] = []
         self._open_lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, target: TargetConfig, environ: Mapping[str, str]) -> SandboxProvider:
+        """A ``provider: sandbox`` target needs a path and no key."""
+        if target.path is None:
+            raise ConfigError(f"target {target.name}: provider sandbox needs a `path`")
+        return cls(target.name, target.path, excerpt(target.shown("path"), PATH_CHARS))
 
     @contextmanager
     def _opened(self, *, write: bool = False) -> Iterator[UserStore]:
@@ -119,17 +125,3 @@ def to_live_user(user: StoredUser) -> LiveUser:
         },
         memberships=user.memberships,
     )
-
-
-def from_config(target: TargetConfig, environ: Mapping[str, str]) -> SandboxProvider:
-    """Build the provider for a ``provider: sandbox`` target; it needs a path and no key."""
-    if target.path is None:
-        raise ConfigError(f"target {target.name}: provider sandbox needs a `path`")
-    return SandboxProvider(target.name, target.path, excerpt(target.shown("path"), PATH_CHARS))
-
-
-def describe_request(upsert: Upsert) -> dict[str, Any]:
-    """The sandbox has no wire format: its request is the vendor-neutral upsert itself."""
-    from reconciler.plan.planfile import upsert_to_json
-
-    return {"method": "UPSERT", "path": "sandbox", "body": upsert_to_json(upsert)}

@@ -1,33 +1,29 @@
-"""Usertour v1: GET /v1/users/{id} (companies and memberships expanded), POST /v1/users.
+"""Usertour v1 over HTTP: GET /v1/users/{id} (companies and memberships expanded), POST /v1/users.
 
 Vendor facts relied on (apis/usertour.md): ``Authorization: Bearer``; errors in an envelope
 ``{"error": {"code", "message"}}`` (NestJS's own shape for malformed JSON); upserts answer 201
 (the docs say 200: any 2xx is fine) with the user, companies and memberships never expanded
-(``null``); the email is the attribute ``email``; ``null`` deletes an attribute; the first
-value of an attribute fixes its type and later values of another type are silently dropped
-(the plan predicts it, typelock.py; the applier notices it by comparing the answer); only
-``404 E1001`` is a missing user, and ``.``/``..`` ids must be sent encoded.
+(``null``); values of another type than an attribute's first are silently dropped (the plan
+predicts it, typelock.py; the applier notices it by comparing the answer); only ``404 E1001``
+is a missing user, and ``.``/``..`` ids must be sent encoded. What Usertour holds and its wire
+format are its kind's (``usertour_kind.py``, known offline).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from reconciler.errors import ListingBroken, TargetError
-from reconciler.model import Company, ListedPage, LiveUser, Membership, Upsert
-from reconciler.providers import CAPABILITIES
+from reconciler.model import ListedPage, LiveUser, Upsert
+from reconciler.providers import usertour_kind
 from reconciler.providers.http import user_path
 from reconciler.providers.rest import HttpProvider
+from reconciler.providers.usertour_kind import PAGE_SIZE
 
-DEFAULT_BASE_URL = "https://api.usertour.io"
-OFFICIAL_HOSTS = ("api.usertour.io",)
-EMAIL_ATTRIBUTE = "email"
-#: Largest page the list endpoint serves (``limit`` 1-100).
-PAGE_SIZE = 100
 #: Memberships carry internal company ids; only the expanded company tells its external id.
 EXPAND = [
     ("expand[]", "companies"),
@@ -70,87 +66,20 @@ def missing_user(response: httpx.Response) -> bool:
     return error_code(response) == "E1001"
 
 
-def _company(raw: Mapping[str, Any]) -> Company:
-    return Company(str(raw["id"]), dict(raw.get("attributes") or {}))
-
-
-def _membership(raw: Mapping[str, Any], companies: Mapping[str, Company]) -> Membership | None:
-    company_raw = raw.get("company")
-    company_id = company_raw.get("id") if isinstance(company_raw, dict) else raw.get("companyId")
-    if company_id is None:
-        return None
-    if isinstance(company_raw, dict):
-        company = _company(company_raw)
-    else:
-        company = companies.get(str(company_id), Company(str(company_id)))
-    return Membership(company, dict(raw.get("attributes") or {}))
-
-
-def to_live_user(body: Mapping[str, Any]) -> LiveUser:
-    """Usertour's user object -> LiveUser (companies/memberships may be null when not expanded)."""
-    attributes = dict(body.get("attributes") or {})
-    email = attributes.get(EMAIL_ATTRIBUTE)
-    companies = {c.id: c for c in (_company(raw) for raw in body.get("companies") or [])}
-    memberships = {}
-    for raw in body.get("memberships") or []:
-        membership = _membership(raw, companies)
-        if membership is not None:
-            memberships[membership.company.id] = membership
-    return LiveUser(
-        str(body["id"]),
-        email=email if isinstance(email, str) else None,
-        attributes=attributes,
-        companies={cid: c.attributes for cid, c in companies.items()},
-        memberships=memberships,
-        shows_companies=body.get("companies") is not None and body.get("memberships") is not None,
-    )
-
-
-def request_body(upsert: Upsert) -> dict[str, Any]:
-    """The POST /v1/users body; the email goes in ``attributes.email`` (top-level is ignored)."""
-    attributes = dict(upsert.attributes)
-    if upsert.email is not None:
-        attributes[EMAIL_ATTRIBUTE] = upsert.email
-    body: dict[str, Any] = {"id": upsert.user_id}
-    if attributes:
-        body["attributes"] = attributes
-    if upsert.companies:
-        body["companies"] = [
-            {"id": c.id, "attributes": dict(c.attributes)} for c in upsert.companies
-        ]
-    if upsert.memberships:
-        body["memberships"] = [
-            {
-                "company": {"id": m.company.id, "attributes": dict(m.company.attributes)},
-                "attributes": dict(m.attributes),
-            }
-            for m in upsert.memberships
-        ]
-    return body
-
-
-def describe_request(upsert: Upsert) -> dict[str, Any]:
-    """The exact request apply sends for this upsert, for saved plans and reviews."""
-    return {"method": "POST", "path": "/v1/users", "body": request_body(upsert)}
-
-
 class UsertourProvider(HttpProvider):
-    kind = "usertour"
-    capabilities = CAPABILITIES["usertour"]
+    kind = usertour_kind.USERTOUR
     auth_scheme = "Bearer"
-    users_path = "/v1/users"
+    users_path = usertour_kind.USERS_PATH
     read_params = EXPAND
-    list_page_size = PAGE_SIZE
-    default_base_url = DEFAULT_BASE_URL
-    official_hosts = OFFICIAL_HOSTS
+    default_base_url = "https://api.usertour.io"
+    official_hosts = ("api.usertour.io",)
     describe_error = staticmethod(describe_error)
     missing_user = staticmethod(missing_user)
 
-    def to_live_user(self, user_id: str, body: Any) -> LiveUser:
-        return to_live_user(body)
-
-    def request_body(self, upsert: Upsert) -> dict[str, Any]:
-        return request_body(upsert)
+    @staticmethod
+    def to_live_user(user_id: str, body: Any) -> LiveUser:
+        """Usertour's answer names its user (``id``), as each user of a list page does."""
+        return usertour_kind.to_live_user(body)
 
     def answered(self, response: httpx.Response, upsert: Upsert) -> LiveUser | None:
         """Usertour answers with the user, but never expands companies or memberships
@@ -208,7 +137,7 @@ class UsertourProvider(HttpProvider):
         """The users of one list page and the cursor of the next (None on the last page)."""
         try:
             body = response.json()
-            page = [to_live_user(raw) for raw in body["results"]]
+            page = [usertour_kind.to_live_user(raw) for raw in body["results"]]
             next_url = body.get("next")
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise TargetError(self.target, "unreadable answer listing users") from error
@@ -218,6 +147,3 @@ class UsertourProvider(HttpProvider):
         if not cursors:
             raise TargetError(self.target, f"listing users: no cursor in next={next_url!r}")
         return page, cursors[0]
-
-
-from_config = UsertourProvider.from_config

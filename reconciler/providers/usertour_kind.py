@@ -1,0 +1,115 @@
+"""Usertour's facts, known offline: what it holds, and its wire format for users (pure functions).
+
+Vendor facts relied on (apis/usertour.md): attribute values are JSON numbers, strings, booleans
+or lists of strings, and ``null`` deletes one; the email is the attribute ``email`` (a top-level
+``email`` is ignored); users have companies and memberships, which a GET expands on request
+and an upsert's answer never does (``null``); the first value of an attribute fixes its type
+and later values of another type are silently dropped; new users and companies get
+``first_seen_at``/``last_seen_at`` from the server. The HTTP side is ``usertour.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.model import Company, LiveUser, Membership, Upsert
+from reconciler.providers.base import (
+    BOOLEAN,
+    INTEGER,
+    LIST,
+    NUMBER,
+    STRING,
+    Capabilities,
+    ProviderKind,
+)
+
+#: GET ``{USERS_PATH}/{id}`` reads a user, POST ``{USERS_PATH}`` upserts one, GET lists them.
+USERS_PATH = "/v1/users"
+#: Largest page the list endpoint serves (``limit`` 1-100).
+PAGE_SIZE = 100
+_EMAIL = "email"
+
+
+def _company(raw: Mapping[str, Any]) -> Company:
+    return Company(str(raw["id"]), dict(raw.get("attributes") or {}))
+
+
+def _membership(raw: Mapping[str, Any], companies: Mapping[str, Company]) -> Membership | None:
+    company_raw = raw.get("company")
+    company_id = company_raw.get("id") if isinstance(company_raw, dict) else raw.get("companyId")
+    if company_id is None:
+        return None
+    if isinstance(company_raw, dict):
+        company = _company(company_raw)
+    else:
+        company = companies.get(str(company_id), Company(str(company_id)))
+    return Membership(company, dict(raw.get("attributes") or {}))
+
+
+def to_live_user(body: Mapping[str, Any]) -> LiveUser:
+    """Usertour's user object -> LiveUser (companies/memberships may be null when not expanded)."""
+    attributes = dict(body.get("attributes") or {})
+    email = attributes.get(_EMAIL)
+    companies = {c.id: c for c in (_company(raw) for raw in body.get("companies") or [])}
+    memberships = {}
+    for raw in body.get("memberships") or []:
+        membership = _membership(raw, companies)
+        if membership is not None:
+            memberships[membership.company.id] = membership
+    return LiveUser(
+        str(body["id"]),
+        email=email if isinstance(email, str) else None,
+        attributes=attributes,
+        companies={cid: c.attributes for cid, c in companies.items()},
+        memberships=memberships,
+        shows_companies=body.get("companies") is not None and body.get("memberships") is not None,
+    )
+
+
+def request_body(upsert: Upsert) -> dict[str, Any]:
+    """The POST /v1/users body; the email goes in ``attributes.email`` (top-level is ignored)."""
+    attributes = dict(upsert.attributes)
+    if upsert.email is not None:
+        attributes[_EMAIL] = upsert.email
+    body: dict[str, Any] = {"id": upsert.user_id}
+    if attributes:
+        body["attributes"] = attributes
+    if upsert.companies:
+        body["companies"] = [
+            {"id": c.id, "attributes": dict(c.attributes)} for c in upsert.companies
+        ]
+    if upsert.memberships:
+        body["memberships"] = [
+            {
+                "company": {"id": m.company.id, "attributes": dict(m.company.attributes)},
+                "attributes": dict(m.attributes),
+            }
+            for m in upsert.memberships
+        ]
+    return body
+
+
+def describe_request(upsert: Upsert) -> dict[str, Any]:
+    """The exact request apply sends for this upsert, for saved plans and reviews."""
+    return {"method": "POST", "path": USERS_PATH, "body": request_body(upsert)}
+
+
+USERTOUR = ProviderKind(
+    name="usertour",
+    capabilities=Capabilities(
+        events=False,
+        companies=True,
+        remove_attributes=True,
+        value_types=frozenset({STRING, INTEGER, NUMBER, BOOLEAN, LIST}),
+        email_attribute=_EMAIL,
+        keeps_float_type=False,
+        can_list=True,
+        # New users and new companies get both, seeded by the server (apis/usertour.md).
+        seeded_attributes=frozenset({"first_seen_at", "last_seen_at"}),
+        locks_types=True,
+    ),
+    provider="reconciler.providers.usertour:UsertourProvider",
+    describe_request=describe_request,
+    list_page_size=PAGE_SIZE,
+)

@@ -83,9 +83,9 @@ def _mask_membership(membership: Membership, sensitive: Collection[str]) -> Memb
     )
 
 
-def _mask_user(change: UserChange, sensitive: Collection[str]) -> UserChange:
+def _mask_user(change: UserChange, masked: Upsert, sensitive: Collection[str]) -> UserChange:
     fields = tuple(mask_change(field, sensitive) for field in change.fields)
-    return dataclasses.replace(change, fields=fields, upsert=mask_upsert(change.upsert, sensitive))
+    return dataclasses.replace(change, fields=fields, upsert=masked)
 
 
 def _mask_deletion(deletion: UserDeletion, sensitive: Collection[str]) -> UserDeletion:
@@ -94,21 +94,29 @@ def _mask_deletion(deletion: UserDeletion, sensitive: Collection[str]) -> UserDe
     return dataclasses.replace(deletion, email=MASK)
 
 
-def _mask_warning(
-    warning: PlanWarning, upsert: Upsert | None, sensitive: Collection[str]
-) -> PlanWarning:
-    if upsert is None:
+def _mask_warning(warning: PlanWarning, values: set[str] | None) -> PlanWarning:
+    """A warning cleared of its user's sensitive values (None: its user sends no request)."""
+    if values is None:
         return warning
-    message = mask_text(warning.message, sensitive_values(upsert, sensitive))
-    return dataclasses.replace(warning, message=message)
+    return dataclasses.replace(warning, message=mask_text(warning.message, values))
 
 
 def _mask_target(target: TargetPlan, sensitive: Collection[str]) -> TargetPlan:
-    upserts = {change.user_id: change.upsert for change in target.changes}
-    warnings = tuple(_mask_warning(w, upserts.get(w.user_id), sensitive) for w in target.warnings)
+    """Each request masked once; its sensitive values, found from that masked request, clear
+    the warnings of its user (the same values however many warnings the user has)."""
+    masked = {change.user_id: mask_upsert(change.upsert, sensitive) for change in target.changes}
+    warned = {warning.user_id for warning in target.warnings}
+    values = {
+        change.user_id: _found(change.upsert, masked[change.user_id])
+        for change in target.changes
+        if change.user_id in warned
+    }
+    warnings = tuple(
+        _mask_warning(warning, values.get(warning.user_id)) for warning in target.warnings
+    )
     return dataclasses.replace(
         target,
-        changes=tuple(_mask_user(change, sensitive) for change in target.changes),
+        changes=tuple(_mask_user(c, masked[c.user_id], sensitive) for c in target.changes),
         deletions=tuple(_mask_deletion(deletion, sensitive) for deletion in target.deletions),
         warnings=warnings,
     )
@@ -123,7 +131,11 @@ def mask_plan(plan: Plan, sensitive: Collection[str]) -> Plan:
 
 def sensitive_values(upsert: Upsert, sensitive: Collection[str]) -> set[str]:
     """The sensitive values a request carries, as a vendor may echo them in an error message."""
-    masked = mask_upsert(upsert, sensitive)
+    return _found(upsert, mask_upsert(upsert, sensitive))
+
+
+def _found(upsert: Upsert, masked: Upsert) -> set[str]:
+    """The values of ``upsert`` that ``masked`` (the same request masked) replaced by MASK."""
     pairs = [(upsert.email, masked.email)]
     pairs += _pairs(upsert.attributes, masked.attributes)
     for company, masked_company in zip(upsert.companies, masked.companies, strict=True):

@@ -158,9 +158,9 @@ def test_a_target_that_shows_writes_late_is_polled_until_the_wait_runs_out(
     target = TargetConfig("prod", "sprig", running.url, "SPRIG_API_KEY")
     users = [UserSpec("u1", attributes={"plan": "pro"})]
     with SprigProvider(target, running.url, SPRIG_KEY, QUICK) as provider:
-        outcomes = _apply(provider, _plan(provider, users), users, wait=0.3)
+        outcomes = _apply(provider, _plan(provider, users), users, wait=1.0)
         reads = [r for r in running.requests if r.method == "GET"]
-        assert outcomes == {"u1": ("not_visible", "not visible yet after 0.3s; run plan later")}
+        assert outcomes == {"u1": ("not_visible", "not visible yet after 1s; run plan later")}
         # One read for the plan, then verification polled more than once within the wait.
         assert len(reads) >= 3
         running.flush()

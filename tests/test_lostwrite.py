@@ -42,7 +42,7 @@ def test_a_post_is_sent_at_most_the_budget_in_all(
     with SprigProvider(target, running.url, SPRIG_KEY, QUICK) as provider:
         caplog.set_level(logging.WARNING, "reconciler.http")
         with contextlib.suppress(ReconcilerError):
-            send_user(provider, change, spec, wait=0.0)
+            send_user(provider, change, wait=0.0)
     posts = [r.status for r in running.requests if r.method == "POST"]
     # Every send that may have been processed uses an attempt; a 429 (refused before any
     # processing, the emulator's every other failure) uses none, so they come on top.
@@ -54,14 +54,15 @@ def test_a_post_is_sent_at_most_the_budget_in_all(
 
 
 class _LateSprig(Provider):
-    """An eventually consistent target whose writes show one read late, scripted so that the
-    first upsert is refused (500), the first barrier lands, and the resend's answer is lost
-    although it was committed: its events are on their way when the next read looks."""
+    """An eventually consistent target whose writes show one read late, each whole and in
+    arrival order, scripted: ``lost`` maps a POST's number (1-based) to whether it was
+    committed before its answer was lost (500)."""
 
     kind = SPRIG
 
-    def __init__(self) -> None:
+    def __init__(self, lost: dict[int, bool]) -> None:
         super().__init__("prod", retry=QUICK)
+        self.lost = lost
         self.posts: list[Upsert] = []
         self.queue: list[Upsert] = []
         self.state = LiveUser("u1")
@@ -71,11 +72,12 @@ class _LateSprig(Provider):
         assert attempts is not None
         attempts.begin()
         self.posts.append(upsert)
-        if len(self.posts) == 1:
-            raise AmbiguousWrite("prod", "500 (not committed)", answered=True)
-        self.queue.append(upsert)
-        if len(self.posts) == 3:
-            raise AmbiguousWrite("prod", "500 (committed, answer lost)", answered=True)
+        committed = self.lost.get(len(self.posts), True)
+        if committed:
+            self.queue.append(upsert)
+        if len(self.posts) in self.lost:
+            state = "committed" if committed else "not committed"
+            raise AmbiguousWrite("prod", f"500 ({state}, answer lost)", answered=True)
         return None
 
     def read_users(self, ids: Iterable[str], progress: object = None) -> dict[str, LiveUser]:
@@ -83,6 +85,11 @@ class _LateSprig(Provider):
         if self.queue and self.reads % 2 == 0:
             self._apply(self.queue.pop(0))
         return {self.state.id: self.state}
+
+    def settle(self) -> LiveUser:
+        while self.queue:
+            self._apply(self.queue.pop(0))
+        return self.state
 
     def _apply(self, upsert: Upsert) -> None:
         events = dict(self.state.events)
@@ -94,15 +101,44 @@ class _LateSprig(Provider):
         self.state = LiveUser("u1", attributes=attributes, events=events)
 
 
-def test_a_second_lost_answer_is_not_proven_by_the_first_barrier() -> None:
-    """Once a barrier has landed the user shows the rest, so a later barrier proves nothing:
-    resending the events then could record them twice (the review's reproduction: 2)."""
-    spec = UserSpec("u1", attributes={"plan": "pro"}, events=(Event("signup", 100),))
+def _send(provider: _LateSprig, spec: UserSpec) -> None:
     change, _ = diff_user(spec, LiveUser("u1"), SPRIG.capabilities)
     assert change is not None
-    provider = _LateSprig()
+    send_user(provider, change, wait=1.0)
+
+
+def test_a_second_lost_answer_is_not_proven_by_the_first_barrier() -> None:
+    """Once a barrier has landed the user shows its field, so it proves nothing about a later
+    write: with no other field left, a resend whose answer was lost although it was committed
+    must not be sent again (the review's reproduction recorded the event twice)."""
+    spec = UserSpec("u1", attributes={"plan": "pro"}, events=(Event("signup", 100),))
+    provider = _LateSprig(lost={1: False, 3: True})
     with contextlib.suppress(ReconcilerError):
-        send_user(provider, change, spec, wait=1.0)
-    while provider.queue:
-        provider._apply(provider.queue.pop(0))
-    assert provider.state.events["signup"].count == 1
+        _send(provider, spec)
+    assert provider.settle().events["signup"].count == 1
+
+
+def test_each_lost_answer_is_proven_by_the_next_unshown_field() -> None:
+    """Issue 14: the upsert, then its resend, lose their answers unprocessed; the first barrier
+    is one attribute, the second the other, and the events are recorded once, in one run."""
+    spec = UserSpec("u1", attributes={"plan": "pro", "seats": 3}, events=(Event("signup", 100),))
+    provider = _LateSprig(lost={1: False, 3: False})
+    _send(provider, spec)
+    barriers = [p for p in provider.posts if not p.events]
+    assert barriers == [
+        Upsert("u1", attributes={"plan": "pro"}),
+        Upsert("u1", attributes={"seats": 3}),
+    ]
+    state = provider.settle()
+    assert state.events["signup"].count == 1
+    assert state.attributes == {"plan": "pro", "seats": 3}
+
+
+def test_a_committed_resend_shows_its_events_before_the_next_barrier() -> None:
+    """The resend was applied and only its answer lost: it arrived before the second barrier,
+    so its events show first and nothing is sent again."""
+    spec = UserSpec("u1", attributes={"plan": "pro", "seats": 3}, events=(Event("signup", 100),))
+    provider = _LateSprig(lost={1: False, 3: True})
+    _send(provider, spec)
+    assert provider.settle().events["signup"].count == 1
+    assert sum(1 for p in provider.posts if p.events) == 2

@@ -82,7 +82,7 @@ def upsert_target(
         if stop.is_set():
             return UserOutcome(target, change.user_id, "skipped", message=NOT_SENT)
         try:
-            return send_user(provider, change, specs[change.user_id], wait)
+            return send_user(provider, change, wait)
         except OutcomeUnknown as error:
             return UserOutcome(target, change.user_id, "unconfirmed", message=str(error))
         except ReconcilerError as error:

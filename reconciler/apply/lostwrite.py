@@ -4,14 +4,21 @@ Attributes, email and companies merge, so sending them twice is harmless; events
 upsert with events whose answer was lost (a 5xx, a timeout) is resent only with the events the
 target proves it did not record. A strongly consistent target proves it with one read. On an
 eventually consistent one (Sprig answers 202 and applies later), "not shown" may be "not shown
-yet", so the proof is a barrier: the same upsert without its events is sent after the lost one.
-The vendor applies the writes of one user in arrival order, each whole, so once the user shows
-the upsert's other fields, the lost write, had it been accepted, would show its events too: if
-they are missing, it was not, and they are resent in the same run (issue 14). When no barrier
-can prove it (an events-only change of an existing user; a timeout, after which the first
-request may still be in flight; no wait; or a user who shows the other fields already, as after
-an earlier barrier), the reads are polled until the wait runs out and the outcome
-stays unknown: no event is ever recorded twice.
+yet", so the proof is a barrier: a write sent after the lost one whose arrival can be seen.
+The vendor applies the writes of one user in arrival order, each whole, so once the barrier
+shows, the lost write, had it been accepted, would show its events too: if they are missing,
+it was not, and they are resent in the same run (issue 14).
+
+A barrier is seen only if it changes what the target shows, so each barrier is one declared
+field the user does not show yet: the user itself (a create), the email, one attribute (in that
+order, attributes by name). Each proves one lost answer, and the resend carries the fields
+still unshown, so a user whose resend loses its answer too gets the next field as its next
+barrier: a create with an email and two attributes survives four lost answers in a row.
+When no barrier is left (an events-only change of an existing user; every field shown), after
+a timeout (the first request may still be in flight and arrive after the barrier), or with no
+wait to see it in, the reads are polled until the wait runs out and the outcome stays unknown:
+no event is ever recorded twice. A wait that merely ran out is never taken as proof: a lagging
+target may still apply the write (tests/e2e/test_resilience.py, the lagging-target test).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import dataclasses
 import itertools
 import logging
 import time
+from collections.abc import Iterator
 
 from reconciler.errors import LostAnswer as AmbiguousWrite
 from reconciler.errors import ReconcilerError
@@ -42,9 +50,7 @@ class OutcomeUnknown(ReconcilerError):
     record them twice, not sending them could lose them, so the user is left to a later run."""
 
 
-def send_user(
-    provider: Provider, change: UserChange, spec: UserSpec, wait: float | None
-) -> LiveUser | None:
+def send_user(provider: Provider, change: UserChange, wait: float | None) -> LiveUser | None:
     """Upsert one user under one retry budget; after a lost answer, resend only what is left.
 
     Returns the target's answer, or None when the caller must read the user back.
@@ -56,7 +62,7 @@ def send_user(
             return provider.upsert(upsert, attempts)
         except AmbiguousWrite as error:
             lost = error
-        left = _still_to_send(provider, change, spec, upsert, wait, lost, attempts)
+        left = _still_to_send(provider, upsert, wait, lost, attempts)
         if left is None:
             return None
         delay = attempts.delay()
@@ -81,8 +87,6 @@ def _what(left: Upsert, sent: Upsert) -> str:
 
 def _still_to_send(
     provider: Provider,
-    change: UserChange,
-    spec: UserSpec,
     upsert: Upsert,
     wait: float | None,
     error: AmbiguousWrite,
@@ -97,30 +101,33 @@ def _still_to_send(
         return _without_events(upsert)
     if not provider.eventually_consistent:
         return dataclasses.replace(upsert, events=left)
-    # A barrier proves the order only when its arrival can be seen: the user must not show the
-    # rest already (after an earlier barrier it does, and a second lost write may still be
-    # queued at the vendor: resending its events could record them twice), and there must be a
-    # wait to see it in (--no-wait).
-    provable = (
-        bool(wait)
-        and error.answered
-        and _barrier_observable(change, upsert)
-        and not _shows_rest(spec, live, provider)
-    )
-    if provable:
-        _send_barrier(provider, upsert, attempts.label)
-    deadline = time.monotonic() + (wait or 0.0)
+    barrier = _next_barrier(upsert, live, provider) if wait and error.answered else None
+    if barrier is not None:
+        _send_barrier(provider, barrier, attempts.label)
+    return _poll(provider, upsert, barrier, wait or 0.0, error)
+
+
+def _poll(
+    provider: Provider,
+    upsert: Upsert,
+    barrier: Upsert | None,
+    wait: float,
+    error: AmbiguousWrite,
+) -> Upsert | None:
+    """Read the user until the lost write's events show (it was applied: send the rest) or the
+    barrier shows without them (it was refused: resend them); unknown when the wait runs out."""
+    deadline = time.monotonic() + wait
     for attempt in itertools.count():
-        if provable and _shows_rest(spec, live, provider):
+        live = _read(provider, upsert.user_id, error)
+        left = _unrecorded(upsert, live)
+        if not left:
+            return _without_events(upsert)
+        if barrier is not None and _shows(barrier, live, provider):
             return dataclasses.replace(upsert, events=left)
         delay = POLL_DELAYS[min(attempt, len(POLL_DELAYS) - 1)]
         if time.monotonic() + delay > deadline:
             break
         time.sleep(delay)
-        live = _read(provider, upsert.user_id, error)
-        left = _unrecorded(upsert, live)
-        if not left:
-            return _without_events(upsert)
     raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({error})")
 
 
@@ -130,14 +137,23 @@ def _without_events(upsert: Upsert) -> Upsert | None:
     return rest if rest != Upsert(upsert.user_id) else None
 
 
-def _barrier_observable(change: UserChange, upsert: Upsert) -> bool:
-    """Whether the barrier's arrival can be seen: it sets fields the user did not show at plan
-    time, or it creates the user (who was absent)."""
-    return change.action == "create" or _without_events(upsert) is not None
+def _barriers(upsert: Upsert) -> Iterator[Upsert]:
+    """Each declared field of ``upsert`` as a write of its own, in a fixed order: the user (an
+    upsert of the id alone creates it), the email, then each attribute by name."""
+    yield Upsert(upsert.user_id)
+    if upsert.email is not None:
+        yield Upsert(upsert.user_id, email=upsert.email)
+    for name in sorted(upsert.attributes):
+        yield Upsert(upsert.user_id, attributes={name: upsert.attributes[name]})
 
 
-def _send_barrier(provider: Provider, upsert: Upsert, label: str) -> None:
-    """Send the upsert without its events after the lost one, until one is answered.
+def _next_barrier(upsert: Upsert, live: LiveUser | None, provider: Provider) -> Upsert | None:
+    """The first field the user does not show yet, whose arrival will be seen; None: all show."""
+    return next((b for b in _barriers(upsert) if not _shows(b, live, provider)), None)
+
+
+def _send_barrier(provider: Provider, barrier: Upsert, label: str) -> None:
+    """Send the barrier after the lost write, until one is answered.
 
     It merges, so a barrier whose answer is lost too is sent again (within its budget); any
     one of them showing proves the order. A refusal (4xx) is the user's failure, as it would
@@ -145,7 +161,6 @@ def _send_barrier(provider: Provider, upsert: Upsert, label: str) -> None:
     drawing it from the upsert's budget spent that on the proof, and at 30% injected failures
     about one user in 200 ran out of attempts after two lost answers and stayed unknown.
     """
-    barrier = dataclasses.replace(upsert, events=())
     attempts = provider.retry.start(label)
     while (delay := attempts.delay()) is not None:
         time.sleep(delay)
@@ -156,10 +171,12 @@ def _send_barrier(provider: Provider, upsert: Upsert, label: str) -> None:
             continue
 
 
-def _shows_rest(spec: UserSpec, live: LiveUser | None, provider: Provider) -> bool:
-    """The user shows every declared field but the events (so a later write was applied)."""
-    without_events = dataclasses.replace(spec, events=())
-    return unapplied(without_events, live, provider.capabilities) == ()
+def _shows(barrier: Upsert, live: LiveUser | None, provider: Provider) -> bool:
+    """Whether the target shows the barrier's one field (for the bare id: the user)."""
+    if live is None:
+        return False
+    spec = UserSpec(barrier.user_id, email=barrier.email, attributes=dict(barrier.attributes))
+    return unapplied(spec, live, provider.capabilities) == ()
 
 
 def _read(provider: Provider, user_id: str, error: AmbiguousWrite) -> LiveUser | None:

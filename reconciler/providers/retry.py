@@ -93,7 +93,7 @@ class Attempts:
     The client retries what was surely not processed (429, no connection) and the applier
     resends a write whose answer was lost; both draw from this one budget, so a POST is sent
     at most ``max_attempts`` times in all, plus as many 429s (two loops each with their own
-    budget multiplied: 6 x 6). The barrier of lostwrite.py, sent at most once per user, has a
+    budget multiplied: 6 x 6). Each barrier of lostwrite.py (one per lost answer) has a
     budget of its own. Used by one thread at a time (one user's writes go one after the other).
     """
 

@@ -14,10 +14,21 @@ import jsonschema
 from reconciler.apply.applier import ApplyReport, UserOutcome
 from reconciler.load.config import Config
 from reconciler.load.schemas import load_schema
-from reconciler.model import MASK, FieldChange, Plan, TargetPlan, Upsert, UserChange
+from reconciler.model import (
+    MASK,
+    FieldChange,
+    LiveUser,
+    Plan,
+    TargetPlan,
+    Upsert,
+    UserChange,
+    UserSpec,
+)
 from reconciler.plan.guards import Limits, Refusal
 from reconciler.plan.planfile import plan_checksum
+from reconciler.plan.planner import plan_target
 from reconciler.plan.present import present_plan
+from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import apply_json, plan_json, saved_plan_json
 from reconciler.render.output import render_plan, render_report
 from reconciler.render.view import PlanView
@@ -155,3 +166,22 @@ def test_present_plan_masks_once_and_describes_the_masked_request(tmp_path: Path
     assert view.checksum == plan_checksum(plan)  # the unmasked plan's: it covers what is sent
     assert [r.guard for r in view.refusals] == ["max_changes"]
     assert present_plan(plan, config, "d" * 64, {}).refusals == ()
+
+
+def test_a_sensitive_value_the_server_would_drop_is_in_no_format(tmp_path: Path) -> None:
+    """The typelock warning quotes the declared value; listed sensitive, it is masked by its
+    path (no text search) and left out of the plan's text, Markdown and JSON alike."""
+    live = {"u1": LiveUser("u1", attributes={"pin": "text-held"})}
+    desired = [UserSpec("u1", attributes={"pin": 48151623, "plan": 42})]
+    locked = LiveUser("u2", attributes={"plan": "free"})  # "plan" holds text: 42 is dropped
+    planned = plan_target(
+        "prod", "usertour", CAPABILITIES["usertour"], desired, live, seen=[*live.values(), locked]
+    )
+    assert [w.path for w in planned.warnings] == [("attributes", "pin"), ("attributes", "plan")]
+    config = Config(tmp_path / "reconciler.yaml", tmp_path, {}, sensitive=frozenset({"pin"}))
+    view = present_plan(Plan((planned,)), config, "d" * 64, {})
+    formats = [render_plan(view, kind, colour=False) for kind in ("text", "markdown", "json")]
+    for rendered in formats:
+        assert "48151623" not in rendered
+        assert "attributes.pin is text in this Usertour environment" in rendered
+    assert "would drop a number 42 (it keeps" in formats[0]  # what is not sensitive still shows

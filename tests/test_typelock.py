@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.model import Company, LiveUser, Membership, UserSpec
+from reconciler.model import MASK, Company, LiveUser, Membership, Plan, UserSpec
+from reconciler.plan.mask import mask_plan
 from reconciler.plan.planner import plan_target
 from reconciler.plan.typelock import value_type
 from reconciler.providers import CAPABILITIES
@@ -51,7 +52,13 @@ def test_plan_warns_of_drops_shown_by_any_live_user_and_masks_sensitive_values()
         UserSpec("u2", attributes={"seats": "2"}, companies=(Company("acme", {"size": "10"}),)),
         UserSpec("u3", memberships=(Membership(Company("acme"), {"role": True}),)),
     ]
-    plan = plan_target("prod", "usertour", usertour, desired, live, sensitive={"pin"})
+    planned = plan_target("prod", "usertour", usertour, desired, live)
+    # The planner knows nothing of ``sensitive``: each warning holds its value at its path...
+    assert (planned.warnings[0].path, planned.warnings[0].value) == (("attributes", "pin"), 1234)
+    assert "a number 1234 (it keeps" in planned.warnings[0].message
+    # ... and the mask step masks it there, as it masks a field change.
+    [plan] = mask_plan(Plan((planned,)), {"pin"}).targets
+    assert plan.warnings[0].value is MASK
     env = "in this Usertour environment; the server would drop"
     assert [(w.user_id, w.message.split(" (it keeps")[0]) for w in plan.warnings] == [
         ("u1", f"attributes.pin is text {env} a number"),

@@ -192,9 +192,9 @@ def _plan_target(
     whole = prune and removed is None
     read = read_live(provider, [*ids, *(removed or ())], steps, whole, min_to_list)
     live = {user_id: read.live[user_id] for user_id in ids if user_id in read.live}
-    caps, sensitive = provider.capabilities, workspace.config.sensitive
+    caps = provider.capabilities
     target_plan = plan_target(
-        target.name, target.provider, caps, desired, live, sensitive, read.live.values()
+        target.name, target.provider, caps, desired, live, seen=read.live.values()
     )
     if removed is not None:
         return _removed_since(target_plan, workspace, removed, read.live)

@@ -9,8 +9,10 @@ computed from the unmasked plan (it must cover what is sent).
 A path is sensitive (``model.is_sensitive``) when any name on it is listed, or the path as
 written, or a prefix of it: ``phone`` masks ``attributes.phone``, ``companies.acme.phone`` and
 ``memberships.acme.company.phone``; ``companies.acme`` masks every value of that company.
-``email`` is always listed (config.py). Warnings (the planner's prediction of a value Usertour
-would drop quotes it) are cleared of the sensitive values of their user's request too.
+``email`` is always listed (config.py). A warning that quotes a declared value (the planner's
+prediction of a value Usertour would drop) holds it at its path, and is masked by that path
+like a field change. Only a vendor's free text (apply's messages) is searched for the values
+of its request, since the vendor says where they are nowhere else.
 """
 
 from __future__ import annotations
@@ -83,9 +85,10 @@ def _mask_membership(membership: Membership, sensitive: Collection[str]) -> Memb
     )
 
 
-def _mask_user(change: UserChange, masked: Upsert, sensitive: Collection[str]) -> UserChange:
+def _mask_user(change: UserChange, sensitive: Collection[str]) -> UserChange:
+    """The change's fields and its request, each masked once."""
     fields = tuple(mask_change(field, sensitive) for field in change.fields)
-    return dataclasses.replace(change, fields=fields, upsert=masked)
+    return dataclasses.replace(change, fields=fields, upsert=mask_upsert(change.upsert, sensitive))
 
 
 def _mask_deletion(deletion: UserDeletion, sensitive: Collection[str]) -> UserDeletion:
@@ -94,29 +97,17 @@ def _mask_deletion(deletion: UserDeletion, sensitive: Collection[str]) -> UserDe
     return dataclasses.replace(deletion, email=MASK)
 
 
-def _mask_warning(warning: PlanWarning, values: set[str] | None) -> PlanWarning:
-    """A warning cleared of its user's sensitive values (None: its user sends no request)."""
-    if values is None:
+def _mask_warning(warning: PlanWarning, sensitive: Collection[str]) -> PlanWarning:
+    if warning.path is None or not is_sensitive(warning.path, sensitive):
         return warning
-    return dataclasses.replace(warning, message=mask_text(warning.message, values))
+    return dataclasses.replace(warning, value=_masked(warning.value))
 
 
 def _mask_target(target: TargetPlan, sensitive: Collection[str]) -> TargetPlan:
-    """Each request masked once; its sensitive values, found from that masked request, clear
-    the warnings of its user (the same values however many warnings the user has)."""
-    masked = {change.user_id: mask_upsert(change.upsert, sensitive) for change in target.changes}
-    warned = {warning.user_id for warning in target.warnings}
-    values = {
-        change.user_id: _found(change.upsert, masked[change.user_id])
-        for change in target.changes
-        if change.user_id in warned
-    }
-    warnings = tuple(
-        _mask_warning(warning, values.get(warning.user_id)) for warning in target.warnings
-    )
+    warnings = tuple(_mask_warning(warning, sensitive) for warning in target.warnings)
     return dataclasses.replace(
         target,
-        changes=tuple(_mask_user(c, masked[c.user_id], sensitive) for c in target.changes),
+        changes=tuple(_mask_user(change, sensitive) for change in target.changes),
         deletions=tuple(_mask_deletion(deletion, sensitive) for deletion in target.deletions),
         warnings=warnings,
     )

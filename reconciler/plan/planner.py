@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
@@ -282,13 +282,13 @@ def plan_target(
     capabilities: Capabilities,
     desired: Sequence[UserSpec],
     live: Mapping[str, LiveUser],
-    sensitive: Collection[str] = ("email",),
+    *,
     seen: Iterable[LiveUser] | None = None,
 ) -> TargetPlan:
     """The plan for one target: every desired user compared with its live state (if any).
 
     On a target that locks attribute types, a value the server would drop is a warning
-    (``sensitive`` names have their values left out of it). ``seen``: every live user read,
+    that quotes it (masked later, by its path: plan/mask.py). ``seen``: every live user read,
     when pages brought more than ``live``: each value shows its name's type.
     """
     changes: list[UserChange] = []
@@ -304,8 +304,7 @@ def plan_target(
             continue
         changes.append(change)
         fields = {f.path for f in change.fields}
-        for message in typelock.drop_warnings(spec, fields, types, provider, sensitive):
-            warnings.append(PlanWarning(spec.id, message))
+        warnings.extend(typelock.drop_warnings(spec, fields, types, provider))
     withheld = withheld_from(provider, capabilities, desired)
     return TargetPlan(
         target, provider, tuple(changes), unchanged, tuple(warnings), withheld=withheld

@@ -11,7 +11,6 @@ lets validate warn and plan say what the server would do; pure, no I/O.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -21,9 +20,9 @@ from reconciler.model import (
     AttributeValue,
     FieldPath,
     LiveUser,
+    PlanWarning,
     UserSpec,
     format_path,
-    is_sensitive,
 )
 
 NUMBER, BOOLEAN, LIST, DATETIME, STRING = "number", "boolean", "list", "datetime", "string"
@@ -123,26 +122,29 @@ def drop_warnings(
     fields: Collection[FieldPath],
     types: Mapping[Slot, str],
     provider: str,
-    sensitive: Collection[str],
-) -> list[str]:
-    """The plan's warning for each value of this change the server would drop; the values of
-    ``sensitive`` fields are not shown."""
+) -> list[PlanWarning]:
+    """The plan's warning for each value of this change the server would drop."""
     return [
-        drop_warning(
-            format_path(field), value, held, provider.capitalize(), is_sensitive(field, sensitive)
-        )
+        drop_warning(spec.id, field, value, held, provider.capitalize())
         for field, value, held in predicted_drops(spec, fields, types)
     ]
 
 
-def drop_warning(field: str, value: AttributeValue, held: str, vendor: str, masked: bool) -> str:
-    """``seats is a number in this Usertour environment; the server would drop the text "2"``."""
+def drop_warning(
+    user_id: str, field: FieldPath, value: AttributeValue, held: str, vendor: str
+) -> PlanWarning:
+    """``seats is a number in this Usertour environment; the server would drop text "2" ...``.
+
+    The value is held apart, at its path, for the mask step (a sensitive one is left out)."""
     declared = WORDS[value_type(value) or STRING]
-    shown = "" if masked else f" {json.dumps(value, ensure_ascii=False, sort_keys=True)}"
-    return (
-        f"{field} is {WORDS[held]} in this {vendor} environment; the server would drop "
-        f"{declared}{shown} (it keeps the first type it saw for a name): declare "
-        f"{WORDS[held]}, or use another attribute name"
+    return PlanWarning(
+        user_id,
+        f"{format_path(field)} is {WORDS[held]} in this {vendor} environment; the server would "
+        f"drop {declared}",
+        field,
+        value,
+        f" (it keeps the first type it saw for a name): declare {WORDS[held]}, or use another "
+        "attribute name",
     )
 
 

@@ -24,21 +24,19 @@ target may still apply the write (tests/e2e/test_resilience.py, the lagging-targ
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from reconciler.errors import LostAnswer as AmbiguousWrite
-from reconciler.errors import ReconcilerError
+from reconciler.apply.polling import polls
+from reconciler.errors import LostAnswer, ReconcilerError
 from reconciler.escape import printable
 from reconciler.model import Event, LiveUser, Upsert, UserChange, UserSpec
 from reconciler.plan.planner import unapplied
 from reconciler.providers.base import Provider
 from reconciler.providers.retry import Attempts
 
-#: Seconds between verification polls: short first (Sprig is often quick), then backing off.
-POLL_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 #: How a user whose upsert may or may not have been recorded is reported (never resent).
 OUTCOME_UNKNOWN = "outcome unknown, re-run apply later"
 
@@ -57,25 +55,61 @@ def send_user(provider: Provider, change: UserChange, wait: float | None) -> Liv
     """
     upsert = change.upsert
     attempts = provider.retry.start(f"user {printable(upsert.user_id)}")
-    while True:
-        try:
-            return provider.upsert(upsert, attempts)
-        except AmbiguousWrite as error:
-            lost = error
-        left = _still_to_send(provider, upsert, wait, lost, attempts)
-        if left is None:
-            return None
-        delay = attempts.delay()
-        if delay is None:
-            if left.events:
-                raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({lost})")
-            return None  # only fields that merge are left: verification reads what stuck
+
+    def left(sent: Upsert, lost: LostAnswer) -> Upsert | None:
+        return _still_to_send(provider, sent, wait, lost, attempts)
+
+    def announce(rest: Upsert, sent: Upsert, lost: LostAnswer, delay: float) -> None:
         log.warning(
             "%s: the answer to user %s's upsert was lost (%s); resending %s in %.1fs",
-            *(provider.target, printable(upsert.user_id), lost, _what(left, upsert), delay),
+            *(provider.target, printable(upsert.user_id), lost, _what(rest, sent), delay),
         )
-        time.sleep(delay)
-        upsert = left
+
+    sent = resend(provider, upsert, attempts, left, announce)
+    if sent.unsent is not None and sent.unsent.events:
+        raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({sent.lost})")
+    # Nothing left, or only fields that merge: verification reads what stuck.
+    return sent.answer
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """How a write ended: answered (``answer``; None when the target answers without the
+    user), nothing left to send, or its budget spent with ``unsent`` still to send."""
+
+    answer: LiveUser | None = None
+    unsent: Upsert | None = None
+    #: The last lost answer, when ``unsent`` is left.
+    lost: LostAnswer | None = None
+
+
+def resend(
+    provider: Provider,
+    upsert: Upsert,
+    attempts: Attempts,
+    left: Callable[[Upsert, LostAnswer], Upsert | None],
+    announce: Callable[[Upsert, Upsert, LostAnswer, float], None] | None = None,
+) -> Sent:
+    """The one resend policy, for upserts and barriers alike: send ``upsert``; after a lost
+    answer, send what ``left(sent, lost)`` says is left (None: nothing) after the budget's next
+    delay (retry.py), until one is answered or ``attempts`` is spent.
+
+    ``announce(rest, sent, lost, delay)`` is told of each resend before its delay.
+    """
+    while True:
+        try:
+            return Sent(answer=provider.upsert(upsert, attempts))
+        except LostAnswer as lost:
+            rest = left(upsert, lost)
+            if rest is None:
+                return Sent()
+            delay = attempts.delay()
+            if delay is None:
+                return Sent(unsent=rest, lost=lost)
+            if announce is not None:
+                announce(rest, upsert, lost, delay)
+            time.sleep(delay)
+            upsert = rest
 
 
 def _what(left: Upsert, sent: Upsert) -> str:
@@ -89,7 +123,7 @@ def _still_to_send(
     provider: Provider,
     upsert: Upsert,
     wait: float | None,
-    error: AmbiguousWrite,
+    error: LostAnswer,
     attempts: Attempts,
 ) -> Upsert | None:
     """What of ``upsert`` is left to send after its answer was lost; None: nothing."""
@@ -112,22 +146,17 @@ def _poll(
     upsert: Upsert,
     barrier: Upsert | None,
     wait: float,
-    error: AmbiguousWrite,
+    error: LostAnswer,
 ) -> Upsert | None:
     """Read the user until the lost write's events show (it was applied: send the rest) or the
     barrier shows without them (it was refused: resend them); unknown when the wait runs out."""
-    deadline = time.monotonic() + wait
-    for attempt in itertools.count():
+    for _ in polls(wait):
         live = _read(provider, upsert.user_id, error)
         left = _unrecorded(upsert, live)
         if not left:
             return _without_events(upsert)
         if barrier is not None and _shows(barrier, live, provider):
             return dataclasses.replace(upsert, events=left)
-        delay = POLL_DELAYS[min(attempt, len(POLL_DELAYS) - 1)]
-        if time.monotonic() + delay > deadline:
-            break
-        time.sleep(delay)
     raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({error})")
 
 
@@ -162,13 +191,11 @@ def _send_barrier(provider: Provider, barrier: Upsert, label: str) -> None:
     about one user in 200 ran out of attempts after two lost answers and stayed unknown.
     """
     attempts = provider.retry.start(label)
-    while (delay := attempts.delay()) is not None:
-        time.sleep(delay)
-        try:
-            provider.upsert(barrier, attempts)
-            return
-        except AmbiguousWrite:
-            continue
+    delay = attempts.delay()
+    if delay is None:
+        return
+    time.sleep(delay)
+    resend(provider, barrier, attempts, lambda sent, lost: sent)
 
 
 def _shows(barrier: Upsert, live: LiveUser | None, provider: Provider) -> bool:
@@ -179,7 +206,7 @@ def _shows(barrier: Upsert, live: LiveUser | None, provider: Provider) -> bool:
     return unapplied(spec, live, provider.capabilities) == ()
 
 
-def _read(provider: Provider, user_id: str, error: AmbiguousWrite) -> LiveUser | None:
+def _read(provider: Provider, user_id: str, error: LostAnswer) -> LiveUser | None:
     try:
         return provider.read_users([user_id]).get(user_id)
     except ReconcilerError as read_error:

@@ -10,7 +10,7 @@ naming both places, before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,18 +39,19 @@ class CompanyValue:
 
 
 def company_values(
-    config: Config, file: str, user: dict[str, Any], declared: dict[str, Any], index: int
+    config: Config,
+    user_targets: Sequence[str],
+    file: str,
+    user: dict[str, Any],
+    declared: dict[str, Any],
+    index: int,
 ) -> list[CompanyValue]:
     """The company attributes of one user (``user``: merged with the file's defaults;
-    ``declared``: its own entry ``users[index]``), each where it is written."""
+    ``declared``: its own entry ``users[index]``), each where it is written, for those of
+    ``user_targets`` (``TargetSet.names``: ``validate --target`` applied) that hold companies."""
     if not user.get("companies") and not user.get("memberships"):
         return []
-    names = user.get("targets")
-    targets = tuple(
-        name
-        for name in (config.targets if names is None else names)
-        if name in config.targets and CAPABILITIES[config.targets[name].provider].companies
-    )
+    targets = _holding(config, user_targets, "companies")
     if not targets:
         return []
     values = []
@@ -61,6 +62,11 @@ def company_values(
             where = (*at, "attributes", name)
             values.append(CompanyValue(file, where, company["id"], name, value, targets))
     return values
+
+
+def _holding(config: Config, names: Sequence[str], feature: str) -> tuple[str, ...]:
+    """Of the targets ``names``, those whose provider has ``feature`` (a Capabilities flag)."""
+    return tuple(n for n in names if getattr(CAPABILITIES[config.targets[n].provider], feature))
 
 
 def _companies(user: dict[str, Any]) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
@@ -177,19 +183,16 @@ TypedNames = dict[tuple[str, str, str, str], TypedName]
 
 def note_types(
     config: Config,
+    user_targets: Sequence[str],
     file: str,
     user: dict[str, Any],
     declared: dict[str, Any],
     index: int,
     seen: TypedNames,
 ) -> None:
-    """Record in ``seen`` the types this user declares, for its targets that lock types."""
-    names = user.get("targets")
-    targets = [
-        name
-        for name in (config.targets if names is None else names)
-        if name in config.targets and CAPABILITIES[config.targets[name].provider].locks_types
-    ]
+    """Record in ``seen`` the types this user declares, for those of ``user_targets``
+    (``TargetSet.names``) that lock types."""
+    targets = _holding(config, user_targets, "locks_types")
     if not targets:
         return
     own = declared.get("attributes") or {}

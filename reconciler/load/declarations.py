@@ -190,8 +190,10 @@ def _check_file(
                 issues[(json_path, message)] = None
             if declared is value["users"][index]:  # not a stand-in for an invalid user
                 users.append((index, user))
-                companies.extend(company_values(config, file, user, declared, index))
-                note_types(config, file, user, declared, index, types)
+                # Of the user's targets, validate --target's alone, as checker.check does.
+                targets = checker.target_set(user.get("targets")).names
+                companies.extend(company_values(config, targets, file, user, declared, index))
+                note_types(config, targets, file, user, declared, index, types)
     if not issues and not document.problems:
         return FileResult(file, users, [], companies, list(types.values()))
     locator = document.locator()

@@ -60,6 +60,8 @@ def _kinds_with(feature: str) -> str:
 class TargetSet:
     """What the targets of a user can hold together; built once per distinct ``targets:``."""
 
+    #: The configured targets the user goes to (of ``only``'s, under ``validate --target``).
+    names: tuple[str, ...]
     labels: tuple[str, ...]
     unknown: frozenset[str]
     events: bool
@@ -90,6 +92,7 @@ class TargetSet:
         ]
         limits = [(c.max_attributes, label) for label, c in caps if c.max_attributes is not None]
         return cls(
+            names=tuple(known),
             labels=tuple(label for label, _ in caps),
             unknown=frozenset(names or ()) - set(config.targets),
             events=any(c.events for _, c in caps),

@@ -59,3 +59,51 @@ def test_validate_target_reports_only_what_concerns_that_target(run: Run, tmp_pa
     assert "production" not in onboarding.replace("(configured: local, onboarding, production)", "")
     assert "users[0].id: 01234 has a leading zero" in onboarding  # the file's own problems stay
     assert "Error: 6 problems found" in onboarding, onboarding
+
+
+#: Two users of the sandbox alone disagreeing on a company's name: it concerns local only.
+COMPANY_ON_LOCAL = """\
+users:
+  - id: a
+    targets: [local]
+    companies: [{id: acme, attributes: {name: Acme}}]
+  - id: b
+    targets: [local]
+    companies: [{id: acme, attributes: {name: Acme Inc}}]
+"""
+#: Two users of Usertour alone declaring one attribute with two types: onboarding only.
+TYPES_ON_ONBOARDING = """\
+users:
+  - id: c
+    targets: [onboarding]
+    attributes: {seats: 3}
+  - id: d
+    targets: [onboarding]
+    attributes: {seats: "3"}
+"""
+
+
+def test_validate_target_leaves_out_other_targets_company_conflicts(
+    run: Run, tmp_path: Path
+) -> None:
+    """Review finding: the company-conflict check ignored --target."""
+    write_repo(tmp_path, {"users/a.yaml": COMPANY_ON_LOCAL}, CONFIG)
+    conflict = "company 'acme' gets another value for 'name'"
+    for args in ((), ("--target", "local")):
+        result = run("validate", *args, cwd=tmp_path)
+        assert result.code == 1 and conflict in result.stderr, result.stderr
+    for target in ("onboarding", "production"):
+        result = run("validate", "--target", target, cwd=tmp_path)
+        assert result.code == 0 and "acme" not in result.stderr, result.stderr
+
+
+def test_validate_target_leaves_out_other_targets_type_warnings(run: Run, tmp_path: Path) -> None:
+    """Review finding: the one-name-one-type warning ignored --target."""
+    write_repo(tmp_path, {"users/c.yaml": TYPES_ON_ONBOARDING}, CONFIG)
+    warning = "attribute 'seats' is declared as"
+    for args in ((), ("--target", "onboarding")):
+        result = run("validate", *args, cwd=tmp_path)
+        assert result.code == 0 and warning in result.stderr, result.stderr
+    for target in ("local", "production"):
+        result = run("validate", "--target", target, cwd=tmp_path)
+        assert result.code == 0 and "seats" not in result.stderr, result.stderr

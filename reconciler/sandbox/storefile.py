@@ -1,9 +1,9 @@
 """Opening a sandbox store's SQLite file: read-only for plans, and never someone else's file.
 
 ``plan`` is read-only and a pull request chooses the sandbox ``path:``, so reading opens the file
-with ``mode=ro`` (and ``immutable=1`` when no writer left a ``-wal`` file, so that SQLite creates
-no ``-wal``/``-shm`` file either), and a missing or empty file is an empty store held in memory:
-nothing is created on the disk. Writing (``apply``, the emulator) creates the file when needed.
+with ``mode=ro&immutable=1`` (SQLite then creates no ``-wal``/``-shm`` file, even next to a
+committed ``-wal``), and a missing or empty file is an empty store held in memory: nothing is
+created on the disk. Writing (``apply``, the emulator) creates the file when needed.
 
 Every store is marked with ``PRAGMA application_id``. A file that is not empty must carry the
 mark, or be a store from a reconciler before the mark (recognised by its ``user_version`` and
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
@@ -30,13 +31,12 @@ class StoreError(ReconcilerError):
     """The SQLite file cannot be opened, is from a newer reconciler, or a statement failed."""
 
 
+#: Writes the schema of a new store, or brings an older one up to this version.
+Create = Callable[[sqlite3.Connection], None]
+
+
 def connect(
-    path: str,
-    label: str,
-    *,
-    read_only: bool,
-    version: int,
-    create: Callable[[sqlite3.Connection], None],
+    path: str, label: str, *, read_only: bool, version: int, create: Create
 ) -> sqlite3.Connection:
     """An open connection to a checked store; ``create`` writes the schema of a new one.
 
@@ -45,35 +45,51 @@ def connect(
     new, empty, or an older version (it must bring ``user_version`` up to ``version``).
     """
     new = path == ":memory:" or _is_empty(path)
-    if read_only and new:
-        return _in_memory(create)
+    if read_only:
+        return _in_memory(create) if new else _open_read_only(path, label, version, create)
+    return _open_for_writing(path, label, version, create, new=new)
+
+
+def _open_read_only(path: str, label: str, version: int, create: Create) -> sqlite3.Connection:
     try:
-        if read_only:
-            conn = sqlite3.connect(
-                _read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False
-            )
-        else:
-            if not new:
-                _refuse_foreign(path, label, version)
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: transactions are explicit (UserStore._transaction).
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            _read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"sandbox store {label}: cannot open: {_reason(exc)}") from exc
+    with _closed_on_error(conn, label):
+        _check_identity(conn, label, version)
+        return _upgraded_copy(conn, version, create)
+
+
+def _open_for_writing(
+    path: str, label: str, version: int, create: Create, *, new: bool
+) -> sqlite3.Connection:
+    try:
+        if not new:
+            _refuse_foreign(path, label, version)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (UserStore._transaction).
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"sandbox store {label}: cannot open: {_reason(exc)}") from exc
+    with _closed_on_error(conn, label):
+        _prepare(conn, version, create)
+    return conn
+
+
+@contextmanager
+def _closed_on_error(conn: sqlite3.Connection, label: str) -> Iterator[None]:
+    """Close ``conn`` when the block fails; SQLite's errors become StoreErrors naming ``label``."""
     try:
-        if read_only:
-            _check_identity(conn, label, version)
-            conn = _upgraded_copy(conn, version, create)
-        else:
-            _prepare(conn, version, create)
+        yield
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(f"sandbox store {label}: {_reason(exc)}") from exc
     except StoreError:
         conn.close()
         raise
-    return conn
 
 
 def _is_empty(path: str) -> bool:
@@ -83,16 +99,14 @@ def _is_empty(path: str) -> bool:
         return True
 
 
-def _in_memory(create: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
+def _in_memory(create: Create) -> sqlite3.Connection:
     """A missing store reads as an empty one, without creating anything on the disk."""
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     create(conn)
     return conn
 
 
-def _upgraded_copy(
-    conn: sqlite3.Connection, version: int, create: Callable[[sqlite3.Connection], None]
-) -> sqlite3.Connection:
+def _upgraded_copy(conn: sqlite3.Connection, version: int, create: Create) -> sqlite3.Connection:
     """A store of an older version is read through an upgraded copy in memory: reading must
     not migrate the file (that is apply's job), and the queries need this version's schema."""
     if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
@@ -105,9 +119,11 @@ def _upgraded_copy(
 
 
 def _read_only_uri(path: str) -> str:
-    """``file:...?mode=ro``, immutable unless a writer's ``-wal`` file holds recent commits."""
-    uri = Path(path).absolute().as_uri() + "?mode=ro"
-    return uri if os.path.exists(path + "-wal") else uri + "&immutable=1"
+    """``file:...?mode=ro&immutable=1``, always: without ``immutable``, a ``-wal`` file next to
+    the store (committed by a pull request, or left by a killed writer) makes SQLite create a
+    ``-shm`` file and replay the log in the checkout. The price: commits only in a ``-wal`` are
+    not seen until a writer (apply) recovers them into the file."""
+    return Path(path).absolute().as_uri() + "?mode=ro&immutable=1"
 
 
 def _refuse_foreign(path: str, label: str, version: int) -> None:
@@ -142,7 +158,7 @@ def _check_identity(conn: sqlite3.Connection, label: str, version: int) -> None:
         )
 
 
-def _prepare(conn: sqlite3.Connection, version: int, create: Callable[..., None]) -> None:
+def _prepare(conn: sqlite3.Connection, version: int, create: Create) -> None:
     """WAL (readers in other processes while one writes), the schema and the mark."""
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")

@@ -41,6 +41,34 @@ def test_plan_reads_an_existing_store_without_touching_it(attacker: Attacker) ->
     assert snapshot(attacker.root) == before
 
 
+def _a_wal_holding_a_commit(store: Path) -> bytes:
+    """The ``-wal`` file of a commit not yet checkpointed (a writer killed mid-run leaves one)."""
+    checkpointed = store.read_bytes()
+    db = sqlite3.connect(store)
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    db.execute("UPDATE users SET attributes = '{}'")
+    db.commit()
+    wal = Path(f"{store}-wal").read_bytes()
+    db.close()  # checkpoints into the file: put the file back as it was before
+    store.write_bytes(checkpointed)
+    return wal
+
+
+def test_plan_leaves_the_checkout_unchanged_with_a_wal_file_committed(attacker: Attacker) -> None:
+    """Review finding: a committed ``sandbox.db-wal`` made plan open the store without
+    ``immutable=1``, and SQLite created ``sandbox.db-shm`` (and could rewrite the -wal) in the
+    checkout; read-only stores are always opened immutable."""
+    attacker.write(USERS)
+    assert attacker.run("apply", "--yes").code == 0
+    store = attacker.root / ".reconciler" / "sandbox.db"
+    Path(f"{store}-wal").write_bytes(_a_wal_holding_a_commit(store))
+    before = snapshot(attacker.root)
+    outcomes = attacker.run_all_formats("plan")
+    assert_nothing_leaked(outcomes)
+    assert [outcome.code for outcome in outcomes] == [0] * 3, outcomes
+    assert snapshot(attacker.root) == before  # no sandbox.db-shm, the -wal as committed
+
+
 @pytest.mark.parametrize(
     ("path", "said"),
     [

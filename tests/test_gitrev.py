@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import subprocess
+import tracemalloc
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from reconciler.errors import ConfigError
+from reconciler.load import confine
 from reconciler.load.config import load_config
 from reconciler.load.declarations import load_declarations
 from reconciler.load.gitrev import Revision, changed_since, open_revision
-from reconciler.load.sources import find_files
+from reconciler.load.sources import find_files, reader
 from reconciler.plan.changes import ChangeSet
 from tests.gitrepo import GitRepo, isolate_git, requires_git
 
@@ -334,3 +336,54 @@ def _team(number: int, plan: str) -> str:
         seats = number * 10 + index
         lines.append(f'  - id: "u{number:02}{index}"\n    attributes: {{seats: {seats}{own}}}\n')
     return "".join(lines)
+
+
+def test_a_blob_beyond_the_limit_is_skipped_not_held(repo: GitRepo) -> None:
+    """Review finding: the blob was read whole before its size was checked. A 24 MiB file at
+    the revision is refused without the reader ever holding it; the next read still works."""
+    big = repo.top / "users" / "big.yaml"
+    with big.open("wb") as file:
+        file.write(b"# " + b"x" * (24 * 1024 * 1024) + b"\n")
+    repo.git("add", "--all")
+    repo.git("commit", "-q", "-m", "big")
+    with open_revision(repo.top, "HEAD", {}) as revision:
+        tracemalloc.start()
+        try:
+            with pytest.raises(confine.TooLarge, match="larger than 8,388,608 bytes"):
+                revision.read_bytes(big)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < confine.MAX_FILE_BYTES // 4, peak
+        assert revision.read_bytes(repo.top / "users" / "staff.yaml") == STAFF.encode()
+
+
+def test_the_config_at_a_revision_has_the_config_limit(repo: GitRepo) -> None:
+    """Review finding: reconciler.yaml at the revision was allowed 8 MiB, not the 1 MiB the
+    working tree's gets."""
+    padded = CONFIG + "# " + "x" * (2 * 1024 * 1024) + "\n"
+    repo.commit({"reconciler.yaml": padded})
+    repo.commit({"reconciler.yaml": CONFIG})
+    changes = changes_in(repo.top)
+    assert any("larger than 1,048,576 bytes" in warning for warning in changes.warnings), changes
+    assert changes.changed is None or changed(changes) == {}
+
+
+def test_re_reads_are_bounded_like_the_first_read(repo: GitRepo) -> None:
+    """Review finding: sources.reader (positions of cross-file problems) and
+    Revision.unchanged_on_disk read files again without the size limit."""
+    big = repo.top / "users" / "big.yaml"
+    with big.open("wb") as file:
+        file.write(b"# " + b"x" * (9 * 1024 * 1024) + b"\n")
+    repo.git("add", "--all")
+    repo.git("commit", "-q", "-m", "big")
+    with pytest.raises(confine.TooLarge):
+        reader(None)(big)
+    with pytest.raises(confine.TooLarge):
+        reader(None, confine.MAX_CONFIG_BYTES)(big)
+    with open_revision(repo.top, "HEAD", {}) as revision:
+        assert big in revision.files_below(repo.top / "users")
+        assert not revision.unchanged_on_disk(big)  # not read whole to say "unchanged"
+        assert revision.unchanged_on_disk(repo.top / "users" / "staff.yaml")
+        with pytest.raises(confine.TooLarge):
+            reader(revision, confine.MAX_CONFIG_BYTES)(repo.top / "users" / "big.yaml")

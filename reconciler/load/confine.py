@@ -76,6 +76,12 @@ def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     with path.open("rb") as file:
         data = file.read(limit + 1)
     if len(data) > limit:
-        message = f"the file is larger than {limit:,} bytes: split it into smaller files"
-        raise TooLarge(errno.EFBIG, message)
+        raise too_large(limit)
     return data
+
+
+def too_large(limit: int) -> TooLarge:
+    """The one refusal of a file beyond ``limit`` bytes, on the disk or in git."""
+    return TooLarge(
+        errno.EFBIG, f"the file is larger than {limit:,} bytes: split it into smaller files"
+    )

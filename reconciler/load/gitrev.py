@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import hashlib
 import os
 import subprocess
@@ -75,7 +76,8 @@ def config_at(
     if not revision.is_file(config.path):
         return None, (f"{name} did not exist {at}: planning every user",)
     try:
-        return load_config(config.path, environ, read=revision.read_bytes), ()
+        read = functools.partial(revision.read_bytes, limit=confine.MAX_CONFIG_BYTES)
+        return load_config(config.path, environ, read=read), ()
     except ValidationError as error:
         return None, (f"{name} {at} does not validate ({_first(error)}): planning every user",)
     except ConfigError as error:
@@ -212,15 +214,16 @@ class Revision:
         """Whether ``path`` is a regular file in this commit."""
         return self.files_below(path) == [path]
 
-    def read_bytes(self, path: Path) -> bytes:
-        """The content of ``path`` in this commit; FileNotFoundError (an OSError) when absent."""
+    def read_bytes(self, path: Path, limit: int = confine.MAX_FILE_BYTES) -> bytes:
+        """The content of ``path`` in this commit; FileNotFoundError (an OSError) when absent,
+        ``confine.TooLarge`` beyond ``limit`` bytes (as on the disk)."""
         relative = self._relative(path)
         if relative is not None and relative not in self._blobs:
             self.files_below(path)
         blob = self._blobs.get(relative) if relative is not None else None
         if blob is None:
             raise FileNotFoundError(errno.ENOENT, f"not in {self.rev}", str(path))
-        return self._cat(blob)
+        return self._cat(blob, limit)
 
     def unchanged_on_disk(self, path: Path) -> bool:
         """Whether the working tree's ``path`` holds the same bytes as in this commit (after
@@ -230,8 +233,8 @@ class Revision:
         if blob is None:
             return False
         try:
-            data = path.read_bytes()
-        except OSError:
+            data = confine.read_bounded(path)
+        except OSError:  # too large too: loading it says why
             return False
         digest = hashlib.sha1 if len(blob) == 40 else hashlib.sha256  # sha256 repositories
         header = b"blob %d\0" % len(data)
@@ -264,9 +267,10 @@ class Revision:
             files.append(path)
         return files
 
-    def _cat(self, blob: str) -> bytes:
+    def _cat(self, blob: str, limit: int) -> bytes:
         """One object from the long-running ``git cat-file --batch``: write its id, read the
-        header ``<id> <type> <size>``, then exactly ``size`` bytes and a newline."""
+        header ``<id> <type> <size>``, then exactly ``size`` bytes and a newline. Beyond
+        ``limit``, the bytes are skipped (the stream stays in step), never held."""
         if self._reader is None:
             command = ["git", "cat-file", "--batch"]
             self._reader = _popen(command, self.top)
@@ -277,11 +281,19 @@ class Revision:
         if len(header) != 3:
             raise ConfigError(f"git cannot read object {blob} of {self.rev}")
         size = int(header[2])
-        content = stdout.read(size + 1)
-        if size > confine.MAX_FILE_BYTES:  # read (to keep the stream in step), never parsed
-            message = f"the file is larger than {confine.MAX_FILE_BYTES:,} bytes"
-            raise confine.TooLarge(errno.EFBIG, message)
-        return content[:-1]
+        if size > limit:
+            _skip(stdout, size + 1)
+            raise confine.too_large(limit)
+        return stdout.read(size + 1)[:-1]
+
+
+def _skip(stream: IO[bytes], count: int) -> None:
+    """Read and drop ``count`` bytes, a chunk at a time."""
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 16))
+        if not chunk:
+            raise ConfigError("git ended while an object was being read")
+        count -= len(chunk)
 
 
 def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

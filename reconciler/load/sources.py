@@ -34,8 +34,9 @@ class FileTree(Protocol):
         """Every file at or below ``folder`` (``[folder]`` when it is a file), sorted."""
         ...
 
-    def read_bytes(self, path: Path) -> bytes:
-        """A file's content; OSError when it cannot be read."""
+    def read_bytes(self, path: Path, limit: int = confine.MAX_FILE_BYTES) -> bytes:
+        """A file's content; OSError when it cannot be read, ``confine.TooLarge`` beyond
+        ``limit`` bytes."""
         ...
 
 
@@ -57,18 +58,19 @@ def find_files(
     found: dict[Path, None] = {}
     problems: list[Problem] = []
     inside = confine.is_inside if tree is None else confine.is_inside_lexically
+    read_config = reader(tree, confine.MAX_CONFIG_BYTES)  # to locate a source in the config
     for position, (source, base) in enumerate(sources):
         is_file = _is_file if tree is None else lambda path: tree.files_below(path) == [path]
         refusal = _source_refusal(source, base, config.root, inside, is_file, paths is None)
         if refusal is not None:
             message = f"{_shown_source(config, paths, position)} {refusal}"
-            problems.append(_source_problem(config, paths, position, message, reader(tree)))
+            problems.append(_source_problem(config, paths, position, message, read_config))
             continue
         matches = _expand_source(source, base) if tree is None else _expand_in(tree, source, base)
         if not matches:
             message = f"{_shown_source(config, paths, position)} matches no declaration file "
             message += "(*.yaml, *.yml)"
-            problems.append(_source_problem(config, paths, position, message, reader(tree)))
+            problems.append(_source_problem(config, paths, position, message, read_config))
         for match in matches:
             if inside(match, config.root):
                 found[match] = None
@@ -149,8 +151,8 @@ class _Disk:
         walk = os.walk(folder)  # followlinks=False: a symlinked folder is listed, not entered
         return sorted(Path(top, name) for top, _, names in walk for name in names)
 
-    def read_bytes(self, path: Path) -> bytes:
-        return confine.read_bounded(path)
+    def read_bytes(self, path: Path, limit: int = confine.MAX_FILE_BYTES) -> bytes:
+        return confine.read_bounded(path, limit)
 
 
 _DISK = _Disk()
@@ -200,9 +202,11 @@ def _hidden(parts: Sequence[str]) -> bool:
     return any(part.startswith(".") for part in parts)
 
 
-def reader(tree: FileTree | None) -> Read:
-    """How to read a file found by ``find_files``: from the disk, or from the tree."""
-    return Path.read_bytes if tree is None else tree.read_bytes
+def reader(tree: FileTree | None, limit: int = confine.MAX_FILE_BYTES) -> Read:
+    """How to read again a file already read (to locate a problem in it): from the disk or the
+    tree, bounded to ``limit`` bytes like the first read (the file may have grown since)."""
+    source = _DISK if tree is None else tree
+    return lambda path: source.read_bytes(path, limit)
 
 
 def _shown_source(config: Config, paths: Sequence[Path] | None, position: int) -> str:

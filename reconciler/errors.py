@@ -1,4 +1,17 @@
-"""Typed errors raised by the library; only the CLI turns them into messages and exit codes."""
+"""Typed errors raised by the library: the one hierarchy every caller catches by meaning.
+
+Only the CLI turns them into messages and exit codes (reconciler/cli/exits.py holds the table):
+
+    ReconcilerError             anything a user can act on; shown as its message, exit 1
+      ValidationError           located problems in the user's files (all of them at once)
+      ConfigError               reconciler.yaml or the environment (MissingKey: a key variable)
+      TargetError               a target could not be read or written
+        LostAnswer              a write's answer was lost: applied or not, nobody knows yet
+        ListingBroken           a listing's cursor stopped working between pages
+      RefusedError              apply refused: a guard, a stale plan, no confirmation (exit 3)
+      UnwritableError           import would write YAML that does not read back (a bug)
+      StoreError, EmulatorError the local sandbox: its SQLite store, its HTTP emulator
+"""
 
 from __future__ import annotations
 
@@ -30,8 +43,6 @@ class Problem:
 
 class ReconcilerError(Exception):
     """Base of every error a user can act on; the message is shown as is, without traceback."""
-
-    exit_code = 1
 
 
 class ValidationError(ReconcilerError):
@@ -104,4 +115,14 @@ class ListingBroken(TargetError):
 class RefusedError(ReconcilerError):
     """Apply refused to run: safety guard, stale plan, or no confirmation (exit 3)."""
 
-    exit_code = 3
+
+class UnwritableError(ReconcilerError):
+    """The YAML written would not read back as the live values: a bug, reported, not written."""
+
+
+class StoreError(ReconcilerError):
+    """The SQLite file cannot be opened, is from a newer reconciler, or a statement failed."""
+
+
+class EmulatorError(ReconcilerError):
+    """The emulator cannot start: a bad option, a refused host, a port already in use."""

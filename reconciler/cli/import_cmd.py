@@ -12,23 +12,23 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 
 import click
 
 from reconciler.apply.engine import select_targets
 from reconciler.apply.progress import Progress
+from reconciler.cli import console
 from reconciler.cli.options import common_options, parallelism_option
+from reconciler.cli.requests import ImportRequest, import_request
 from reconciler.cli.support import write_atomically
-from reconciler.errors import ConfigError, TargetError, ValidationError
+from reconciler.errors import ConfigError, TargetError, UnwritableError, ValidationError
 from reconciler.escape import printable
 from reconciler.importing.importer import (
     ImportOptions,
     ImportResult,
     LeftOut,
-    UnwritableError,
     render_import,
 )
 from reconciler.load.config import Config, TargetConfig, display_path, load_config
@@ -46,44 +46,8 @@ SHOWN_IDS = 5
 log = logging.getLogger("reconciler")
 
 
-@click.command("import")
-@common_options
-@click.option("--all", "import_all", is_flag=True, help="Every user of the target (not Sprig).")
-@click.option("--user", "user_ids", multiple=True, metavar="ID", help="This user (repeatable).")
-@click.option(
-    "--ids-from",
-    type=click.File("r", encoding="utf-8-sig"),
-    metavar="FILE",
-    help="The users whose ids FILE lists, one per line (- reads stdin).",
-)
-@click.option(
-    "--out",
-    "out_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the YAML to FILE (replaced atomically) instead of stdout.",
-)
-@click.option(
-    "--include-system",
-    is_flag=True,
-    help="Also the attributes the server seeds and Sprig's own ! attributes (see above).",
-)
-@click.option(
-    "--with-events", is_flag=True, help="Also events: one entry per name, its latest time."
-)
-@parallelism_option
-def import_command(
-    config_path: Path,
-    target_names: tuple[str, ...],
-    verbose: int,
-    import_all: bool,
-    user_ids: tuple[str, ...],
-    ids_from: TextIO | None,
-    out_path: Path | None,
-    include_system: bool,
-    with_events: bool,
-    parallelism: int | None,
-) -> None:
-    """Write the live users of one target as a declaration file, ready to commit.
+#: ``reconciler import --help`` (a constant, not the docstring: it is longer than the command).
+IMPORT_HELP = """Write the live users of one target as a declaration file, ready to commit.
 
     Reads (GET only: nothing is sent) and writes the users sorted by id with keys in a fixed
     order, so the same users give the same bytes. Right after an import,
@@ -124,21 +88,53 @@ def import_command(
       reconciler import --target research --user 12347 --user 12348 --with-events
       cut -d, -f1 ids.csv | reconciler import --target research --ids-from - --out users/r.yaml
     """
-    from reconciler.cli.main import _setup_logging  # the one logging setup; cli imports this module
 
-    _setup_logging(verbose)
-    wanted = _requested_ids(import_all, user_ids, ids_from)
-    config = load_config(config_path, os.environ)
-    target = _one_target(config, target_names, parallelism)
-    capabilities = _capabilities(target, import_all, with_events)
+
+@click.command("import", help=IMPORT_HELP)
+@common_options
+@click.option("--all", "import_all", is_flag=True, help="Every user of the target (not Sprig).")
+@click.option("--user", "user_ids", multiple=True, metavar="ID", help="This user (repeatable).")
+@click.option(
+    "--ids-from",
+    type=click.File("r", encoding="utf-8-sig"),
+    metavar="FILE",
+    help="The users whose ids FILE lists, one per line (- reads stdin).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the YAML to FILE (replaced atomically) instead of stdout.",
+)
+@click.option(
+    "--include-system",
+    is_flag=True,
+    help="Also the attributes the server seeds and Sprig's own ! attributes (see above).",
+)
+@click.option(
+    "--with-events", is_flag=True, help="Also events: one entry per name, its latest time."
+)
+@parallelism_option
+def import_command(**flags: Any) -> None:
+    """Flags in, one ImportRequest out, then run it (the help text is ``IMPORT_HELP``)."""
+    run_import(import_request(flags))
+
+
+def run_import(request: ImportRequest) -> None:
+    """Read the users, render them, check the text as plan would, write it, say what next."""
+    console.setup_logging(request.verbose)
+    wanted, out_path = request.wanted, request.out_path
+    config = load_config(request.config_path, os.environ)
+    target = request.overrides.target(_one_target(config, request.target_names))
+    capabilities = _capabilities(target, wanted is None, request.with_events)
     live_users = _read(target, wanted)
     schema_ref, schema = _schema_ref(config, out_path)
     options = ImportOptions(
         target=target.name,
         provider=target.provider,
         capabilities=capabilities,
-        include_system=include_system,
-        with_events=with_events,
+        include_system=request.include_system,
+        with_events=request.with_events,
         pin_target=len(config.targets) > 1,
         schema_ref=schema_ref,
     )
@@ -157,27 +153,7 @@ for _param in import_command.params:
         _param.help = "The target to import from (required, once)."
 
 
-def _requested_ids(
-    import_all: bool, user_ids: Sequence[str], ids_from: TextIO | None
-) -> list[str] | None:
-    """The ids to read (None: --all), deduplicated; a usage error when the choice is unclear."""
-    ids = [user_id for user_id in user_ids if user_id]  # "" would name the list endpoint
-    if ids_from is not None:
-        from_file = [line.strip() for line in ids_from]
-        ids += [user_id for user_id in from_file if user_id]
-        if not any(from_file):
-            raise click.UsageError(f"--ids-from {ids_from.name}: no ids in it (one per line)")
-    if import_all and (ids or ids_from is not None):
-        raise click.UsageError("--all imports every user: drop --user and --ids-from")
-    if not import_all and not ids:
-        raise click.UsageError(
-            "which users? --all (targets that list users: Usertour, sandbox), "
-            "--user ID (repeatable) or --ids-from FILE"
-        )
-    return None if import_all else list(dict.fromkeys(ids))
-
-
-def _one_target(config: Config, names: Sequence[str], parallelism: int | None) -> TargetConfig:
+def _one_target(config: Config, names: Sequence[str]) -> TargetConfig:
     """Exactly one --target: a file is imported from one target, whose users it declares."""
     if len(set(names)) != 1:
         known = ", ".join(config.targets) or "none"
@@ -185,7 +161,7 @@ def _one_target(config: Config, names: Sequence[str], parallelism: int | None) -
             f"import reads exactly one target: pass --target NAME once (configured: {known})"
         )
     (target,) = select_targets(config, names)
-    return target if parallelism is None else replace(target, parallelism=parallelism)
+    return target
 
 
 def _capabilities(target: TargetConfig, import_all: bool, with_events: bool) -> Capabilities:
@@ -198,11 +174,11 @@ def _capabilities(target: TargetConfig, import_all: bool, with_events: bool) -> 
             "or --ids-from FILE"
         )
     if with_events and not capabilities.events:
-        _note(f"Note: target {target.name} records no events: --with-events adds none.")
+        console.note(f"Note: target {target.name} records no events: --with-events adds none.")
     return capabilities
 
 
-def _read(target: TargetConfig, wanted: list[str] | None) -> list[LiveUser]:
+def _read(target: TargetConfig, wanted: Sequence[str] | None) -> list[LiveUser]:
     """The live users: every one (--all, listed page by page) or the ones asked for (by GETs,
     or by the page when that is fewer requests: the read strategy of plans)."""
     with ExitStack() as stack:
@@ -268,20 +244,20 @@ def _report(
 ) -> None:
     """On stderr: what was left out, then where the file went and what to check next."""
     for line in left_out_lines(result.left_out):
-        _note(line)
+        console.note(line)
     users = _plural(result.users)
     if out_path is None:
-        _note(f"Imported {users} from target {target.name}.")
+        console.note(f"Imported {users} from target {target.name}.")
         return
-    _note(f"Imported {users} from target {target.name} into {display_path(out_path)}.")
+    console.note(f"Imported {users} from target {target.name} into {display_path(out_path)}.")
     if not schema.is_file():
-        _note(
+        console.note(
             f"Note: the file's modeline points at {display_path(schema)}, which does not exist: "
             f"reconciler schema users --out {display_path(schema)}"
         )
     files, _ = find_files(config)
     if out_path.absolute() not in {path for path, _ in files}:
-        _note(
+        console.note(
             f"Note: users: in {display_path(config.path)} does not cover "
             f"{display_path(out_path)}: plan will not read it."
         )
@@ -290,15 +266,10 @@ def _report(
         load_declarations(config)
     except ValidationError as invalid:
         count = len(invalid.problems)
-        _note(
+        console.note(
             f"Note: the declarations now have {_plural(count, 'problem')} (a user declared in two "
             "files?): run reconciler validate."
         )
-
-
-def _note(line: str) -> None:
-    """A line on stderr; target names, ids and paths in it come from the repository: escaped."""
-    click.echo(printable(line), err=True)
 
 
 def left_out_lines(left_out: Sequence[LeftOut]) -> list[str]:
@@ -314,7 +285,7 @@ def left_out_lines(left_out: Sequence[LeftOut]) -> list[str]:
 
 def _check_found(
     target: TargetConfig,
-    wanted: list[str] | None,
+    wanted: Sequence[str] | None,
     live_users: Sequence[LiveUser],
     out_path: Path | None,
 ) -> None:

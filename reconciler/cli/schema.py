@@ -62,15 +62,23 @@ def schema(name: str | None, out_path: Path | None, show_path: bool) -> None:
     if name is None:
         if out_path is not None or show_path:
             raise click.UsageError("--out and --path need a NAME: users, config or plan")
-        width = max(len(key) for key in SCHEMAS)
-        for key, described in SCHEMAS.items():
-            click.echo(f"{key:<{width}}  {described}: {_shipped(key)}")
-        return
-    path = _shipped(name)
-    if show_path:
-        click.echo(str(path))
-        return
-    text = path.read_text(encoding="utf-8")
+        _list_schemas()
+    elif show_path:
+        click.echo(str(_shipped(name)))
+    else:
+        _print_schema(name, out_path)
+
+
+def _list_schemas() -> None:
+    """One line per schema: its name, what it describes, where it is installed."""
+    width = max(len(key) for key in SCHEMAS)
+    for key, described in SCHEMAS.items():
+        click.echo(f"{key:<{width}}  {described}: {_shipped(key)}")
+
+
+def _print_schema(name: str, out_path: Path | None) -> None:
+    """The schema on stdout, or written to ``out_path`` with a hint on how editors use it."""
+    text = _shipped(name).read_text(encoding="utf-8")
     if out_path is None:
         click.echo(text, nl=False)
         return

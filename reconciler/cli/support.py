@@ -1,8 +1,8 @@
-"""The CLI's helpers around plan and apply: selection, saved plans, checksums, confirmation,
-interruption, and writing what CI reads (plan files, the job summary).
+"""The CLI's helpers around plan and apply: checksums, confirmation, interruption, and writing
+what CI reads (plan files, the job summary).
 
-Split from cli.py so that it keeps to the commands themselves; like cli.py, this is the edge
-where errors become messages, and nothing here is called by the library.
+Split from the commands so that they keep to their steps; like them, this is the edge where
+errors become messages, and nothing here is called by the library.
 """
 
 from __future__ import annotations
@@ -13,27 +13,15 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 
-from reconciler.apply.engine import (
-    Workspace,
-    check_prunable,
-    load_workspace,
-    make_plan,
-    open_providers,
-)
-from reconciler.apply.progress import Progress
 from reconciler.errors import ConfigError, RefusedError
 from reconciler.load.config import display_path
 from reconciler.model import ApplyReport, Plan
-from reconciler.plan.planfile import plan_checksum, read_saved_plan
-from reconciler.plan.present import present_plan
-from reconciler.plan.replan import compare
-from reconciler.providers.base import Provider
+from reconciler.plan.planfile import plan_checksum
 from reconciler.render.output import PlanView, apply_json
 
 #: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
@@ -61,65 +49,6 @@ def interruptible(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def selection_of(
-    target_names: Sequence[str],
-    user_ids: Sequence[str],
-    shard: tuple[int, int] | None,
-    prune: bool = False,
-    changed_since: str | None = None,
-) -> dict[str, Any]:
-    selection: dict[str, Any] = {
-        "targets": sorted(target_names),
-        "users": sorted(user_ids),
-        "shard": f"{shard[0]}/{shard[1]}" if shard else None,
-    }
-    # Recorded only when set: plans made without them keep their exact bytes.
-    if prune:
-        selection["prune"] = True
-    if changed_since is not None:
-        selection["changed_since"] = changed_since
-    return selection
-
-
-def check_prune(prune: bool, user_ids: Sequence[str], workspace: Workspace) -> None:
-    """Before any key is read: --prune with --user, or on a target that cannot list, exit 1."""
-    if prune:
-        check_prunable(workspace.targets, workspace.config.targets.values(), user_ids)
-
-
-def saved_plan(
-    config_path: Path, planfile: Path, stack: ExitStack, parallelism: int | None
-) -> tuple[Workspace, dict[str, Provider], Plan]:
-    """The plan to apply for a plan file: re-derived from the declarations and the live state
-    with the file's selection, and only when it equals the file (replan.py). The file's
-    requests are never sent: an edited file cannot change what reaches a target."""
-    saved = read_saved_plan(planfile)
-    selection = saved.selection
-    users = tuple(selection.get("users", ()))
-    workspace = load_workspace(
-        config_path,
-        os.environ,
-        tuple(selection.get("targets", ())),
-        users,
-        saved.shard,
-        saved.revision,
-    )
-    if workspace.digest != saved.digest:
-        raise RefusedError(
-            f"stale plan: reconciler.yaml or the declarations changed since {planfile} was made; "
-            "run plan again. Nothing was sent."
-        )
-    prune = bool(selection.get("prune"))
-    check_prune(prune, users, workspace)
-    providers = open_providers(workspace, os.environ, stack, parallelism)
-    derived = make_plan(workspace, providers, Progress, prune)
-    shown = present_plan(derived, workspace.config, workspace.digest, selection)
-    differences = compare(saved.document, shown.document)
-    if differences:
-        raise RefusedError(differences.message(display_path(planfile)))
-    return workspace, providers, derived
 
 
 def checksum_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import UnwritableError
 from reconciler.escape import printable
 from reconciler.importing.yamlemit import MAX_KEY, block_lines, key_fits, scalar
 from reconciler.load import yamlload
@@ -53,10 +53,6 @@ _KIND_WORDS = {
 _USER_FORCE = {"memberships": 2}
 #: ``skip(field, reason)``: note a value the file leaves out.
 Skip = Callable[[str, str], None]
-
-
-class UnwritableError(ReconcilerError):
-    """The YAML written would not read back as the live values: a bug, reported, not written."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import EmulatorError
 from reconciler.sandbox.faults import FAILURE_STATUSES, FailMode
 
 #: The Sprig key the emulator accepts when none is configured (``Authorization: API-Key ...``).
@@ -21,10 +21,6 @@ DEFAULT_SPRIG_KEY = "sprig-sandbox-key"
 DEFAULT_USERTOUR_KEY = "ak_sandbox"
 SPRIG_KEY_ENV = "RECONCILER_SANDBOX_SPRIG_KEY"
 USERTOUR_KEY_ENV = "RECONCILER_SANDBOX_USERTOUR_KEY"
-
-
-class EmulatorError(ReconcilerError):
-    """The emulator cannot start: a bad option, a refused host, a port already in use."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,12 +25,12 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from reconciler.errors import EmulatorError
 from reconciler.load.config import DEFAULT_SANDBOX_PATH
 from reconciler.sandbox.app import EmulatorApp, RecordedRequest
 from reconciler.sandbox.options import (
     DEFAULT_SPRIG_KEY,
     DEFAULT_USERTOUR_KEY,
-    EmulatorError,
     EmulatorOptions,
     Key,
     Keys,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.errors import StoreError
 from reconciler.model import Upsert
 from reconciler.sandbox.store_rows import (
     IDS_IN,
@@ -32,7 +33,7 @@ from reconciler.sandbox.store_rows import (
     parse_cursor,
     write,
 )
-from reconciler.sandbox.storefile import StoreError, connect
+from reconciler.sandbox.storefile import connect
 
 __all__ = ["SCHEMA_VERSION", "StoreError", "StoredUser", "UserPage", "UserStore"]
 

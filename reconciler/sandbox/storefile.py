@@ -19,16 +19,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import StoreError
 
 #: "RCS1": the mark of a reconciler sandbox store (SQLite's application_id header field).
 APPLICATION_ID = 0x52435331
 #: The tables of every store, also of the stores written before the application id.
 TABLES = frozenset({"users", "events", "companies", "memberships", "meta"})
-
-
-class StoreError(ReconcilerError):
-    """The SQLite file cannot be opened, is from a newer reconciler, or a statement failed."""
 
 
 #: Writes the schema of a new store, or brings an older one up to this version.

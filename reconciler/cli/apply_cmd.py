@@ -1,0 +1,133 @@
+"""`reconciler apply [PLANFILE]`: show the plan, ask, send only the needed upserts, verify."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.apply.applier import apply_plan
+from reconciler.apply.progress import Progress
+from reconciler.cli import console
+from reconciler.cli.exits import apply_exit_code, exit_with
+from reconciler.cli.options import plan_options, prune_guard_options
+from reconciler.cli.planning import Planned, fresh_plan, saved_plan
+from reconciler.cli.requests import ApplyRequest, apply_request
+from reconciler.cli.support import (
+    apply_markdown,
+    check_checksum,
+    checksum_option,
+    confirm,
+    finish_json,
+    interruptible,
+    step_summary,
+)
+from reconciler.model import ApplyReport
+from reconciler.plan import guards
+from reconciler.plan.mask import mask_report
+from reconciler.plan.present import present_plan
+from reconciler.render.output import PlanView
+
+#: Seconds apply polls Sprig until it shows what was sent (it answers 202 and applies later).
+DEFAULT_WAIT = 60.0
+
+
+@click.command()
+@plan_options
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", "-y", "assume_yes", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--checksum",
+    metavar="SHA",
+    callback=checksum_option,
+    help="Re-plan and apply only if the plan checksum matches (a reviewed plan).",
+)
+@click.option(
+    "--max-changes",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Override safety.max_changes for this run.",
+)
+@click.option(
+    "--max-change-ratio",
+    type=click.FloatRange(0, 1),
+    metavar="R",
+    help="Override safety.max_change_ratio for this run.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_WAIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Poll targets that apply later (Sprig) until they show the applied state.",
+)
+@click.option("--no-wait", is_flag=True, help="Do not wait for Sprig to show the applied state.")
+@prune_guard_options
+def apply(**flags: Any) -> None:
+    """Show the plan, ask, then send only the needed upserts and verify what stuck.
+
+    With PLANFILE (from `plan --out`), plan again with the file's selection and apply only if
+    that plan equals the file (same targets, users, requests, live state); otherwise refuse
+    (exit 3) and send nothing. The file is compared with, never sent. Without a terminal to ask on,
+    apply refuses (exit 3) unless --yes is given.
+
+    \b
+    Examples:
+      reconciler apply
+      reconciler apply --yes --target local
+      reconciler apply plan.json --yes
+      reconciler apply --yes --checksum 3f1c9a0b7d2e   # what the pull request showed
+      reconciler apply --yes --max-changes 500         # a reviewed bulk change
+      reconciler apply --yes --prune --target onboarding   # delete undeclared users too
+      reconciler apply --yes --changed-since HEAD~1    # on merge: only what the merge changed
+    """
+    run_apply(apply_request(flags))
+
+
+def run_apply(request: ApplyRequest) -> None:
+    """Plan (or re-derive PLANFILE's plan), show it, pass the guards and the question, apply,
+    report; the exit code says how it ended."""
+    console.setup_logging(request.verbose)
+    stop = threading.Event()
+    with ExitStack() as stack:
+        workspace, providers, the_plan = _planned(request, stack)
+        limits = request.overrides.limits(workspace.config)
+        shown = present_plan(
+            the_plan, workspace.config, workspace.digest, request.scope.selection(), limits
+        )
+        output_format = request.view.output_format
+        if output_format != "json":
+            console.echo_plan(shown, output_format, request.view.markdown_limit)
+        if not the_plan.has_changes:
+            finish_json(output_format, shown, None)
+            return
+        checked = guards.check(the_plan, limits)
+        confirm(the_plan, request.assume_yes)
+        with interruptible(stop):
+            report = apply_plan(checked, workspace.users, providers, request.wait, stop, Progress)
+    # What every format prints of the outcome: values and vendor messages masked.
+    shown_report = mask_report(report, the_plan, workspace.config.sensitive)
+    _show_report(output_format, shown, shown_report)
+    exit_with(apply_exit_code(report, stop.is_set()))
+
+
+def _planned(request: ApplyRequest, stack: ExitStack) -> Planned:
+    """PLANFILE's plan, re-derived and compared; or a new plan, checked against --checksum."""
+    if request.planfile is not None:
+        return saved_plan(request.config_path, request.planfile, request.overrides, stack)
+    planned = fresh_plan(request.config_path, request.scope, request.overrides, stack)
+    check_checksum(planned[2], request.checksum)
+    return planned
+
+
+def _show_report(output_format: str, shown: PlanView, report: ApplyReport) -> None:
+    """The (masked) outcome in the asked format and in the job summary."""
+    if output_format == "json":
+        finish_json(output_format, shown, report)
+    else:
+        console.echo_report(report)
+    step_summary(lambda: apply_markdown(report))

@@ -1,0 +1,67 @@
+"""What the CLI writes to the terminal besides a command's own output: colour, log lines, and
+the one-line ``Error:`` message. Every line here is escaped: it may quote the repository or a
+vendor's answer."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from reconciler.escape import printable
+from reconciler.render.output import PlanView, render_plan, render_report
+
+if TYPE_CHECKING:
+    from reconciler.model import ApplyReport
+
+
+def use_colour() -> bool:
+    """Colour only on a terminal, never when NO_COLOR is set (https://no-color.org)."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def echo(text: str) -> None:
+    """Rendered output (already escaped by its renderer), coloured only where ``use_colour``."""
+    click.echo(text, nl=False, color=use_colour())
+
+
+def echo_plan(shown: PlanView, output_format: str, markdown_limit: int) -> None:
+    """The plan in ``output_format`` (markdown within ``markdown_limit`` characters)."""
+    echo(render_plan(shown, output_format, use_colour(), markdown_limit))
+
+
+def echo_report(report: ApplyReport) -> None:
+    """apply's (masked) report, coloured only where ``use_colour``."""
+    colour = use_colour()
+    click.echo(render_report(report, colour), nl=False, color=colour)
+
+
+def note(line: str) -> None:
+    """A line on stderr; names, ids and paths in it come from the repository: escaped."""
+    click.echo(printable(line), err=True)
+
+
+def error_line(message: str) -> None:
+    """``Error: message``, the last line of every failed run."""
+    click.echo(f"Error: {printable(message)}", err=True)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines quote vendor messages, URLs and ids: escaped like every other printed line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def setup_logging(verbose: int) -> None:
+    """-v: info, -vv: debug, on stderr; the one logging setup of every command."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(PrintableFormatter("%(levelname)s %(message)s"))
+    # httpx logs every request too, with the full URL; ours (target, method, path, status,
+    # duration) is the one users read, so httpx speaks only from -vv on.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)

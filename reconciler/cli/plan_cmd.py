@@ -1,0 +1,66 @@
+"""`reconciler plan`: read the live users and show what apply would change (GET requests only)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli import console
+from reconciler.cli.exits import EXIT_CHANGES, exit_with
+from reconciler.cli.options import plan_options
+from reconciler.cli.planning import fresh_plan
+from reconciler.cli.requests import PlanRequest, plan_request
+from reconciler.cli.support import step_summary, write_private
+from reconciler.plan.present import present_plan
+from reconciler.render.output import render_plan, saved_plan_json
+
+
+@click.command()
+@plan_options
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes, 0 when there are none (1 stays an error).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (sensitive values masked) for `reconciler apply FILE`.",
+)
+def plan(**flags: Any) -> None:
+    """Read the live users and show what apply would change. Sends only GET requests.
+
+    \b
+    Examples:
+      reconciler plan
+      reconciler plan --target production --user 12347
+      reconciler plan --detailed-exitcode   # CI drift check: 0 clean, 2 drift, 1 error
+      reconciler plan --format markdown --out plan.json
+      reconciler plan --shard 2/4           # one job of a 4-job CI matrix
+      reconciler plan --shard 2/4 --format markdown --markdown-limit 15000   # 1/4 of a comment
+      reconciler plan --prune --target onboarding   # also: live users no file declares
+      reconciler plan --changed-since origin/main   # a pull request: only what it changed
+    """
+    run_plan(plan_request(flags))
+
+
+def run_plan(request: PlanRequest) -> None:
+    """Plan, print it in the asked format, save it with --out, add it to the job summary."""
+    console.setup_logging(request.verbose)
+    with ExitStack() as stack:
+        workspace, _, the_plan = fresh_plan(
+            request.config_path, request.scope, request.overrides, stack
+        )
+    shown = present_plan(the_plan, workspace.config, workspace.digest, request.scope.selection())
+    view = request.view
+    console.echo_plan(shown, view.output_format, view.markdown_limit)
+    if request.out_path is not None:
+        write_private(request.out_path, saved_plan_json(shown))
+        console.note(f"Saved the plan to {request.out_path} (sensitive values masked).")
+    step_summary(lambda: render_plan(shown, "markdown", colour=False))
+    if request.detailed_exitcode and the_plan.has_changes:
+        exit_with(EXIT_CHANGES)

@@ -77,7 +77,7 @@ def test_leading_zero_is_an_error_that_asks_to_quote() -> None:
     assert (problem.file, problem.line, problem.column) == ("f.yaml", 3, 8)
     assert problem.field == "address.zip"
     assert "leading zero" in problem.message
-    assert '"01234"' in problem.message
+    assert "quote it" in problem.message and "01234" not in problem.message  # no value shown
 
 
 @pytest.mark.parametrize(

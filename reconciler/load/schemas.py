@@ -256,17 +256,18 @@ _TYPE_WORDS = {
 
 
 def describe(value: Any) -> str:
-    """What a YAML value is, in the words a user knows (``an integer (12)``)."""
+    """What kind of value a YAML value is, in the words a user knows (``an integer``); never
+    the value itself, which may be personal data and would end up in a CI log."""
     if isinstance(value, bool):
-        return f"{str(value).lower()}"
+        return "true/false"
     if value is None:
         return "null"
     if isinstance(value, int):
-        return f"an integer ({_number(value)})"
+        return "an integer"
     if isinstance(value, float):
-        return f"a number ({_number(value)})"
+        return "a number"
     if isinstance(value, str):
-        return f"a string ({excerpt(value)})"
+        return "a string"
     return "a list" if isinstance(value, list) else "a mapping"
 
 
@@ -289,7 +290,7 @@ def _type_message(error: jsonschema.ValidationError) -> str:
     message = f"expected {expected}, got {describe(error.instance)}"
     is_number = isinstance(error.instance, (int, float)) and not isinstance(error.instance, bool)
     if "string" in wanted and is_number:
-        message += f'; quote it ("{_number(error.instance)}") to make it text'
+        message += "; quote it to make it text"
     return message
 
 

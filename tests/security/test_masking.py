@@ -39,6 +39,7 @@ from tests.security.attacker_outputs import (
     reconciler,
     write_files,
 )
+from tests.security.conftest import SANDBOX_CONFIG, Attacker, assert_nothing_leaked
 
 LIVE_EMAIL, LIVE_PHONE = "alice.live@corp.example", "+1 555 0100"
 NEW_EMAIL, NEW_PHONE = "alice.new@corp.example", "+1 555 0199"
@@ -226,3 +227,46 @@ def test_the_workflow_keeps_a_name_masked_that_the_pull_request_stops_listing(
     assert "~ attributes.phone: (sensitive) -> (sensitive)" in outputs["plan text stdout"]
     assert leaks(outputs, [LIVE_PHONE, NEW_PHONE, "555", LIVE_EMAIL, NEW_EMAIL]) == []
     assert leaks(outputs, ['"y"', '"x"']) == []  # plan, listed by the workflow only
+
+
+#: Declared values that validate refuses, each unique so that any output quoting it is caught.
+_REFUSED_VALUES = {
+    "phone": "+4755501234",  # a number would lose its '+'
+    "zip": "0012345678",  # a leading zero
+    "pin": "0x5EC2E7",  # another base
+    "big": "98765432109876543210",  # beyond 2^53
+    "ratio": "7e999",  # infinity
+    "flag": "!!bool maybe4711",
+    "count": "!!int twelve4711",
+    "gone": "!!null nope4711",
+    "share": "!!float half4711",
+}
+
+
+def test_validate_messages_never_quote_a_declared_value(attacker: Attacker) -> None:
+    """Review finding: the loader's number and tag messages and the schema's type messages
+    quoted the value written (``+4755501234 would lose its '+'``), also under a sensitive name
+    such as ``phone``; CI logs are public. They name the field and say what to do."""
+    refused = "\n".join(f"      {name}: {value}" for name, value in _REFUSED_VALUES.items())
+    typed = (
+        "users:\n  - id: 12350987\n    targets: [production]\n"
+        "    attributes: {score: 0.123456789}\n"
+        "    events: [{event: login, timestamp: yesterday4711}]\n"
+    )
+    config = SANDBOX_CONFIG + "  production:\n    provider: sprig\n    api_key_env: K\n"
+    attacker.write(
+        {
+            "users/a.yaml": f'users:\n  - id: "1"\n    attributes:\n{refused}\n',
+            "users/b.yaml": typed,
+        },
+        config=config + "sensitive: [phone, zip]\n",
+    )
+    outcomes = attacker.run_all_formats("validate") + attacker.run_all_formats("plan")
+    secrets = [value.split()[-1] for value in _REFUSED_VALUES.values()]
+    assert_nothing_leaked(outcomes, *secrets, "12350987", "0.123456789", "yesterday4711")
+    assert all(outcome.code == 1 for outcome in outcomes)
+    text = outcomes[0].stderr
+    for name in _REFUSED_VALUES:
+        assert f"users[0].attributes.{name}:" in text, (name, text)
+    assert "users[0].id: expected a string, got an integer; quote it" in text
+    assert "users[0].events[0].timestamp: expected an integer, got a string" in text

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from reconciler.errors import ValidationError
+from reconciler.load import envvars
+from reconciler.load.config import load_config
 from reconciler.load.configcheck import url_problem
 
 
@@ -30,3 +35,31 @@ def test_urls_that_cannot_be_used(url: str, said: str) -> None:
 )
 def test_urls_that_can(url: str) -> None:
     assert url_problem(url) is None
+
+
+def _config_problems(tmp_path: Path, target: str) -> str:
+    (tmp_path / "reconciler.yaml").write_text(f"targets:\n  t:\n{target}", encoding="utf-8")
+    with pytest.raises(ValidationError) as raised:
+        load_config(tmp_path / "reconciler.yaml", {})
+    return "\n".join(map(str, raised.value.problems))
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\ufeff", "\u2060", "\u00ad", "\u061c", "\u202e"])
+def test_what_escape_would_escape_is_refused_in_urls_and_store_paths(
+    tmp_path: Path, char: str
+) -> None:
+    """Review finding: configcheck kept its own, shorter list of invisible characters than
+    reconciler.escape's rule: a zero-width space, a BOM or a word joiner passed."""
+    assert url_problem(f"https://api.sprig.com/a{char}b") is not None
+    escaped = char.encode("unicode_escape").decode()
+    problems = _config_problems(tmp_path, f'    provider: sandbox\n    path: "state{escaped}.db"\n')
+    assert "targets.t.path" in problems and "invisible character" in problems
+
+
+@pytest.mark.parametrize("prefix", envvars.CI_PREFIXES)
+def test_the_ci_variables_are_one_list_for_expansion_and_key_variables(
+    tmp_path: Path, prefix: str
+) -> None:
+    assert envvars.refusal(f"{prefix}X", {}) is not None
+    problems = _config_problems(tmp_path, f"    provider: sprig\n    api_key_env: {prefix}SPRIG\n")
+    assert "is a variable of the CI itself (GITHUB_*, ACTIONS_*, RUNNER_*)" in problems

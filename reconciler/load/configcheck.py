@@ -9,7 +9,6 @@ the text as written.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -22,12 +21,11 @@ from reconciler.quoting import PATH_CHARS, excerpt
 if TYPE_CHECKING:
     from reconciler.load.config import Config, TargetConfig
 
-#: Variables of the CI itself (the runner's token among them): never an API key's variable.
-CI_PREFIXES = ("GITHUB_", "ACTIONS_", "RUNNER_")
-#: Control, line-separator and bidi characters: invisible in a log, or able to start a line.
-_INVISIBLE_RE = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+
+def _invisible(text: str) -> bool:
+    """Whether ``text`` holds a character reconciler.escape.printable would escape (the rule
+    of ``str.isprintable``: controls, separators, bidi and zero-width characters)."""
+    return not text.isprintable()
 
 
 def check(
@@ -91,7 +89,7 @@ def sandbox_path_problem(config: Config, target: TargetConfig) -> str | None:
         return confine.written_path_refusal("/") or ""
     relative = path.relative_to(config.root).as_posix()
     refusal = confine.written_path_refusal(relative)
-    if refusal is None and _INVISIBLE_RE.search(relative):
+    if refusal is None and _invisible(relative):
         refusal = "holds a control or invisible character: name the file with visible characters"
     if refusal is None and not confine.is_inside(path, config.root):
         refusal = confine.outside_refusal()
@@ -101,7 +99,7 @@ def sandbox_path_problem(config: Config, target: TargetConfig) -> str | None:
 def url_problem(url: str) -> str | None:
     """Why ``url`` is no usable base URL (None when it is): checked offline, so that a URL
     that would only fail when connecting (a bad port, ``https://[x]``) is a located problem."""
-    if _INVISIBLE_RE.search(url) or any(char.isspace() for char in url):
+    if _invisible(url) or any(char.isspace() for char in url):
         return "holds a space, line break or control character: remove it"
     try:
         parts = urlsplit(url)
@@ -119,9 +117,10 @@ def _key_variable_problem(target: TargetConfig, key_owner: dict[str, str]) -> st
     """The CI's variables are never an API key; one variable never keys two vendors."""
     name = target.api_key_env or ""
     shown = excerpt(target.shown("api_key_env"))
-    if name.upper().startswith(CI_PREFIXES):
+    if name.upper().startswith(envvars.CI_PREFIXES):
+        prefixes = ", ".join(prefix + "*" for prefix in envvars.CI_PREFIXES)
         return (
-            f"{shown} is a variable of the CI itself (GITHUB_*, ACTIONS_*, RUNNER_*), never an "
+            f"{shown} is a variable of the CI itself ({prefixes}), never an "
             "API key: name the variable that holds this target's key"
         )
     owner = key_owner.setdefault(name, target.provider)

@@ -26,7 +26,9 @@ from reconciler.quoting import excerpt
 
 #: Set by the operator (the CI workflow): the only variables reconciler.yaml may read.
 ALLOW_ENV = "RECONCILER_ALLOW_ENV"
-_DENIED_PREFIXES = ("GITHUB_", "ACTIONS_", "RUNNER_")
+#: Variables of the CI itself (the runner's token among them): never read, never an API key
+#: (``configcheck`` refuses them as ``api_key_env``).
+CI_PREFIXES = ("GITHUB_", "ACTIONS_", "RUNNER_")
 _DENIED_SUFFIXES = ("TOKEN", "KEY", "SECRET", "PASSWORD", "PASSWD", "CREDENTIALS")
 _REFERENCE_RE = re.compile(r"\$(?:\$|\{([^}]*)\}|\{)")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -55,7 +57,7 @@ class Expansion:
 def refusal(name: str, environ: Mapping[str, str]) -> str | None:
     """Why reconciler.yaml may not read variable ``name``; None when it may."""
     upper = name.upper()
-    if upper.startswith(_DENIED_PREFIXES) or any(
+    if upper.startswith(CI_PREFIXES) or any(
         upper == suffix or upper.endswith("_" + suffix) for suffix in _DENIED_SUFFIXES
     ):
         return (

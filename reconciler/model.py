@@ -210,7 +210,8 @@ class PlanWarning:
 
     A warning that quotes a declared value keeps it apart, with its path: the mask step masks it
     by that path like any field change (plan/mask.py), so no one searches the text for it, and
-    :attr:`message` shows it between ``text`` and ``rest`` only when it is not masked.
+    the renderers show it between ``text`` and ``rest`` only when it is not masked
+    (``render.text.warning_message``).
     """
 
     user_id: str
@@ -221,15 +222,6 @@ class PlanWarning:
     value: AttributeValue = None
     #: What follows the value.
     rest: str = ""
-
-    @property
-    def message(self) -> str:
-        """``seats is a number ...; the server would drop text "2" (it keeps ...)``; a masked
-        value is left out (``... would drop text (it keeps ...)``)."""
-        if self.path is None or isinstance(self.value, Masked):
-            return self.text + self.rest
-        quoted = json.dumps(self.value, ensure_ascii=False, sort_keys=True)
-        return f"{self.text} {quoted}{self.rest}"
 
 
 @dataclass(frozen=True, slots=True)

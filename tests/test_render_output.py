@@ -6,6 +6,7 @@ value, is checked apart (it masks, describes requests from the masked upsert, fo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from reconciler.model import (
     FieldChange,
     LiveUser,
     Plan,
+    PlanWarning,
     TargetPlan,
     Upsert,
     UserChange,
@@ -31,6 +33,7 @@ from reconciler.plan.present import present_plan
 from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import apply_json, plan_json, saved_plan_json
 from reconciler.render.output import render_plan, render_report
+from reconciler.render.text import warning_message
 from reconciler.render.view import PlanView
 
 REQUEST = {"method": "UPSERT", "path": "sandbox", "body": {"user_id": "u1"}}
@@ -185,3 +188,10 @@ def test_a_sensitive_value_the_server_would_drop_is_in_no_format(tmp_path: Path)
         assert "48151623" not in rendered
         assert "attributes.pin is text in this Usertour environment" in rendered
     assert "would drop a number 42 (it keeps" in formats[0]  # what is not sensitive still shows
+
+
+def test_a_warning_shows_its_value_unless_masked() -> None:
+    quoted = PlanWarning("u1", "pin would drop text", ("attributes", "pin"), "12", " (kept)")
+    assert warning_message(quoted) == 'pin would drop text "12" (kept)'
+    assert warning_message(dataclasses.replace(quoted, value=MASK)) == "pin would drop text (kept)"
+    assert warning_message(PlanWarning("u1", "event history differs")) == "event history differs"

@@ -11,6 +11,7 @@ from reconciler.plan.mask import mask_plan
 from reconciler.plan.planner import plan_target
 from reconciler.plan.typelock import value_type
 from reconciler.providers import CAPABILITIES
+from reconciler.render.text import warning_message
 
 
 @pytest.mark.parametrize(
@@ -55,12 +56,12 @@ def test_plan_warns_of_drops_shown_by_any_live_user_and_masks_sensitive_values()
     planned = plan_target("prod", "usertour", usertour, desired, live)
     # The planner knows nothing of ``sensitive``: each warning holds its value at its path...
     assert (planned.warnings[0].path, planned.warnings[0].value) == (("attributes", "pin"), 1234)
-    assert "a number 1234 (it keeps" in planned.warnings[0].message
+    assert "a number 1234 (it keeps" in warning_message(planned.warnings[0])
     # ... and the mask step masks it there, as it masks a field change.
     [plan] = mask_plan(Plan((planned,)), {"pin"}).targets
     assert plan.warnings[0].value is MASK
     env = "in this Usertour environment; the server would drop"
-    assert [(w.user_id, w.message.split(" (it keeps")[0]) for w in plan.warnings] == [
+    assert [(w.user_id, warning_message(w).split(" (it keeps")[0]) for w in plan.warnings] == [
         ("u1", f"attributes.pin is text {env} a number"),
         ("u2", f'attributes.seats is a number {env} text "2"'),
         ("u2", f'companies.acme.size is a number {env} text "10"'),

@@ -21,6 +21,7 @@ from reconciler.errors import Problem
 from reconciler.escape import json_text
 from reconciler.model import ApplyReport, FieldChange, PlanScope, TargetPlan, UserChange
 from reconciler.plan.planfile import FORMAT_VERSION, upsert_to_json
+from reconciler.render.text import warning_message
 
 if TYPE_CHECKING:
     from reconciler.render.view import PlanView, Requests
@@ -120,7 +121,9 @@ def _target_json(target: TargetPlan, requests: Requests) -> dict[str, Any]:
         "provider": target.provider,
         "summary": _summary_json(target.creates, target.updates, target.unchanged, deletes),
         "changes": changes,
-        "warnings": [{"user_id": w.user_id, "message": w.message} for w in target.warnings],
+        "warnings": [
+            {"user_id": w.user_id, "message": warning_message(w)} for w in target.warnings
+        ],
     }
     if target.pruned:
         document["prune"] = _prune_json(target)

@@ -33,6 +33,7 @@ from reconciler.render.text import (
     plan_counts,
     scope_lines,
     target_counts,
+    warning_message,
     withheld_lines,
 )
 
@@ -188,7 +189,7 @@ def _target_pieces(target: TargetPlan) -> Iterable[_Piece]:
     if target.warnings:
         yield _Piece("\n\n**Warnings**", heading=True)
     for warning in target.warnings:
-        message = escape_inline(warning.message)
+        message = escape_inline(warning_message(warning))
         yield _Piece(f"\n- user {code_inline(warning.user_id)}: {message}", warnings=1)
     for line in withheld_lines(target):
         yield _Piece(f"\n\n{escape_inline(line)}", heading=True)

@@ -22,6 +22,7 @@ from reconciler.model import (
     Masked,
     Plan,
     PlanScope,
+    PlanWarning,
     TargetPlan,
     UserDeletion,
 )
@@ -35,6 +36,14 @@ def show_value(value: AttributeValue) -> str:
     if isinstance(value, Masked):
         return str(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def warning_message(warning: PlanWarning) -> str:
+    """``seats is a number ...; the server would drop text "2" (it keeps ...)``; a masked value
+    is left out (``... would drop text (it keeps ...)``), the words around it stay."""
+    if warning.path is None or isinstance(warning.value, Masked):
+        return warning.text + warning.rest
+    return f"{warning.text} {show_value(warning.value)}{warning.rest}"
 
 
 def describe_field(change: FieldChange) -> str:
@@ -93,7 +102,7 @@ def _target_lines(target_plan: TargetPlan) -> Iterable[tuple[str, str]]:
     for deletion in target_plan.deletions:
         yield "-", f"  {describe_deletion(deletion)}"
     for warning in target_plan.warnings:
-        yield "!", f"  ! user {warning.user_id}: {warning.message}"
+        yield "!", f"  ! user {warning.user_id}: {warning_message(warning)}"
     for line in withheld_lines(target_plan):
         yield "", f"  {line}"
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: small config repositories written into tmp_path."""
+"""Shared fixtures: small config repositories written into tmp_path; the ``subprocess`` mark."""
 
 from __future__ import annotations
 
@@ -30,6 +30,34 @@ targets:
 """
 
 WriteRepo = Callable[..., Path]
+
+#: Tests of what only a real process shows, each starting its own: signals, the README's shell
+#: session, the pre-commit hook, the wheel, GitHub's runner. Marked ``subprocess`` here (the
+#: CLI tests that choose one mark themselves): ``-m "not subprocess"`` is the quick loop.
+SUBPROCESS_FILES = frozenset(
+    {
+        "e2e/test_interrupt.py",
+        "e2e/test_readme.py",
+        "test_precommit_hook.py",
+        "test_packaging.py",
+        "test_github_examples.py",
+        "test_github_action.py",
+    }
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "subprocess: runs the CLI in a real process (see tests/cli_process.py)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        relative = item.path.relative_to(here).as_posix() if item.path.is_relative_to(here) else ""
+        if relative in SUBPROCESS_FILES:
+            item.add_marker(pytest.mark.subprocess)
 
 
 @pytest.fixture(autouse=True, scope="session")

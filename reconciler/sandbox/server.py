@@ -262,6 +262,11 @@ class RunningEmulator:
         return self._app
 
     @property
+    def stopped(self) -> bool:
+        """Whether ``stop`` was called: nothing answers at ``url`` any more."""
+        return self._stopped
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         """Every vendor request answered so far, oldest first."""
         return self._app.requests.snapshot()

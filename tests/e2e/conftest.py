@@ -1,4 +1,5 @@
-"""End-to-end fixtures: run the real CLI in a subprocess, as a user would."""
+"""End-to-end fixtures: run the real CLI as a user would (in the test process unless a test
+asks for a process, see tests/cli_process.py), against the emulator on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ Run = Callable[..., Result]
 
 @pytest.fixture
 def run() -> Run:
-    """Run ``reconciler ARGS`` in ``cwd`` with a clean environment (no API keys, no colour)."""
+    """Run ``reconciler ARGS`` in ``cwd`` with a clean environment (no API keys, no colour);
+    ``in_subprocess=True`` for a real process."""
     return run_reconciler
 
 

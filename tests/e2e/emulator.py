@@ -10,8 +10,10 @@
         ...  # point a target's base_url at running.url
 
 Each call starts an emulator on a free port of 127.0.0.1 with its own SQLite file in
-``tmp_path``; all of them stop at teardown. Keys are the documented defaults whatever the
-environment says, so tests never depend on the developer's shell.
+``tmp_path``; all of them stop at teardown. CLI runs in the test process reach it through its
+socket-free transport (``tests.cli_process``); a CLI process, or a client of your own, through
+the port. Keys are the documented defaults whatever the environment says, so tests never
+depend on the developer's shell.
 
 (``pytest_plugins`` rather than importing the fixture: a test parameter named like an imported
 function is a redefinition for ruff. This module has no asserts, hence PYTEST_DONT_REWRITE,
@@ -29,6 +31,7 @@ import pytest
 
 from reconciler.sandbox.options import DEFAULT_SPRIG_KEY, DEFAULT_USERTOUR_KEY
 from reconciler.sandbox.server import EmulatorOptions, RunningEmulator, start_emulator
+from tests.cli_process import serve_in_process, stop_serving
 
 SPRIG_KEY = DEFAULT_SPRIG_KEY
 USERTOUR_KEY = DEFAULT_USERTOUR_KEY
@@ -46,10 +49,12 @@ def emulator(tmp_path: Path) -> Iterator[StartEmulator]:
         path = db_path or tmp_path / f"emulator-{len(running)}.db"
         started = start_emulator(path, EmulatorOptions(**options), environ={})
         running.append(started)
+        serve_in_process(started)
         return started
 
     yield start
     for started in reversed(running):
+        stop_serving(started)
         started.stop()
 
 

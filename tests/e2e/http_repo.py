@@ -1,8 +1,9 @@
-"""Build config repositories whose targets point at a running emulator."""
+"""Build config repositories whose targets point at a running emulator, and its live users."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,11 @@ from typing import Any
 import httpx
 import yaml
 
+from reconciler.model import Upsert
+from reconciler.sandbox import sprig_api, usertour_writes
 from reconciler.sandbox.server import RunningEmulator
+from reconciler.sandbox.store import UserStore
+from reconciler.sandbox.usertour_values import iso_ms
 from tests.e2e.emulator import SPRIG_KEY, USERTOUR_KEY
 
 KEYS = {"SPRIG_API_KEY": SPRIG_KEY, "USERTOUR_API_KEY": USERTOUR_KEY}
@@ -50,6 +55,24 @@ def seed(emulator: RunningEmulator, provider: str, bodies: Iterable[Mapping[str,
             client.post(path, json=dict(body)).raise_for_status()
     emulator.flush()
     emulator.clear_requests()
+
+
+def seed_store(
+    db_path: Path, provider: str, users: Iterable[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """Create live users (id, attributes) in an emulator's store file in one transaction, as
+    the vendor's upsert would leave them: thousands in a fraction of a second, where ``seed``
+    sends one request each. Start the emulator on ``db_path`` afterwards."""
+    if provider == "sprig":
+        namespace, seeded = sprig_api.NAMESPACE, {}
+    else:
+        # What Usertour adds to a new user (usertour_writes): sent values win.
+        now = iso_ms(int(time.time() * 1000))
+        namespace = usertour_writes.NAMESPACE
+        seeded = dict.fromkeys(usertour_writes.SEEDED_ATTRIBUTES, now)
+    upserts = (Upsert(user_id, {**seeded, **attributes}) for user_id, attributes in users)
+    with UserStore(db_path) as store:
+        store.upsert_many(namespace, upserts)
 
 
 def methods(emulator: RunningEmulator) -> list[str]:

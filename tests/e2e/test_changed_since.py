@@ -19,7 +19,7 @@ import yaml
 from reconciler.sandbox.server import RunningEmulator
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
-from tests.e2e.http_repo import KEYS, seed
+from tests.e2e.http_repo import KEYS, seed_store
 from tests.gitrepo import GitRepo, isolate_git, requires_git
 
 pytestmark = requires_git
@@ -66,8 +66,14 @@ def _team(plan: str) -> str:
 @pytest.fixture
 def history(tmp_path: Path, emulator: StartEmulator) -> tuple[GitRepo, RunningEmulator]:
     """Commit 1 is live on the emulator; commit 2 is the change under review."""
-    running = emulator()
-    big = [{"id": f"u{i:05d}", "attributes": {"seats": i}} for i in range(USERS)]
+    big: list[dict[str, Any]] = [
+        {"id": f"u{i:05d}", "attributes": {"seats": i}} for i in range(USERS)
+    ]
+    live = [(u["id"], u["attributes"]) for u in big]
+    live += [(t, {"plan": "free"}) for t in INHERITING]
+    live += [(t, {"plan": "enterprise"}) for t in OVERRIDING]
+    seed_store(tmp_path / "live.db", "usertour", live)
+    running = emulator(db_path=tmp_path / "live.db")
     repo = GitRepo(tmp_path / "repo")
     files = {
         "reconciler.yaml": _config(running.url),
@@ -75,10 +81,6 @@ def history(tmp_path: Path, emulator: StartEmulator) -> tuple[GitRepo, RunningEm
         "users/team.yaml": _team("free"),
     }
     repo.commit(files, "users as they are live")
-    live = [{"id": u["id"], "attributes": u["attributes"]} for u in big]
-    live += [{"id": t, "attributes": {"plan": "free"}} for t in INHERITING]
-    live += [{"id": t, "attributes": {"plan": "enterprise"}} for t in OVERRIDING]
-    seed(running, "usertour", live)
     edited = [u for u in big if u["id"] != REMOVED]
     for user in edited:
         if user["id"] in EDITED:

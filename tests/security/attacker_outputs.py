@@ -32,7 +32,7 @@ _RAW = re.compile(r"[^\n\t\x20-\x7e]")
 def reconciler(
     *args: str, cwd: Path, env: Mapping[str, str] | None = None, stdin: str = ""
 ) -> Result:
-    """``reconciler ARGS`` in a subprocess, with CI's secrets in its environment."""
+    """``reconciler ARGS`` (tests/cli_process.py), with CI's secrets in its environment."""
     return run_reconciler(*args, cwd=cwd, env={**SECRETS, **(env or {})}, stdin=stdin)
 
 

@@ -1,6 +1,6 @@
 """The attacker's pull request: a repository whose every file, name and symlink they chose.
 
-The CLI runs as CI runs it on a pull request: in a real process, in the repository's folder,
+The CLI runs as CI runs it on a pull request (tests/cli_process.py), in the repository's folder,
 with secrets in its environment (the CI token, both vendors' keys) and a private folder next to
 the checkout that holds what an attacker wants (a token file, a key, another program's SQLite
 database). Every test asserts that no output (stdout and stderr, in every format) shows a

@@ -9,6 +9,7 @@ Only the CLI turns them into messages and exit codes (reconciler/cli/exits.py ho
         LostAnswer              a write's answer was lost: applied or not, nobody knows yet
         ListingBroken           a listing's cursor stopped working between pages
       RefusedError              apply refused: a guard, a stale plan, no confirmation (exit 3)
+      OutcomeUnknown            a lost answer left a user's events unknowable (reported per user)
       UnwritableError           import would write YAML that does not read back (a bug)
       StoreError, EmulatorError the local sandbox: its SQLite store, its HTTP emulator
 """
@@ -114,6 +115,12 @@ class ListingBroken(TargetError):
 
 class RefusedError(ReconcilerError):
     """Apply refused to run: safety guard, stale plan, or no confirmation (exit 3)."""
+
+
+class OutcomeUnknown(ReconcilerError):
+    """A lost answer left it unknowable whether events were recorded: sending them again could
+    record them twice, not sending them could lose them, so the user is left to a later run.
+    The applier reports the user (not an exit of its own): it never reaches the CLI."""
 
 
 class UnwritableError(ReconcilerError):

@@ -14,11 +14,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
-from reconciler.apply.lostwrite import OutcomeUnknown, send_user
+from reconciler.apply.lostwrite import send_user
 from reconciler.apply.progress import Quiet, StepFactory
 from reconciler.apply.verify import verify
 from reconciler.concurrency import fan_out
-from reconciler.errors import ReconcilerError
+from reconciler.errors import OutcomeUnknown, ReconcilerError
 from reconciler.model import (
     ApplyReport,
     LiveUser,

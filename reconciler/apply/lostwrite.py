@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from reconciler.apply.polling import polls
-from reconciler.errors import LostAnswer, ReconcilerError
+from reconciler.errors import LostAnswer, OutcomeUnknown, ReconcilerError
 from reconciler.escape import printable
 from reconciler.model import Event, LiveUser, Upsert, UserChange, UserSpec
 from reconciler.plan.planner import unapplied
@@ -41,11 +41,6 @@ from reconciler.providers.retry import Attempts
 OUTCOME_UNKNOWN = "outcome unknown, re-run apply later"
 
 log = logging.getLogger("reconciler.http")
-
-
-class OutcomeUnknown(ReconcilerError):
-    """A lost answer left it unknowable whether events were recorded: sending them again could
-    record them twice, not sending them could lose them, so the user is left to a later run."""
 
 
 def send_user(provider: Provider, change: UserChange, wait: float | None) -> LiveUser | None:

@@ -113,14 +113,17 @@ class Provider(abc.ABC):
 
     @property
     def capabilities(self) -> Capabilities:
+        """What the target can hold: its kind's, the same for every target of it."""
         return self.kind.capabilities
 
     @property
     def eventually_consistent(self) -> bool:
+        """Whether verification must poll: its kind's."""
         return self.kind.eventually_consistent
 
     @property
     def list_page_size(self) -> int | None:
+        """Users per list request: its kind's."""
         return self.kind.list_page_size
 
     @abc.abstractmethod

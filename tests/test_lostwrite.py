@@ -14,8 +14,7 @@ from collections.abc import Iterable
 import pytest
 
 from reconciler.apply.lostwrite import send_user
-from reconciler.errors import LostAnswer as AmbiguousWrite
-from reconciler.errors import ReconcilerError
+from reconciler.errors import LostAnswer, ReconcilerError
 from reconciler.escape import printable
 from reconciler.load.config import TargetConfig
 from reconciler.model import Event, EventStats, LiveUser, Upsert, UserSpec
@@ -77,7 +76,7 @@ class _LateSprig(Provider):
             self.queue.append(upsert)
         if len(self.posts) in self.lost:
             state = "committed" if committed else "not committed"
-            raise AmbiguousWrite("prod", f"500 ({state}, answer lost)", answered=True)
+            raise LostAnswer("prod", f"500 ({state}, answer lost)", answered=True)
         return None
 
     def read_users(self, ids: Iterable[str], progress: object = None) -> dict[str, LiveUser]:

@@ -39,7 +39,9 @@ ALLOW_ALL = Limits(max_changes=None, max_deletes=100, force=True)
 def _plan(provider: Provider, users: Sequence[UserSpec], prune: bool = False) -> Plan:
     """The plan of ``users`` against what ``provider`` shows now, as the planner makes it."""
     live = provider.read_users([user.id for user in users])
-    target_plan = plan_target(provider.target, provider.kind, provider.capabilities, users, live)
+    target_plan = plan_target(
+        provider.target, provider.kind.name, provider.capabilities, users, live
+    )
     if prune:
         listed = provider.list_users()
         deletions = plan_deletions(provider.target, listed, users)

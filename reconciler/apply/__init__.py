@@ -1,1 +1,9 @@
-"""Apply: a Plan's requests sent through providers, lost answers settled, outcomes reported."""
+"""Apply: a checked Plan's actions sent through providers, lost answers settled, outcomes reported.
+
+``applier`` sends each target's upserts, then its deletions (``concurrency.fan_out``) and
+collects one outcome per user (``model.UserOutcome``); ``verify`` reads back what stuck;
+``lostwrite`` settles a lost answer (the one resend policy, barriers on Sprig); ``polling``
+is the one pace at which both look at a target again; ``progress`` draws the line on stderr.
+``engine`` is the run up to the plan (load, select, open the providers, plan); the guards
+that a plan must pass before anything is sent sit beside the Plan, in ``plan/guards.py``.
+"""

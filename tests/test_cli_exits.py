@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 
 from reconciler.cli.exits import apply_exit_code, exit_code_of
@@ -35,9 +36,13 @@ from reconciler.model import ApplyReport, Status, UserOutcome
         (StoreError("cannot open"), 1),
         (EmulatorError("port in use"), 1),
         (ReconcilerError("anything else"), 1),
+        (click.UsageError("--all imports every user"), 1),  # never click's 2: "changes"
+        (click.BadParameter("'abc' is too short"), 1),
+        (KeyboardInterrupt(), 130),
+        (click.Abort(), 130),
     ],
 )
-def test_each_error_kind_has_its_exit_code(error: ReconcilerError, code: int) -> None:
+def test_each_error_kind_has_its_exit_code(error: BaseException, code: int) -> None:
     assert exit_code_of(error) == code
 
 

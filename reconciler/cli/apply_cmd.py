@@ -119,9 +119,11 @@ def _planned(request: ApplyRequest, stack: ExitStack) -> Planned:
     """PLANFILE's plan, re-derived and compared; or a new plan, checked against --checksum."""
     if request.planfile is not None:
         return saved_plan(request.config_path, request.planfile, request.overrides, stack)
-    planned = fresh_plan(request.config_path, request.scope, request.overrides, stack)
-    check_checksum(planned[2], request.checksum)
-    return planned
+    workspace, providers, the_plan = fresh_plan(
+        request.config_path, request.scope, request.overrides, stack
+    )
+    check_checksum(the_plan, request.checksum)
+    return workspace, providers, the_plan
 
 
 def _show_report(output_format: str, shown: PlanView, report: ApplyReport) -> None:

@@ -23,16 +23,36 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 #: later); kept apart from 1, which says a change failed or a value was not kept.
 EXIT_NOT_VISIBLE = 4
 
-#: The exit code of each kind of error, most specific first; any other ReconcilerError is 1.
-ERROR_EXITS: tuple[tuple[type[ReconcilerError], int], ...] = ((RefusedError, EXIT_REFUSED),)
+#: The exit code of each kind of error a run can end with, most specific first.
+ERROR_EXITS: tuple[tuple[type[BaseException], int], ...] = (
+    (RefusedError, EXIT_REFUSED),
+    (ReconcilerError, EXIT_ERROR),
+    # A usage error (click's UsageError, BadParameter...): 1, not click's default 2.
+    (click.ClickException, EXIT_ERROR),
+    # Ctrl-C outside apply's own handling, or at a prompt (click.Abort).
+    (KeyboardInterrupt, EXIT_INTERRUPTED),
+    (click.Abort, EXIT_INTERRUPTED),
+)
+#: What ``main`` reports and exits on; anything else is a bug, shown with its traceback.
+HANDLED = tuple(kind for kind, _ in ERROR_EXITS)
 
 
-def exit_code_of(error: ReconcilerError) -> int:
+def exit_code_of(error: BaseException) -> int:
     """The code a run that raised ``error`` exits with."""
     for kind, code in ERROR_EXITS:
         if isinstance(error, kind):
             return code
     return EXIT_ERROR
+
+
+def report(error: BaseException) -> None:
+    """What a run that raised ``error`` says last, on stderr."""
+    if isinstance(error, click.ClickException):
+        error.show()
+    elif isinstance(error, ReconcilerError):
+        report_error(error)
+    else:
+        click.echo("Interrupted.", err=True)
 
 
 def apply_exit_code(report: ApplyReport, interrupted: bool) -> int:

@@ -15,13 +15,12 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.apply_cmd import apply
-from reconciler.cli.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, exit_code_of, report_error
+from reconciler.cli.exits import EXIT_OK, HANDLED, exit_code_of, report
 from reconciler.cli.import_cmd import import_command
 from reconciler.cli.plan_cmd import plan
 from reconciler.cli.sandbox import sandbox
 from reconciler.cli.schema import schema
 from reconciler.cli.validate_cmd import validate
-from reconciler.errors import ReconcilerError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -50,14 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # Without standalone mode click returns Exit's code instead of exiting (e.g. --help).
         code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
-    except click.ClickException as usage:
-        # Usage errors exit 1, not click's default 2 (which means "changes" to CI).
-        usage.show()
-        sys.exit(EXIT_ERROR)
-    except ReconcilerError as error:
-        report_error(error)
+    except HANDLED as error:
+        report(error)
         sys.exit(exit_code_of(error))
-    except (KeyboardInterrupt, click.Abort):
-        click.echo("Interrupted.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

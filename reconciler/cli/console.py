@@ -1,6 +1,6 @@
-"""What the CLI writes to the terminal besides a command's own output: colour, log lines, and
-the one-line ``Error:`` message. Every line here is escaped: it may quote the repository or a
-vendor's answer."""
+"""Where the CLI's output goes: rendered plans and reports on stdout (coloured only on a
+terminal), notes and log lines on stderr, and the last line of a failed run (``Error: ...``).
+Every line is escaped (by its renderer, or here): it may quote the repository or a vendor."""
 
 from __future__ import annotations
 

@@ -7,14 +7,28 @@ quote the text as written.
 
 from __future__ import annotations
 
+import atexit
+import socket
+
 import pytest
 
-from tests.security.conftest import SECRETS, Attacker, assert_nothing_leaked
+from tests.security.attacker import SECRETS, Attacker, assert_nothing_leaked
 
 #: Allowed by name, so it is expanded; its value must still never appear in a message.
 VISIBLE = {"STAGE": "stage-value-31337"}
+
+
+def _refusing_socket() -> socket.socket:
+    """A port of 127.0.0.1 that refuses connections for as long as the tests run: bound (no
+    other program can take it) but never listening. Port 9 (discard) may have a listener."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    atexit.register(probe.close)
+    return probe
+
+
 #: Nothing listens there: a plan that gets that far fails fast, and only on 127.0.0.1.
-CLOSED = "http://127.0.0.1:9"
+CLOSED = f"http://127.0.0.1:{_refusing_socket().getsockname()[1]}"
 
 
 def _sprig(**fields: str) -> str:
@@ -111,7 +125,7 @@ def test_a_trailing_line_break_in_base_url_is_a_located_error(attacker: Attacker
 def test_a_targets_key_variable_is_never_expanded(attacker: Attacker) -> None:
     """The key's variable is named freely (no secret-like suffix), yet stays unreadable."""
     config = (
-        _sprig(api_key_env="SPRIGCRED", base_url='"http://127.0.0.1:9/${SPRIGCRED}"')
+        _sprig(api_key_env="SPRIGCRED", base_url=f'"{CLOSED}/${{SPRIGCRED}}"')
         + "  local:\n    provider: sandbox\n    path: '${SPRIGCRED}.db'\n"
     )
     attacker.write({}, config=config)

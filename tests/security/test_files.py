@@ -7,12 +7,11 @@ runs validate and plan in every format with secrets in the environment.
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from tests.security.conftest import OUTSIDE_TEXT, Attacker, assert_nothing_leaked
+from tests.gitrepo import GitRepo, isolate_git, requires_git
+from tests.security.attacker import OUTSIDE_TEXT, Attacker, assert_nothing_leaked
 
 USER = """\
 users:
@@ -163,25 +162,20 @@ def test_long_declared_values_are_cut_in_messages(attacker: Attacker) -> None:
     assert max(len(line) for line in outcomes[0].stderr.splitlines()) < 300
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-
-
-def test_changed_since_confines_the_revision_too(attacker: Attacker) -> None:
+@requires_git
+def test_changed_since_confines_the_revision_too(
+    attacker: Attacker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """At the base revision, users: led out of the config's folder (into the repository's
     top): that side is refused like the working tree's, never read."""
+    isolate_git(attacker.home, monkeypatch)  # the machine's git config changes nothing here
     config_dir = attacker.root / "infra"
     (attacker.root / "private.yaml").write_text(f"{OUTSIDE_TEXT}\n")
     attacker.write({"infra/users/a.yaml": USER}, config="")
     (config_dir / "reconciler.yaml").write_text(_config('["../private.yaml"]'))
-    _git(attacker.root, "init", "-q")
-    _git(attacker.root, "add", "-A")
-    _git(attacker.root, "commit", "-q", "-m", "base")
+    repo = GitRepo(attacker.root)
+    repo.git("add", "--all")
+    repo.git("commit", "-q", "-m", "base")
     (config_dir / "reconciler.yaml").write_text(_config('["users/"]'))
     outcomes = [
         attacker.run(

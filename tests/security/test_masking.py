@@ -32,6 +32,7 @@ from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import report_document
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import PlanView, render_plan, report_lines, saved_plan_json, styled
+from tests.security.attacker import SANDBOX_CONFIG, Attacker, assert_nothing_leaked
 from tests.security.attacker_outputs import (
     apply_outputs,
     leaks,
@@ -39,7 +40,6 @@ from tests.security.attacker_outputs import (
     reconciler,
     write_files,
 )
-from tests.security.conftest import SANDBOX_CONFIG, Attacker, assert_nothing_leaked
 
 LIVE_EMAIL, LIVE_PHONE = "alice.live@corp.example", "+1 555 0100"
 NEW_EMAIL, NEW_PHONE = "alice.new@corp.example", "+1 555 0199"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.security.conftest import SECRETS, Attacker, assert_nothing_leaked
+from tests.security.attacker import SECRETS, Attacker, assert_nothing_leaked
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox.storefile import APPLICATION_ID
-from tests.security.conftest import OUTSIDE_TEXT, Attacker, assert_nothing_leaked, snapshot
+from tests.security.attacker import OUTSIDE_TEXT, Attacker, assert_nothing_leaked, snapshot
 
 USERS = {"users/a.yaml": 'users:\n  - id: "1"\n    attributes: {plan: pro}\n'}
 

@@ -99,14 +99,33 @@ def load_config(
     there is no file to read, ValidationError with located Problems when its content is wrong.
     No message quotes an expanded value: they quote the text as written (``${VAR}``).
     """
+    path, data = _read(path, read)
+    file = display_path(path)
+    document, expansion = _parse(data, file, environ)
+    locator = document.locator()
+    _refuse(_schema_problems(document, expansion, file, locator))
+    config = _build(path.absolute(), file, document.value or {}, expansion.written)
+    config = replace(config, sensitive=config.sensitive | operator_sensitive(environ))
+    _refuse(configcheck.check(config, file, expansion.references, locator))
+    return config
+
+
+def _read(path: Path, read: Callable[[Path], bytes] | None) -> tuple[Path, bytes]:
+    """The config file's path (``--config DIR`` means DIR/reconciler.yaml) and its bytes."""
     if read is None:
         path, read = _config_file(path), _read_config
     try:
-        data = read(path)
+        return path, read(path)
     except OSError as error:
         reason = error.strerror or "unreadable"
         raise ConfigError(f"cannot read {display_path(path)}: {reason}") from error
-    file = display_path(path)
+
+
+def _parse(
+    data: bytes, file: str, environ: Mapping[str, str]
+) -> tuple[yamlload.Document, envvars.Expansion]:
+    """The document with ``${VAR}`` expanded, and what expanding did; the YAML's own problems
+    (dialect, duplicates) are raised, the expansion's are reported with the schema's."""
     expansion = envvars.Expansion()
 
     def expand(root: Node) -> list[Problem]:
@@ -116,24 +135,29 @@ def load_config(
         return []  # reported with the schema's problems: every problem at once
 
     document = yamlload.parse_mapping(data, file, prepare=expand, keep_nodes=True)
-    if document.problems:
-        raise ValidationError(document.problems)
-    locator = document.locator()
+    _refuse(document.problems)
+    return document, expansion
+
+
+def _schema_problems(
+    document: yamlload.Document,
+    expansion: envvars.Expansion,
+    file: str,
+    locator: yamlload.Locator,
+) -> list[Problem]:
+    """The expansion's problems and the schema's, a field refused by expansion said once."""
     refused = {problem.field for problem in expansion.problems}
     issues = schemas.check("config", document.value, written=expansion.written)
-    problems = expansion.problems + [
+    return expansion.problems + [
         _located(file, locator, issue)
         for issue in issues
         if yamlload.format_path(issue.path) not in refused  # already said why it is empty
     ]
+
+
+def _refuse(problems: list[Problem]) -> None:
     if problems:
         raise ValidationError(problems)
-    config = _build(path.absolute(), file, document.value or {}, expansion.written)
-    config = replace(config, sensitive=config.sensitive | operator_sensitive(environ))
-    problems = configcheck.check(config, file, expansion.references, locator)
-    if problems:
-        raise ValidationError(problems)
-    return config
 
 
 def operator_sensitive(environ: Mapping[str, str]) -> frozenset[str]:

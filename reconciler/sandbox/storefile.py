@@ -123,9 +123,15 @@ def _read_only_uri(path: str) -> str:
 
 
 def _refuse_foreign(path: str, label: str, version: int) -> None:
-    """Check a file's identity through a read-only connection, before writing anything."""
+    """Check a file's identity through a read-only connection, before writing anything.
+
+    Not immutable: a writer is about to open the file (and its ``-shm``) anyway, and a store
+    whose header so far lives only in its ``-wal`` (written by a running emulator, or left by
+    a killed writer) must be recognised as ours, not refused as foreign.
+    """
+    uri = Path(path).absolute().as_uri() + "?mode=ro"
     try:
-        conn = sqlite3.connect(_read_only_uri(path), uri=True, isolation_level=None)
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     except sqlite3.Error as exc:
         raise StoreError(f"sandbox store {label}: cannot open: {_reason(exc)}") from exc
     try:

@@ -106,7 +106,7 @@ def _in_process(args: Sequence[str], cwd: Path, environ: Mapping[str, str], stdi
     stdout, stderr = io.BytesIO(), io.BytesIO()
     with contextlib.ExitStack() as stack:
         stack.enter_context(_environment(environ))
-        stack.enter_context(contextlib.chdir(cwd))
+        stack.enter_context(_folder(cwd))
         stack.enter_context(_streams(stdin, stdout, stderr))
         stack.enter_context(_fresh_logging())
         stack.enter_context(_fresh_warnings())
@@ -157,6 +157,17 @@ def _environment(environ: Mapping[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _folder(cwd: Path) -> Iterator[None]:
+    """The current folder is ``cwd`` (``contextlib.chdir`` is Python 3.11+; we support 3.10)."""
+    saved = os.getcwd()
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(saved)
 
 
 @contextlib.contextmanager

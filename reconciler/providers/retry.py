@@ -32,8 +32,11 @@ ENV_FIELDS = {
 class RetryPolicy:
     """How often and how long to retry one request."""
 
-    #: Attempts in all, the first included.
-    max_attempts: int = 6
+    #: Attempts in all, the first included. 10, not 6: at 30% injected failures about one
+    #: upsert in four loses its answer (a 429's free retry is often the next failure), and with
+    #: 6 attempts about one 200-user apply in 25 had a user whose budget ran out (issue 14);
+    #: the 120 s deadline bounds the time either way.
+    max_attempts: int = 10
     #: Seconds of the first backoff ceiling; doubled at each attempt.
     base: float = 0.2
     #: Ceiling of one backoff, in seconds.

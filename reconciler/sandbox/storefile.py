@@ -1,9 +1,12 @@
 """Opening a sandbox store's SQLite file: read-only for plans, and never someone else's file.
 
 ``plan`` is read-only and a pull request chooses the sandbox ``path:``, so reading opens the file
-with ``mode=ro&immutable=1`` (SQLite then creates no ``-wal``/``-shm`` file, even next to a
-committed ``-wal``), and a missing or empty file is an empty store held in memory: nothing is
-created on the disk. Writing (``apply``, the emulator) creates the file when needed.
+with ``mode=ro&immutable=1`` (SQLite then creates no ``-wal``/``-shm`` file), and a missing or
+empty file is an empty store held in memory: nothing is created on the disk. A ``-wal`` file
+next to the store (a writer's commits not yet in the file, or one committed to the repository)
+is read from a private copy of both, so its commits are seen and the checkout is left as it is;
+a ``-wal`` that is a symlink is ignored. Writing (``apply``, the emulator) creates the file when
+needed.
 
 Every store is marked with ``PRAGMA application_id``. A file that is not empty must carry the
 mark, or be a store from a reconciler before the mark (recognised by its ``user_version`` and
@@ -14,7 +17,10 @@ a text file) is refused before anything is written to it, and nothing of it is p
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import stat
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,15 +53,36 @@ def connect(
 
 
 def _open_read_only(path: str, label: str, version: int, create: Create) -> sqlite3.Connection:
-    try:
-        conn = sqlite3.connect(
-            _read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise StoreError(f"sandbox store {label}: cannot open: {_reason(exc)}") from exc
+    """The store as it is, changing nothing next to it: opened ``immutable``, or, when a
+    writer's ``-wal`` file holds commits the file lacks, read from a private copy of both."""
+    if _is_regular(path + "-wal"):  # never a symlink: its frames would be read into the store
+        with tempfile.TemporaryDirectory(prefix="reconciler-store-") as private:
+            copy = os.path.join(private, "store.db")
+            shutil.copyfile(path, copy)
+            shutil.copyfile(path + "-wal", copy + "-wal")
+            conn = _connect_read_only(copy, label, immutable=False)  # its -shm goes there
+            with _closed_on_error(conn, label):
+                _check_identity(conn, label, version)
+                return _upgraded_copy(conn, version, create, always=True)
+    conn = _connect_read_only(path, label, immutable=True)
     with _closed_on_error(conn, label):
         _check_identity(conn, label, version)
         return _upgraded_copy(conn, version, create)
+
+
+def _connect_read_only(path: str, label: str, *, immutable: bool) -> sqlite3.Connection:
+    uri = Path(path).absolute().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+    try:
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"sandbox store {label}: cannot open: {_reason(exc)}") from exc
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _open_for_writing(
@@ -102,24 +129,19 @@ def _in_memory(create: Create) -> sqlite3.Connection:
     return conn
 
 
-def _upgraded_copy(conn: sqlite3.Connection, version: int, create: Create) -> sqlite3.Connection:
+def _upgraded_copy(
+    conn: sqlite3.Connection, version: int, create: Create, *, always: bool = False
+) -> sqlite3.Connection:
     """A store of an older version is read through an upgraded copy in memory: reading must
-    not migrate the file (that is apply's job), and the queries need this version's schema."""
-    if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+    not migrate the file (that is apply's job), and the queries need this version's schema.
+    ``always``: copied whatever the version (``conn``'s file is about to be removed)."""
+    if not always and conn.execute("PRAGMA user_version").fetchone()[0] >= version:
         return conn
     copy = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     conn.backup(copy)
     conn.close()
     create(copy)
     return copy
-
-
-def _read_only_uri(path: str) -> str:
-    """``file:...?mode=ro&immutable=1``, always: without ``immutable``, a ``-wal`` file next to
-    the store (committed by a pull request, or left by a killed writer) makes SQLite create a
-    ``-shm`` file and replay the log in the checkout. The price: commits only in a ``-wal`` are
-    not seen until a writer (apply) recovers them into the file."""
-    return Path(path).absolute().as_uri() + "?mode=ro&immutable=1"
 
 
 def _refuse_foreign(path: str, label: str, version: int) -> None:
@@ -129,11 +151,7 @@ def _refuse_foreign(path: str, label: str, version: int) -> None:
     whose header so far lives only in its ``-wal`` (written by a running emulator, or left by
     a killed writer) must be recognised as ours, not refused as foreign.
     """
-    uri = Path(path).absolute().as_uri() + "?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StoreError(f"sandbox store {label}: cannot open: {_reason(exc)}") from exc
+    conn = _connect_read_only(path, label, immutable=False)
     try:
         _check_identity(conn, label, version)
     except sqlite3.Error as exc:

@@ -57,7 +57,7 @@ def _a_wal_holding_a_commit(store: Path) -> bytes:
 def test_plan_leaves_the_checkout_unchanged_with_a_wal_file_committed(attacker: Attacker) -> None:
     """Review finding: a committed ``sandbox.db-wal`` made plan open the store without
     ``immutable=1``, and SQLite created ``sandbox.db-shm`` (and could rewrite the -wal) in the
-    checkout; read-only stores are always opened immutable."""
+    checkout. Its commit is still read (through a private copy): the user has no attributes."""
     attacker.write(USERS)
     assert attacker.run("apply", "--yes").code == 0
     store = attacker.root / ".reconciler" / "sandbox.db"
@@ -66,7 +66,25 @@ def test_plan_leaves_the_checkout_unchanged_with_a_wal_file_committed(attacker: 
     outcomes = attacker.run_all_formats("plan")
     assert_nothing_leaked(outcomes)
     assert [outcome.code for outcome in outcomes] == [0] * 3, outcomes
+    assert "1 to update" in outcomes[0].stdout  # the -wal's commit is seen
     assert snapshot(attacker.root) == before  # no sandbox.db-shm, the -wal as committed
+
+
+def test_a_wal_committed_as_a_symlink_out_is_never_read(attacker: Attacker) -> None:
+    """SQLite follows a symlinked ``-wal``: another program's log would be replayed into the
+    store and printed by plan. It is ignored; the store reads as its file holds it."""
+    attacker.write(USERS)
+    assert attacker.run("apply", "--yes").code == 0
+    store = attacker.root / ".reconciler" / "sandbox.db"
+    attacker.cache.mkdir(exist_ok=True)  # outside the repository, not a snapshotted folder
+    outside_wal = attacker.cache / "app.db-wal"
+    outside_wal.write_bytes(_a_wal_holding_a_commit(store))
+    attacker.symlink(".reconciler/sandbox.db-wal", outside_wal)
+    before = snapshot(attacker.root)
+    outcomes = attacker.run_all_formats("plan")
+    assert_nothing_leaked(outcomes)
+    assert "0 to create, 0 to update, 1 unchanged" in outcomes[0].stdout, outcomes
+    assert snapshot(attacker.root) == before
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,8 @@ class ImportOptions:
     #: Also the attributes the server or the vendor owns (seeded ones; Sprig's ``!`` names,
     #: written as comments because a declaration may not hold them).
     include_system: bool = False
-    #: Events as one entry per name at its latest timestamp (see ``cli_import``'s help).
+    #: Events as one entry per name at its latest timestamp (see ``reconciler import --help``,
+    #: cli/import_cmd.py).
     with_events: bool = False
     #: Write ``defaults: {targets: [target]}``: the config has other targets, which the
     #: imported users must not go to.

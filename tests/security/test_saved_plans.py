@@ -189,7 +189,7 @@ def test_an_honest_plan_applies_the_rederived_requests_and_holds_no_email(
     planned = reconciler("plan", "--out", "plan.json", cwd=repo, env=KEYS)
     assert planned.code == 0, planned.both
     saved = (repo / "plan.json").read_text()
-    assert leaks({"plan.json": saved}, ["alice@corp.example", LIVE_EMAIL, "555"]) == []
+    assert leaks({"plan.json": saved}, ["alice@corp.example", LIVE_EMAIL, "555 01"]) == []
     assert '"email": "(sensitive)"' in saved
     running.clear_requests()
     applied = reconciler("apply", "plan.json", "--yes", cwd=repo, env=KEYS)
@@ -198,4 +198,4 @@ def test_an_honest_plan_applies_the_rederived_requests_and_holds_no_email(
     assert sorted(bodies) == ["alice", "bob"]
     assert bodies["alice"]["emailAddress"] == "alice@corp.example"
     assert bodies["bob"]["attributes"]["phone"] == "+1 555 0142"
-    assert leaks({"apply": applied.both}, ["alice@corp.example", LIVE_EMAIL, "555"]) == []
+    assert leaks({"apply": applied.both}, ["alice@corp.example", LIVE_EMAIL, "555 01"]) == []

@@ -73,7 +73,8 @@ def in_process_plan(root: Path) -> float:
     """The plan itself, in this process: load, read every user, compare (no process start)."""
     from contextlib import ExitStack
 
-    from reconciler.apply.engine import load_workspace, make_plan, open_providers
+    from reconciler.load.workspace import load_workspace
+    from reconciler.plan.engine import make_plan, open_providers
 
     env = {**os.environ, "SPRIG_API_KEY": DEFAULT_SPRIG_KEY}
     started = time.perf_counter()

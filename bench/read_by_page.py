@@ -30,8 +30,9 @@ from pathlib import Path
 import httpx
 from common import served
 
-from reconciler.apply.engine import load_workspace, make_plan, open_providers
+from reconciler.load.workspace import load_workspace
 from reconciler.model import Upsert
+from reconciler.plan.engine import make_plan, open_providers
 from reconciler.sandbox.options import DEFAULT_USERTOUR_KEY
 from reconciler.sandbox.store import UserStore
 from reconciler.sandbox.usertour_api import NAMESPACE

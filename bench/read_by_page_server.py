@@ -23,7 +23,8 @@ from pathlib import Path
 
 from common import run_reconciler
 
-from reconciler.apply.engine import load_workspace, make_plan, open_providers
+from reconciler.load.workspace import load_workspace
+from reconciler.plan.engine import make_plan, open_providers
 
 
 class Counter(logging.Handler):

@@ -378,3 +378,22 @@ class ApplyReport:
     @property
     def not_sent(self) -> int:
         return sum(1 for o in self.outcomes if o.status == "skipped")
+
+
+def upsert_to_json(upsert: Upsert) -> dict[str, Any]:
+    """The vendor-neutral request, as plain JSON (round-trips through
+    ``upsert_from_json``): what saved plans hold and the sandbox target is sent."""
+    return {
+        "user_id": upsert.user_id,
+        "attributes": dict(upsert.attributes),
+        "email": upsert.email,
+        "events": [{"event": e.name, "timestamp": e.timestamp} for e in upsert.events],
+        "companies": [{"id": c.id, "attributes": dict(c.attributes)} for c in upsert.companies],
+        "memberships": [
+            {
+                "company": {"id": m.company.id, "attributes": dict(m.company.attributes)},
+                "attributes": dict(m.attributes),
+            }
+            for m in upsert.memberships
+        ],
+    }

@@ -16,11 +16,11 @@ import pytest
 from reconciler.apply.applier import apply_plan
 from reconciler.errors import RefusedError
 from reconciler.load.config import TargetConfig
+from reconciler.load.typelock import DROPPED
 from reconciler.model import Plan, UserSpec
 from reconciler.plan import guards
 from reconciler.plan.guards import Limits
 from reconciler.plan.planner import plan_deletions, plan_target
-from reconciler.plan.typelock import DROPPED
 from reconciler.providers.base import Provider
 from reconciler.providers.retry import RetryPolicy
 from reconciler.providers.sandbox import SandboxProvider

@@ -202,3 +202,47 @@ def test_the_cycle_finder_sees_lazy_and_relative_imports(tmp_path: Path) -> None
     for name, text in files.items():
         (package / name).write_text(text)
     assert cycles(import_graph(tmp_path, "pkg")) == [["pkg.a", "pkg.b"]]
+
+
+# --- the tree shows the flow: load -> plan -> render | apply -> providers ------------------------
+
+#: Modules every stage may use: plain values, errors, escaping, the one pool, progress lines.
+FLOOR = {"errors", "model", "escape", "quoting", "concurrency", "progress", "__init__"}
+#: The stages each stage may import besides the floor (README, "Architecture"). load and
+#: providers know each other: a target's config is loaded, and what a kind holds is checked
+#: offline. Nothing imports back up the flow: load never plans, plan never renders or
+#: applies, render only reads values, and only cli puts the stages together.
+STAGES: dict[str, set[str]] = {
+    "load": {"providers"},
+    "providers": {"load", "sandbox"},
+    "sandbox": {"load"},
+    "plan": {"load", "providers"},
+    "render": {"plan"},
+    "apply": {"load", "plan", "providers"},
+    "importing": {"load", "plan", "providers"},
+    "cli": {"load", "plan", "render", "apply", "providers", "importing", "sandbox"},
+    "__main__": {"cli"},
+}
+
+
+def _stage(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else "__init__"
+
+
+def test_no_module_imports_against_the_flow() -> None:
+    against = sorted(
+        f"{module} imports {target}"
+        for module, targets in import_graph(ROOT, "reconciler").items()
+        for target in targets
+        if _stage(target) not in FLOOR
+        and _stage(target) != _stage(module)
+        and _stage(target) not in STAGES.get(_stage(module), set())
+    )
+    assert against == []
+
+
+def test_the_floor_imports_only_the_floor_and_every_stage_is_known() -> None:
+    graph = import_graph(ROOT, "reconciler")
+    assert {_stage(m) for m in graph} <= FLOOR | set(STAGES)
+    floor = {m: {_stage(t) for t in ts} for m, ts in graph.items() if _stage(m) in FLOOR}
+    assert {m: s - FLOOR for m, s in floor.items() if s - FLOOR} == {}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from reconciler.load.changes import ChangeSet, compare, content
 from reconciler.load.config import Config, TargetConfig
 from reconciler.load.declarations import Declarations
 from reconciler.model import Company, Event, Membership, Source, UserSpec
-from reconciler.plan.changes import ChangeSet, compare, content
 
 ROOT = Path("/repo")
 

@@ -8,8 +8,7 @@ import pytest
 from conftest import ALL_KINDS_CONFIG, WriteRepo
 
 from reconciler.errors import ConfigError, Problem, ValidationError
-from reconciler.load.config import DEFAULT_PARALLELISM, Config, load_config
-from reconciler.plan.guards import DEFAULT_MAX_CHANGES
+from reconciler.load.config import DEFAULT_MAX_CHANGES, DEFAULT_PARALLELISM, Config, load_config
 
 
 def problems_of(config_path: Path, environ: dict[str, str] | None = None) -> list[Problem]:

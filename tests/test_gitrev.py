@@ -11,11 +11,11 @@ import pytest
 
 from reconciler.errors import ConfigError
 from reconciler.load import confine
+from reconciler.load.changes import ChangeSet
 from reconciler.load.config import load_config
 from reconciler.load.declarations import load_declarations
 from reconciler.load.gitrev import Revision, changed_since, open_revision
 from reconciler.load.sources import find_files, reader
-from reconciler.plan.changes import ChangeSet
 from tests.gitrepo import GitRepo, isolate_git, requires_git
 
 pytestmark = requires_git

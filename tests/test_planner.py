@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reconciler.load.declarations import targets_users
 from reconciler.model import (
     Company,
     Event,
@@ -17,7 +18,6 @@ from reconciler.plan.planner import (
     normalise,
     plan_target,
     same_value,
-    targets_users,
     unapplied,
 )
 from reconciler.providers import CAPABILITIES

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from reconciler.apply import progress as progress_module
-from reconciler.apply.progress import Progress
+from reconciler import progress as progress_module
+from reconciler.progress import Progress
 
 
 class Terminal(io.StringIO):

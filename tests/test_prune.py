@@ -12,10 +12,11 @@ import jsonschema
 import pytest
 
 from reconciler.apply.applier import delete_target
-from reconciler.apply.engine import check_prunable, load_workspace, make_plan
+from reconciler.cli.present import present_plan
 from reconciler.errors import ConfigError, RefusedError, TargetError
 from reconciler.load.config import Config, TargetConfig
 from reconciler.load.schemas import load_schema
+from reconciler.load.workspace import load_workspace
 from reconciler.model import (
     ApplyReport,
     EventStats,
@@ -27,11 +28,11 @@ from reconciler.model import (
     UserDeletion,
     UserSpec,
 )
+from reconciler.plan.engine import check_prunable, make_plan
 from reconciler.plan.guards import Limits, check
 from reconciler.plan.mask import mask_plan, mask_report
 from reconciler.plan.planfile import plan_checksum, read_saved_plan
 from reconciler.plan.planner import live_fingerprint, plan_deletions
-from reconciler.plan.present import present_plan
 from reconciler.providers.base import Provider
 from reconciler.providers.usertour_kind import USERTOUR
 from reconciler.render.markdown import render_apply_markdown, render_markdown

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 
 from reconciler.apply.lostwrite import send_user
-from reconciler.apply.progress import Quiet, StepFactory
 from reconciler.apply.verify import verify
 from reconciler.concurrency import fan_out
 from reconciler.errors import OutcomeUnknown, ReconcilerError
@@ -29,6 +28,7 @@ from reconciler.model import (
     UserSpec,
 )
 from reconciler.plan.guards import CheckedPlan
+from reconciler.progress import Quiet, StepFactory
 from reconciler.providers.base import Provider
 
 #: Why an action was not sent once ``stop`` was set (Ctrl-C, SIGTERM).

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 from reconciler.apply.polling import polls
 from reconciler.errors import ReconcilerError
+from reconciler.load.typelock import DROPPED
 from reconciler.model import LiveUser, UserOutcome, UserSpec
 from reconciler.plan.planner import unapplied
-from reconciler.plan.typelock import DROPPED
 from reconciler.providers.base import Provider
 
 

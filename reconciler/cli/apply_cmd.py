@@ -10,11 +10,11 @@ from typing import Any
 import click
 
 from reconciler.apply.applier import apply_plan
-from reconciler.apply.progress import Progress
 from reconciler.cli import console
 from reconciler.cli.exits import apply_exit_code, exit_with
 from reconciler.cli.options import plan_options, prune_guard_options
 from reconciler.cli.planning import Planned, fresh_plan, saved_plan
+from reconciler.cli.present import present_plan
 from reconciler.cli.requests import ApplyRequest, apply_request
 from reconciler.cli.support import (
     apply_markdown,
@@ -28,7 +28,7 @@ from reconciler.cli.support import (
 from reconciler.model import ApplyReport
 from reconciler.plan import guards
 from reconciler.plan.mask import mask_report
-from reconciler.plan.present import present_plan
+from reconciler.progress import Progress
 from reconciler.render.output import PlanView
 
 #: Seconds apply polls Sprig until it shows what was sent (it answers 202 and applies later).

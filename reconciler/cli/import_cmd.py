@@ -17,8 +17,6 @@ from typing import Any
 
 import click
 
-from reconciler.apply.engine import select_targets
-from reconciler.apply.progress import Progress
 from reconciler.cli import console
 from reconciler.cli.options import common_options, parallelism_option
 from reconciler.cli.requests import ImportRequest, import_request
@@ -34,8 +32,10 @@ from reconciler.importing.importer import (
 from reconciler.load.config import Config, TargetConfig, display_path, load_config
 from reconciler.load.declarations import check_file, load_declarations
 from reconciler.load.sources import find_files
+from reconciler.load.workspace import select_targets
 from reconciler.model import LiveUser
 from reconciler.plan.liveread import read_live
+from reconciler.progress import Progress
 from reconciler.providers import CAPABILITIES, Capabilities, open_provider
 
 #: Where ``reconciler schema users --out schemas/users.schema.json`` puts the schema in a repo.

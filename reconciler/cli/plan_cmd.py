@@ -12,9 +12,9 @@ from reconciler.cli import console
 from reconciler.cli.exits import EXIT_CHANGES, exit_with
 from reconciler.cli.options import plan_options
 from reconciler.cli.planning import fresh_plan
+from reconciler.cli.present import present_plan
 from reconciler.cli.requests import PlanRequest, plan_request
 from reconciler.cli.support import step_summary, write_private
-from reconciler.plan.present import present_plan
 from reconciler.render.output import render_plan, saved_plan_json
 
 

@@ -12,21 +12,16 @@ import os
 from contextlib import ExitStack
 from pathlib import Path
 
-from reconciler.apply.engine import (
-    Workspace,
-    check_prunable,
-    load_workspace,
-    make_plan,
-    open_providers,
-)
-from reconciler.apply.progress import Progress
+from reconciler.cli.present import present_plan
 from reconciler.cli.requests import Overrides, Scope
 from reconciler.errors import RefusedError
 from reconciler.load.config import display_path
+from reconciler.load.workspace import Workspace, load_workspace
 from reconciler.model import Plan
+from reconciler.plan.engine import check_prunable, make_plan, open_providers
 from reconciler.plan.planfile import read_saved_plan
-from reconciler.plan.present import present_plan
 from reconciler.plan.replan import compare
+from reconciler.progress import Progress
 from reconciler.providers.base import Provider
 
 #: What a command plans with: the repository, its open targets, and the plan itself.

@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from reconciler.apply.engine import Workspace, load_workspace
 from reconciler.cli import console
 from reconciler.cli.exits import EXIT_ERROR
 from reconciler.cli.options import common_options
 from reconciler.cli.requests import ValidateRequest, validate_request
 from reconciler.errors import ValidationError
 from reconciler.escape import printable
+from reconciler.load.workspace import Workspace, load_workspace
 
 
 @click.command()

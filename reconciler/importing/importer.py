@@ -38,8 +38,16 @@ from reconciler.load.targetcheck import (
 )
 from reconciler.load.yamlcore import SAFE_INTEGER
 from reconciler.model import LiveUser, Membership
-from reconciler.plan.planner import field_path, normalise
-from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities
+from reconciler.plan.planner import field_path
+from reconciler.providers.base import (
+    BOOLEAN,
+    INTEGER,
+    LIST,
+    NUMBER,
+    STRING,
+    Capabilities,
+    normalise,
+)
 
 _KIND_WORDS = {
     STRING: "text",

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.apply.engine import Workspace, select_targets
 from reconciler.errors import ValidationError
 from reconciler.load.config import display_path, load_config
 from reconciler.load.declarations import load_declarations
 from reconciler.load.digest import inputs_digest
 from reconciler.load.sources import find_files
+from reconciler.load.workspace import Workspace, select_targets
 from reconciler.quoting import PATH_CHARS
 
 

@@ -16,7 +16,6 @@ from yaml.nodes import Node
 from reconciler.errors import ConfigError, Problem, ValidationError
 from reconciler.load import configcheck, confine, envvars, schemas, yamlload
 from reconciler.model import JsonPath, Source
-from reconciler.plan.guards import DEFAULT_MAX_CHANGES
 
 CONFIG_FILE = "reconciler.yaml"
 DEFAULT_PARALLELISM = 8
@@ -28,6 +27,13 @@ DEFAULT_SENSITIVE = ("email",)
 SENSITIVE_ENV = "RECONCILER_SENSITIVE"
 DEFAULT_USERS = ("users/",)
 DEFAULT_SANDBOX_PATH = ".reconciler/sandbox.db"
+
+
+#: safety.max_changes when reconciler.yaml does not set it. A pull request rarely changes more
+#: than a few hundred users; 3,000 creates from a wrong glob should be a question, not a fact.
+#: A reviewed bulk change (a first apply of a big target) says so: --max-changes N, or a
+#: higher safety.max_changes.
+DEFAULT_MAX_CHANGES = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +74,7 @@ class Config:
     targets: dict[str, TargetConfig]
     #: Declaration sources (``${VAR}`` expanded): files, folders or globs, relative to ``root``.
     users: tuple[str, ...] = DEFAULT_USERS
-    #: Apply refuses to change more users than this at once (guards.DEFAULT_MAX_CHANGES unset).
+    #: Apply refuses to change more users than this at once (DEFAULT_MAX_CHANGES unset).
     max_changes: int | None = DEFAULT_MAX_CHANGES
     #: The same sources as written in the file, for messages (never an expanded value).
     users_written: tuple[str, ...] = DEFAULT_USERS

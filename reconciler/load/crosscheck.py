@@ -18,10 +18,10 @@ from typing import Any
 from reconciler.errors import Problem
 from reconciler.load import yamlload
 from reconciler.load.config import Config
+from reconciler.load.typelock import WORDS, value_type
 from reconciler.model import JsonPath
-from reconciler.plan.planner import normalise, same_value
-from reconciler.plan.typelock import WORDS, value_type
 from reconciler.providers import CAPABILITIES, Capabilities
+from reconciler.providers.base import normalise, same_value
 from reconciler.quoting import excerpt
 
 

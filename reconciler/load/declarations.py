@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -301,3 +301,8 @@ def _user_spec(user: dict[str, Any], file: str, index: int) -> UserSpec:
 
 def _company(company: dict[str, Any]) -> Company:
     return Company(company["id"], company.get("attributes") or {})
+
+
+def targets_users(users: Iterable[UserSpec], target: str) -> list[UserSpec]:
+    """The declared users that go to ``target`` (all, unless ``targets:`` narrows a user)."""
+    return [u for u in users if u.targets is None or target in u.targets]

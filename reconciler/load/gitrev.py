@@ -5,7 +5,7 @@ from the config's folder, ``REV`` is resolved to one commit, files are listed wi
 and read through a single ``git cat-file --batch`` process, so hundreds of declaration files cost
 one process, not hundreds of ``git show``. The old side is then loaded by the same loader as the
 working tree (``load_config(read=...)``, ``load_declarations(tree=...)``), and
-:func:`reconciler.plan.changes.compare` says which users to plan.
+:func:`reconciler.load.changes.compare` says which users to plan.
 
 Paths: the loader speaks absolute paths of the working tree; git speaks paths relative to the
 repository's top with forward slashes. :class:`Revision` translates, so a config folder below the
@@ -27,10 +27,10 @@ from typing import IO
 
 from reconciler.errors import ConfigError, ValidationError
 from reconciler.load import confine
+from reconciler.load.changes import ChangeSet, compare
 from reconciler.load.config import Config, display_path, load_config
 from reconciler.load.declarations import Declarations, load_declarations
 from reconciler.load.sources import find_files
-from reconciler.plan.changes import ChangeSet, compare
 
 #: ls-tree modes of regular files; symlinks (120000) and submodules (160000) are not declarations.
 _FILE_MODES = frozenset({"100644", "100755"})

@@ -12,16 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reconciler.errors import RefusedError
+from reconciler.load.config import DEFAULT_MAX_CHANGES
 from reconciler.model import Plan, TargetPlan
 
 if TYPE_CHECKING:
     from reconciler.load.config import Config
 
-#: safety.max_changes when reconciler.yaml does not set it. A pull request rarely changes more
-#: than a few hundred users; 3,000 creates from a wrong glob should be a question, not a fact.
-#: A reviewed bulk change (a first apply of a big target) says so: --max-changes N, or a
-#: higher safety.max_changes.
-DEFAULT_MAX_CHANGES = 500
 #: The ratio guards only speak once a target holds this many users: on a new or tiny target,
 #: changing everything is the normal first apply.
 RATIO_MIN_LIVE = 10

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 
-from reconciler.apply.progress import Quiet, Step, StepFactory
 from reconciler.model import LiveUser
 from reconciler.plan.readstrategy import (
     MIN_TO_LIST,
@@ -21,6 +20,7 @@ from reconciler.plan.readstrategy import (
     read_declared,
     read_whole,
 )
+from reconciler.progress import Quiet, Step, StepFactory
 from reconciler.providers.base import Provider
 
 log = logging.getLogger("reconciler.read")

@@ -1,6 +1,6 @@
 """The one masking step: a Plan (or an apply report) with every sensitive value replaced by MASK.
 
-Pure, and run once between the planner and every renderer and serializer (plan/present.py masks
+Pure, and run once between the planner and every renderer and serializer (cli/present.py masks
 the plan into the view every format renders; the CLI masks apply's report): text, Markdown, the
 JSON document (its ``fields``, ``upsert`` and ``request``), the saved plan and apply's report all
 show the masked value they are handed and know nothing about ``sensitive:``. A renderer cannot

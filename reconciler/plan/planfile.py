@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
-from reconciler.model import Plan, Upsert
+from reconciler.model import Plan, upsert_to_json
 
 #: 2: values masked in every plan document; apply re-derives the requests instead of reading them.
 FORMAT_VERSION = 2
@@ -27,24 +27,6 @@ FORMAT_VERSION = 2
 
 def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def upsert_to_json(upsert: Upsert) -> dict[str, Any]:
-    """The vendor-neutral request, as plain JSON (round-trips through ``upsert_from_json``)."""
-    return {
-        "user_id": upsert.user_id,
-        "attributes": dict(upsert.attributes),
-        "email": upsert.email,
-        "events": [{"event": e.name, "timestamp": e.timestamp} for e in upsert.events],
-        "companies": [{"id": c.id, "attributes": dict(c.attributes)} for c in upsert.companies],
-        "memberships": [
-            {
-                "company": {"id": m.company.id, "attributes": dict(m.company.attributes)},
-                "attributes": dict(m.attributes),
-            }
-            for m in upsert.memberships
-        ],
-    }
 
 
 def plan_checksum(plan: Plan) -> str:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
+from reconciler.load import typelock
+from reconciler.load.declarations import targets_users
 from reconciler.model import (
     Attributes,
     AttributeValue,
@@ -34,40 +36,12 @@ from reconciler.model import (
     Withheld,
     path_segment,
 )
-from reconciler.plan import typelock
-from reconciler.providers.base import Capabilities
+from reconciler.providers.base import Capabilities, normalise, same_value
 
 
 def field_path(prefix: str, name: str) -> str:
     """``attributes.plan``; names ambiguous with dots are quoted: ``attributes["a.b"]``."""
     return prefix + path_segment(name)
-
-
-def normalise(value: AttributeValue, capabilities: Capabilities) -> AttributeValue:
-    """The value as the target will give it back for what we send.
-
-    JSON-only APIs answer ``12`` for ``12.0``; comparing without this would show a change forever.
-    """
-    if not capabilities.keeps_float_type:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, list):
-            return [normalise(item, capabilities) for item in value]
-    return value
-
-
-def same_value(want: AttributeValue, have: AttributeValue) -> bool:
-    """Equal by value and type: ``True`` is not ``1``, ``"12"`` is not ``12``."""
-    if type(want) is not type(have):
-        return False
-    if isinstance(want, list):
-        return len(want) == len(have) and all(map(same_value, want, have))
-    return bool(want == have)
-
-
-def targets_users(users: Iterable[UserSpec], target: str) -> list[UserSpec]:
-    """The declared users that go to ``target`` (all, unless ``targets:`` narrows a user)."""
-    return [u for u in users if u.targets is None or target in u.targets]
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from reconciler.errors import TargetError
-from reconciler.model import ListedPage, LiveUser, Upsert
+from reconciler.model import AttributeValue, ListedPage, LiveUser, Upsert
 from reconciler.providers.retry import Attempts, RetryPolicy
 
 if TYPE_CHECKING:
@@ -180,3 +180,25 @@ class Provider(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def normalise(value: AttributeValue, capabilities: Capabilities) -> AttributeValue:
+    """The value as the target will give it back for what we send.
+
+    JSON-only APIs answer ``12`` for ``12.0``; comparing without this would show a change forever.
+    """
+    if not capabilities.keeps_float_type:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, list):
+            return [normalise(item, capabilities) for item in value]
+    return value
+
+
+def same_value(want: AttributeValue, have: AttributeValue) -> bool:
+    """Equal by value and type: ``True`` is not ``1``, ``"12"`` is not ``12``."""
+    if type(want) is not type(have):
+        return False
+    if isinstance(want, list):
+        return len(want) == len(have) and all(map(same_value, want, have))
+    return bool(want == have)

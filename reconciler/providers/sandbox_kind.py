@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.model import Upsert
-from reconciler.plan.planfile import upsert_to_json
+from reconciler.model import Upsert, upsert_to_json
 from reconciler.providers.base import (
     BOOLEAN,
     INTEGER,

@@ -1,6 +1,6 @@
 """The only renderer: plan and apply, each as text, Markdown and JSON, pure functions of values.
 
-``view.PlanView`` is what every format shows of a plan (built by plan/present.py: masked, with
+``view.PlanView`` is what every format shows of a plan (built by cli/present.py: masked, with
 its checksum, digest, refusals and requests); ``output`` is the entry the CLI renders by,
 ``text`` and ``markdown`` the human formats, ``documents`` every JSON document, ``problems``
 validate's machine formats. Nothing here reads a file, the environment or the clock, or imports

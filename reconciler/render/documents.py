@@ -19,8 +19,15 @@ from typing import TYPE_CHECKING, Any
 from reconciler import __version__
 from reconciler.errors import Problem
 from reconciler.escape import json_text
-from reconciler.model import ApplyReport, FieldChange, PlanScope, TargetPlan, UserChange
-from reconciler.plan.planfile import FORMAT_VERSION, upsert_to_json
+from reconciler.model import (
+    ApplyReport,
+    FieldChange,
+    PlanScope,
+    TargetPlan,
+    UserChange,
+    upsert_to_json,
+)
+from reconciler.plan.planfile import FORMAT_VERSION
 from reconciler.render.text import warning_message
 
 if TYPE_CHECKING:

@@ -16,13 +16,14 @@ import httpx
 import pytest
 import yaml
 
-from reconciler.apply.engine import load_workspace, make_plan, open_providers
-from reconciler.apply.progress import Quiet, Step
 from reconciler.errors import ListingBroken
 from reconciler.load.config import TargetConfig
+from reconciler.load.workspace import load_workspace
 from reconciler.model import Company, Membership, Upsert
+from reconciler.plan.engine import make_plan, open_providers
 from reconciler.plan.liveread import read_live
 from reconciler.plan.planfile import plan_checksum
+from reconciler.progress import Quiet, Step
 from reconciler.providers import open_provider
 from reconciler.providers.base import Provider
 from reconciler.sandbox.server import RunningEmulator

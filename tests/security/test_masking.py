@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reconciler.apply.engine import Workspace, load_workspace
+from reconciler.cli.present import present_plan
 from reconciler.escape import json_text
+from reconciler.load.workspace import Workspace, load_workspace
 from reconciler.model import (
     ApplyReport,
     Company,
@@ -23,11 +24,10 @@ from reconciler.model import (
     UserOutcome,
     UserSpec,
     format_path,
+    upsert_to_json,
 )
 from reconciler.plan.mask import mask_report
-from reconciler.plan.planfile import upsert_to_json
 from reconciler.plan.planner import plan_target
-from reconciler.plan.present import present_plan
 from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import report_document
 from reconciler.render.markdown import render_apply_markdown

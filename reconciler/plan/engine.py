@@ -1,120 +1,29 @@
-"""One command run up to its plan, without printing: load, select, open, read live, plan.
+"""One command run up to its plan, without printing: open the targets, read live, plan.
 
-The CLI calls these functions and turns their values and errors into output and exit codes;
-applier.py sends the plan they make.
+The CLI calls these functions with a loaded Workspace (load/workspace.py) and turns their
+values and errors into output and exit codes; apply/applier.py sends the plan they make.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
 
-from reconciler.apply.progress import Quiet, StepFactory
 from reconciler.errors import ConfigError, MissingKey
-from reconciler.load.config import Config, TargetConfig, load_config
-from reconciler.load.declarations import Declarations, load_declarations
-from reconciler.load.digest import inputs_digest
+from reconciler.load.config import TargetConfig
+from reconciler.load.declarations import targets_users
+from reconciler.load.workspace import Workspace, in_shard
 from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
-from reconciler.plan.changes import ChangeSet
 from reconciler.plan.liveread import read_live
 from reconciler.plan.planner import (
     plan_deletions,
     plan_target,
-    targets_users,
 )
 from reconciler.plan.readstrategy import MIN_TO_LIST
+from reconciler.progress import Quiet, StepFactory
 from reconciler.providers import CAPABILITIES, open_provider
 from reconciler.providers.base import Provider
-
-
-@dataclass(frozen=True, slots=True)
-class Workspace:
-    """A loaded and validated config repository, narrowed to the selected targets and users."""
-
-    config: Config
-    declarations: Declarations
-    targets: tuple[TargetConfig, ...]
-    users: tuple[UserSpec, ...]
-    #: SHA-256 of the config and declaration files, read once as they were loaded (load/digest.py).
-    digest: str
-    #: --shard I/N, if any: pruning deletes only the undeclared live users of this shard.
-    shard: tuple[int, int] | None = None
-    #: --changed-since REV: only the users whose declaration changed since REV are planned.
-    changes: ChangeSet | None = None
-
-
-def load_workspace(
-    config_path: Path,
-    environ: Mapping[str, str],
-    target_names: Sequence[str] = (),
-    user_ids: Sequence[str] = (),
-    shard: tuple[int, int] | None = None,
-    changed_since: str | None = None,
-    check_selected_only: bool = False,
-) -> Workspace:
-    """Load config and declarations (all problems at once), then --target / --user / --shard.
-
-    ``check_selected_only`` (validate --target): what a target can hold is checked for the
-    selected targets alone, not for every target of the config.
-
-    ``changed_since`` (a git revision) compares the declarations with those at that revision,
-    read with git in-process, so that only the changed users are planned.
-    """
-    config = load_config(config_path, environ)
-    targets = select_targets(config, target_names)
-    only = frozenset(target_names) if check_selected_only and target_names else None
-    declarations = load_declarations(config, only=only)
-    users = select_users(declarations.users, user_ids)
-    if user_ids and not target_names:
-        # --user alone: the targets those users go to, not an empty block for every other one.
-        targets = tuple(t for t in targets if targets_users(users, t.name))
-    if shard is not None:
-        users = tuple(u for u in users if in_shard(u.id, shard))
-    changes = None
-    if changed_since is not None:
-        from reconciler.load.gitrev import changed_since as compare_with_revision
-
-        changes = compare_with_revision(config, declarations, changed_since, environ)
-    digest = inputs_digest(config.path, declarations.files)
-    return Workspace(config, declarations, targets, users, digest, shard, changes)
-
-
-def in_shard(user_id: str, shard: tuple[int, int]) -> bool:
-    """Shard ``I/N`` (1-based) holds the ids whose stable hash is I-1 modulo N.
-
-    SHA-256, not Python's ``hash()``, which is salted per process: every job of a CI matrix
-    must agree on the split, so that N jobs cover every user exactly once.
-    """
-    index, count = shard
-    digest = hashlib.sha256(user_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % count == index - 1
-
-
-def select_targets(config: Config, names: Sequence[str]) -> tuple[TargetConfig, ...]:
-    """The targets named by --target (all when none), refusing names the config does not have."""
-    if not names:
-        return tuple(config.targets.values())
-    unknown = sorted(set(names) - set(config.targets))
-    if unknown:
-        known = ", ".join(config.targets) or "none"
-        raise ConfigError(f"unknown target {', '.join(unknown)} (configured targets: {known})")
-    return tuple(config.targets[name] for name in sorted(set(names)))
-
-
-def select_users(users: Sequence[UserSpec], ids: Sequence[str]) -> tuple[UserSpec, ...]:
-    """The users named by --user (all when none), refusing ids that no file declares."""
-    if not ids:
-        return tuple(users)
-    wanted = set(ids)
-    selected = tuple(u for u in users if u.id in wanted)
-    missing = wanted - {u.id for u in selected}
-    if missing:
-        raise ConfigError(f"--user {', '.join(sorted(missing))}: no declaration file declares it")
-    return selected
 
 
 def open_providers(

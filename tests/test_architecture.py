@@ -23,9 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Run in a fresh interpreter: the console script's entry point (pyproject's
 #: ``[project.scripts]``, whatever module the CLI lives in) with ``argv``, then what it loaded.
+#: Ours by distribution: another installed package may declare a ``reconciler`` script too.
 PROBE = """\
 import importlib.metadata, json, sys
-(entry,) = importlib.metadata.entry_points(group="console_scripts", name="reconciler")
+dist = importlib.metadata.distribution("users-reconciler")
+(entry,) = (e for e in dist.entry_points if e.group == "console_scripts" and e.name == "reconciler")
 code = 0
 try:
     entry.load()(sys.argv[1:])

@@ -90,10 +90,7 @@ def compare(
             if goes_to(before, target) and not goes_to(user, target):
                 left_alone[target].append(user.id)
     removed = sorted(set(old_users) - declared)
-    for user_id in removed:
-        for target in left_alone:
-            if goes_to(old_users[user_id], target):
-                left_alone[target].append(user_id)
+    _leave_alone_removed(left_alone, [old_users[user_id] for user_id in removed])
     return ChangeSet(
         full_targets=frozenset(reasons),
         changed={target: frozenset(ids) for target, ids in changed.items()},
@@ -143,3 +140,12 @@ def content(user: UserSpec) -> str:
         [[m.company.id, m.company.attributes, m.attributes] for m in user.memberships],
     ]
     return json.dumps(values, sort_keys=True, separators=(",", ":"), default=repr)
+
+
+def _leave_alone_removed(left_alone: dict[str, list[str]], removed: Iterable[UserSpec]) -> None:
+    """A user no file declares any more is left alone on every target it went to at REV:
+    nothing is sent for it, and the plan says so."""
+    for user in removed:
+        for target in left_alone:
+            if goes_to(user, target):
+                left_alone[target].append(user.id)

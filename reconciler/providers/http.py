@@ -171,6 +171,27 @@ def user_path(prefix: str, user_id: str) -> str:
 IDEMPOTENT = frozenset({"GET", "DELETE"})
 
 
+def _client(
+    base_url: str, auth_header: str, pool: int, transport: httpx.BaseTransport | None
+) -> httpx.Client:
+    """The target's connection pool: keep-alive, no redirects, the key in one header."""
+    return httpx.Client(
+        base_url=base_url,
+        headers={"Authorization": auth_header, "User-Agent": f"reconciler/{__version__}"},
+        timeout=TIMEOUT,
+        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+        follow_redirects=False,
+        # HTTP(S)_PROXY / ALL_PROXY / .netrc are for the network; a loopback target's key
+        # (over plain http) must never go through a proxy, in clear.
+        trust_env=not is_loopback(urlsplit(base_url).hostname or ""),
+        # Plain http (loopback only, see check_destination) never does TLS, and redirects
+        # are not followed: loading the CA bundle for it would cost ~130 ms at every start.
+        verify=not base_url.startswith("http://"),
+        # None: the network, unless a test mounted the in-process emulator (transports.py).
+        transport=transport or transport_for(base_url),
+    )
+
+
 class ApiClient:
     """One keep-alive connection pool per target, with request logs that never show the key.
 
@@ -205,21 +226,7 @@ class ApiClient:
         #: requests in flight when the target answers 429 instead of hammering it.
         self._bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
         self._limit = AdaptiveLimit(pool)
-        self._client = httpx.Client(
-            base_url=base_url,
-            headers={"Authorization": auth_header, "User-Agent": f"reconciler/{__version__}"},
-            timeout=TIMEOUT,
-            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-            follow_redirects=False,
-            # HTTP(S)_PROXY / ALL_PROXY / .netrc are for the network; a loopback target's key
-            # (over plain http) must never go through a proxy, in clear.
-            trust_env=not is_loopback(urlsplit(base_url).hostname or ""),
-            # Plain http (loopback only, see check_destination) never does TLS, and redirects
-            # are not followed: loading the CA bundle for it would cost ~130 ms at every start.
-            verify=not base_url.startswith("http://"),
-            # None: the network, unless a test mounted the in-process emulator (transports.py).
-            transport=transport or transport_for(base_url),
-        )
+        self._client = _client(base_url, auth_header, pool, transport)
 
     def request(
         self, method: str, path: str, attempts: Attempts | None = None, **kwargs: Any

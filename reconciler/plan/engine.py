@@ -30,18 +30,15 @@ def open_providers(
     workspace: Workspace,
     environ: Mapping[str, str],
     stack: ExitStack,
-    parallelism: int | None = None,
 ) -> dict[str, Provider]:
     """Open every selected target before any request, so a missing key fails fast and whole.
 
-    ``parallelism`` (--parallelism) overrides every target's configured value for this run.
+    --parallelism and the other run overrides are already in ``workspace.targets``
+    (cli/requests.py ``Overrides``): this is the one place targets are opened, not resolved.
     """
-    targets = workspace.targets
-    if parallelism is not None:
-        targets = tuple(dataclasses.replace(t, parallelism=parallelism) for t in targets)
     providers: dict[str, Provider] = {}
     missing: list[MissingKey] = []
-    for target in targets:
+    for target in workspace.targets:
         try:
             providers[target.name] = stack.enter_context(open_provider(target, environ))
         except MissingKey as error:

@@ -11,16 +11,15 @@ from reconciler.model import (
     LiveUser,
     Membership,
     UserSpec,
+    format_path,
 )
 from reconciler.plan.planner import (
     diff_user,
-    field_path,
-    normalise,
     plan_target,
-    same_value,
     unapplied,
 )
 from reconciler.providers import CAPABILITIES
+from reconciler.providers.base import normalise, same_value
 
 SANDBOX = CAPABILITIES["sandbox"]
 SPRIG = CAPABILITIES["sprig"]
@@ -217,8 +216,8 @@ def test_unapplied_reports_values_the_target_dropped() -> None:
 
 
 def test_helpers() -> None:
-    assert field_path("attributes", "plan") == "attributes.plan"
-    assert field_path("attributes", "a.b") == 'attributes["a.b"]'
+    assert format_path(("attributes", "plan")) == "attributes.plan"
+    assert format_path(("attributes", "a.b")) == 'attributes["a.b"]'
     assert not same_value(True, 1)
     assert same_value(["a", 1], ["a", 1])
     assert not same_value(["a", 1], ["a", True])

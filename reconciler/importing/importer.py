@@ -37,8 +37,7 @@ from reconciler.load.targetcheck import (
     unprintable,
 )
 from reconciler.load.yamlcore import SAFE_INTEGER
-from reconciler.model import LiveUser, Membership
-from reconciler.plan.planner import field_path
+from reconciler.model import LiveUser, Membership, format_path
 from reconciler.providers.base import (
     BOOLEAN,
     INTEGER,
@@ -185,7 +184,7 @@ def _attributes(
         value = normalise(live.attributes[name], caps)
         reason = _value_problem(name, value, caps)
         if reason:
-            skip(field_path("attributes", name), reason)
+            skip(format_path(("attributes", name)), reason)
         else:
             kept[name] = value
     if system:
@@ -213,7 +212,7 @@ class _Kept:
             value = normalise(attributes[name], self.caps)
             reason = _value_problem(name, value, self.caps)
             if reason:
-                self.skip(field_path(prefix, name), reason)
+                self.skip(format_path((prefix, name)), reason)
             else:
                 kept[name] = value
         return kept
@@ -226,7 +225,7 @@ def _events(live: LiveUser, skip: Skip) -> list[dict[str, Any]]:
         latest = live.events[name].latest
         problem = _name_problem(name) or timestamp_problem(latest)
         if problem:
-            skip(field_path("events", name), problem)
+            skip(format_path(("events", name)), problem)
         else:
             events.append({"event": name, "timestamp": latest})
     return events
@@ -245,7 +244,7 @@ def _companies(live: LiveUser, kept: _Kept, fields: dict[str, Any]) -> None:
         return
     companies = []
     for company_id in sorted(live.companies):
-        prefix = field_path("companies", company_id)
+        prefix = format_path(("companies", company_id))
         if _company_problem(company_id):
             kept.skip(prefix, f"the company id is {_company_problem(company_id)}")
             continue
@@ -257,7 +256,7 @@ def _companies(live: LiveUser, kept: _Kept, fields: dict[str, Any]) -> None:
 
 def _membership(membership: Membership, kept: _Kept) -> dict[str, Any] | None:
     company_id = membership.company.id
-    prefix = field_path("memberships", company_id)
+    prefix = format_path(("memberships", company_id))
     if _company_problem(company_id):
         kept.skip(prefix, f"the company id is {_company_problem(company_id)}")
         return None

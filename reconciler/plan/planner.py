@@ -34,14 +34,8 @@ from reconciler.model import (
     UserDeletion,
     UserSpec,
     Withheld,
-    path_segment,
 )
 from reconciler.providers.base import Capabilities, normalise, same_value
-
-
-def field_path(prefix: str, name: str) -> str:
-    """``attributes.plan``; names ambiguous with dots are quoted: ``attributes["a.b"]``."""
-    return prefix + path_segment(name)
 
 
 @dataclass(slots=True)

@@ -38,29 +38,39 @@ class CompanyValue:
     targets: tuple[str, ...]
 
 
-def company_values(
-    config: Config,
-    user_targets: Sequence[str],
-    file: str,
-    user: dict[str, Any],
-    declared: dict[str, Any],
-    index: int,
-) -> list[CompanyValue]:
-    """The company attributes of one user (``user``: merged with the file's defaults;
-    ``declared``: its own entry ``users[index]``), each where it is written, for those of
-    ``user_targets`` (``TargetSet.names``: ``validate --target`` applied) that hold companies."""
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One user as the cross-file checks see it: merged with its file's defaults (``user``),
+    its own entry ``users[index]`` (``declared``), and its targets (``TargetSet.names``:
+    ``validate --target`` applied)."""
+
+    file: str
+    index: int
+    user: dict[str, Any]
+    declared: dict[str, Any]
+    targets: Sequence[str]
+
+    def written_at(self, path: JsonPath) -> JsonPath:
+        """Where a field of the merged user is written: in the entry, or in the file's
+        defaults when the entry does not write it (merge_defaults)."""
+        return ("users", self.index, *path) if path[0] in self.declared else ("defaults", *path)
+
+
+def company_values(config: Config, entry: Entry) -> list[CompanyValue]:
+    """The company attributes of one user, each where it is written, for those of its
+    targets that hold companies."""
+    user = entry.user
     if not user.get("companies") and not user.get("memberships"):
         return []
-    targets = _holding(config, user_targets, "companies")
+    targets = _holding(config, entry.targets, "companies")
     if not targets:
         return []
     values = []
     for path, company in _companies(user):
-        # A field the entry does not write comes from the file's defaults (merge_defaults).
-        at: JsonPath = ("users", index, *path) if path[0] in declared else ("defaults", *path)
+        at = entry.written_at(path)
         for name, value in (company.get("attributes") or {}).items():
             where = (*at, "attributes", name)
-            values.append(CompanyValue(file, where, company["id"], name, value, targets))
+            values.append(CompanyValue(entry.file, where, company["id"], name, value, targets))
     return values
 
 
@@ -181,30 +191,20 @@ class TypedName:
 TypedNames = dict[tuple[str, str, str, str], TypedName]
 
 
-def note_types(
-    config: Config,
-    user_targets: Sequence[str],
-    file: str,
-    user: dict[str, Any],
-    declared: dict[str, Any],
-    index: int,
-    seen: TypedNames,
-) -> None:
-    """Record in ``seen`` the types this user declares, for those of ``user_targets``
-    (``TargetSet.names``) that lock types."""
-    targets = _holding(config, user_targets, "locks_types")
+def note_types(config: Config, entry: Entry, seen: TypedNames) -> None:
+    """Record in ``seen`` the types this user declares, for those of its targets that lock
+    types."""
+    targets = _holding(config, entry.targets, "locks_types")
     if not targets:
         return
-    own = declared.get("attributes") or {}
+    user, own = entry.user, entry.declared.get("attributes") or {}
     maps: list[tuple[str, JsonPath, dict[str, Any], Any]] = [
-        ("user", ("users", index), user.get("attributes") or {}, own),
+        ("user", ("users", entry.index), user.get("attributes") or {}, own),
     ]
     for path, company in _companies(user):
-        at: JsonPath = ("users", index, *path) if path[0] in declared else ("defaults", *path)
-        maps.append(("company", at, company.get("attributes") or {}, None))
+        maps.append(("company", entry.written_at(path), company.get("attributes") or {}, None))
     for position, membership in enumerate(user.get("memberships") or ()):
-        path = ("memberships", position)
-        at = ("users", index, *path) if "memberships" in declared else ("defaults", *path)
+        at = entry.written_at(("memberships", position))
         maps.append(("membership", at, membership.get("attributes") or {}, None))
     for level, at, attributes, written in maps:
         for name, value in attributes.items():
@@ -216,7 +216,8 @@ def note_types(
             for target in targets:
                 where = (*base, "attributes", name)
                 seen.setdefault(
-                    (target, level, name, kind), TypedName(file, where, target, level, name, kind)
+                    (target, level, name, kind),
+                    TypedName(entry.file, where, target, level, name, kind),
                 )
 
 

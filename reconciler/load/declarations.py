@@ -29,6 +29,7 @@ from reconciler.load import schemas, yamlload
 from reconciler.load.config import Config
 from reconciler.load.crosscheck import (
     CompanyValue,
+    Entry,
     Positions,
     TypedName,
     TypedNames,
@@ -192,8 +193,9 @@ def _check_file(
                 users.append((index, user))
                 # Of the user's targets, validate --target's alone, as checker.check does.
                 targets = checker.target_set(user.get("targets")).names
-                companies.extend(company_values(config, targets, file, user, declared, index))
-                note_types(config, targets, file, user, declared, index, types)
+                entry = Entry(file, index, user, declared, targets)
+                companies.extend(company_values(config, entry))
+                note_types(config, entry, types)
     if not issues and not document.problems:
         return FileResult(file, users, [], companies, list(types.values()))
     locator = document.locator()

@@ -24,7 +24,7 @@ class Workspace:
     declarations: Declarations
     targets: tuple[TargetConfig, ...]
     users: tuple[UserSpec, ...]
-    #: SHA-256 of the config and declaration files, read once as they were loaded (load/digest.py).
+    #: SHA-256 of the config and declaration files the load accepted (load/digest.py).
     digest: str
     #: --shard I/N, if any: pruning deletes only the undeclared live users of this shard.
     shard: tuple[int, int] | None = None

@@ -4,22 +4,17 @@ and one round trip through the emulator (in process) where sending and reading b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 
 from reconciler.load.config import TargetConfig
 from reconciler.model import Event, EventStats, LiveUser, Upsert
-from reconciler.providers import open_provider, transports
+from reconciler.providers import open_provider
 from reconciler.providers.sprig import SprigProvider, describe_error
 from reconciler.providers.sprig_kind import SPRIG, describe_request, request_body, to_live_user
 from reconciler.sandbox.app import EmulatorApp
-from reconciler.sandbox.options import EmulatorOptions, resolve_keys
-from reconciler.sandbox.store import UserStore
-from reconciler.sandbox.transport import EmulatorTransport
-from tests.e2e.emulator import SPRIG_KEY
+from tests.e2e.emulator import NOWHERE, SPRIG_KEY
+
+pytest_plugins = ("tests.e2e.emulator",)
 
 T1, T2 = 1_700_000_000_000, 1_700_000_500_000
 
@@ -112,18 +107,7 @@ def test_the_kind_holds_sprigs_facts() -> None:
     assert SPRIG.parallelism is None  # the target's own setting
 
 
-# --- one round trip through the emulator ----------------------------------------------------
-
-#: Never reached: the emulator is mounted on it in this process.
-NOWHERE = "http://127.0.0.1:9"
-
-
-@pytest.fixture
-def emulator_app(tmp_path: Path) -> Iterator[EmulatorApp]:
-    options = EmulatorOptions()
-    app = EmulatorApp(UserStore(tmp_path / "emulator.db"), options, resolve_keys(options, {}))
-    with transports.mounted(NOWHERE, EmulatorTransport(app)):
-        yield app
+# --- one round trip through the emulator, in this process (emulator_app) -------------------
 
 
 def test_what_is_sent_is_what_describe_request_shows_and_reads_back(

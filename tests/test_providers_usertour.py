@@ -4,15 +4,11 @@ becomes (expanded or not), and one round trip through the emulator (in process).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 
 from reconciler.load.config import TargetConfig
 from reconciler.model import Company, LiveUser, Membership, Upsert
-from reconciler.providers import open_provider, transports
+from reconciler.providers import open_provider
 from reconciler.providers.usertour import UsertourProvider, describe_error, error_code
 from reconciler.providers.usertour_kind import (
     USERTOUR,
@@ -21,10 +17,9 @@ from reconciler.providers.usertour_kind import (
     to_live_user,
 )
 from reconciler.sandbox.app import EmulatorApp
-from reconciler.sandbox.options import EmulatorOptions, resolve_keys
-from reconciler.sandbox.store import UserStore
-from reconciler.sandbox.transport import EmulatorTransport
-from tests.e2e.emulator import USERTOUR_KEY
+from tests.e2e.emulator import NOWHERE, USERTOUR_KEY
+
+pytest_plugins = ("tests.e2e.emulator",)
 
 ACME = Company("acme", {"plan": "enterprise"})
 
@@ -137,18 +132,7 @@ def test_the_kind_holds_usertours_facts() -> None:
     assert USERTOUR.capabilities.locks_types and USERTOUR.capabilities.remove_attributes
 
 
-# --- one round trip through the emulator ----------------------------------------------------
-
-#: Never reached: the emulator is mounted on it in this process.
-NOWHERE = "http://127.0.0.1:9"
-
-
-@pytest.fixture
-def emulator_app(tmp_path: Path) -> Iterator[EmulatorApp]:
-    options = EmulatorOptions()
-    app = EmulatorApp(UserStore(tmp_path / "emulator.db"), options, resolve_keys(options, {}))
-    with transports.mounted(NOWHERE, EmulatorTransport(app)):
-        yield app
+# --- one round trip through the emulator, in this process (emulator_app) -------------------
 
 
 def test_what_is_sent_is_what_describe_request_shows_and_reads_back(

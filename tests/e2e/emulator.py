@@ -29,8 +29,17 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sandbox.options import DEFAULT_SPRIG_KEY, DEFAULT_USERTOUR_KEY
-from reconciler.sandbox.server import EmulatorOptions, RunningEmulator, start_emulator
+from reconciler.providers import transports
+from reconciler.sandbox.app import EmulatorApp
+from reconciler.sandbox.options import (
+    DEFAULT_SPRIG_KEY,
+    DEFAULT_USERTOUR_KEY,
+    EmulatorOptions,
+    resolve_keys,
+)
+from reconciler.sandbox.server import RunningEmulator, start_emulator
+from reconciler.sandbox.store import UserStore
+from reconciler.sandbox.transport import EmulatorTransport
 from tests.cli_process import serve_in_process, stop_serving
 
 SPRIG_KEY = DEFAULT_SPRIG_KEY
@@ -66,3 +75,16 @@ def sprig_client(running: RunningEmulator, key: str = SPRIG_KEY) -> httpx.Client
 def usertour_client(running: RunningEmulator, key: str = USERTOUR_KEY) -> httpx.Client:
     """An httpx client speaking to the emulated Usertour with ``Authorization: Bearer``."""
     return httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {key}"})
+
+
+#: A base URL nothing listens on: ``emulator_app`` mounts the emulator there, in this process.
+NOWHERE = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def emulator_app(tmp_path: Path) -> Iterator[EmulatorApp]:
+    """The emulator's app behind ``NOWHERE``, without a socket (the in-process transport)."""
+    options = EmulatorOptions()
+    app = EmulatorApp(UserStore(tmp_path / "emulator.db"), options, resolve_keys(options, {}))
+    with transports.mounted(NOWHERE, EmulatorTransport(app)):
+        yield app

@@ -8,6 +8,7 @@ Only the CLI turns them into messages and exit codes (reconciler/cli/exits.py ho
       TargetError               a target could not be read or written
         LostAnswer              a write's answer was lost: applied or not, nobody knows yet
         ListingBroken           a listing's cursor stopped working between pages
+        NotSent                 a request not sent: the run is stopping (SIGINT, SIGTERM)
       RefusedError              apply refused: a guard, a stale plan, no confirmation (exit 3)
       OutcomeUnknown            a lost answer left a user's events unknowable (reported per user)
       UnwritableError           import would write YAML that does not read back (a bug)
@@ -111,6 +112,11 @@ class LostAnswer(TargetError):
 class ListingBroken(TargetError):
     """A listing cannot go on from where it was: its cursor stopped working (Usertour's cursor
     is the last user of the page, and deleting that user between pages breaks it: 400 E1007)."""
+
+
+class NotSent(TargetError):
+    """A request was not sent because the run is stopping (``Provider.stop_sending``): nothing
+    left the machine, so nothing of it can have been processed."""
 
 
 class RefusedError(ReconcilerError):

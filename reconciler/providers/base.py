@@ -7,6 +7,7 @@ The planner and the validator never ask "is this Sprig?": they ask what the targ
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -104,6 +105,14 @@ class Provider(abc.ABC):
         self.parallelism = fixed if fixed is not None else max(1, parallelism)
         #: The retry budget of each write (shared by the client and the applier's resending).
         self.retry = retry if retry is not None else self.kind.retry
+        #: Set once the run is interrupted (``stop_sending``): no new request starts, and a
+        #: retry's pause ends at once (the HTTP client waits on it instead of sleeping).
+        self.stopping = threading.Event()
+
+    def stop_sending(self) -> None:
+        """The run was interrupted (SIGINT, SIGTERM): start no new request; requests already
+        in flight may finish. A request refused for this raises ``errors.NotSent``."""
+        self.stopping.set()
 
     @classmethod
     def from_config(cls: type[P], target: TargetConfig, environ: Mapping[str, str]) -> P:

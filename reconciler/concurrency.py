@@ -7,6 +7,8 @@ the HTTP stack into the other.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -39,3 +41,71 @@ def fan_out(
         return [counted(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(parallelism, len(items))) as pool:
         return list(pool.map(counted, items))
+
+
+def fan_out_until(
+    function: Callable[[T], R],
+    items: Sequence[T],
+    parallelism: int,
+    stop: threading.Event,
+    grace: float,
+    unfinished: Callable[[T], R],
+    progress: Callable[[int], None] | None = None,
+) -> list[R]:
+    """``fan_out`` that a stop cuts short: once ``stop`` is set, calls still running get
+    ``grace`` more seconds, then their items get ``unfinished(item)`` and this returns.
+
+    A cancelled CI job is killed 10 s after its first signal (SIGINT, then SIGTERM 7.5 s later,
+    then the whole process tree 2.5 s after that), so apply must report in time whatever a
+    request in flight does. The workers are daemon threads: one still waiting on the network
+    when the run ends does not keep the process alive. The function itself is expected to
+    start nothing new once ``stop`` is set.
+    """
+    results: dict[int, R] = {}
+    errors: list[BaseException] = []
+    done = threading.Condition()
+    queue = list(enumerate(items))
+    queue.reverse()
+
+    def work() -> None:
+        while True:
+            with done:
+                if not queue or errors:
+                    return
+                index, item = queue.pop()
+            try:
+                result = function(item)
+            except BaseException as error:  # handed to the caller's thread, as fan_out does
+                with done:
+                    errors.append(error)
+                    done.notify_all()
+                return
+            with done:
+                results[index] = result
+                done.notify_all()
+            if progress is not None:
+                progress(1)
+
+    for number in range(max(1, min(parallelism, len(items)))):
+        threading.Thread(target=work, name=f"fan-out-{number}", daemon=True).start()
+    _wait_for(done, lambda: len(results) == len(items) or bool(errors), stop, grace)
+    with done:
+        if errors:
+            raise errors[0]
+        return [results[i] if i in results else unfinished(items[i]) for i in range(len(items))]
+
+
+def _wait_for(
+    done: threading.Condition, finished: Callable[[], bool], stop: threading.Event, grace: float
+) -> None:
+    """Wait until ``finished()``, or ``grace`` seconds after ``stop`` was set."""
+    deadline: float | None = None
+    with done:
+        while not finished():
+            if stop.is_set() and deadline is None:
+                deadline = time.monotonic() + grace
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            done.wait(
+                0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
+            )

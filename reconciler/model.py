@@ -253,6 +253,11 @@ class TargetPlan:
     #: What the declared users hold that this target cannot (a user of Sprig and Usertour
     #: loses its companies on Sprig and its events on Usertour): said, never silently dropped.
     withheld: tuple[Withheld, ...] = ()
+    #: Users with writes in flight (an earlier apply sent events the read does not show yet,
+    #: load/journal.py): their events are held back, never sent twice. Sorted.
+    pending: tuple[str, ...] = ()
+    #: (user, events) of writes in flight that the read now shows: apply clears their record.
+    seen: tuple[tuple[str, tuple[Event, ...]], ...] = ()
 
     @property
     def pruned(self) -> bool:
@@ -323,9 +328,10 @@ class Plan:
 #: What became of one planned user: "deleted": a pruned user is gone (it answered 200, or was
 #: gone already). "not_visible": sent and accepted, but an eventually consistent target (Sprig)
 #: did not show it within --wait; not a refusal ("not_stuck" is a value the target did not
-#: keep). "skipped": not sent, after Ctrl-C.
+#: keep). "skipped": not sent, after Ctrl-C. "held": events held back, because nothing proves
+#: that an earlier write of the user is not still on its way (apply/evidence.py).
 Status = Literal[
-    "applied", "deleted", "failed", "not_stuck", "unconfirmed", "not_visible", "skipped"
+    "applied", "deleted", "failed", "not_stuck", "unconfirmed", "not_visible", "skipped", "held"
 ]
 #: The statuses that are what the plan wanted; every other one is reported.
 DONE: frozenset[Status] = frozenset({"applied", "deleted"})
@@ -378,6 +384,10 @@ class ApplyReport:
     @property
     def not_sent(self) -> int:
         return sum(1 for o in self.outcomes if o.status == "skipped")
+
+    @property
+    def held(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "held")
 
 
 def upsert_to_json(upsert: Upsert) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -103,7 +102,8 @@ def resend(
                 return Sent(unsent=rest, lost=lost)
             if announce is not None:
                 announce(rest, upsert, lost, delay)
-            time.sleep(delay)
+            if provider.stopping.wait(delay):
+                return Sent(unsent=rest, lost=lost)
             upsert = rest
 
 
@@ -145,12 +145,12 @@ def _poll(
 ) -> Upsert | None:
     """Read the user until the lost write's events show (it was applied: send the rest) or the
     barrier shows without them (it was refused: resend them); unknown when the wait runs out."""
-    for _ in polls(wait):
+    for _ in polls(wait, provider.stopping):
         live = _read(provider, upsert.user_id, error)
         left = _unrecorded(upsert, live)
         if not left:
             return _without_events(upsert)
-        if barrier is not None and _shows(barrier, live, provider):
+        if barrier is not None and shows(barrier, live, provider):
             return dataclasses.replace(upsert, events=left)
     raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({error})")
 
@@ -161,7 +161,7 @@ def _without_events(upsert: Upsert) -> Upsert | None:
     return rest if rest != Upsert(upsert.user_id) else None
 
 
-def _barriers(upsert: Upsert) -> Iterator[Upsert]:
+def barriers(upsert: Upsert) -> Iterator[Upsert]:
     """Each declared field of ``upsert`` as a write of its own, in a fixed order: the user (an
     upsert of the id alone creates it), the email, then each attribute by name."""
     yield Upsert(upsert.user_id)
@@ -173,7 +173,14 @@ def _barriers(upsert: Upsert) -> Iterator[Upsert]:
 
 def _next_barrier(upsert: Upsert, live: LiveUser | None, provider: Provider) -> Upsert | None:
     """The first field the user does not show yet, whose arrival will be seen; None: all show."""
-    return next((b for b in _barriers(upsert) if not _shows(b, live, provider)), None)
+    return next((b for b in barriers(upsert) if not shows(b, live, provider)), None)
+
+
+def send_write(provider: Provider, write: Upsert) -> None:
+    """Send a write that merges (no events) until one is answered, within its own budget:
+    sending it twice changes nothing. A refusal (4xx) raises, as for the upsert."""
+    attempts = provider.retry.start(f"user {printable(write.user_id)}")
+    resend(provider, write, attempts, lambda sent, lost: sent)
 
 
 def _send_barrier(provider: Provider, barrier: Upsert, label: str) -> None:
@@ -187,13 +194,12 @@ def _send_barrier(provider: Provider, barrier: Upsert, label: str) -> None:
     """
     attempts = provider.retry.start(label)
     delay = attempts.delay()
-    if delay is None:
+    if delay is None or provider.stopping.wait(delay):
         return
-    time.sleep(delay)
     resend(provider, barrier, attempts, lambda sent, lost: sent)
 
 
-def _shows(barrier: Upsert, live: LiveUser | None, provider: Provider) -> bool:
+def shows(barrier: Upsert, live: LiveUser | None, provider: Provider) -> bool:
     """Whether the target shows the barrier's one field (for the bare id: the user)."""
     if live is None:
         return False

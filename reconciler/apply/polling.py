@@ -8,6 +8,7 @@ answer until it can tell whether the write was recorded. Both look at the same p
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 
@@ -15,9 +16,10 @@ from collections.abc import Iterator
 POLL_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
-def polls(wait: float | None) -> Iterator[int]:
+def polls(wait: float | None, stop: threading.Event | None = None) -> Iterator[int]:
     """Yield the poll number (0 at once), sleeping between polls; stop when the next pause
-    would end more than ``wait`` seconds (None: 0) after the first poll.
+    would end more than ``wait`` seconds (None: 0) after the first poll, or once ``stop`` is
+    set (an interrupted run looks no more: the pause ends at once).
 
     The caller looks at the target in the loop body and breaks once it has its answer; a loop
     that ends without a break means the wait ran out. The deadline starts with the first poll.
@@ -28,4 +30,7 @@ def polls(wait: float | None) -> Iterator[int]:
         delay = POLL_DELAYS[min(attempt, len(POLL_DELAYS) - 1)]
         if time.monotonic() + delay > deadline:
             return
-        time.sleep(delay)
+        if stop is None:
+            time.sleep(delay)
+        elif stop.wait(delay):
+            return

@@ -24,12 +24,14 @@ def verify(
     specs: Mapping[str, UserSpec],
     answers: Mapping[str, LiveUser | None],
     wait: float | None,
+    interrupted: bool = False,
 ) -> dict[str, UserOutcome]:
     """The outcome of each sent user: its answer checked, or (None) the user read back.
 
     ``wait``: seconds an eventually consistent target is polled; None trusts its acceptance
-    (--no-wait, or an interrupted run that reports what is known now). A strongly consistent
-    target is read once.
+    (--no-wait). A strongly consistent target is read once. ``interrupted``: nothing is read
+    any more; a write without an answer to check is reported sent but not verified, never as
+    applied.
     """
     results = {
         user_id: user_outcome(target, specs[user_id], answer, provider)
@@ -37,6 +39,9 @@ def verify(
         if answer is not None
     }
     pending = {user_id: specs[user_id] for user_id, answer in answers.items() if answer is None}
+    if interrupted:
+        results.update((user_id, _unverified(target, user_id)) for user_id in pending)
+        return results
     if provider.eventually_consistent and wait is None:
         results.update((user_id, UserOutcome(target, user_id, "applied")) for user_id in pending)
         return results
@@ -44,6 +49,11 @@ def verify(
         budget = (wait or 0.0) if provider.eventually_consistent else 0.0
         results.update(_read_back(target, provider, pending, budget, wait))
     return results
+
+
+def _unverified(target: str, user_id: str) -> UserOutcome:
+    message = "sent, not verified: apply was interrupted; run plan later"
+    return UserOutcome(target, user_id, "not_visible", message=message)
 
 
 def user_outcome(
@@ -71,7 +81,7 @@ def _read_back(
     waiting = dict(pending)
     results: dict[str, UserOutcome] = {}
     last: dict[str, UserOutcome] = {}
-    for _ in polls(budget):
+    for _ in polls(budget, provider.stopping):
         try:
             live = provider.read_users(list(waiting))
         except ReconcilerError as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -10,13 +10,17 @@ from typing import Any
 import click
 
 from reconciler.apply.applier import apply_plan
+from reconciler.apply.evidence import Guard
+from reconciler.apply.lock import target_locks
+from reconciler.apply.records import Records, open_guards
 from reconciler.cli import console
 from reconciler.cli.exits import apply_exit_code, exit_with
 from reconciler.cli.options import plan_options, prune_guard_options
-from reconciler.cli.planning import Planned, fresh_plan, saved_plan
+from reconciler.cli.planning import Planned, Prepare, fresh_plan, saved_plan
 from reconciler.cli.present import present_plan
 from reconciler.cli.requests import ApplyRequest, apply_request
 from reconciler.cli.support import (
+    Interrupts,
     apply_markdown,
     check_checksum,
     checksum_option,
@@ -25,8 +29,9 @@ from reconciler.cli.support import (
     interruptible,
     step_summary,
 )
+from reconciler.load.workspace import Workspace
 from reconciler.model import ApplyReport
-from reconciler.plan import guards
+from reconciler.plan.guards import check as guards_check
 from reconciler.plan.mask import mask_report
 from reconciler.progress import Progress
 from reconciler.render.output import PlanView
@@ -66,6 +71,19 @@ DEFAULT_WAIT = 60.0
     help="Poll targets that apply later (Sprig) until they show the applied state.",
 )
 @click.option("--no-wait", is_flag=True, help="Do not wait for Sprig to show the applied state.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="Wait this long for another apply of the same target to end (default: refuse at once).",
+)
+@click.option(
+    "--assume-settled",
+    is_flag=True,
+    help="State that no earlier apply's writes can still be on their way (none ran in the last "
+    "hour): a target with no write-ahead record is then sent its events without a barrier.",
+)
 @prune_guard_options
 def apply(**flags: Any) -> None:
     """Show the plan, ask, then send only the needed upserts and verify what stuck.
@@ -89,12 +107,24 @@ def apply(**flags: Any) -> None:
 
 
 def run_apply(request: ApplyRequest) -> None:
-    """Plan (or re-derive PLANFILE's plan), show it, pass the guards and the question, apply,
-    report; the exit code says how it ended."""
+    """Lock the targets, plan (or re-derive PLANFILE's plan), show it, pass the guards and the
+    question, apply, report; the exit code says how it ended."""
     console.setup_logging(request.verbose)
-    stop = threading.Event()
-    with ExitStack() as stack:
-        workspace, providers, the_plan = _planned(request, stack)
+    guards: dict[str, Guard] = {}
+    with ExitStack() as stack, interruptible(Interrupts()) as interrupts:
+
+        def prepare(workspace: Workspace) -> Records:
+            """Under the targets' locks (held until the end), open their records."""
+            root = workspace.config.root
+            names = [target.name for target in workspace.targets]
+            stack.enter_context(target_locks(root, names, request.lock_timeout))
+            opened, inflight = open_guards(
+                root, workspace.targets, os.environ, request.assume_settled, stack
+            )
+            guards.update(opened)
+            return inflight
+
+        workspace, providers, the_plan = _planned(request, stack, prepare)
         limits = request.overrides.limits(workspace.config)
         shown = present_plan(
             the_plan, workspace.config, workspace.digest, request.scope.selection(), limits
@@ -102,25 +132,30 @@ def run_apply(request: ApplyRequest) -> None:
         output_format = request.view.output_format
         if output_format != "json":
             console.echo_plan(shown, output_format, request.view.markdown_limit)
-        if not the_plan.has_changes:
+        pending = any(target.pending for target in the_plan.targets)
+        if not the_plan.has_changes and not pending:
             finish_json(output_format, shown, None)
             return
-        checked = guards.check(the_plan, limits)
-        confirm(the_plan, request.assume_yes)
-        with interruptible(stop):
-            report = apply_plan(checked, workspace.users, providers, request.wait, stop, Progress)
-    # What every format prints of the outcome: values and vendor messages masked.
-    shown_report = mask_report(report, the_plan, workspace.config.sensitive)
-    _show_report(output_format, shown, shown_report)
-    exit_with(apply_exit_code(report, stop.is_set()))
+        checked = guards_check(the_plan, limits)
+        if the_plan.has_changes:
+            confirm(the_plan, request.assume_yes)
+        interrupts.providers.extend(providers.values())
+        interrupts.sending = True
+        report = apply_plan(
+            checked, workspace.users, providers, request.wait, interrupts.stop, Progress, guards
+        )
+        # What every format prints of the outcome: values and vendor messages masked.
+        shown_report = mask_report(report, the_plan, workspace.config.sensitive)
+        _show_report(output_format, shown, shown_report)
+    exit_with(apply_exit_code(report, interrupts.stop.is_set()))
 
 
-def _planned(request: ApplyRequest, stack: ExitStack) -> Planned:
+def _planned(request: ApplyRequest, stack: ExitStack, prepare: Prepare) -> Planned:
     """PLANFILE's plan, re-derived and compared; or a new plan, checked against --checksum."""
     if request.planfile is not None:
-        return saved_plan(request.config_path, request.planfile, request.overrides, stack)
+        return saved_plan(request.config_path, request.planfile, request.overrides, stack, prepare)
     workspace, providers, the_plan = fresh_plan(
-        request.config_path, request.scope, request.overrides, stack
+        request.config_path, request.scope, request.overrides, stack, prepare
     )
     check_checksum(the_plan, request.checksum)
     return workspace, providers, the_plan

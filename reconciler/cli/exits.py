@@ -22,6 +22,9 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 #: apply: everything was accepted, but Sprig did not show all of it within --wait (run plan
 #: later); kept apart from 1, which says a change failed or a value was not kept.
 EXIT_NOT_VISIBLE = 4
+#: apply: some users' events were held back, because nothing proved that an earlier write of
+#: them is not still on its way (no write-ahead record covers them: README, "Exactly once").
+EXIT_HELD = 5
 
 #: The exit code of each kind of error a run can end with, most specific first.
 ERROR_EXITS: tuple[tuple[type[BaseException], int], ...] = (
@@ -56,11 +59,14 @@ def report(error: BaseException) -> None:
 
 
 def apply_exit_code(report: ApplyReport, interrupted: bool) -> int:
-    """How an apply that ran ends: interrupted, a change failed, not visible yet, or ok."""
+    """How an apply that ran ends: interrupted, a change failed, events held back, not visible
+    yet, or ok."""
     if interrupted:
         return EXIT_INTERRUPTED
     if report.failed:
         return EXIT_ERROR
+    if report.held:
+        return EXIT_HELD
     if report.not_visible:
         return EXIT_NOT_VISIBLE
     return EXIT_OK

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
+from reconciler.apply.records import Records, read_records
 from reconciler.cli.present import present_plan
 from reconciler.cli.requests import Overrides, Scope
 from reconciler.errors import RefusedError
@@ -26,6 +28,15 @@ from reconciler.providers.base import Provider
 
 #: What a command plans with: the repository, its open targets, and the plan itself.
 Planned = tuple[Workspace, dict[str, Provider], Plan]
+#: Called once the repository is loaded, before any target is opened: the writes in flight of
+#: its targets (apply takes its locks and opens its records there).
+Prepare = Callable[[Workspace], Records]
+
+
+def read_only(workspace: Workspace) -> Records:
+    """What plan holds back: the records as they are (plan never writes them)."""
+    targets = workspace.targets
+    return read_records(workspace.config.root, targets, os.environ)
 
 
 def load(config_path: Path, scope: Scope) -> Workspace:
@@ -52,11 +63,19 @@ def _check_prune(workspace: Workspace, scope: Scope) -> None:
         check_prunable(workspace.targets, workspace.config.targets.values(), scope.user_ids)
 
 
-def fresh_plan(config_path: Path, scope: Scope, overrides: Overrides, stack: ExitStack) -> Planned:
+def fresh_plan(
+    config_path: Path,
+    scope: Scope,
+    overrides: Overrides,
+    stack: ExitStack,
+    prepare: Prepare = read_only,
+) -> Planned:
     """Load, open every target (closed with ``stack``), read the live users and plan."""
     workspace = load(config_path, scope)
+    inflight = prepare(workspace)
     providers = open_targets(workspace, overrides, stack)
-    return workspace, providers, make_plan(workspace, providers, Progress, scope.prune)
+    the_plan = make_plan(workspace, providers, Progress, scope.prune, inflight=inflight)
+    return workspace, providers, the_plan
 
 
 def open_targets(
@@ -68,7 +87,11 @@ def open_targets(
 
 
 def saved_plan(
-    config_path: Path, planfile: Path, overrides: Overrides, stack: ExitStack
+    config_path: Path,
+    planfile: Path,
+    overrides: Overrides,
+    stack: ExitStack,
+    prepare: Prepare = read_only,
 ) -> Planned:
     """The plan to apply for a plan file: re-derived from the declarations and the live state
     with the file's selection, and only when it equals the file (replan.py). The file's
@@ -89,8 +112,9 @@ def saved_plan(
             "run plan again. Nothing was sent."
         )
     _check_prune(workspace, scope)
+    inflight = prepare(workspace)
     providers = open_targets(workspace, overrides, stack)
-    derived = make_plan(workspace, providers, Progress, scope.prune)
+    derived = make_plan(workspace, providers, Progress, scope.prune, inflight=inflight)
     shown = present_plan(derived, workspace.config, workspace.digest, selection)
     differences = compare(saved.document, shown.document)
     if differences:

@@ -134,6 +134,10 @@ class ApplyRequest:
     #: Seconds to poll eventually consistent targets; None: --no-wait.
     wait: float | None = None
     verbose: int = 0
+    #: --lock-timeout: seconds to wait for another apply of the same target to end.
+    lock_timeout: float = 0.0
+    #: --assume-settled: no earlier apply's writes can still be on their way.
+    assume_settled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +206,8 @@ def apply_request(flags: Mapping[str, Any]) -> ApplyRequest:
         checksum=flags["checksum"],
         wait=None if flags["no_wait"] else flags["wait"],
         verbose=flags["verbose"],
+        lock_timeout=flags.get("lock_timeout", 0.0),
+        assume_settled=flags.get("assume_settled", False),
     )
 
 

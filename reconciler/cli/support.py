@@ -22,30 +22,50 @@ from reconciler.errors import ConfigError, RefusedError
 from reconciler.load.config import display_path
 from reconciler.model import ApplyReport, Plan
 from reconciler.plan.planfile import plan_checksum
+from reconciler.providers.base import Provider
 from reconciler.render.output import PlanView, apply_json
 
 #: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
 MIN_CHECKSUM = 12
 
 
+class Interrupts:
+    """SIGINT and SIGTERM during apply, as a cancelled CI job sends them (SIGINT, SIGTERM 7.5 s
+    later, then a kill of the process tree 2.5 s after that).
+
+    Before anything is sent, a signal ends the run at once (exit 130, "Interrupted."; nothing
+    sent). While sending, the first one stops the run: no new request starts (``stop`` is set
+    and every provider told, so retry pauses and polls end too), requests in flight get a
+    moment, and the report is printed. A second one exits at once: what was sent is in the
+    write-ahead record already, line by line.
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.sending = False
+        self.providers: list[Provider] = []
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if not self.sending:
+            raise KeyboardInterrupt
+        if self.stop.is_set():
+            click.echo("Interrupted again: exiting now.", err=True)
+            os._exit(130)
+        click.echo("Interrupted: sending nothing new; reporting what was sent.", err=True)
+        self.stop.set()
+        for provider in self.providers:
+            provider.stop_sending()
+
+
 @contextmanager
-def interruptible(stop: threading.Event) -> Iterator[None]:
-    """Ctrl-C or SIGTERM (a cancelled CI job) during apply: send nothing new, let requests in
-    flight finish, then report what was and was not applied (exit 130)."""
-
-    def interrupted(signum: int, frame: object) -> None:
-        if not stop.is_set():
-            click.echo(
-                "Interrupted: finishing the requests in flight, sending nothing new.", err=True
-            )
-        stop.set()
-
+def interruptible(interrupts: Interrupts) -> Iterator[Interrupts]:
+    """SIGINT and SIGTERM handled by ``interrupts`` for the body (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield interrupts
         return
-    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, interrupts) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield interrupts
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -13,8 +13,10 @@ from contextlib import ExitStack
 from reconciler.errors import ConfigError, MissingKey
 from reconciler.load.config import TargetConfig
 from reconciler.load.declarations import targets_users
+from reconciler.load.journal import InFlight
 from reconciler.load.workspace import Workspace, in_shard
 from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
+from reconciler.plan.inflight import hold_pending
 from reconciler.plan.liveread import read_live
 from reconciler.plan.planner import (
     plan_deletions,
@@ -54,6 +56,7 @@ def make_plan(
     steps: StepFactory = Quiet,
     prune: bool = False,
     min_to_list: int | None = MIN_TO_LIST,
+    inflight: Mapping[str, Mapping[str, Sequence[InFlight]]] | None = None,
 ) -> Plan:
     """Read the live state of the declared users of each target and compare (reads only).
 
@@ -61,6 +64,8 @@ def make_plan(
     (readstrategy; ``min_to_list`` None: GETs only). ``prune`` reads the whole listing, which
     then serves as the read of the declared users too, to plan deleting the undeclared ones;
     the caller has run ``check_prunable`` before opening the providers (before any key).
+    ``inflight``: per target, the writes in flight of the write-ahead record (load/journal.py),
+    whose events the plan holds back (plan/inflight.py).
     """
     if prune:
         _check_whole(workspace)
@@ -74,8 +79,9 @@ def make_plan(
             desired = list(workspace.changes.select(target.name, desired))
         planned.update(user.id for user in desired)
         provider = providers[target.name]
+        records = (inflight or {}).get(target.name, {})
         target_plans.append(
-            _plan_target(workspace, target, provider, desired, steps, prune, min_to_list)
+            _plan_target(workspace, target, provider, desired, steps, (prune, min_to_list), records)
         )
     deleted = {(t.target, d.user_id) for t in target_plans for d in t.deletions}
     return Plan(tuple(target_plans), _scope(workspace, len(planned), len(declared), deleted))
@@ -87,12 +93,15 @@ def _plan_target(
     provider: Provider,
     desired: Sequence[UserSpec],
     steps: StepFactory,
-    prune: bool,
-    min_to_list: int | None,
+    reading: tuple[bool, int | None],
+    records: Mapping[str, Sequence[InFlight]],
 ) -> TargetPlan:
     """One target's plan from one read: its declared users, and with ``prune`` the deletion
     candidates too (every listed user, or the users a --changed-since change stopped declaring).
+    ``reading``: (prune, min_to_list) as ``make_plan`` has them; ``records``: the target's
+    writes in flight, held back.
     """
+    prune, min_to_list = reading
     ids = [user.id for user in desired]
     removed = _removed_ids(workspace, target.name) if prune else None
     whole = prune and removed is None
@@ -102,6 +111,8 @@ def _plan_target(
     target_plan = plan_target(
         target.name, target.provider, caps, desired, live, seen=read.live.values()
     )
+    if records:
+        target_plan = hold_pending(target_plan, records, live, ids)
     if removed is not None:
         return _removed_since(target_plan, workspace, removed, read.live)
     if read.listed is not None:

@@ -86,6 +86,10 @@ class ProviderKind:
     #: How often a write whose answer was lost is sent again, before the ``RECONCILER_RETRY_*``
     #: variables adjust it.
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Seconds within which the vendor shows every write it accepted (eventually consistent
+    #: kinds): a write-ahead record started this long ago speaks for every earlier write, and
+    #: a write in flight for longer was lost (load/journal.py). None: reads show writes at once.
+    settles_within: float | None = None
     #: Users per list request, on kinds where listing can save requests over reading users
     #: one by one (see readstrategy); None where it never does: Sprig cannot list, and the
     #: sandbox reads any set of users in one batched call.

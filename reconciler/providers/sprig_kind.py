@@ -79,4 +79,7 @@ SPRIG = ProviderKind(
     describe_request=describe_request,
     # Upserts answer 202 and become visible later: verification must poll (SPEC section 3).
     eventually_consistent=True,
+    # Sprig documents no bound on its processing delay; writes show within seconds, minutes at
+    # worst. An hour is the bound reconciler relies on (README, "Exactly once").
+    settles_within=3600.0,
 )

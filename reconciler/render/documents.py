@@ -164,6 +164,7 @@ def report_document(report: ApplyReport | None) -> dict[str, Any] | None:
         "failed": report.failed,
         "not_visible": report.not_visible,
         "not_sent": report.not_sent,
+        **({"held": report.held} if report.held else {}),
         "problems": [
             {
                 "target": o.target,

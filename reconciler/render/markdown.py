@@ -61,6 +61,7 @@ _OUTCOME_LABELS = {
     "unconfirmed": "unconfirmed",
     "not_visible": "not visible yet",
     "skipped": "not sent",
+    "held": "held back",
 }
 
 
@@ -284,6 +285,9 @@ def _apply_table(report: ApplyReport) -> str:
     if report.deleted:
         statuses.insert(1, "deleted")
         header = header.replace("| applied |", "| applied | deleted |")
+    if report.held:
+        statuses.append("held")
+        header += " held back |"
     rows = [header, "|---|" + "--:|" * len(statuses)]
     targets = sorted({outcome.target for outcome in report.outcomes})
     for target in targets:

@@ -177,7 +177,7 @@ def report_lines(report: ApplyReport) -> list[tuple[str, str]]:
         where = f"user {outcome.user_id} on {outcome.target}"
         if outcome.status in _VERBS:
             lines.append(("-", f"  ! {where} {_VERBS[outcome.status]}: {outcome.message}"))
-        elif outcome.status == "not_visible":
+        elif outcome.status in ("not_visible", "held"):
             lines.append(("~", f"  ! {where}: {outcome.message}"))
         elif outcome.status == "not_stuck":
             lines.append(("-", f"  ! {where}: the target did not keep these values:"))
@@ -205,4 +205,5 @@ def _counts(report: ApplyReport, failed: str) -> str:
     parts.append(f"{report.failed} {failed}")
     parts += [f"{report.not_visible} not visible yet"] if report.not_visible else []
     parts += [f"{report.not_sent} not sent"] if report.not_sent else []
+    parts += [f"{report.held} held back"] if report.held else []
     return ", ".join(parts)

@@ -73,3 +73,39 @@ def test_no_other_module_starts_a_thread_pool() -> None:
         )
     )
     assert starting == ["concurrency.py"]
+
+
+def test_fan_out_until_returns_within_the_grace_once_stopped() -> None:
+    """A stop cuts the wait for calls in flight to ``grace`` seconds; their items get the
+    ``unfinished`` value, later items are not started (the function sees the stop)."""
+    from reconciler.concurrency import fan_out_until
+
+    stop = threading.Event()
+    release = threading.Event()
+    started: list[int] = []
+
+    def call(item: int) -> int:
+        if stop.is_set():
+            return -2
+        started.append(item)
+        if item == 1:
+            stop.set()
+            assert release.wait(30)
+        return item
+
+    try:
+        results = fan_out_until(call, list(range(6)), 2, stop, 0.1, lambda item: -1)
+    finally:
+        release.set()
+    assert results[1] == -1
+    assert all(r in (-2, i) for i, r in enumerate(results) if i != 1)
+
+
+def test_fan_out_until_hands_an_error_to_the_caller() -> None:
+    from reconciler.concurrency import fan_out_until
+
+    def refuse(item: int) -> int:
+        raise ValueError(f"item {item}")
+
+    with pytest.raises(ValueError, match="item"):
+        fan_out_until(refuse, [1, 2], 2, threading.Event(), 1.0, lambda item: 0)

@@ -1,0 +1,132 @@
+"""load/journal.py: the write-ahead record replayed, appended, cleared, compacted, bounded."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ConfigError
+from reconciler.load.journal import Journal, journal_path, read_state, visible
+from reconciler.model import Event, EventStats, LiveUser
+
+LOGIN1, LOGIN2, SIGNUP = Event("login", 1), Event("login", 2), Event("signup", 1)
+
+
+def _journal(tmp_path: Path, run: str = "run1") -> Journal:
+    return Journal(journal_path(tmp_path, "prod"), "prod", run)
+
+
+def test_no_file_is_no_record_and_nothing_is_written_by_reading(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    assert not journal.existed and journal.started is None and journal.inflight() == {}
+    assert not journal.covers(1e12, 0)
+    assert not (tmp_path / ".reconciler").exists()
+
+
+def test_a_write_is_on_disk_before_it_leaves_and_a_new_run_reads_it(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    journal.sending("u1", (LOGIN1, LOGIN2))
+    # Not closed, not compacted: a run killed here leaves this on disk.
+    again = _journal(tmp_path, "run2")
+    (record,) = again.inflight()["u1"]
+    assert record.events == (LOGIN1, LOGIN2) and record.run == "run1"
+    assert again.existed and again.started is not None
+    assert "login x2 sent " in record.describe() and "by run run1" in record.describe()
+
+
+def test_clear_forgets_the_events_seen_and_keeps_the_rest(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    journal.sending("u1", (LOGIN1, SIGNUP))
+    journal.sending("u2", (LOGIN1,))
+    journal.clear("u1", (SIGNUP,))
+    journal.clear("u2")
+    replayed = _journal(tmp_path).inflight()
+    assert list(replayed) == ["u1"] and replayed["u1"][0].events == (LOGIN1,)
+
+
+def test_settle_clears_what_the_live_user_shows(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    journal.sending("u1", (LOGIN1, SIGNUP))
+    live = LiveUser("u1", events={"login": EventStats(1, 1, 1)})
+    assert visible(LOGIN1, live) and not visible(SIGNUP, live)
+    journal.settle("u1", live)
+    assert _journal(tmp_path).inflight()["u1"][0].events == (SIGNUP,)
+
+
+def test_a_torn_last_line_is_ignored_and_never_ends_up_in_the_middle(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    journal.sending("u1", (LOGIN1,))
+    journal.close()
+    path = journal_path(tmp_path, "prod")
+    with path.open("a") as handle:
+        handle.write('{"op": "sent", "user": "u2", "ev')  # killed mid-line
+    second = _journal(tmp_path, "run2")
+    assert list(second.inflight()) == ["u1"]
+    second.sending("u3", (LOGIN1,))
+    assert sorted(_journal(tmp_path).inflight()) == ["u1", "u3"]
+
+
+def test_a_damaged_line_names_file_and_line_and_what_to_do(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    journal.sending("u1", (LOGIN1,))
+    path = journal_path(tmp_path, "prod")
+    path.write_text(path.read_text() + '{"op": "explode", "user": "u"}\n')
+    with pytest.raises(ConfigError, match=r"prod\.jsonl:3: the write-ahead record is damaged"):
+        read_state(path, "prod")
+
+
+def test_another_targets_record_is_refused(tmp_path: Path) -> None:
+    _journal(tmp_path).sending("u1", (LOGIN1,))
+    os.replace(journal_path(tmp_path, "prod"), journal_path(tmp_path, "other"))
+    with pytest.raises(ConfigError, match="belongs to target 'prod'"):
+        read_state(journal_path(tmp_path, "other"), "other")
+
+
+def test_a_symlinked_record_is_refused_never_followed(tmp_path: Path) -> None:
+    """The attacker plants .reconciler/inflight/prod.jsonl -> a file of theirs elsewhere."""
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text("secret\n")
+    path = journal_path(tmp_path, "prod")
+    path.parent.mkdir(parents=True)
+    path.symlink_to(elsewhere)
+    with pytest.raises(ConfigError, match="must not be a symlink"):
+        _journal(tmp_path)
+    assert elsewhere.read_text() == "secret\n"
+
+
+def test_compaction_keeps_only_what_is_in_flight_and_the_start(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    journal.sending("u1", (LOGIN1,))
+    journal.sending("u2", (LOGIN1,))
+    journal.clear("u2")
+    journal.prove("u3")
+    started = journal.started
+    journal.compact()
+    lines = [json.loads(line) for line in journal_path(tmp_path, "prod").read_text().splitlines()]
+    assert lines[0]["started"] == started
+    assert [(line.get("op"), line.get("user")) for line in lines[1:]] == [
+        ("proved", "u3"),
+        ("sent", "u1"),
+    ]
+    assert _journal(tmp_path).proved("u3")
+
+
+def test_expire_forgets_writes_older_than_the_settle_time(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    journal.sending("u1", (LOGIN1,))
+    (record,) = journal.inflight()["u1"]
+    assert journal.expire(record.at + 10, settle=60) == []
+    assert journal.expire(record.at + 60, settle=60) == [record]
+    assert _journal(tmp_path).inflight() == {}
+
+
+def test_assume_settled_backdates_the_start_so_the_record_covers(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    journal.start()
+    assert journal.started is not None and not journal.covers(journal.started + 1, 3600)
+    journal.start(since=journal.started - 3600)
+    assert journal.covers(journal.started + 3600, 3600)
+    assert _journal(tmp_path).covers(journal.started + 3600, 3600)

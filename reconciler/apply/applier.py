@@ -19,8 +19,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
-from reconciler.apply.evidence import Guard, send_guarded
+from reconciler.apply.evidence import (
+    Guard,
+    Prepared,
+    Waiting,
+    await_barriers,
+    needs_evidence,
+    prepare,
+    send_recorded,
+)
 from reconciler.apply.lostwrite import send_user
 from reconciler.apply.verify import verify
 from reconciler.concurrency import fan_out_until
@@ -50,6 +59,7 @@ IN_FLIGHT = (
 GRACE = 2.0
 
 log = logging.getLogger("reconciler.apply")
+R = TypeVar("R")
 
 
 def apply_plan(
@@ -108,50 +118,126 @@ def upsert_target(
         for user_id, events in target_plan.seen:
             guard.journal.clear(user_id, events)
 
+    changes = target_plan.changes
+    to_send: Sequence[UserChange] = changes
+    decided: dict[str, LiveUser | UserOutcome | None] = {}
+    if guard is not None:
+        to_send, decided = _gather_evidence(changes, provider, specs, stop, (wait, guard))
+
     def send(change: UserChange) -> LiveUser | UserOutcome | None:
         if stop.is_set():
             return UserOutcome(target, change.user_id, "skipped", message=NOT_SENT)
-        return _send_one(provider, change, specs[change.user_id], wait, guard)
+        return _send_one(provider, change, wait, guard)
 
-    changes = target_plan.changes
     unfinished = _in_flight(target)
-    results = fan_out_until(send, changes, provider.parallelism, stop, GRACE, unfinished, progress)
-    sent = {change.user_id: result for change, result in zip(changes, results, strict=True)}
+    results = fan_out_until(send, to_send, provider.parallelism, stop, GRACE, unfinished, progress)
+    sent = dict(decided)
+    sent.update((change.user_id, result) for change, result in zip(to_send, results, strict=True))
     outcomes = {uid: result for uid, result in sent.items() if isinstance(result, UserOutcome)}
     answers = {uid: result for uid, result in sent.items() if not isinstance(result, UserOutcome)}
     pending = [uid for uid in target_plan.pending if uid not in sent and uid in specs]
     answers.update((uid, None) for uid in pending)
     # Interrupted: report what is known now rather than wait for Sprig to catch up.
     outcomes.update(verify(target, provider, specs, answers, wait, stop.is_set()))
-    if guard is not None:
-        _clear_seen(guard, outcomes.values())
+    if guard is not None and not (provider.eventually_consistent and wait is None):
+        _clear_seen(guard, outcomes.values())  # only what a read showed (not --no-wait's trust)
     return [outcomes[change.user_id] for change in changes] + [outcomes[uid] for uid in pending]
 
 
 def _send_one(
-    provider: Provider,
-    change: UserChange,
-    spec: UserSpec,
-    wait: float | None,
-    guard: Guard | None,
+    provider: Provider, change: UserChange, wait: float | None, guard: Guard | None
 ) -> LiveUser | UserOutcome | None:
     """One user's write and its outcome when it did not end with an answer. Whatever goes
     wrong with one user is that user's outcome: the run goes on and ends with its report."""
+    return _outcome_of(
+        provider,
+        change.user_id,
+        lambda: (
+            send_recorded(provider, change, wait, guard.journal)
+            if guard is not None and change.upsert.events
+            else send_user(provider, change, wait)
+        ),
+    )
+
+
+def _outcome_of(provider: Provider, user_id: str, step: Callable[[], R]) -> R | UserOutcome:
+    """``step()``, or the user's outcome when it raised: every error is that user's alone."""
     target = provider.target
     try:
-        if guard is None:
-            return send_user(provider, change, wait)
-        return send_guarded(provider, change, spec, wait, guard)
+        return step()
     except OutcomeUnknown as error:
-        return UserOutcome(target, change.user_id, "unconfirmed", message=str(error))
+        return UserOutcome(target, user_id, "unconfirmed", message=str(error))
     except NotSent:
-        return UserOutcome(target, change.user_id, "skipped", message=NOT_SENT)
+        return UserOutcome(target, user_id, "skipped", message=NOT_SENT)
     except ReconcilerError as error:
-        return UserOutcome(target, change.user_id, "failed", message=str(error))
+        return UserOutcome(target, user_id, "failed", message=str(error))
     except Exception as error:  # a bug, or something below that no boundary mapped
-        log.debug("user %s: unexpected error", change.user_id, exc_info=True)
+        log.debug("user %s: unexpected error", user_id, exc_info=True)
         message = f"unexpected error ({type(error).__name__}); run with -v for details"
-        return UserOutcome(target, change.user_id, "failed", message=message)
+        return UserOutcome(target, user_id, "failed", message=message)
+
+
+def _gather_evidence(
+    changes: Sequence[UserChange],
+    provider: Provider,
+    specs: Mapping[str, UserSpec],
+    stop: threading.Event,
+    waiting_for: tuple[float | None, Guard],
+) -> tuple[list[UserChange], dict[str, LiveUser | UserOutcome | None]]:
+    """The changes to send once the users no record covers have their evidence (evidence.py):
+    barriers sent together, then read together until they show. Returns the changes to send
+    and what became of the others (held, failed, or None: nothing left, read back)."""
+    wait, guard = waiting_for
+    unproven = [change for change in changes if needs_evidence(change, guard)]
+    if not unproven:
+        return list(changes), {}
+
+    def look(change: UserChange) -> Prepared:
+        if stop.is_set():
+            return UserOutcome(provider.target, change.user_id, "skipped", message=NOT_SENT)
+        spec = specs[change.user_id]
+        return _outcome_of(provider, change.user_id, lambda: prepare(provider, change, spec, guard))
+
+    def not_looked(change: UserChange) -> Prepared:
+        return UserOutcome(provider.target, change.user_id, "skipped", message=NOT_SENT)
+
+    found = fan_out_until(look, unproven, provider.parallelism, stop, GRACE, not_looked)
+    results = {change.user_id: result for change, result in zip(unproven, found, strict=True)}
+    waiting = [result for result in found if isinstance(result, Waiting)]
+    if waiting:
+        results.update(_awaited(provider, waiting, wait, guard, stop))
+    ready = [r for r in results.values() if isinstance(r, UserChange)]
+    decided: dict[str, LiveUser | UserOutcome | None] = {
+        uid: r for uid, r in results.items() if r is None or isinstance(r, UserOutcome)
+    }
+    proven = {change.user_id for change in unproven}
+    return [c for c in changes if c.user_id not in proven] + ready, decided
+
+
+def _awaited(
+    provider: Provider,
+    waiting: Sequence[Waiting],
+    wait: float | None,
+    guard: Guard,
+    stop: threading.Event,
+) -> dict[str, Prepared]:
+    """The users whose barriers were sent, once they show (or not within the wait)."""
+    if stop.is_set():
+        return {
+            w.change.user_id: UserOutcome(
+                provider.target, w.change.user_id, "skipped", message=NOT_SENT
+            )
+            for w in waiting
+        }
+    try:
+        return await_barriers(provider, waiting, wait, guard)
+    except ReconcilerError as error:
+        return {
+            w.change.user_id: UserOutcome(
+                provider.target, w.change.user_id, "failed", message=str(error)
+            )
+            for w in waiting
+        }
 
 
 def _in_flight(target: str) -> Callable[[UserChange], UserOutcome]:

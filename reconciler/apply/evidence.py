@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler.apply.lostwrite import barriers, send_user, send_write, shows
@@ -62,38 +63,72 @@ def digest(barrier: Upsert) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
-def send_guarded(
-    provider: Provider, change: UserChange, spec: UserSpec, wait: float | None, guard: Guard
-) -> LiveUser | UserOutcome | None:
-    """Send one user's change on a target with a write-ahead record: its events only with
-    evidence, recorded before they leave. Returns the answer (None: read it back), or the
-    user's outcome when its events were held. ``spec``: the user as declared (once proved,
-    what is left to send is planned again against the read that proved it)."""
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A user whose barrier was sent: its events wait until the barrier shows."""
+
+    change: UserChange
+    spec: UserSpec
+    barrier: Upsert
+
+
+#: What becomes of a user that needed evidence: a change to send (recorded), None (nothing
+#: left: read it back), a barrier to wait for, or its outcome (held).
+Prepared = UserChange | Waiting | UserOutcome | None
+
+
+def needs_evidence(change: UserChange, guard: Guard) -> bool:
+    """Whether the change carries events that no record speaks for yet."""
+    return bool(change.upsert.events) and not (
+        guard.covered or guard.journal.proved(change.user_id)
+    )
+
+
+def prepare(provider: Provider, change: UserChange, spec: UserSpec, guard: Guard) -> Prepared:
+    """Look for evidence for one user: read it; its events show already, or a barrier an
+    earlier run sent shows (proved); else send the next barrier (recorded first) to wait for.
+    ``spec``: the user as declared (what is left to send is planned again against the read)."""
     journal = guard.journal
     upsert = change.upsert
-    if not upsert.events or guard.covered or journal.proved(upsert.user_id):
-        return send_recorded(provider, change, wait, journal)
     live = provider.read_users([upsert.user_id]).get(upsert.user_id)
     rest = _still_to_send(change, spec, live, provider)
     if rest is None or not rest.upsert.events:
         # Its events show already (an earlier write arrived since the plan read): what is
         # left merges, so no proof is needed to send it.
-        return None if rest is None else send_user(provider, rest, wait)
-    if not _barrier_shows(journal, upsert, live, provider):
-        barrier = next((b for b in barriers(upsert) if not shows(b, live, provider)), None)
-        if barrier is None:
-            return _held(provider, upsert, guard, "no field is left to send as a barrier")
-        journal.sent_barrier(upsert.user_id, digest(barrier))
-        send_write(provider, barrier)
-        live = _until_shown(provider, barrier, wait)
-        if live is None:
-            why = f"its barrier did not show within {wait or 0:g}s"
-            return _held(provider, upsert, guard, why)
-    journal.prove(upsert.user_id)
-    rest = _still_to_send(change, spec, live, provider)
-    if rest is None:
-        return None  # everything shows already: verification reads it back
-    return send_recorded(provider, rest, wait, journal)
+        return rest
+    if _barrier_shows(journal, upsert, live, provider):
+        journal.prove(upsert.user_id)
+        return rest
+    barrier = next((b for b in barriers(upsert) if not shows(b, live, provider)), None)
+    if barrier is None:
+        return _held(provider, upsert, guard, "no field is left to send as a barrier")
+    journal.sent_barrier(upsert.user_id, digest(barrier))
+    send_write(provider, barrier)
+    return Waiting(rest, spec, barrier)
+
+
+def await_barriers(
+    provider: Provider, waiting: Sequence[Waiting], wait: float | None, guard: Guard
+) -> dict[str, Prepared]:
+    """Read the users whose barriers were sent, all together, until each barrier shows (the
+    user is proved: its change is planned again against that read) or the wait runs out
+    (held). One read per user per poll, however many users wait."""
+    left = {item.change.user_id: item for item in waiting}
+    ready: dict[str, Prepared] = {}
+    for _ in polls(wait or 0.0, provider.stopping) if wait else ():
+        live = provider.read_users(list(left))
+        for user_id, item in list(left.items()):
+            user = live.get(user_id)
+            if shows(item.barrier, user, provider):
+                guard.journal.prove(user_id)
+                ready[user_id] = _still_to_send(item.change, item.spec, user, provider)
+                del left[user_id]
+        if not left:
+            break
+    why = f"its barrier did not show within {wait or 0:g}s"
+    for user_id, item in left.items():
+        ready[user_id] = _held(provider, item.change.upsert, guard, why)
+    return ready
 
 
 def send_recorded(
@@ -120,17 +155,6 @@ def _barrier_shows(
     if sent is None:
         return False
     return any(digest(b) == sent[0] and shows(b, live, provider) for b in barriers(upsert))
-
-
-def _until_shown(provider: Provider, barrier: Upsert, wait: float | None) -> LiveUser | None:
-    """Read the user until the barrier shows (its read then), or None when the wait runs out."""
-    if not wait:
-        return None
-    for _ in polls(wait, provider.stopping):
-        live = provider.read_users([barrier.user_id]).get(barrier.user_id)
-        if shows(barrier, live, provider):
-            return live
-    return None
 
 
 def _still_to_send(

@@ -60,15 +60,18 @@ def write_repo(root: Path, url: str, users: int) -> list[dict[str, object]]:
     return declared
 
 
-def start(repo: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", "--yes", *args],
-        cwd=repo,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def start(repo: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start an apply; its output goes to a file (a full pipe would block it)."""
+    out = repo.parent / f"out-{len(list(repo.parent.glob('out-*')))}"
+    with out.open("wb") as handle:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "apply", "--yes", *args],
+            cwd=repo,
+            env=ENV,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    return child, out
 
 
 def counted(running: RunningEmulator, since: int = 0) -> str:
@@ -82,8 +85,8 @@ def counted(running: RunningEmulator, since: int = 0) -> str:
 def apply(running: RunningEmulator, repo: Path, label: str, *args: str) -> None:
     since = len(running.requests)
     started = time.perf_counter()
-    child = start(repo, *args)
-    child.communicate()
+    child, _ = start(repo, *args)
+    child.wait()
     took = time.perf_counter() - started
     print(f"  {label}: exit {child.returncode}, {counted(running, since)}, {took:.1f}s")
 
@@ -107,14 +110,15 @@ def twice(running: RunningEmulator, declared: list[dict[str, object]]) -> int:
 
 
 def interrupted(running: RunningEmulator, repo: Path, users: int, how: str) -> None:
-    child = start(repo, "--assume-settled")
+    child, out = start(repo, "--assume-settled")
     while sum(r.method == "POST" for r in running.requests) < users * 0.3:
         time.sleep(0.01)
     at = len(running.requests)
     signalled = time.perf_counter()
     child.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
-    stdout, _ = child.communicate()
+    child.wait()
     took = time.perf_counter() - signalled
+    stdout = out.read_text()
     late = sum(1 for r in running.requests[at:] if r.method == "POST")
     printed = "Apply complete:" in stdout
     print(
@@ -146,10 +150,8 @@ SCENARIOS: dict[str, Callable[[RunningEmulator, Path, int], None]] = {
 
 
 def together(running: RunningEmulator, repo: Path) -> None:
-    children = [start(repo, "--assume-settled") for _ in range(2)]
+    children = [start(repo, "--assume-settled")[0] for _ in range(2)]
     codes = [child.wait() for child in children]
-    for child in children:
-        child.communicate()
     print(f"  two at once: exits {sorted(codes)}, {counted(running)}")
 
 
@@ -162,15 +164,15 @@ def main() -> None:
     args = parser.parse_args()
     for name in args.scenarios.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            options = EmulatorOptions(
-                visibility_delay_ms=args.delay_ms, latency_ms=args.latency_ms
-            )
+            options = EmulatorOptions(visibility_delay_ms=args.delay_ms, latency_ms=args.latency_ms)
             with start_emulator(Path(tmp) / "emulator.db", options, environ={}) as running:
                 repo = Path(tmp) / "repo"
                 declared = write_repo(repo, running.url, args.users)
-                print(f"{name} ({args.users} users, Sprig {args.delay_ms} ms behind):")
+                print(f"{name} ({args.users} users, Sprig {args.delay_ms} ms behind):", flush=True)
                 SCENARIOS[name](running, repo, args.users)
-                print(f"  users with an event recorded twice: {twice(running, declared)}")
+                print(
+                    f"  users with an event recorded twice: {twice(running, declared)}", flush=True
+                )
 
 
 if __name__ == "__main__":

@@ -220,7 +220,12 @@ def test_single_pull_request_plan_comment_and_artifact() -> None:
     assert plan["needs"] == "validate"
     planned = step(plan, "Plan")
     assert planned["with"]["command"] == "plan"
-    for flag in ("--changed-since HEAD^1", "--detailed-exitcode", "--markdown-limit 60000"):
+    for flag in (
+        "--changed-since HEAD^1",
+        "--sensitive-from HEAD^1",  # main's sensitive names stay masked (issue 23.2)
+        "--detailed-exitcode",
+        "--markdown-limit 60000",
+    ):
         assert flag in args(planned)
     assert "--out ${{ runner.temp }}/plan.json" in args(planned)  # outside the checkout
     assert planned["with"]["ok-exit-codes"] == "0 2"
@@ -495,7 +500,8 @@ def test_sharded_workflow_comment_stays_valid_markdown_and_applies_what_it_shows
         job = runner(workspace, bin_dir, f"plan-{index}")
         matrix = {"matrix.shard": str(index), "strategy.job-total": str(total)}
         shared = job.step(share, **matrix, **{"github.event_name": "pull_request"})
-        assert shared.outputs == {"limit": str(60_000 // total), "scope": "--changed-since HEAD^1"}
+        scope = "--changed-since HEAD^1 --sensitive-from HEAD^1"
+        assert shared.outputs == {"limit": str(60_000 // total), "scope": scope}
         planned = job.step(planned_step, **matrix, **SECRETS)
         assert planned.code == 0 and planned.outputs["exitcode"] == "2", planned.log
         markdown = Path(planned.outputs["markdown"]).read_text()

@@ -44,6 +44,7 @@ def _load_scope(config_path: Path, scope: Scope) -> Workspace:
         scope.user_ids,
         scope.shard,
         scope.changed_since,
+        sensitive_from=scope.sensitive_from,
     )
 
 
@@ -81,6 +82,7 @@ def saved_plan(
         shard=saved.shard,
         prune=bool(selection.get("prune")),
         changed_since=saved.revision,
+        sensitive_from=_text_or_none(selection.get("sensitive_from")),
     )
     workspace = _load_scope(config_path, scope)
     if workspace.digest != saved.digest:
@@ -96,3 +98,7 @@ def saved_plan(
     if differences:
         raise RefusedError(differences.message(display_path(planfile)))
     return workspace, providers, derived
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)

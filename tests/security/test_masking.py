@@ -32,6 +32,7 @@ from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import report_document
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import PlanView, render_plan, report_lines, saved_plan_json, styled
+from tests.gitrepo import GitRepo, isolate_git, requires_git
 from tests.security.attacker import SANDBOX_CONFIG, Attacker, assert_nothing_leaked
 from tests.security.attacker_outputs import (
     apply_outputs,
@@ -270,3 +271,63 @@ def test_validate_messages_never_quote_a_declared_value(attacker: Attacker) -> N
         assert f"users[0].attributes.{name}:" in text, (name, text)
     assert "users[0].id: expected a string, got an integer; quote it" in text
     assert "users[0].events[0].timestamp: expected an integer, got a string" in text
+
+
+VIP_PHONE = "+47 555 12345"
+
+
+@requires_git
+@pytest.mark.parametrize("flag", ["--sensitive-from", "--changed-since"])
+def test_a_pull_request_cannot_unmask_what_its_base_branch_masks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str
+) -> None:
+    """Issue 23.2: main has ``sensitive: [email, phone]``; the pull request sets
+    ``sensitive: [nothing]`` and changes vip-1's phone. With the base revision known (the
+    workflow's ``--sensitive-from HEAD^1``, or ``--changed-since HEAD^1``), the names sensitive
+    on main stay masked in every output, whatever RECONCILER_SENSITIVE says (here: nothing)."""
+    isolate_git(tmp_path, monkeypatch)
+    repo = tmp_path / "repo"
+    config = (
+        'targets:\n  local:\n    provider: sandbox\nusers: ["users/"]\nsensitive: [email, phone]\n'
+    )
+    vip = {"id": "vip-1", "email": LIVE_EMAIL, "attributes": {"phone": VIP_PHONE, "role": "x"}}
+    write_files(repo, {"reconciler.yaml": config, "users/a.yaml": {"users": [vip]}})
+    (repo / ".gitignore").write_text(".reconciler/\n*-plan.json\n")
+    history = GitRepo(repo)
+    history.commit({}, "main")
+    applied = reconciler("apply", "--yes", cwd=repo)
+    assert applied.code == 0, applied.both
+    pull_request = {**vip, "attributes": {"phone": "0", "role": "y"}}
+    write_files(
+        repo,
+        {
+            "reconciler.yaml": config.replace("[email, phone]", "[nothing]"),
+            "users/a.yaml": {"users": [pull_request]},
+        },
+    )
+    history.commit({}, "the pull request")
+    unmasked = plan_outputs(repo)
+    assert leaks(unmasked, [VIP_PHONE]) != []  # without the base revision, the attack works
+    (repo.parent / f"{repo.name}-summary.md").unlink()  # the job summary appends: a new job
+    outputs = plan_outputs(repo, flag, "HEAD^1")
+    assert "~ attributes.phone: (sensitive) -> (sensitive)" in outputs["plan text stdout"]
+    assert '~ attributes.role: "x" -> "y"' in outputs["plan text stdout"]  # not masked on main
+    assert leaks(outputs, [VIP_PHONE, "555 123", LIVE_EMAIL]) == []
+
+
+@requires_git
+def test_a_base_revision_whose_sensitive_names_cannot_be_read_plans_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fail closed: planning on without the base's names could print them."""
+    isolate_git(tmp_path, monkeypatch)
+    repo = tmp_path / "repo"
+    history = GitRepo(repo)
+    history.commit({"reconciler.yaml": "targets: {local: {provider: sandbox}}\nsensitive: phone\n"})
+    history.commit({"reconciler.yaml": "targets: {local: {provider: sandbox}}\n"})
+    write_files(repo, {"users/a.yaml": {"users": [{"id": "u1"}]}})
+    refused = reconciler("plan", "--sensitive-from", "HEAD^1", cwd=repo)
+    assert refused.code == 1
+    assert "cannot read the sensitive names of reconciler.yaml at HEAD^1" in refused.stderr
+    first = reconciler("plan", "--sensitive-from", "HEAD", cwd=repo)  # no sensitive: there
+    assert first.code == 0, first.both

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -27,6 +28,7 @@ from reconciler.model import (
     upsert_to_json,
 )
 from reconciler.plan.mask import mask_report
+from reconciler.plan.message import decode, mask_vendor_text, skeleton
 from reconciler.plan.planner import plan_target
 from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import report_document
@@ -331,3 +333,58 @@ def test_a_base_revision_whose_sensitive_names_cannot_be_read_plans_nothing(
     assert "cannot read the sensitive names of reconciler.yaml at HEAD^1" in refused.stderr
     first = reconciler("plan", "--sensitive-from", "HEAD", cwd=repo)  # no sensitive: there
     assert first.code == 0, first.both
+
+
+def _json_escaped(text: str) -> str:
+    return "".join(f"\\u{ord(char):04x}" for char in text)
+
+
+#: How a vendor might echo alice's email and phone in its error text (issue 23.6).
+_REENCODED = {
+    "as sent": lambda text: text,
+    "json \\u escapes": _json_escaped,
+    "upper case": str.upper,
+    "url encoded": lambda text: quote(text, safe=""),
+    "form encoded": lambda text: quote_plus(text),
+    "html entities": lambda text: "".join(f"&#{ord(char)};" for char in text),
+    "escaped then url encoded": lambda text: quote(_json_escaped(text), safe=""),
+    "without punctuation": lambda text: "".join(c for c in text if c.isalnum()).upper(),
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(_REENCODED))
+@pytest.mark.parametrize("in_json", [False, True])
+def test_a_vendor_message_reencoding_the_request_reveals_nothing(
+    workspace: Workspace, encoding: str, in_json: bool
+) -> None:
+    """A vendor (or whatever answers as one) echoes the refused request re-encoded: apply's
+    text, JSON and step summary show neither the email nor a sensitive value, in any form."""
+    config = dataclasses.replace(workspace.config, sensitive=frozenset({"email", "phone"}))
+    here = dataclasses.replace(workspace, config=config)
+    spec = UserSpec("u1", email=NEW_EMAIL, attributes={"phone": NEW_PHONE, "plan": "pro"})
+    plan = Plan((plan_target("local", "sandbox", CAPABILITIES["sandbox"], [spec], {}),))
+    encode = _REENCODED[encoding]
+    echoed = f"invalid email {encode(NEW_EMAIL)} or phone {encode(NEW_PHONE)} (plan pro)"
+    message = f"422 {json.dumps({'detail': echoed}) if in_json else echoed}"
+    report = ApplyReport((UserOutcome("local", "u1", "failed", message=message),))
+    shown = mask_report(report, plan, here.config.sensitive)
+    outputs = {
+        "apply text": styled(report_lines(shown), colour=False),
+        "apply markdown (step summary)": render_apply_markdown(shown),
+        "apply json": json_text(report_document(shown)),
+    }
+    for name, output in outputs.items():
+        seen = skeleton(decode(output))
+        for value in (NEW_EMAIL, NEW_PHONE, "alice.new", "5550199"):
+            assert skeleton(value) not in seen, (name, value, output)
+        assert "422" in output, (name, output)
+
+
+def test_a_vendor_message_without_sensitive_values_is_shown_decoded() -> None:
+    assert (
+        mask_vendor_text("400 bad \\u0022plan\\u0022 for u1", {NEW_EMAIL})
+        == '400 bad "plan" for u1'
+    )
+    assert mask_vendor_text("409 write to bob@corp.example denied", set()) == (
+        "409 write to (sensitive) denied"  # any email, whoever's: the email is always masked
+    )

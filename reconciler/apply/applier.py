@@ -11,6 +11,7 @@ already (a DELETE whose answer was lost is simply sent again by the client).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
@@ -27,6 +28,7 @@ from reconciler.model import (
     UserOutcome,
     UserSpec,
 )
+from reconciler.plan.blind import to_send
 from reconciler.plan.guards import CheckedPlan
 from reconciler.progress import Quiet, StepFactory
 from reconciler.providers.base import Provider
@@ -81,8 +83,12 @@ def upsert_target(
     def send(change: UserChange) -> LiveUser | UserOutcome | None:
         if stop.is_set():
             return UserOutcome(target, change.user_id, "skipped", message=NOT_SENT)
+        # Values compared at apply that the target holds already are not sent (plan/blind.py).
+        needed = to_send(change.upsert, change.unsent)
+        if needed is None:
+            return UserOutcome(target, change.user_id, "applied")
         try:
-            return send_user(provider, change, wait)
+            return send_user(provider, dataclasses.replace(change, upsert=needed), wait)
         except OutcomeUnknown as error:
             return UserOutcome(target, change.user_id, "unconfirmed", message=str(error))
         except ReconcilerError as error:

@@ -31,6 +31,7 @@ from reconciler.load.changes import ChangeSet, compare
 from reconciler.load.config import Config, display_path, load_config
 from reconciler.load.declarations import Declarations, load_declarations
 from reconciler.load.sources import find_files
+from reconciler.model import UserSpec
 
 #: ls-tree modes of regular files; symlinks (120000) and submodules (160000) are not declarations.
 _FILE_MODES = frozenset({"100644", "100755"})
@@ -54,6 +55,7 @@ def changed_since(
     target is planned in full and ``ChangeSet.warnings`` says why. Planning too much is slow but
     safe; planning too little would hide a change.
     """
+    everyone = declarations
     with open_revision(config.root, rev, environ) as revision:
         old_config, warnings = config_at(revision, config, environ)
         old_declarations = None
@@ -63,8 +65,24 @@ def changed_since(
             )
     changes = compare(old_config, old_declarations, config, declarations)
     return dataclasses.replace(
-        changes, rev=rev, commit=revision.commit, warnings=(*warnings, *changes.warnings)
+        changes,
+        rev=rev,
+        commit=revision.commit,
+        warnings=(*warnings, *changes.warnings),
+        base_users=_base_users(old_declarations, everyone, declarations),
     )
+
+
+def _base_users(
+    old: Declarations | None, everyone: Declarations, compared: Declarations
+) -> dict[str, UserSpec] | None:
+    """Each user as the revision declared it: the old side's, and as now for the users of the
+    files that did not change (``compared`` left them out: ``everyone`` still has them)."""
+    if old is None:
+        return None
+    compared_ids = {user.id for user in compared.users}
+    same = {user.id: user for user in everyone.users if user.id not in compared_ids}
+    return {**same, **{user.id: user for user in old.users}}
 
 
 def sensitive_at(config: Config, rev: str, environ: Mapping[str, str]) -> frozenset[str]:

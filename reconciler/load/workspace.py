@@ -30,6 +30,12 @@ class Workspace:
     shard: tuple[int, int] | None = None
     #: --changed-since REV: only the users whose declaration changed since REV are planned.
     changes: ChangeSet | None = None
+    #: A pull request's plan (its base revision known): the sensitive names whose values are
+    #: compared at apply only, so that the plan cannot confirm a guess (plan/blind.py).
+    compared_at_apply: frozenset[str] = frozenset()
+    #: Each user as the base revision declared it (--changed-since): only the sensitive values
+    #: that differ from it are compared at apply. None: all of them are.
+    base_users: Mapping[str, UserSpec] | None = None
 
 
 def load_workspace(
@@ -75,7 +81,11 @@ def load_workspace(
 
         changes = compare_with_revision(config, declarations, changed_since, environ)
     digest = inputs_digest(config.path, declarations.files)
-    return Workspace(config, declarations, targets, users, digest, shard, changes)
+    blind = config.sensitive if base is not None else frozenset()
+    base_users = changes.base_users if changes is not None else None
+    return Workspace(
+        config, declarations, targets, users, digest, shard, changes, blind, base_users
+    )
 
 
 def in_shard(user_id: str, shard: tuple[int, int]) -> bool:

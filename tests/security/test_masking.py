@@ -312,7 +312,8 @@ def test_a_pull_request_cannot_unmask_what_its_base_branch_masks(
     assert leaks(unmasked, [VIP_PHONE]) != []  # without the base revision, the attack works
     (repo.parent / f"{repo.name}-summary.md").unlink()  # the job summary appends: a new job
     outputs = plan_outputs(repo, flag, "HEAD^1")
-    assert "~ attributes.phone: (sensitive) -> (sensitive)" in outputs["plan text stdout"]
+    # Masked, and not even compared (issue 23.5): a pull request's plan compares at apply.
+    assert "~ attributes.phone: sensitive, compared at apply" in outputs["plan text stdout"]
     assert '~ attributes.role: "x" -> "y"' in outputs["plan text stdout"]  # not masked on main
     assert leaks(outputs, [VIP_PHONE, "555 123", LIVE_EMAIL]) == []
 

@@ -187,6 +187,9 @@ class UserChange:
     #: Digest of the live state (its managed part) this change was computed from; a saved
     #: plan is stale when the user's live state no longer has this fingerprint.
     fingerprint: str = ""
+    #: Sensitive values of ``upsert`` compared at apply only (plan/blind.py) that the target
+    #: already holds: in the reviewed request, left out of what is sent. Never shown.
+    unsent: tuple[FieldPath, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

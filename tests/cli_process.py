@@ -83,8 +83,13 @@ def run_reconciler(
 
 def _machine_specific(name: str) -> bool:
     """API keys, a GitHub runner's variables (``GITHUB_ACTIONS`` changes hints, a job summary
-    would be written) and ``RECONCILER_*`` settings: a test sets the ones it means."""
-    return name.endswith("_API_KEY") or name.startswith(("GITHUB_", "RUNNER_", "RECONCILER_"))
+    would be written), ``CI`` (which forbids ``${VAR}`` without ``RECONCILER_ALLOW_ENV``) and
+    ``RECONCILER_*`` settings: a test sets the ones it means."""
+    return (
+        name.endswith("_API_KEY")
+        or name == "CI"
+        or name.startswith(("GITHUB_", "RUNNER_", "RECONCILER_"))
+    )
 
 
 def _in_subprocess(

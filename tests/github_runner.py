@@ -7,7 +7,9 @@ as the step's outputs), ``GITHUB_STEP_SUMMARY``, ``RUNNER_TEMP``, ``RUNNER_OS``,
 are only allowed where GitHub evaluates them before the shell runs (``env:``, ``with:``,
 ``working-directory:``); each must be a plain name the test gives a value, so no expression
 goes unnoticed. ``uses:`` steps inside the action (actions/cache) are not run: the cache is the
-venv folder, which a test either leaves empty (a miss: the install step installs) or fills.
+venv folder, which a test either leaves empty (a miss: the install step installs) or fills with
+a real venv (``seed_venv``). Keys given in a step's ``env:`` reach every step of the action, as
+on GitHub; the action's ``api-keys`` input reaches only the steps that name it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +74,8 @@ class Runner:
         self.bin_dir = bin_dir
         self.summary = temp / "summary.md"
         self.steps = 0
+        #: The environment each shell step ran with, in order: where a key went.
+        self.environments: list[dict[str, str]] = []
         temp.mkdir(parents=True, exist_ok=True)
         self.summary.touch()
         self.context: dict[str, str] = {"runner.temp": str(temp)}
@@ -81,11 +86,29 @@ class Runner:
         return self.temp / "reconciler-venv"
 
     def seed_venv(self) -> None:
-        """A cache hit: a venv whose reconciler is this checkout's, run by this interpreter."""
-        script = self.venv / "bin" / "reconciler"
-        script.parent.mkdir(parents=True, exist_ok=True)
-        script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m reconciler "$@"\n')
-        script.chmod(0o755)
+        """A cache hit: a real venv (as the install step leaves it) whose reconciler is this
+        checkout's and whose dependencies are this interpreter's, through a .pth file: it runs
+        isolated (``python -I -m reconciler``) exactly as an installed one would."""
+        subprocess.run(
+            [sys.executable, "-I", "-m", "venv", "--without-pip", str(self.venv)],
+            cwd=self.temp,
+            check=True,
+        )
+        found = subprocess.run(
+            [
+                str(self.venv / "bin" / "python"),
+                "-I",
+                "-c",
+                "import site; print(site.getsitepackages()[0])",
+            ],
+            cwd=self.temp,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        dependencies = sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]
+        lines = dict.fromkeys([str(ROOT), *dependencies])
+        (Path(found.stdout.strip()) / "reconciler-tests.pth").write_text("\n".join(lines) + "\n")
 
     def environment(self, extra: Mapping[str, str]) -> dict[str, str]:
         inherited = {
@@ -112,10 +135,12 @@ class Runner:
         output.write_text("")
         file = self.temp / f"step-{self.steps}.sh"
         file.write_text(script)
+        environment = self.environment({**env, "GITHUB_OUTPUT": str(output)})
+        self.environments.append(environment)
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(file)],
             cwd=cwd,
-            env=self.environment({**env, "GITHUB_OUTPUT": str(output)}),
+            env=environment,
             capture_output=True,
             text=True,
             timeout=300,

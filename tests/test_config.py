@@ -87,7 +87,7 @@ def test_variables_are_expanded_before_validation(repo: WriteRepo, tmp_path: Pat
             parallelism: ${PARALLELISM:-2}
           local:
             provider: sandbox
-            path: ${STATE_DIR}/db-$$1.sqlite
+        sensitive: [email, "${STATE_DIR}-$$1"]
         """
     )
     environ = {"KEY_VAR": "MY_SPRIG_KEY", "PARALLELISM": "16", "STATE_DIR": "state"}
@@ -96,7 +96,66 @@ def test_variables_are_expanded_before_validation(repo: WriteRepo, tmp_path: Pat
     assert production.api_key_env == "MY_SPRIG_KEY"
     assert production.base_url == "https://api.sprig.com"
     assert production.parallelism == 16  # an unquoted ${VAR} becomes the number it spells
-    assert config.targets["local"].path == tmp_path / "state/db-$1.sqlite"
+    assert "state-$1" in config.sensitive
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ("users: ['users/o/[${PGPASSWORD}].yaml']", "users[0]"),
+        ("users: users/${STAGE}/", "users"),
+        ("users: ['users/$$x/']", "users[0]"),
+        ("targets: {local: {provider: sandbox, path: '${STATE_DIR}/x.db'}}", "targets.local.path"),
+    ],
+)
+def test_paths_and_globs_never_read_a_variable(repo: WriteRepo, entry: str, field: str) -> None:
+    """Issue 23.4: ``users/o/[${PGPASSWORD}].yaml`` would list the characters the variable
+    holds, as the files it matches; even a variable the operator allows is not read there."""
+    config = (
+        entry
+        if entry.startswith("targets")
+        else f"targets: {{local: {{provider: sandbox}}}}\n{entry}"
+    )
+    path = repo(config=config + "\n")
+    environ = {
+        "PGPASSWORD": "abc",
+        "STAGE": "x",
+        "STATE_DIR": "s",
+        "RECONCILER_ALLOW_ENV": "PGPASSWORD,STAGE,STATE_DIR",
+    }
+    with pytest.raises(ValidationError) as refused:
+        load_config(path, environ)
+    [problem] = refused.value.problems
+    assert problem.field == field
+    assert (
+        "is not expanded: paths and globs (users:, path:) never read a variable" in problem.message
+    )
+    assert "abc" not in problem.message
+
+
+@pytest.mark.parametrize(
+    ("environ", "expanded"),
+    [
+        ({"CI": "true"}, False),
+        ({"CI": "true", "RECONCILER_ALLOW_ENV": "STAGE"}, True),
+        ({"CI": "false"}, True),
+        ({}, True),
+    ],
+)
+def test_in_ci_no_variable_is_read_unless_the_operator_lists_it(
+    repo: WriteRepo, environ: dict[str, str], expanded: bool
+) -> None:
+    path = repo(config="targets: {local: {provider: sandbox}}\nsensitive: ['${STAGE}']\n")
+    environ = {**environ, "STAGE": "stage-value"}
+    if expanded:
+        assert "stage-value" in load_config(path, environ).sensitive
+        return
+    with pytest.raises(ValidationError) as refused:
+        load_config(path, environ)
+    [problem] = refused.value.problems
+    assert "in CI (CI is set) reconciler.yaml reads only the variables RECONCILER_ALLOW_ENV" in (
+        problem.message
+    )
 
 
 def test_an_unset_variable_is_located_and_named(repo: WriteRepo) -> None:
@@ -104,14 +163,15 @@ def test_an_unset_variable_is_located_and_named(repo: WriteRepo) -> None:
         config="""\
         targets:
           local:
-            provider: sandbox
-            path: ${STATE_DIR}/x.db
+            provider: sprig
+            base_url: ${SPRIG_URL}
+            api_key_env: SPRIG_API_KEY
         """
     )
     [problem] = problems_of(path)
-    assert (problem.file, problem.line, problem.column) == ("reconciler.yaml", 4, 11)
-    assert problem.field == "targets.local.path"
-    assert "environment variable STATE_DIR is not set" in problem.message
+    assert (problem.file, problem.line, problem.column) == ("reconciler.yaml", 4, 15)
+    assert problem.field == "targets.local.base_url"
+    assert "environment variable SPRIG_URL is not set" in problem.message
 
 
 def test_unknown_keys_suggest_the_close_name(repo: WriteRepo) -> None:
@@ -230,7 +290,7 @@ def test_every_unknown_key_is_reported_when_another_field_holds_a_variable(
         targets:
           local:
             provider: sandbox
-            path: ${STATE:-state}/x.db
+        sensitive: ["${STATE:-state}"]
         colour: red
         shape: round
         """

@@ -45,7 +45,7 @@ def test_the_action_is_composite_and_installs_from_its_own_checkout() -> None:
     scripts = [s["run"] for s in action["runs"]["steps"] if "run" in s]
     assert all("${{" not in script for script in scripts)  # inputs arrive through env:
     install = "\n".join(scripts)
-    pip = install[install.index('"$VENV/bin/python" -m pip install') :]
+    pip = install[install.index('"$VENV/bin/python" -I -m pip install') :]
     assert pip.split("\n", 2)[1].strip() == '"$GITHUB_ACTION_PATH"'  # its own checkout, only
     assert "pip install reconciler" not in install and "users-reconciler" not in install
     [cache] = [s for s in action["runs"]["steps"] if "uses" in s]

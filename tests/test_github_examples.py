@@ -177,9 +177,11 @@ def test_nothing_installs_reconciler_from_the_package_index(
         assert not re.search(r"(^|[\s;&|(])reconciler\s", "\n".join(code), re.MULTILINE)
 
 
-def test_secrets_only_in_the_env_of_steps_that_plan_or_apply(
+def test_secrets_only_in_the_api_keys_of_steps_that_plan_or_apply(
     workflow: tuple[Path, dict[Any, Any]],
 ) -> None:
+    """Keys go in the action's ``api-keys`` input, which only its reconciler step reads: a key
+    in a step's ``env:`` would reach every step of the composite action (issue 23)."""
     _, document = workflow
     assert "secrets." not in dumped(document["env"])
     assert "RECONCILER_ALLOWED_HOSTS" in document["env"]
@@ -188,14 +190,19 @@ def test_secrets_only_in_the_env_of_steps_that_plan_or_apply(
     assert "secrets" not in dumped(validate)
     [check] = ours(validate)
     assert check["with"] == {"command": "validate", "args": "--format github"}
+    keyed = 0
     for name, job in document["jobs"].items():
         assert "secrets." not in dumped(job.get("env", {})), name
         for s in steps(job):
-            outside_env = {key: value for key, value in s.items() if key != "env"}
-            assert "secrets." not in dumped(outside_env), (name, s.get("name"))
-            if "secrets." in dumped(s.get("env", {})):
+            outside = {key: value for key, value in s.items() if key != "with"}
+            assert "secrets." not in dumped(outside), (name, s.get("name"))
+            given = {key: value for key, value in s.get("with", {}).items() if key != "api-keys"}
+            assert "secrets." not in dumped(given), (name, s.get("name"))
+            if "api-keys" in s.get("with", {}):
                 assert ACTION_USES.match(s.get("uses", "")), (name, s.get("name"))
                 assert s["with"]["command"] in {"plan", "apply"}, (name, s.get("name"))
+                keyed += 1
+    assert keyed >= 2
 
 
 def test_expressions_reach_scripts_only_through_env(workflow: tuple[Path, dict[Any, Any]]) -> None:
@@ -213,7 +220,12 @@ def test_single_pull_request_plan_comment_and_artifact() -> None:
     assert plan["needs"] == "validate"
     planned = step(plan, "Plan")
     assert planned["with"]["command"] == "plan"
-    for flag in ("--changed-since HEAD^1", "--detailed-exitcode", "--markdown-limit 60000"):
+    for flag in (
+        "--changed-since HEAD^1",
+        "--sensitive-from HEAD^1",  # main's sensitive names stay masked (issue 23.2)
+        "--detailed-exitcode",
+        "--markdown-limit 60000",
+    ):
         assert flag in args(planned)
     assert "--out ${{ runner.temp }}/plan.json" in args(planned)  # outside the checkout
     assert planned["with"]["ok-exit-codes"] == "0 2"
@@ -488,7 +500,8 @@ def test_sharded_workflow_comment_stays_valid_markdown_and_applies_what_it_shows
         job = runner(workspace, bin_dir, f"plan-{index}")
         matrix = {"matrix.shard": str(index), "strategy.job-total": str(total)}
         shared = job.step(share, **matrix, **{"github.event_name": "pull_request"})
-        assert shared.outputs == {"limit": str(60_000 // total), "scope": "--changed-since HEAD^1"}
+        scope = "--changed-since HEAD^1 --sensitive-from HEAD^1"
+        assert shared.outputs == {"limit": str(60_000 // total), "scope": scope}
         planned = job.step(planned_step, **matrix, **SECRETS)
         assert planned.code == 0 and planned.outputs["exitcode"] == "2", planned.log
         markdown = Path(planned.outputs["markdown"]).read_text()

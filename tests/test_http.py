@@ -79,10 +79,62 @@ def test_ids_are_one_percent_encoded_segment() -> None:
 def test_missing_or_empty_key_variable_names_target_and_variable() -> None:
     target = TargetConfig("prod", "sprig", api_key_env="SPRIG_API_KEY")
     with pytest.raises(ConfigError, match=r"target prod: .*SPRIG_API_KEY"):
-        read_api_key(target, {})
+        read_api_key(target, {}, ("SPRIG",))
     with pytest.raises(ConfigError, match="SPRIG_API_KEY"):
-        read_api_key(target, {"SPRIG_API_KEY": "  "})
-    assert read_api_key(target, {"SPRIG_API_KEY": "k"}) == "k"
+        read_api_key(target, {"SPRIG_API_KEY": "  "}, ("SPRIG",))
+    assert read_api_key(target, {"SPRIG_API_KEY": "k"}, ("SPRIG",)) == "k"
+
+
+@pytest.mark.parametrize(
+    ("variable", "allowed", "read"),
+    [
+        ("SPRIG_API_KEY", "", True),
+        ("my_userleap_key", "", True),  # Sprig's former name, any case
+        ("GH_TOKEN", "", False),
+        ("GH_TOKEN", "GH_TOKEN", False),  # a bare name is no provider's
+        ("GH_TOKEN", "usertour:GH_TOKEN", False),
+        ("GH_TOKEN", " sprig : GH_TOKEN , usertour:X", True),
+    ],
+)
+def test_a_key_is_read_only_from_a_vendor_named_or_allowed_variable(
+    variable: str, allowed: str, read: bool
+) -> None:
+    target = TargetConfig("prod", "sprig", api_key_env=variable)
+    environ = {variable: "secret-value", "RECONCILER_KEY_VARIABLES": allowed}
+    if read:
+        assert read_api_key(target, environ, ("SPRIG", "USERLEAP")) == "secret-value"
+        return
+    with pytest.raises(ConfigError) as refused:
+        read_api_key(target, environ, ("SPRIG", "USERLEAP"))
+    assert f"'{variable}' is not a sprig key variable" in str(refused.value)
+    assert "secret-value" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "provider", "self_hosted", "sent"),
+    [
+        ("tours.corp.example", "usertour", True, True),  # the older, bare form: Usertour's
+        ("tours.corp.example", "sprig", False, False),
+        ("usertour:tours.corp.example", "sprig", False, False),
+        ("usertour:tours.corp.example", "usertour", True, True),
+        ("sprig:TOURS.corp.example", "sprig", False, True),
+    ],
+)
+def test_allowed_hosts_are_per_provider(
+    allowed: str, provider: str, self_hosted: bool, sent: bool
+) -> None:
+    """A host allowed for one vendor's key never receives the other's (issue 23.3)."""
+    environ = {"RECONCILER_ALLOWED_HOSTS": allowed}
+    url = "https://tours.corp.example"
+
+    def check() -> str:
+        return check_destination("t", url, (), environ, provider=provider, self_hosted=self_hosted)
+
+    if sent:
+        assert check() == url
+        return
+    with pytest.raises(ConfigError, match=f"RECONCILER_ALLOWED_HOSTS={provider}:tours"):
+        check()
 
 
 @pytest.mark.parametrize(

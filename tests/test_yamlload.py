@@ -272,3 +272,34 @@ def test_unreadable_file_is_a_problem(tmp_path: Path) -> None:
     assert document.value is None
     assert document.problems[0].file == "missing.yaml"
     assert "cannot read" in document.problems[0].message
+
+
+def aliased_text(users: int, characters: int) -> str:
+    """One long string written once and aliased by every other user (issue 23.7)."""
+    lines = ["users:", '  - id: "u0"', f'    attributes: {{bio: &big "{"x" * characters}"}}']
+    for n in range(1, users + 1):
+        lines += [f'  - id: "u{n}"', "    attributes: {bio: *big}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_one_long_aliased_string_is_refused_at_an_alias_without_expanding_it() -> None:
+    """1 MB aliased by 300 users is 301 MB of text for every output: refused where an alias
+    passes 10 times the file's size (plus 1 MiB), its field named; nothing is expanded."""
+    text = aliased_text(300, 1 << 20)
+    tracemalloc.start()
+    try:
+        problem = only_problem(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (problem.file, problem.line, problem.column) == ("f.yaml", 25, 18)
+    assert problem.field == "users[11].attributes.bio"
+    assert "aliases expand this file's text beyond 11,662,766 characters" in problem.message
+    assert "The value here is 1,048,576 characters" in problem.message
+    assert peak < 8 * 1024 * 1024, peak  # the text once (and its nodes), never 301 copies
+
+
+def test_a_shared_block_on_many_users_is_still_fine() -> None:
+    """Aliases that expand modestly (a short value on every user) are what anchors are for."""
+    loaded = value(aliased_text(5_000, 200))
+    assert len(loaded["users"]) == 5_001  # type: ignore[arg-type]

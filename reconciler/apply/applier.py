@@ -16,6 +16,7 @@ flight get ``GRACE`` seconds, and what was sent but not seen is reported so, nev
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,6 +44,7 @@ from reconciler.model import (
     UserOutcome,
     UserSpec,
 )
+from reconciler.plan.blind import to_send as still_needed
 from reconciler.plan.guards import CheckedPlan
 from reconciler.progress import Quiet, StepFactory
 from reconciler.providers.base import Provider
@@ -127,7 +129,11 @@ def upsert_target(
     def send(change: UserChange) -> LiveUser | UserOutcome | None:
         if stop.is_set():
             return UserOutcome(target, change.user_id, "skipped", message=NOT_SENT)
-        return _send_one(provider, change, wait, guard)
+        # Values compared at apply that the target holds already are not sent (plan/blind.py).
+        needed = still_needed(change.upsert, change.unsent)
+        if needed is None:
+            return UserOutcome(target, change.user_id, "applied")
+        return _send_one(provider, dataclasses.replace(change, upsert=needed), wait, guard)
 
     unfinished = _in_flight(target)
     results = fan_out_until(send, to_send, provider.parallelism, stop, GRACE, unfinished, progress)

@@ -105,6 +105,18 @@ def changed_since_option(command: F) -> F:
     )(command)
 
 
+def sensitive_from_option(command: F) -> F:
+    """--sensitive-from REV, for plan and apply: a pull request may add sensitive names, never
+    remove them."""
+    return click.option(
+        "--sensitive-from",
+        metavar="REV",
+        help="Also mask the names reconciler.yaml lists under sensitive: at git revision REV "
+        "(the base branch, e.g. HEAD^1 of a pull request's merge commit), so a pull request "
+        "cannot unmask them. --changed-since REV does this for its REV too.",
+    )(command)
+
+
 def prune_option(command: F) -> F:
     """--prune, for plan and apply: listing a whole target is costly, so only on request."""
     return click.option(
@@ -149,6 +161,7 @@ def plan_options(command: F) -> F:
             parallelism_option,
             prune_option,
             changed_since_option,
+            sensitive_from_option,
         ]
     ):
         command = option(command)

@@ -55,6 +55,7 @@ def _load_scope(config_path: Path, scope: Scope) -> Workspace:
         scope.user_ids,
         scope.shard,
         scope.changed_since,
+        sensitive_from=scope.sensitive_from,
     )
 
 
@@ -104,6 +105,7 @@ def saved_plan(
         shard=saved.shard,
         prune=bool(selection.get("prune")),
         changed_since=saved.revision,
+        sensitive_from=_text_or_none(selection.get("sensitive_from")),
     )
     workspace = _load_scope(config_path, scope)
     if workspace.digest != saved.digest:
@@ -120,3 +122,7 @@ def saved_plan(
     if differences:
         raise RefusedError(differences.message(display_path(planfile)))
     return workspace, providers, derived
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)

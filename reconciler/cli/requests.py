@@ -23,13 +23,16 @@ from reconciler.render.markdown import COMMENT_LIMIT
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Which targets and users a plan covers (--target, --user, --shard, --prune and
-    --changed-since), as given: the workspace narrows to it once the config is loaded."""
+    --changed-since), as given: the workspace narrows to it once the config is loaded. And
+    --sensitive-from: the base revision whose sensitive names stay masked (it narrows nothing,
+    but a saved plan records it, so that apply masks as the plan did)."""
 
     target_names: tuple[str, ...] = ()
     user_ids: tuple[str, ...] = ()
     shard: tuple[int, int] | None = None
     prune: bool = False
     changed_since: str | None = None
+    sensitive_from: str | None = None
 
     @property
     def narrowed(self) -> bool:
@@ -50,6 +53,8 @@ class Scope:
             selection["prune"] = True
         if self.changed_since is not None:
             selection["changed_since"] = self.changed_since
+        if self.sensitive_from is not None:
+            selection["sensitive_from"] = self.sensitive_from
         return selection
 
 
@@ -232,6 +237,7 @@ def _scope(flags: Mapping[str, Any]) -> Scope:
         shard=flags["shard"],
         prune=flags["prune"],
         changed_since=flags["changed_since"],
+        sensitive_from=flags["sensitive_from"],
     )
 
 

@@ -47,6 +47,10 @@ class ChangeSet:
     #: The revision as given (``HEAD~1``) and the commit it names (filled by ``changed_since``).
     rev: str = ""
     commit: str = ""
+    #: Each user as REV declared it (a user of a file that did not change: as now); None when
+    #: REV's declarations could not be read. A pull request's plan compares at apply only the
+    #: sensitive values that differ from these (plan/blind.py).
+    base_users: Mapping[str, UserSpec] | None = None
 
     def users_for(self, target: str) -> frozenset[str] | None:
         """The ids to plan on ``target``; None means every user declared for it (full)."""

@@ -5,7 +5,13 @@ request writes reconciler.yaml. So a variable is expanded only if it cannot hold
 name (never ``GITHUB_*``, ``ACTIONS_*``, ``RUNNER_*``, nor names ending in ``_TOKEN``, ``_KEY``,
 ``_SECRET``, ``_PASSWORD``...), it is no target's key variable (checked by the config once
 every ``api_key_env`` is known), and, when the operator sets ``RECONCILER_ALLOW_ENV`` (in the
-workflow, which the pull request does not control), it is one of the names listed there.
+workflow, which the pull request does not control), it is one of the names listed there. In CI
+(``CI`` set, as every CI service does) an unset ``RECONCILER_ALLOW_ENV`` means no variable at
+all: the safe default where the pull request is the author of the file.
+
+Paths and globs (``users:``, a sandbox ``path:``) are never expanded: a glob such as
+``users/o/[${PGPASSWORD}].yaml`` matches the files named by the characters the variable holds,
+and the plan then lists them (a character-set oracle).
 
 Expanded values never reach a message: every expanded string's text *as written* is kept
 (``Expansion.written``) so that messages about it quote ``${GITHUB_TOKEN}``, not the token.
@@ -26,6 +32,8 @@ from reconciler.quoting import excerpt
 
 #: Set by the operator (the CI workflow): the only variables reconciler.yaml may read.
 ALLOW_ENV = "RECONCILER_ALLOW_ENV"
+#: Set by CI services (GitHub Actions sets ``CI=true``): ALLOW_ENV unset then allows nothing.
+CI_ENV = "CI"
 #: Variables of the CI itself (the runner's token among them): never read, never an API key
 #: (``configcheck`` refuses them as ``api_key_env``).
 CI_PREFIXES = ("GITHUB_", "ACTIONS_", "RUNNER_")
@@ -66,12 +74,24 @@ def refusal(name: str, environ: Mapping[str, str]) -> str | None:
             "*_SECRET, *_PASSWORD); write the value itself"
         )
     allowed = environ.get(ALLOW_ENV)
+    if allowed is None and environ.get(CI_ENV, "").strip().lower() not in ("", "0", "false"):
+        return (
+            f"${{{name}}} is not expanded: in CI ({CI_ENV} is set) reconciler.yaml reads only "
+            f"the variables {ALLOW_ENV} lists, and it is not set"
+        )
     if allowed is not None and name not in {item.strip() for item in allowed.split(",")}:
         return (
             f"${{{name}}} is not expanded: it is not listed in {ALLOW_ENV}, which the "
             "environment running reconciler sets (not reconciler.yaml)"
         )
     return None
+
+
+def is_path_field(path: JsonPath) -> bool:
+    """``users:`` (one source or a list of them) and a target's ``path:``: names of files."""
+    if path[:1] == ("users",):
+        return len(path) <= 2
+    return len(path) == 3 and path[0] == "targets" and path[2] == "path"
 
 
 def expand_variables(root: Node, environ: Mapping[str, str], file: str) -> Expansion:
@@ -104,7 +124,12 @@ def _expand_node(
     into.written[path] = node.value
     names: list[str] = []
     errors: list[str] = []
-    node.value = _expand(node.value, environ, names, errors)
+    if is_path_field(path):
+        first = _REFERENCE_RE.search(node.value)
+        if first is not None:
+            errors.append(_path_refusal(first))
+    else:
+        node.value = _expand(node.value, environ, names, errors)
     if node.style == "" and node.tag in (yamlcore.STR, yamlcore.NULL):
         node.tag = yamlcore.resolve_plain(node.value)
     field_name = yamlload.format_path(path)
@@ -140,6 +165,16 @@ def _expand(text: str, environ: Mapping[str, str], names: list[str], errors: lis
         return value
 
     return _REFERENCE_RE.sub(substitute, text)
+
+
+def _path_refusal(reference: re.Match[str]) -> str:
+    inner = reference.group(1)
+    name = inner.partition(":-")[0] if inner is not None else ""
+    shown = f"${{{name}}}" if _NAME_RE.match(name) else excerpt(reference.group(0))
+    return (
+        f"{shown} is not expanded: paths and globs (users:, path:) never read a variable (a "
+        "glob would tell which characters it holds); write the path itself"
+    )
 
 
 def _shown(inner: str) -> str:

@@ -26,11 +26,12 @@ from types import TracebackType
 from typing import IO
 
 from reconciler.errors import ConfigError, ValidationError
-from reconciler.load import confine
+from reconciler.load import confine, yamlload
 from reconciler.load.changes import ChangeSet, compare
 from reconciler.load.config import Config, display_path, load_config
 from reconciler.load.declarations import Declarations, load_declarations
 from reconciler.load.sources import find_files
+from reconciler.model import UserSpec
 
 #: ls-tree modes of regular files; symlinks (120000) and submodules (160000) are not declarations.
 _FILE_MODES = frozenset({"100644", "100755"})
@@ -54,6 +55,7 @@ def changed_since(
     target is planned in full and ``ChangeSet.warnings`` says why. Planning too much is slow but
     safe; planning too little would hide a change.
     """
+    everyone = declarations
     with open_revision(config.root, rev, environ) as revision:
         old_config, warnings = config_at(revision, config, environ)
         old_declarations = None
@@ -63,8 +65,53 @@ def changed_since(
             )
     changes = compare(old_config, old_declarations, config, declarations)
     return dataclasses.replace(
-        changes, rev=rev, commit=revision.commit, warnings=(*warnings, *changes.warnings)
+        changes,
+        rev=rev,
+        commit=revision.commit,
+        warnings=(*warnings, *changes.warnings),
+        base_users=_base_users(old_declarations, everyone, declarations),
     )
+
+
+def _base_users(
+    old: Declarations | None, everyone: Declarations, compared: Declarations
+) -> dict[str, UserSpec] | None:
+    """Each user as the revision declared it: the old side's, and as now for the users of the
+    files that did not change (``compared`` left them out: ``everyone`` still has them)."""
+    if old is None:
+        return None
+    compared_ids = {user.id for user in compared.users}
+    same = {user.id: user for user in everyone.users if user.id not in compared_ids}
+    return {**same, **{user.id: user for user in old.users}}
+
+
+def sensitive_at(config: Config, rev: str, environ: Mapping[str, str]) -> frozenset[str]:
+    """The names reconciler.yaml lists under ``sensitive:`` at ``rev`` (none when it had no
+    reconciler.yaml then), for ``--sensitive-from`` and ``--changed-since``.
+
+    Read like the rest of the old side (git objects only, reconciler.yaml's size limit) but
+    only that key, without ``${VAR}`` expansion or the rest of the checks: the base branch's
+    names must hold even when its file would not validate with this version of reconciler. A
+    file that is not a YAML mapping, or a ``sensitive:`` that is not a list of names, fails
+    closed (ConfigError): planning on without the base's names could print them.
+    """
+    name, at = display_path(config.path), f"at {rev}"
+    with open_revision(config.root, rev, environ) as revision:
+        if not revision.is_file(config.path):
+            return frozenset()
+        try:
+            data = revision.read_bytes(config.path, limit=confine.MAX_CONFIG_BYTES)
+        except OSError as error:
+            raise ConfigError(f"cannot read {name} {at}: {error.strerror or error}") from error
+    document = yamlload.parse_mapping(data, f"{name} {at}")
+    listed = (document.value or document.partial or {}).get("sensitive", [])
+    readable = document.value is not None or document.partial is not None
+    if not readable or not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+        raise ConfigError(
+            f"cannot read the sensitive names of {name} {at} (it is not a mapping with a "
+            "list of names under sensitive:): nothing was planned, so that none is printed"
+        )
+    return frozenset(listed)
 
 
 def config_at(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.errors import ConfigError
@@ -30,6 +30,12 @@ class Workspace:
     shard: tuple[int, int] | None = None
     #: --changed-since REV: only the users whose declaration changed since REV are planned.
     changes: ChangeSet | None = None
+    #: A pull request's plan (its base revision known): the sensitive names whose values are
+    #: compared at apply only, so that the plan cannot confirm a guess (plan/blind.py).
+    compared_at_apply: frozenset[str] = frozenset()
+    #: Each user as the base revision declared it (--changed-since): only the sensitive values
+    #: that differ from it are compared at apply. None: all of them are.
+    base_users: Mapping[str, UserSpec] | None = None
 
 
 def load_workspace(
@@ -40,6 +46,7 @@ def load_workspace(
     shard: tuple[int, int] | None = None,
     changed_since: str | None = None,
     check_selected_only: bool = False,
+    sensitive_from: str | None = None,
 ) -> Workspace:
     """Load config and declarations (all problems at once), then --target / --user / --shard.
 
@@ -48,8 +55,17 @@ def load_workspace(
 
     ``changed_since`` (a git revision) compares the declarations with those at that revision,
     read with git in-process, so that only the changed users are planned.
+
+    ``sensitive_from`` (a git revision; ``changed_since`` when not given) adds the names
+    reconciler.yaml listed under ``sensitive:`` there: a pull request may add names, never
+    remove one that its base branch masks.
     """
     config = load_config(config_path, environ)
+    base = sensitive_from if sensitive_from is not None else changed_since
+    if base is not None:
+        from reconciler.load.gitrev import sensitive_at
+
+        config = replace(config, sensitive=config.sensitive | sensitive_at(config, base, environ))
     targets = select_targets(config, target_names)
     only = frozenset(target_names) if check_selected_only and target_names else None
     declarations = load_declarations(config, only=only)
@@ -65,7 +81,11 @@ def load_workspace(
 
         changes = compare_with_revision(config, declarations, changed_since, environ)
     digest = inputs_digest(config.path, declarations.files)
-    return Workspace(config, declarations, targets, users, digest, shard, changes)
+    blind = config.sensitive if base is not None else frozenset()
+    base_users = changes.base_users if changes is not None else None
+    return Workspace(
+        config, declarations, targets, users, digest, shard, changes, blind, base_users
+    )
 
 
 def in_shard(user_id: str, shard: tuple[int, int]) -> bool:

@@ -39,6 +39,10 @@ MAX_DEPTH = 64
 #: An alias bomb expands to far more values than the file holds; refuse beyond this. The slack
 #: lets big files share a block (``attributes: *standard`` on 10k users) without being refused.
 EXPANSION_FACTOR, EXPANSION_SLACK = 10, 1_000_000
+#: The same bound on text: the characters of every key and scalar, aliases written out, may be
+#: EXPANSION_FACTOR times the file's size plus this slack. Counting values alone let one 1 MB
+#: string aliased by 300 users through (a 1 MB file that every plan prints as 301 MB).
+TEXT_SLACK = 1 << 20
 
 _INT_RE = re.compile(r"[-+]?[0-9]+\Z")
 _FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
@@ -134,6 +138,63 @@ def gc_paused() -> Iterator[None]:
 
 
 _IN_PROGRESS = object()
+
+
+class _TextOver(Exception):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+
+def text_over(root: Node, limit: int) -> tuple[Node, int] | None:
+    """Where the text of ``root`` with every alias written out passes ``limit`` characters: the
+    key (or list item) of the largest value inside the part that passed it, and that value's
+    size; None when it stays within. Each shared node is measured once (a memo by identity),
+    so measuring costs the nodes written, not the expansion."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Node) -> int:
+        if node.__class__ is ScalarNode:
+            return len(node.value)
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 0  # a cycle is the builder's problem to report: count it once
+        total = 0
+        for child in _children(node):
+            total += size(child)
+            if total > limit:
+                raise _TextOver(child)
+        sizes[id(node)] = total
+        return total
+
+    try:
+        size(root)
+    except _TextOver as over:
+        return _largest(over.node, sizes)
+    return None
+
+
+def _children(node: Node) -> list[Node]:
+    if node.__class__ is SequenceNode:
+        return cast(list[Node], node.value)
+    return [part for pair in node.value for part in pair]
+
+
+def _largest(node: Node, sizes: dict[int, int]) -> tuple[Node, int]:
+    """Down from ``node`` to the key (or list item) whose value is the largest, for the message:
+    the alias to shorten, rather than the list that holds it."""
+
+    def measured(child: Node) -> int:
+        return len(child.value) if child.__class__ is ScalarNode else sizes.get(id(child), 0)
+
+    where = node
+    while node.__class__ is not ScalarNode and node.value:
+        if node.__class__ is SequenceNode:
+            node = max(node.value, key=measured)
+            where = node
+        else:
+            where, node = max(node.value, key=lambda pair: measured(pair[1]))
+    return where, measured(node)
 
 
 class Builder:

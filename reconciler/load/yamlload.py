@@ -31,10 +31,12 @@ from reconciler.load.yamlcore import (
     MERGE,
     NULL,
     STR,
+    TEXT_SLACK,
     Builder,
     Composer,
     TooDeep,
     gc_paused,
+    text_over,
 )
 from reconciler.model import JsonPath
 from reconciler.quoting import EXCERPT_CHARS
@@ -102,7 +104,7 @@ def parse_mapping(
     else:
         document.problems.extend(prepare(root) if prepare is not None else ())
         value, construct_problems = construct(root, file)
-        document.problems.extend(construct_problems)
+        document.problems.extend(construct_problems or _text_problems(root, data, file))
         document.value = None if document.problems else value
         document.partial = value if isinstance(value, dict) else None
     return document
@@ -148,6 +150,34 @@ def construct(root: Node, file: str) -> tuple[Any, list[Problem]]:
         for node, message in builder.problems
     ]
     return value, problems
+
+
+#: An anchor (``&name``) and an alias (``*name``) as they start a node; a file without both
+#: cannot expand, and is not measured.
+_ANCHOR_RE, _ALIAS_RE = (
+    re.compile(rb"(?:^|[\s,\[{:-])&[^\s]"),
+    re.compile(rb"(?:^|[\s,\[{:-])\*[^\s]"),
+)
+
+
+def _text_problems(root: Node, data: bytes | str, file: str) -> list[Problem]:
+    """Refuse a file whose aliases expand its text beyond EXPANSION_FACTOR times its size
+    (plus TEXT_SLACK), at the key of the largest repeated value."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if not (_ANCHOR_RE.search(raw) and _ALIAS_RE.search(raw)):
+        return []
+    limit = EXPANSION_FACTOR * len(raw) + TEXT_SLACK
+    over = text_over(root, limit)
+    if over is None:
+        return []
+    node, size = over
+    message = (
+        f"aliases expand this file's text beyond {limit:,} characters ({EXPANSION_FACTOR} times "
+        f"its {len(raw):,} bytes, and 1 MiB): refusing it. The value here is {size:,} "
+        "characters, repeated through aliases (*name); write it once, or shorten it"
+    )
+    path = _paths_to([node], root).get(id(node))
+    return [_problem_at(file, node.start_mark, message, path)]
 
 
 def format_path(path: JsonPath) -> str:

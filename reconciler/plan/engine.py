@@ -109,7 +109,14 @@ def _plan_target(
     live = {user_id: read.live[user_id] for user_id in ids if user_id in read.live}
     caps = provider.capabilities
     target_plan = plan_target(
-        target.name, target.provider, caps, desired, live, seen=read.live.values()
+        target.name,
+        target.provider,
+        caps,
+        desired,
+        live,
+        seen=read.live.values(),
+        blind=workspace.compared_at_apply,
+        base=workspace.base_users,
     )
     if records:
         target_plan = hold_pending(target_plan, records, live, ids)

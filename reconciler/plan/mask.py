@@ -13,7 +13,10 @@ written, or a prefix of it: ``phone`` masks ``attributes.phone``, ``companies.ac
 ``email`` is always listed (config.py). A warning that quotes a declared value (the planner's
 prediction of a value Usertour would drop) holds it at its path, and is masked by that path
 like a field change. Only a vendor's free text (apply's messages) is searched for the values
-of its request, since the vendor says where they are nowhere else.
+of its request, since the vendor says where they are nowhere else; and since a vendor may echo
+them re-encoded (``\\u0061lice``, ``ALICE@``, ``alice%40``), the message is decoded first and
+searched regardless of case, every email-shaped word is masked, and a message that still holds
+a value's letters and digits in any order of punctuation is withheld (message.py's job).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from reconciler.model import (
     UserOutcome,
     is_sensitive,
 )
+from reconciler.plan.message import mask_vendor_text
 
 #: A sensitive value shorter than this is not searched for in free text (a vendor's message):
 #: "1" or "no" would mask unrelated words, and short values say little anyway.
@@ -156,14 +160,6 @@ def _texts(value: AttributeValue) -> Iterable[str]:
         yield json.dumps(item, ensure_ascii=False)
 
 
-def mask_text(text: str, values: Iterable[str]) -> str:
-    """``text`` with each of ``values`` replaced by MASK, longest first (a value inside another
-    is not left half-masked)."""
-    for value in sorted(set(values), key=len, reverse=True):
-        text = text.replace(value, MASK)
-    return text
-
-
 def mask_report(report: ApplyReport, plan: Plan, sensitive: Collection[str]) -> ApplyReport:
     """The apply report every format prints: values that did not stick masked like the plan's,
     and a vendor's message cleared of the sensitive values that user's request carried."""
@@ -179,7 +175,8 @@ def _mask_outcome(
     outcome: UserOutcome, upsert: Upsert | None, sensitive: Collection[str]
 ) -> UserOutcome:
     message = outcome.message
-    if message is not None and upsert is not None:
-        message = mask_text(message, sensitive_values(upsert, sensitive))
+    if message is not None:
+        values = sensitive_values(upsert, sensitive) if upsert is not None else set()
+        message = mask_vendor_text(message, values)
     not_stuck = tuple(mask_change(change, sensitive) for change in outcome.not_stuck)
     return dataclasses.replace(outcome, message=message, not_stuck=not_stuck)

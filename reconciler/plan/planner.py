@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
@@ -34,7 +34,10 @@ from reconciler.model import (
     UserDeletion,
     UserSpec,
     Withheld,
+    is_sensitive,
 )
+from reconciler.plan.blind import COMPARED_AT_APPLY, UNKNOWN, Unknown, changed_since_base
+from reconciler.plan.fingerprint import fingerprint
 from reconciler.providers.base import Capabilities, normalise, same_value
 
 
@@ -49,6 +52,26 @@ class _UserDiff:
     companies: list[Company] = field(default_factory=list)
     memberships: list[Membership] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Sensitive names compared at apply only, for a user that exists (plan/blind.py).
+    blind: Collection[str] = ()
+    #: The user as declared now, and at the base revision (None: not declared there; UNKNOWN:
+    #: the base's declarations are not known, so every sensitive value is compared at apply).
+    spec: UserSpec | None = None
+    base: UserSpec | Unknown | None = UNKNOWN
+    #: Blinded values the target already holds: reviewed, never sent.
+    unsent: list[FieldPath] = field(default_factory=list)
+
+    def blinded(self, path: FieldPath) -> bool:
+        """A sensitive value the pull request declares differently from its base."""
+        if not self.blind or not is_sensitive(path, self.blind):
+            return False
+        return changed_since_base(self.spec, self.base, path)
+
+    def compare_at_apply(self, path: FieldPath, want: AttributeValue, same: bool) -> None:
+        """The line a blinded value shows, equal or not; an equal one is not sent."""
+        self.fields.append(FieldChange(path, "~", new=want, summary=COMPARED_AT_APPLY))
+        if same:
+            self.unsent.append(path)
 
 
 def _diff_attributes(
@@ -56,14 +79,23 @@ def _diff_attributes(
     declared: Attributes,
     live: Attributes | None,
     capabilities: Capabilities,
-    fields: list[FieldChange],
+    diff: _UserDiff,
 ) -> dict[str, AttributeValue]:
     """Field changes for declared attributes only; returns the attributes to send."""
     to_send: dict[str, AttributeValue] = {}
+    fields = diff.fields
     for name in sorted(declared):
         want = normalise(declared[name], capabilities)
         path = (*prefix, name)
         present = live is not None and name in live
+        if diff.blinded(path):
+            have = live[name] if live is not None and present else None
+            same = (want is None and not present) or (
+                present and same_value(want, normalise(have, capabilities))
+            )
+            diff.compare_at_apply(path, want, same)
+            to_send[name] = want
+            continue
         if want is None:
             # null removes; nothing to do when it is already absent (or cannot be removed,
             # which validation refuses before we get here).
@@ -128,9 +160,7 @@ def _diff_companies(
         prefix = ("companies", company.id)
         live_attributes = live.companies.get(company.id) if live is not None else None
         known = len(diff.fields)
-        changed = _diff_attributes(
-            prefix, company.attributes, live_attributes or {}, caps, diff.fields
-        )
+        changed = _diff_attributes(prefix, company.attributes, live_attributes or {}, caps, diff)
         if live_attributes is None:
             if len(diff.fields) == known:
                 diff.fields.append(FieldChange(prefix, "+", summary="new company"))
@@ -154,10 +184,10 @@ def _diff_memberships(
             membership.company.attributes,
             current.company.attributes if current is not None else {},
             caps,
-            diff.fields,
+            diff,
         )
         own_changes = _diff_attributes(
-            prefix, membership.attributes, current.attributes if current else {}, caps, diff.fields
+            prefix, membership.attributes, current.attributes if current else {}, caps, diff
         )
         if current is None and len(diff.fields) == known:
             diff.fields.append(FieldChange(prefix, "+", summary="new membership"))
@@ -166,18 +196,25 @@ def _diff_memberships(
 
 
 def diff_user(
-    spec: UserSpec, live: LiveUser | None, capabilities: Capabilities
+    spec: UserSpec,
+    live: LiveUser | None,
+    capabilities: Capabilities,
+    blind: Collection[str] = (),
+    base: UserSpec | Unknown | None = UNKNOWN,
 ) -> tuple[UserChange | None, list[str]]:
-    """One user's change on one target (None when nothing to do), and warnings about it."""
-    diff = _UserDiff()
+    """One user's change on one target (None when nothing to do), and warnings about it.
+
+    ``blind``: the sensitive names whose values a user that exists compares at apply only
+    when ``base`` (the user at the base revision) declared them otherwise (plan/blind.py): a
+    pull request's plan must not tell whether the values it declares equal the live ones."""
+    diff = _UserDiff(blind=blind if live is not None else (), spec=spec, base=base)
     diff.attributes = _diff_attributes(
-        ("attributes",),
-        spec.attributes,
-        live.attributes if live else None,
-        capabilities,
-        diff.fields,
+        ("attributes",), spec.attributes, live.attributes if live else None, capabilities, diff
     )
-    if spec.email is not None and (live is None or live.email != spec.email):
+    if spec.email is not None and live is not None and diff.blinded(("email",)):
+        diff.compare_at_apply(("email",), spec.email, live.email == spec.email)
+        diff.email = spec.email
+    elif spec.email is not None and (live is None or live.email != spec.email):
         old = live.email if live is not None else None
         diff.fields.append(
             FieldChange(("email",), "~" if old is not None else "+", old, spec.email)
@@ -199,49 +236,9 @@ def diff_user(
         memberships=tuple(diff.memberships),
     )
     action: Literal["create", "update"] = "create" if live is None else "update"
-    change = UserChange(
-        spec.id, action, tuple(diff.fields), upsert, fingerprint(spec, live, capabilities)
-    )
+    digest = fingerprint(spec, live, capabilities, diff.blinded if diff.blind else None)
+    change = UserChange(spec.id, action, tuple(diff.fields), upsert, digest, tuple(diff.unsent))
     return change, diff.warnings
-
-
-def _managed(declared: Attributes, live: Attributes) -> dict[str, AttributeValue]:
-    return {name: live[name] for name in sorted(declared) if name in live}
-
-
-def fingerprint(spec: UserSpec, live: LiveUser | None, capabilities: Capabilities) -> str:
-    """A digest of the part of the live user that the declaration manages.
-
-    Only declared fields count: Usertour bumps ``last_seen_at`` whenever the user is active,
-    and that must not make every saved plan stale. Values are hashed, never stored, so a plan
-    file holds no undeclared live value.
-    """
-    if live is None:
-        managed: dict[str, object] = {"absent": True}
-    else:
-        managed = {"attributes": _managed(spec.attributes, live.attributes)}
-        if spec.email is not None:
-            managed["email"] = live.email
-        if capabilities.events:
-            names = sorted({e.name for e in spec.events})
-            stats = {n: live.events[n] for n in names if n in live.events}
-            managed["events"] = {n: [s.count, s.first, s.latest] for n, s in stats.items()}
-        if capabilities.companies:
-            managed["companies"] = {
-                c.id: _managed(c.attributes, live.companies[c.id])
-                for c in spec.companies
-                if c.id in live.companies
-            }
-            managed["memberships"] = {
-                m.company.id: [
-                    _managed(m.company.attributes, current.company.attributes),
-                    _managed(m.attributes, current.attributes),
-                ]
-                for m in spec.memberships
-                if (current := live.memberships.get(m.company.id)) is not None
-            }
-    canonical = json.dumps(managed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def plan_target(
@@ -252,8 +249,11 @@ def plan_target(
     live: Mapping[str, LiveUser],
     *,
     seen: Iterable[LiveUser] | None = None,
+    blind: Collection[str] = (),
+    base: Mapping[str, UserSpec] | None = None,
 ) -> TargetPlan:
-    """The plan for one target: every desired user compared with its live state (if any).
+    """The plan for one target: every desired user compared with its live state (if any);
+    ``blind``: the sensitive names a pull request's plan compares at apply (plan/blind.py).
 
     On a target that locks attribute types, a value the server would drop is a warning
     that quotes it (masked later, by its path: plan/mask.py). ``seen``: every live user read,
@@ -265,7 +265,8 @@ def plan_target(
     evidence = live.values() if seen is None else seen
     types = typelock.environment_types(evidence) if capabilities.locks_types else {}
     for spec in sorted(desired, key=lambda u: u.id):
-        change, user_warnings = diff_user(spec, live.get(spec.id), capabilities)
+        before = UNKNOWN if base is None else base.get(spec.id)
+        change, user_warnings = diff_user(spec, live.get(spec.id), capabilities, blind, before)
         warnings.extend(PlanWarning(spec.id, message) for message in user_warnings)
         if change is None:
             unchanged += 1

@@ -39,6 +39,11 @@ class HttpProvider(Provider):
     read_params: ClassVar[list[tuple[str, str]]] = []
     default_base_url: ClassVar[str]
     official_hosts: ClassVar[tuple[str, ...]]
+    #: Words a variable holding this vendor's key has in its name (http.read_api_key).
+    key_words: ClassVar[tuple[str, ...]]
+    #: Whether customers run the vendor's server themselves (a bare RECONCILER_ALLOWED_HOSTS
+    #: entry counts for it).
+    self_hosted: ClassVar[bool] = False
 
     def __init__(
         self, target: TargetConfig, base_url: str, api_key: str, retry: RetryPolicy | None = None
@@ -52,8 +57,16 @@ class HttpProvider(Provider):
         """Check where the key would go and read it, before any connection."""
         base_url = target.base_url or cls.default_base_url
         shown = target.shown("base_url") if target.base_url else None
-        checked = check_destination(target.name, base_url, cls.official_hosts, environ, shown)
-        key = read_api_key(target, environ)
+        checked = check_destination(
+            target.name,
+            base_url,
+            cls.official_hosts,
+            environ,
+            shown,
+            provider=target.provider,
+            self_hosted=cls.self_hosted,
+        )
+        key = read_api_key(target, environ, cls.key_words)
         return cls(target, checked, key, RetryPolicy.from_env(environ, cls.kind.retry))
 
     @staticmethod

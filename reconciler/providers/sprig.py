@@ -46,6 +46,7 @@ class SprigProvider(HttpProvider):
     users_path = sprig_kind.USERS_PATH
     default_base_url = "https://api.sprig.com"
     official_hosts = ("api.sprig.com", "api.userleap.com")
+    key_words = ("SPRIG", "USERLEAP")  # UserLeap: Sprig's former name, and host
     describe_error = staticmethod(describe_error)
     missing_user = staticmethod(missing_user)
     to_live_user = staticmethod(sprig_kind.to_live_user)

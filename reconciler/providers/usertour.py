@@ -73,6 +73,8 @@ class UsertourProvider(HttpProvider):
     read_params = EXPAND
     default_base_url = "https://api.usertour.io"
     official_hosts = ("api.usertour.io",)
+    key_words = ("USERTOUR",)
+    self_hosted = True  # Usertour is open source: a company may run its own server
     describe_error = staticmethod(describe_error)
     missing_user = staticmethod(missing_user)
 

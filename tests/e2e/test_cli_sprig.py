@@ -177,7 +177,7 @@ def test_base_url_outside_allowed_hosts_is_refused_before_connecting(
     hinted = repo / "reconciler.yaml"
     hinted.write_text(hinted.read_text().replace(running.url, "https://usertour.corp.example"))
     refused = run("plan", cwd=repo, env=KEYS)
-    assert "RECONCILER_ALLOWED_HOSTS=usertour.corp.example" in refused.stderr
+    assert "RECONCILER_ALLOWED_HOSTS=sprig:usertour.corp.example" in refused.stderr
     assert running.requests == []
 
 

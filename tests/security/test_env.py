@@ -90,11 +90,11 @@ def test_a_secret_variable_is_never_expanded(attacker: Attacker, config: str, na
         ("targets:\n  local:\n    provider: ${STAGE}\n", "'${STAGE}' does not give one of"),
         (
             "targets:\n  local:\n    provider: sandbox\n    path: /tmp/${STAGE}.db\n",
-            "'/tmp/${STAGE}.db' is an absolute path",
+            "${STAGE} is not expanded: paths and globs (users:, path:) never read a variable",
         ),
         (
             "targets:\n  local:\n    provider: sandbox\nusers: ['${STAGE}/']\n",
-            "'${STAGE}/' matches no declaration file",
+            "${STAGE} is not expanded: paths and globs (users:, path:) never read a variable",
         ),
         (
             "targets:\n  local:\n    provider: sandbox\nsafety: {max_changes: '${STAGE}'}\n",
@@ -126,7 +126,7 @@ def test_a_targets_key_variable_is_never_expanded(attacker: Attacker) -> None:
     """The key's variable is named freely (no secret-like suffix), yet stays unreadable."""
     config = (
         _sprig(api_key_env="SPRIGCRED", base_url=f'"{CLOSED}/${{SPRIGCRED}}"')
-        + "  local:\n    provider: sandbox\n    path: '${SPRIGCRED}.db'\n"
+        + "  local:\n    provider: sandbox\nsensitive: ['${SPRIGCRED}']\n"
     )
     attacker.write({}, config=config)
     outcomes = _outcomes(attacker, {"SPRIGCRED": "sprig-cred-value-5150"})
@@ -143,7 +143,7 @@ def test_the_operator_lists_the_variables_reconciler_yaml_may_read(
 ) -> None:
     attacker.write(
         {"users/a.yaml": 'users:\n  - id: "1"\n'},
-        config="targets:\n  local:\n    provider: sandbox\n    path: 'state/${STAGE}.db'\n",
+        config="targets:\n  local:\n    provider: sandbox\nsensitive: [email, '${STAGE}']\n",
     )
     outcome = attacker.run("validate", env={**VISIBLE, "RECONCILER_ALLOW_ENV": allow})
     assert_nothing_leaked([outcome], VISIBLE["STAGE"])
@@ -174,3 +174,22 @@ def test_api_key_env_cannot_name_the_ci_token_or_another_vendors_key(
     assert_nothing_leaked(outcomes)
     assert all(outcome.code == 1 for outcome in outcomes)
     assert said in outcomes[0].stderr
+
+
+@pytest.mark.parametrize("allow", [None, "PGPASSWORD"])
+def test_a_glob_cannot_tell_which_characters_a_variable_holds(
+    attacker: Attacker, allow: str | None
+) -> None:
+    """Issue 23.4: ``users/o/[${PGPASSWORD}].yaml`` matched the files named by the characters
+    of the password, and the plan listed their users. Paths and globs read no variable, even
+    one the operator allows; in CI an unset RECONCILER_ALLOW_ENV allows none anyway."""
+    files = {f"users/o/{c}.yaml": f'users:\n  - id: "user-{c}"\n' for c in "abcxyz"}
+    config = "targets:\n  local:\n    provider: sandbox\nusers: ['users/o/[${PGPASSWORD}].yaml']\n"
+    attacker.write(files, config=config)
+    env = {"PGPASSWORD": "s3cabc", **({"RECONCILER_ALLOW_ENV": allow} if allow else {})}
+    outcomes = _outcomes(attacker, env)
+    assert_nothing_leaked(outcomes, "s3cabc")
+    for outcome in outcomes:
+        assert outcome.code == 1, outcome
+        assert "user-" not in outcome.output
+    assert "${PGPASSWORD} is not expanded" in outcomes[0].stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -27,11 +28,13 @@ from reconciler.model import (
     upsert_to_json,
 )
 from reconciler.plan.mask import mask_report
+from reconciler.plan.message import decode, mask_vendor_text, skeleton
 from reconciler.plan.planner import plan_target
 from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import report_document
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import PlanView, render_plan, report_lines, saved_plan_json, styled
+from tests.gitrepo import GitRepo, isolate_git, requires_git
 from tests.security.attacker import SANDBOX_CONFIG, Attacker, assert_nothing_leaked
 from tests.security.attacker_outputs import (
     apply_outputs,
@@ -270,3 +273,119 @@ def test_validate_messages_never_quote_a_declared_value(attacker: Attacker) -> N
         assert f"users[0].attributes.{name}:" in text, (name, text)
     assert "users[0].id: expected a string, got an integer; quote it" in text
     assert "users[0].events[0].timestamp: expected an integer, got a string" in text
+
+
+VIP_PHONE = "+47 555 12345"
+
+
+@requires_git
+@pytest.mark.parametrize("flag", ["--sensitive-from", "--changed-since"])
+def test_a_pull_request_cannot_unmask_what_its_base_branch_masks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str
+) -> None:
+    """Issue 23.2: main has ``sensitive: [email, phone]``; the pull request sets
+    ``sensitive: [nothing]`` and changes vip-1's phone. With the base revision known (the
+    workflow's ``--sensitive-from HEAD^1``, or ``--changed-since HEAD^1``), the names sensitive
+    on main stay masked in every output, whatever RECONCILER_SENSITIVE says (here: nothing)."""
+    isolate_git(tmp_path, monkeypatch)
+    repo = tmp_path / "repo"
+    config = (
+        'targets:\n  local:\n    provider: sandbox\nusers: ["users/"]\nsensitive: [email, phone]\n'
+    )
+    vip = {"id": "vip-1", "email": LIVE_EMAIL, "attributes": {"phone": VIP_PHONE, "role": "x"}}
+    write_files(repo, {"reconciler.yaml": config, "users/a.yaml": {"users": [vip]}})
+    (repo / ".gitignore").write_text(".reconciler/\n*-plan.json\n")
+    history = GitRepo(repo)
+    history.commit({}, "main")
+    applied = reconciler("apply", "--yes", cwd=repo)
+    assert applied.code == 0, applied.both
+    pull_request = {**vip, "attributes": {"phone": "0", "role": "y"}}
+    write_files(
+        repo,
+        {
+            "reconciler.yaml": config.replace("[email, phone]", "[nothing]"),
+            "users/a.yaml": {"users": [pull_request]},
+        },
+    )
+    history.commit({}, "the pull request")
+    unmasked = plan_outputs(repo)
+    assert leaks(unmasked, [VIP_PHONE]) != []  # without the base revision, the attack works
+    (repo.parent / f"{repo.name}-summary.md").unlink()  # the job summary appends: a new job
+    outputs = plan_outputs(repo, flag, "HEAD^1")
+    # Masked, and not even compared (issue 23.5): a pull request's plan compares at apply.
+    assert "~ attributes.phone: sensitive, compared at apply" in outputs["plan text stdout"]
+    assert '~ attributes.role: "x" -> "y"' in outputs["plan text stdout"]  # not masked on main
+    assert leaks(outputs, [VIP_PHONE, "555 123", LIVE_EMAIL]) == []
+
+
+@requires_git
+def test_a_base_revision_whose_sensitive_names_cannot_be_read_plans_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fail closed: planning on without the base's names could print them."""
+    isolate_git(tmp_path, monkeypatch)
+    repo = tmp_path / "repo"
+    history = GitRepo(repo)
+    history.commit({"reconciler.yaml": "targets: {local: {provider: sandbox}}\nsensitive: phone\n"})
+    history.commit({"reconciler.yaml": "targets: {local: {provider: sandbox}}\n"})
+    write_files(repo, {"users/a.yaml": {"users": [{"id": "u1"}]}})
+    refused = reconciler("plan", "--sensitive-from", "HEAD^1", cwd=repo)
+    assert refused.code == 1
+    assert "cannot read the sensitive names of reconciler.yaml at HEAD^1" in refused.stderr
+    first = reconciler("plan", "--sensitive-from", "HEAD", cwd=repo)  # no sensitive: there
+    assert first.code == 0, first.both
+
+
+def _json_escaped(text: str) -> str:
+    return "".join(f"\\u{ord(char):04x}" for char in text)
+
+
+#: How a vendor might echo alice's email and phone in its error text (issue 23.6).
+_REENCODED = {
+    "as sent": lambda text: text,
+    "json \\u escapes": _json_escaped,
+    "upper case": str.upper,
+    "url encoded": lambda text: quote(text, safe=""),
+    "form encoded": lambda text: quote_plus(text),
+    "html entities": lambda text: "".join(f"&#{ord(char)};" for char in text),
+    "escaped then url encoded": lambda text: quote(_json_escaped(text), safe=""),
+    "without punctuation": lambda text: "".join(c for c in text if c.isalnum()).upper(),
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(_REENCODED))
+@pytest.mark.parametrize("in_json", [False, True])
+def test_a_vendor_message_reencoding_the_request_reveals_nothing(
+    workspace: Workspace, encoding: str, in_json: bool
+) -> None:
+    """A vendor (or whatever answers as one) echoes the refused request re-encoded: apply's
+    text, JSON and step summary show neither the email nor a sensitive value, in any form."""
+    config = dataclasses.replace(workspace.config, sensitive=frozenset({"email", "phone"}))
+    here = dataclasses.replace(workspace, config=config)
+    spec = UserSpec("u1", email=NEW_EMAIL, attributes={"phone": NEW_PHONE, "plan": "pro"})
+    plan = Plan((plan_target("local", "sandbox", CAPABILITIES["sandbox"], [spec], {}),))
+    encode = _REENCODED[encoding]
+    echoed = f"invalid email {encode(NEW_EMAIL)} or phone {encode(NEW_PHONE)} (plan pro)"
+    message = f"422 {json.dumps({'detail': echoed}) if in_json else echoed}"
+    report = ApplyReport((UserOutcome("local", "u1", "failed", message=message),))
+    shown = mask_report(report, plan, here.config.sensitive)
+    outputs = {
+        "apply text": styled(report_lines(shown), colour=False),
+        "apply markdown (step summary)": render_apply_markdown(shown),
+        "apply json": json_text(report_document(shown)),
+    }
+    for name, output in outputs.items():
+        seen = skeleton(decode(output))
+        for value in (NEW_EMAIL, NEW_PHONE, "alice.new", "5550199"):
+            assert skeleton(value) not in seen, (name, value, output)
+        assert "422" in output, (name, output)
+
+
+def test_a_vendor_message_without_sensitive_values_is_shown_decoded() -> None:
+    assert (
+        mask_vendor_text("400 bad \\u0022plan\\u0022 for u1", {NEW_EMAIL})
+        == '400 bad "plan" for u1'
+    )
+    assert mask_vendor_text("409 write to bob@corp.example denied", set()) == (
+        "409 write to (sensitive) denied"  # any email, whoever's: the email is always masked
+    )

@@ -95,3 +95,55 @@ def test_parallelism_is_capped(attacker: Attacker) -> None:
     assert outcome.code == 1
     assert "targets.local.parallelism: must be at most 64, got 100000" in outcome.stderr
     assert attacker.run("plan", "--parallelism", "65").code == 1
+
+
+#: Secrets a CI job may hold that pass every name rule but the allow-list (issue 23.3).
+OTHER_SECRETS = {
+    "GH_TOKEN": "gho_other-secret-1",
+    "AWS_SECRET_ACCESS_KEY": "aws-other-secret-2",
+    "NPM_TOKEN": "npm-other-secret-3",
+    "DEPLOY_PASSWORD": "deploy-other-secret-4",
+    "USERTOUR_API_KEY": "usertour-other-secret-5",
+}
+
+
+@pytest.mark.parametrize("provider", ["sprig", "usertour"])
+@pytest.mark.parametrize("variable", sorted(OTHER_SECRETS))
+def test_api_key_env_cannot_name_another_secret(
+    attacker: Attacker, proxy: list[bytes], provider: str, variable: str
+) -> None:
+    """A pull request points a loopback target's api_key_env at another secret of the job:
+    refused before it is read, and nothing reaches the listener standing in for the target."""
+    if provider == "usertour" and variable == "USERTOUR_API_KEY":
+        pytest.skip("the Usertour key is a Usertour target's to read")
+    port = proxy[0].decode()
+    config = (
+        f"targets:\n  prod:\n    provider: {provider}\n"
+        f"    base_url: http://127.0.0.1:{port}\n    api_key_env: {variable}\n"
+    )
+    attacker.write({"users/a.yaml": 'users:\n  - id: "1"\n'}, config=config)
+    outcome = attacker.run("plan", env=OTHER_SECRETS)
+    assert outcome.code == 1, outcome
+    assert f"api_key_env '{variable}' is not a {provider} key variable" in outcome.stderr
+    assert f"RECONCILER_KEY_VARIABLES={provider}:<variable>" in outcome.stderr
+    assert_nothing_leaked([outcome], *OTHER_SECRETS.values())
+    assert proxy[1:] == []  # no connection at all
+
+
+def test_the_operator_may_allow_a_key_variable_for_one_provider(
+    attacker: Attacker, proxy: list[bytes]
+) -> None:
+    port = proxy[0].decode()
+    config = (
+        "targets:\n  prod:\n    provider: sprig\n"
+        f"    base_url: http://127.0.0.1:{port}\n    api_key_env: SURVEYS_KEY\n"
+    )
+    attacker.write({"users/a.yaml": 'users:\n  - id: "1"\n'}, config=config)
+    env = {"SURVEYS_KEY": "surveys-key-value", "RECONCILER_KEY_VARIABLES": "usertour:SURVEYS_KEY"}
+    refused = attacker.run("plan", env=env)
+    assert refused.code == 1 and "is not a sprig key variable" in refused.stderr
+    assert proxy[1:] == []
+    allowed = attacker.run("plan", env={**env, "RECONCILER_KEY_VARIABLES": "sprig:SURVEYS_KEY"})
+    assert allowed.code == 1  # the listener is no Sprig: but the key was read and sent there
+    assert "is not a sprig key variable" not in allowed.stderr
+    assert any(b"surveys-key-value" in received for received in proxy[1:])

@@ -21,10 +21,16 @@ import pytest
 import yaml
 
 from tests.e2e.emulator import StartEmulator
-from tests.e2e.http_repo import KEYS, write_repo
+from tests.e2e.http_repo import KEYS as SETTINGS
+from tests.e2e.http_repo import write_repo
+
 from tests.github_runner import ROOT, Runner, load_action
 
 pytest_plugins = ("tests.e2e.emulator",)
+
+#: The vendor keys alone (the settings beside them are no keys).
+KEYS = {name: value for name, value in SETTINGS.items() if name.endswith("_API_KEY")}
+
 
 #: Python files the checkout could plant on an import path; each reports that it ran.
 PLANTED_MODULES = (

@@ -18,6 +18,7 @@ from reconciler.apply.lostwrite import send_user
 from reconciler.apply.verify import verify
 from reconciler.concurrency import fan_out
 from reconciler.errors import OutcomeUnknown, ReconcilerError
+from reconciler.mapping import NO_MAPPING, TargetMapping, map_user
 from reconciler.model import (
     ApplyReport,
     LiveUser,
@@ -43,20 +44,23 @@ def apply_plan(
     wait: float | None,
     stop: threading.Event | None = None,
     steps: StepFactory = Quiet,
+    mappings: Mapping[str, TargetMapping] | None = None,
 ) -> ApplyReport:
     """Send every action of a plan that passed its guards (``guards.check``), and verify it.
 
     ``users``: the declarations the plan was made from (verification compares with them).
     ``wait``: seconds to poll eventually consistent targets until they show the plan (None: no
     wait, so the applied values are not verified there). ``stop``: once set, nothing new is
-    sent; requests in flight finish and the rest is reported as not sent.
+    sent; requests in flight finish and the rest is reported as not sent. ``mappings``: each
+    target's ``mapping:``, so that verification compares the values that were sent there.
     """
-    specs = {user.id: user for user in users}
     stop = stop or threading.Event()
     outcomes: list[UserOutcome] = []
     durations: dict[str, float] = {}
     for target_plan in checked.plan.targets:
         provider = providers[target_plan.target]
+        mapping = (mappings or {}).get(target_plan.target, NO_MAPPING)
+        specs = {user.id: map_user(user, mapping) for user in users}
         sending = steps(f"{target_plan.target}: applying", len(target_plan.changes))
         outcomes.extend(upsert_target(target_plan, provider, specs, wait, stop, sending.advance))
         durations[target_plan.target] = sending.close()

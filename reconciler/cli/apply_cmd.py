@@ -108,7 +108,10 @@ def run_apply(request: ApplyRequest) -> None:
         checked = guards.check(the_plan, limits)
         confirm(the_plan, request.assume_yes)
         with interruptible(stop):
-            report = apply_plan(checked, workspace.users, providers, request.wait, stop, Progress)
+            mappings = {target.name: target.mapping for target in workspace.targets}
+            report = apply_plan(
+                checked, workspace.users, providers, request.wait, stop, Progress, mappings
+            )
     # What every format prints of the outcome: values and vendor messages masked.
     shown_report = mask_report(report, the_plan, workspace.config.sensitive)
     _show_report(output_format, shown, shown_report)

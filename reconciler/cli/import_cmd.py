@@ -137,6 +137,7 @@ def run_import(request: ImportRequest) -> None:
         with_events=request.with_events,
         pin_target=len(config.targets) > 1,
         schema_ref=schema_ref,
+        mapping=target.mapping,
     )
     if wanted is not None and not live_users:  # a typo must not replace --out with nothing
         raise TargetError(target.name, f"none of the users asked for was found: {_some(wanted)}")

@@ -37,6 +37,7 @@ from reconciler.load.targetcheck import (
     unprintable,
 )
 from reconciler.load.yamlcore import SAFE_INTEGER
+from reconciler.mapping import NO_MAPPING, TargetMapping
 from reconciler.model import LiveUser, Membership, format_path
 from reconciler.providers.base import (
     BOOLEAN,
@@ -80,6 +81,8 @@ class ImportOptions:
     pin_target: bool = False
     #: The modeline's ``$schema`` (relative to the file, or a URL); None writes none.
     schema_ref: str | None = None
+    #: The target's ``mapping:``, read backwards: renamed back, joined strings split.
+    mapping: TargetMapping = NO_MAPPING
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,16 +186,17 @@ def _attributes(
         # As plans compare it: a JSON target's 12.0 is the integer 12 (JavaScript says 12).
         value = normalise(live.attributes[name], caps)
         reason = _value_problem(name, value, caps)
-        if reason:
-            skip(format_path(("attributes", name)), reason)
+        received = reason or options.mapping.receive_one(name, value)
+        if isinstance(received, str):
+            skip(format_path(("attributes", name)), received)
         else:
-            kept[name] = value
+            kept[received[0]] = received[1]
     if system:
         comments.append(
             f"# {options.provider.capitalize()}'s own attributes (declarations cannot hold them):"
         )
         comments.extend(system)
-    return kept
+    return dict(sorted(kept.items()))  # renamed back: in the order of the declared names
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from yaml.nodes import Node
 
 from reconciler.errors import ConfigError, Problem, ValidationError
 from reconciler.load import configcheck, confine, envvars, schemas, yamlload
+from reconciler.mapping import NO_MAPPING, AttributeRule, TargetMapping
 from reconciler.model import JsonPath, Source
 
 CONFIG_FILE = "reconciler.yaml"
@@ -51,6 +52,8 @@ class TargetConfig:
     source: Source | None = None
     #: (field, text as written) of the fields that held ``${VAR}``: what messages quote.
     written: tuple[tuple[str, str], ...] = ()
+    #: How declared attributes are sent here (``mapping:``); empty: as declared.
+    mapping: TargetMapping = NO_MAPPING
 
     def shown(self, field_name: str) -> str:
         """A field for messages: as written when it held ``${VAR}``, else its value."""
@@ -110,7 +113,7 @@ def load_config(
     document, expansion = _parse(data, file, environ)
     locator = document.locator()
     _refuse(_schema_problems(document, expansion, file, locator))
-    config = _build(path.absolute(), file, document.value or {}, expansion.written)
+    config = _build(path.absolute(), file, document.value or {}, expansion.written, locator)
     config = replace(config, sensitive=config.sensitive | operator_sensitive(environ))
     _refuse(configcheck.check(config, file, expansion.references, locator))
     return config
@@ -210,13 +213,21 @@ def _located(file: str, locator: yamlload.Locator, issue: schemas.SchemaIssue) -
 
 
 def _build(
-    path: Path, file: str, document: dict[str, Any], written: Mapping[JsonPath, str]
+    path: Path,
+    file: str,
+    document: dict[str, Any],
+    written: Mapping[JsonPath, str],
+    locator: yamlload.Locator,
 ) -> Config:
     """Schema-checked document -> Config (defaults filled, sandbox paths resolved)."""
     root = path.parent
     targets = {
         name: _target(name, document["targets"][name], root, file, written)
         for name in sorted(document["targets"])
+    }
+    targets = {
+        name: replace(target, mapping=_mapping(name, document["targets"][name], locator))
+        for name, target in targets.items()
     }
     users = document.get("users", list(DEFAULT_USERS))
     entries = (users,) if isinstance(users, str) else tuple(users)
@@ -264,3 +275,16 @@ def _target(
         source=Source(file, ("targets", name)),
         written=as_written,
     )
+
+
+def _mapping(name: str, entry: dict[str, Any], locator: yamlload.Locator) -> TargetMapping:
+    """A target's ``mapping:`` (schema-checked): ``drop``, or ``{rename: NEW, join: SEP}``."""
+    rules = []
+    for attribute, how in sorted((entry.get("mapping") or {}).items()):
+        line, column = locator.locate(("targets", name, "mapping", attribute))
+        if how == "drop":
+            rules.append(AttributeRule(attribute, drop=True, line=line, column=column))
+        else:
+            rename, join = how.get("rename"), how.get("join")
+            rules.append(AttributeRule(attribute, rename, join, line=line, column=column))
+    return TargetMapping(tuple(rules)) if rules else NO_MAPPING

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import Problem, ValidationError
-from reconciler.load import schemas, yamlload
-from reconciler.load.config import Config
+from reconciler.load import mappingcheck, schemas, yamlload
+from reconciler.load.config import Config, display_path
 from reconciler.load.crosscheck import (
     CompanyValue,
     Entry,
@@ -109,6 +109,10 @@ def load_declarations(
     positions = Positions(files, reader(tree))
     problems.extend(duplicate_problems(duplicates, positions))
     problems.extend(company_problems(conflicts(config, companies), positions))
+    if paths is None and tree is None:
+        # Only with every file read can an attribute be said to be declared nowhere.
+        config_file = display_path(config.path)
+        problems.extend(mappingcheck.unknown_attributes(config, config_file, users, only))
     if problems:
         raise ValidationError(problems)
     users.sort(key=lambda user: user.id)

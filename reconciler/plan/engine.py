@@ -14,6 +14,7 @@ from reconciler.errors import ConfigError, MissingKey
 from reconciler.load.config import TargetConfig
 from reconciler.load.declarations import targets_users
 from reconciler.load.workspace import Workspace, in_shard
+from reconciler.mapping import map_user
 from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
 from reconciler.plan.liveread import read_live
 from reconciler.plan.planner import (
@@ -92,7 +93,9 @@ def _plan_target(
 ) -> TargetPlan:
     """One target's plan from one read: its declared users, and with ``prune`` the deletion
     candidates too (every listed user, or the users a --changed-since change stopped declaring).
+    The users are compared as the target's mapping sends them (reconciler.yaml ``mapping:``).
     """
+    desired = [map_user(user, target.mapping) for user in desired]
     ids = [user.id for user in desired]
     removed = _removed_ids(workspace, target.name) if prune else None
     whole = prune and removed is None

@@ -328,6 +328,8 @@ def refusal(value: Any, kind: str, labels: tuple[str, ...]) -> str:
     refusing = [CAPABILITIES[k] for k in sorted(kinds) if k in CAPABILITIES]
     options = [k for k in _ALTERNATIVES.get(kind, (STRING,)) if all(holds(c, k) for c in refusing)]
     instead = f"use a {' or '.join(options)}, or " if options else ""
+    if kind == LIST:  # the same list may suit the other targets: join it for these alone
+        instead += "join it into a string with a mapping: in reconciler.yaml, or "
     return f"{who} cannot hold {describe(value)}; {instead}limit this user with targets:"
 
 

@@ -111,9 +111,19 @@ class _Declared:
     comments: list[str] = field(default_factory=list)
 
 
-def render_import(live_users: Iterable[LiveUser], options: ImportOptions) -> ImportResult:
-    """The declaration file for ``live_users``: sorted by id, keys in a fixed order."""
+def declare_users(
+    live_users: Iterable[LiveUser], options: ImportOptions
+) -> tuple[list[dict[str, Any]], tuple[LeftOut, ...]]:
+    """Each live user's declaration fields (sorted by id), and what was left out: what
+    ``import`` merges into existing declarations (importing/merge.py)."""
     left_out: list[LeftOut] = []
+    declared = _declared(live_users, options, left_out)
+    return [user.fields for user in declared], tuple(left_out)
+
+
+def _declared(
+    live_users: Iterable[LiveUser], options: ImportOptions, left_out: list[LeftOut]
+) -> list[_Declared]:
     declared: list[_Declared] = []
     for live in sorted(live_users, key=lambda user: user.id):
         problem = _id_problem(live.id)
@@ -121,6 +131,13 @@ def render_import(live_users: Iterable[LiveUser], options: ImportOptions) -> Imp
             left_out.append(LeftOut(live.id, "id", f"{problem}: the whole user is left out"))
             continue
         declared.append(_declare(live, options, left_out))
+    return declared
+
+
+def render_import(live_users: Iterable[LiveUser], options: ImportOptions) -> ImportResult:
+    """The declaration file for ``live_users``: sorted by id, keys in a fixed order."""
+    left_out: list[LeftOut] = []
+    declared = _declared(live_users, options, left_out)
     document: dict[str, Any] = {}
     if options.pin_target:
         document["defaults"] = {"targets": [options.target]}

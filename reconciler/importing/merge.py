@@ -247,7 +247,7 @@ def _differs(target: str) -> str:
 
 
 def _not_held(target: str, before: Sequence[str], name: str | None) -> str:
-    fix = f" or drop it there (targets.{target}.mapping: {{{name}: drop}})" if name else ""
+    fix = f" drop it there (targets.{target}.mapping: {{{name}: drop}})," if name else ""
     return (
         f"declared for {', '.join(before)}, but target {target} does not hold it: plan will "
         f"send it to {target}; keep it,{fix} or remove it"

@@ -16,7 +16,7 @@ from yaml.nodes import Node
 from reconciler.errors import ConfigError, Problem, ValidationError
 from reconciler.load import configcheck, confine, envvars, schemas, yamlload
 from reconciler.mapping import NO_MAPPING, AttributeRule, TargetMapping
-from reconciler.model import JsonPath, Source
+from reconciler.model import JsonPath, Source, format_path
 
 CONFIG_FILE = "reconciler.yaml"
 DEFAULT_PARALLELISM = 8
@@ -115,6 +115,7 @@ def load_config(
     _refuse(_schema_problems(document, expansion, file, locator))
     config = _build(path.absolute(), file, document.value or {}, expansion.written, locator)
     config = replace(config, sensitive=config.sensitive | operator_sensitive(environ))
+    config = replace(config, sensitive=renamed_sensitive(config))
     _refuse(configcheck.check(config, file, expansion.references, locator))
     return config
 
@@ -174,6 +175,20 @@ def operator_sensitive(environ: Mapping[str, str]) -> frozenset[str]:
     return frozenset(
         name.strip() for name in environ.get(SENSITIVE_ENV, "").split(",") if name.strip()
     )
+
+
+def renamed_sensitive(config: Config) -> frozenset[str]:
+    """``sensitive`` with the names a mapping sends a sensitive attribute under: masking goes
+    by the plan's paths, which hold the target's name. Without this, a pull request could
+    unmask a value the workflow keeps masked (``RECONCILER_SENSITIVE=phone``) by renaming
+    ``phone`` in a target's mapping. Masking more is always allowed."""
+    added: set[str] = set()
+    for target in config.targets.values():
+        for rule in target.mapping.rules:
+            declared_path = format_path(("attributes", rule.name))
+            if rule.rename and {rule.name, declared_path} & config.sensitive:
+                added.update((rule.rename, format_path(("attributes", rule.rename))))
+    return config.sensitive | added
 
 
 def _read_config(path: Path) -> bytes:

@@ -270,3 +270,21 @@ def test_validate_messages_never_quote_a_declared_value(attacker: Attacker) -> N
         assert f"users[0].attributes.{name}:" in text, (name, text)
     assert "users[0].id: expected a string, got an integer; quote it" in text
     assert "users[0].events[0].timestamp: expected an integer, got a string" in text
+
+
+def test_a_pull_request_cannot_unmask_by_renaming(tmp_path: Path) -> None:
+    """The workflow masks ``phone`` (RECONCILER_SENSITIVE) and the file too; a pull request
+    drops it from ``sensitive:`` and renames it in the target's mapping, so that the plan
+    shows ``attributes.mobile``: the value stays masked under its new name."""
+    repo = _live_repo(tmp_path)
+    config = (repo / "reconciler.yaml").read_text().replace("sensitive: [phone]\n", "")
+    config = config.replace(
+        "provider: sandbox\n", "provider: sandbox\n    mapping: {phone: {rename: mobile}}\n"
+    )
+    alice = {"id": "alice", "email": NEW_EMAIL, "attributes": {"phone": NEW_PHONE, "plan": "x"}}
+    write_files(repo, {"reconciler.yaml": config, "users/a.yaml": {"users": [alice]}})
+    env = {"RECONCILER_SENSITIVE": "phone"}
+    outputs = plan_outputs(repo, env=env)
+    assert "+ attributes.mobile = (sensitive)" in outputs["plan text stdout"]
+    outputs.update(apply_outputs(repo, env=env))
+    assert leaks(outputs, [NEW_PHONE, LIVE_PHONE, "555 01"]) == []

@@ -27,10 +27,11 @@ def _config(running: RunningEmulator, research_mapping: dict[str, Any]) -> str:
                 "provider": "sprig",
                 "base_url": running.url,
                 "api_key_env": "SPRIG_API_KEY",
-                "mapping": research_mapping,
             },
         }
     }
+    if research_mapping:
+        config["targets"]["research"]["mapping"] = research_mapping
     return yaml.safe_dump(config, sort_keys=False)
 
 

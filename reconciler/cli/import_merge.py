@@ -18,7 +18,7 @@ from typing import Any
 
 from reconciler.cli import console
 from reconciler.cli.support import write_atomically
-from reconciler.errors import ReconcilerError, UnwritableError
+from reconciler.errors import DecisionsLeft, UnwritableError
 from reconciler.escape import printable
 from reconciler.importing.importer import ImportOptions, LeftOut, declare_users, render_import
 from reconciler.importing.merge import Existing, Finding, Merge, Targets, merge_users
@@ -32,10 +32,6 @@ from reconciler.providers import CAPABILITIES
 
 #: Users named in one grouped line before "and N more".
 SHOWN = 5
-
-
-class DecisionsLeft(ReconcilerError):
-    """The merge is written, but some values differ between targets: a person decides."""
 
 
 @dataclass(slots=True)

@@ -112,7 +112,7 @@ IMPORT_HELP = """Write the live users of one target as a declaration file, ready
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the YAML to FILE (replaced atomically) instead of stdout.",
+    help="Merge into the declarations: declared users edited in place, new ones into FILE.",
 )
 @click.option(
     "--include-system",

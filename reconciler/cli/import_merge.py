@@ -21,7 +21,7 @@ from reconciler.cli.support import write_atomically
 from reconciler.errors import DecisionsLeft, UnwritableError
 from reconciler.escape import printable
 from reconciler.importing.importer import ImportOptions, LeftOut, declare_users, render_import
-from reconciler.importing.merge import Existing, Finding, Merge, Targets, merge_users
+from reconciler.importing.merge import EntryEdit, Existing, Finding, Merge, Targets, merge_users
 from reconciler.importing.yamledit import edit_file
 from reconciler.load import yamlload
 from reconciler.load.config import Config, TargetConfig, display_path
@@ -63,7 +63,7 @@ def merge_import(
     if not declarations.users:
         return None
     fields, left_out = declare_users(live_users, options)
-    existing = _existing(declarations)
+    existing = _existing(declarations, {user["id"] for user in fields})
     merge = merge_users(fields, existing, _targets(config, target))
     merged = Merged(merge, left_out)
     merged.unchanged = len(fields) - len(merge.new_users) - len(merge.edits)
@@ -88,20 +88,21 @@ def _targets(config: Config, target: TargetConfig) -> Targets:
     )
 
 
-def _existing(declarations: Declarations) -> dict[str, Existing]:
-    """Every declared user with its entry as written and its file's defaults."""
-    documents: dict[str, yamlload.Document] = {}
+def _existing(declarations: Declarations, ids: set[str]) -> dict[str, Existing]:
+    """The declared users among ``ids``, with their entries as written and their files'
+    defaults (each file read and located once)."""
     paths = {display_path(path): path for path in declarations.files}
+    documents: dict[str, tuple[dict[str, Any], yamlload.Locator]] = {}
     found = {}
     for spec in declarations.users:
-        if spec.source is None or spec.source.file not in paths:
+        if spec.id not in ids or spec.source is None or spec.source.file not in paths:
             continue
         file, index = spec.source.file, int(spec.source.path[1])
         if file not in documents:
-            documents[file] = yamlload.load_file(paths[file], file)
-        document = documents[file]
-        value = document.value or {}
-        line, _ = document.locator().locate(("users", index))
+            document = yamlload.load_file(paths[file], file)
+            documents[file] = (document.value or {}, document.locator())
+        value, locator = documents[file]
+        line, _ = locator.locate(("users", index))
         found[spec.id] = Existing(
             spec, value["users"][index], value.get("defaults") or {}, file, index, line
         )
@@ -130,12 +131,34 @@ def _edited_texts(
     for file, edits in sorted(by_file.items()):
         text = paths[file].read_text(encoding="utf-8")
         new_users = _pinned(merge.new_users, text, file, target, config) if file == out else []
-        texts[paths[file]] = edit_file(text, file, edits, new_users)
+        defaults_targets = _defaults_targets(text, file, edits)
+        texts[paths[file]] = edit_file(text, file, edits, new_users, defaults_targets)
         if edits:
             merged.edited[file] = len(edits)
     if appended:
         merged.new_file = out
     return texts
+
+
+def _defaults_targets(text: str, file: str, edits: list[EntryEdit]) -> tuple[str, ...] | None:
+    """When every user of a file that takes its targets from the file's defaults joins the
+    same targets, the defaults say so once (``defaults: {targets: [a, b]}``) instead of each
+    entry: the common case of a file one import wrote and the next one merges into. The edits
+    of those entries then leave their ``targets:`` alone."""
+    document = yamlload.parse_mapping(text, file).value or {}
+    if "targets" not in (document.get("defaults") or {}):
+        return None
+    relying = {i for i, user in enumerate(document.get("users") or []) if "targets" not in user}
+    joining = {edit.index: edit.targets for edit in edits if edit.index in relying}
+    if not relying or set(joining) != relying or len(set(joining.values())) != 1:
+        return None
+    (targets,) = set(joining.values())
+    if targets is None:
+        return None
+    for edit in edits:
+        if edit.index in relying:
+            edit.targets = None
+    return targets
 
 
 def _pinned(

@@ -58,9 +58,14 @@ class _Text:
 
 
 def edit_file(
-    text: str, file: str, edits: Sequence[EntryEdit], new_users: Sequence[dict[str, Any]]
+    text: str,
+    file: str,
+    edits: Sequence[EntryEdit],
+    new_users: Sequence[dict[str, Any]],
+    defaults_targets: tuple[str, ...] | None = None,
 ) -> str:
-    """``text`` with ``edits`` applied and ``new_users`` appended to its ``users:``."""
+    """``text`` with ``edits`` applied and ``new_users`` appended to its ``users:``, and the
+    ``targets:`` of its ``defaults:`` replaced by ``defaults_targets`` when given."""
     document = yamlload.parse_mapping(text, file, keep_nodes=True)
     root = document.root
     if document.value is None or not isinstance(root, MappingNode):
@@ -76,9 +81,23 @@ def edit_file(
             splices.extend(_entry_splices(source, entry, own, edit))
     if new_users:
         splices.append(_append(source, users_key, users, document.value, new_users))
+    if defaults_targets is not None:
+        splices.append(_defaults_splice(source, root, defaults_targets))
     edited = _apply(text, splices)
-    _check(edited, file, _intended(document.value, edits, new_users))
+    intended = _intended(document.value, edits, new_users)
+    if defaults_targets is not None:
+        intended["defaults"]["targets"] = list(defaults_targets)
+    _check(edited, file, intended)
     return edited
+
+
+def _defaults_splice(source: _Text, root: MappingNode, targets: tuple[str, ...]) -> _Splice:
+    _, defaults = _child(root, "defaults")
+    value = _child(defaults, "targets")[1] if isinstance(defaults, MappingNode) else None
+    if value is None:
+        raise UnwritableError("the file's defaults have no targets: to replace; please report")
+    start, end = source.offset(value.start_mark), source.offset(value.end_mark)
+    return _Splice(start, end, flow_text(list(targets)))
 
 
 def _resolved(entry: Node, edit: EntryEdit) -> EntryEdit:

@@ -175,3 +175,27 @@ def test_an_attribute_one_target_lacks_is_expressed_with_a_drop(
     third = _import(run, repo, "--target", "onboarding", "--all")
     assert third.code == 0, third.stderr
     assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_users_all_on_both_targets_change_the_defaults_once(run: Run, tmp_path: Path) -> None:
+    """The file the first import wrote pins its users with defaults: when every one of them
+    is on the second target too, the defaults say so once, not each entry."""
+    config = (
+        "targets:\n  a: {provider: sandbox, path: a.db}\n  b: {provider: sandbox, path: b.db}\n"
+    )
+    (tmp_path / "reconciler.yaml").write_text(config)
+    (tmp_path / "users").mkdir()
+    users = [{"id": f"u{n}", "attributes": {"n": n}} for n in range(3)]
+    (tmp_path / "users" / "seed.yaml").write_text(yaml.safe_dump({"users": users}))
+    assert run("apply", "--yes", cwd=tmp_path).code == 0
+    (tmp_path / "users" / "seed.yaml").unlink()
+    assert (
+        run("import", "--target", "a", "--all", "--out", "users/people.yaml", cwd=tmp_path).code
+        == 0
+    )
+    merged = run("import", "--target", "b", "--all", "--out", "users/people.yaml", cwd=tmp_path)
+    assert merged.code == 0, merged.stderr
+    text = (tmp_path / "users" / "people.yaml").read_text()
+    assert "defaults:\n  targets: [a, b]\n" in text
+    assert text.count("targets") == 1
+    assert run("plan", "--detailed-exitcode", cwd=tmp_path).code == 0

@@ -135,6 +135,7 @@ def run_import(request: ImportRequest) -> None:
     config = load_config(request.config_path, os.environ)
     target = request.overrides.target(_one_target(config, request.target_names))
     capabilities = _capabilities(target, wanted is None, request.with_events)
+    _note_no_inverse(target)
     live_users = _read(target, wanted)
     schema_ref, schema = _schema_ref(config, out_path)
     options = ImportOptions(
@@ -196,6 +197,16 @@ def _capabilities(target: TargetConfig, import_all: bool, with_events: bool) -> 
     if with_events and not capabilities.events:
         console.note(f"Note: target {target.name} records no events: --with-events adds none.")
     return capabilities
+
+
+def _note_no_inverse(target: TargetConfig) -> None:
+    """A dropped attribute has no inverse: the target never holds it, so it cannot be read."""
+    dropped = [rule.name for rule in target.mapping.rules if rule.drop]
+    if dropped:
+        console.note(
+            f"Note: target {target.name}'s mapping drops {', '.join(map(printable, dropped))}: "
+            "the target never holds it, so import cannot declare it (import another target)."
+        )
 
 
 def _read(target: TargetConfig, wanted: Sequence[str] | None) -> list[LiveUser]:

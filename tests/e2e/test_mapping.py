@@ -130,3 +130,7 @@ def test_import_reads_the_mapping_back(run: Run, emulator: StartEmulator, tmp_pa
         "Not imported: attributes.notes of 1 user (u1): the target's mapping drops this "
         "attribute: not managed there" in imported.stderr
     )
+    assert (
+        "Note: target research's mapping drops notes: the target never holds it, so import "
+        "cannot declare it (import another target)." in imported.stderr
+    )

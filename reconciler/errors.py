@@ -133,6 +133,10 @@ class UnwritableError(ReconcilerError):
     """The YAML written would not read back as the live values: a bug, reported, not written."""
 
 
+class DecisionsLeft(ReconcilerError):
+    """import merged what it could, but values differ between targets: a person decides."""
+
+
 class StoreError(ReconcilerError):
     """The SQLite file cannot be opened, is from a newer reconciler, or a statement failed."""
 

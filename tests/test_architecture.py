@@ -209,7 +209,16 @@ def test_the_cycle_finder_sees_lazy_and_relative_imports(tmp_path: Path) -> None
 # --- the tree shows the flow: load -> plan -> render | apply -> providers ------------------------
 
 #: Modules every stage may use: plain values, errors, escaping, the one pool, progress lines.
-FLOOR = {"errors", "model", "escape", "quoting", "concurrency", "progress", "__init__"}
+FLOOR = {
+    "errors",
+    "model",
+    "mapping",
+    "escape",
+    "quoting",
+    "concurrency",
+    "progress",
+    "__init__",
+}
 #: The stages each stage may import besides the floor (README, "Architecture"). load and
 #: providers know each other: a target's config is loaded, and what a kind holds is checked
 #: offline. Nothing imports back up the flow: load never plans, plan never renders or

@@ -188,7 +188,10 @@ def test_null_and_lists_on_sprig(repo: WriteRepo) -> None:
         (5, "users[0].attributes.tags"),
     ]
     assert "target production (sprig) cannot remove attributes (null)" in problems[0].message
-    assert "cannot hold a list; use a string, or limit this user" in problems[1].message
+    assert (
+        "cannot hold a list; use a string, or join it into a string with a mapping: in "
+        "reconciler.yaml, or limit this user" in problems[1].message
+    )
 
 
 def test_reserved_prefix_and_the_email_attribute(repo: WriteRepo) -> None:

@@ -35,6 +35,7 @@ from reconciler.apply.lostwrite import send_user
 from reconciler.apply.verify import verify
 from reconciler.concurrency import fan_out_until
 from reconciler.errors import NotSent, OutcomeUnknown, ReconcilerError
+from reconciler.mapping import NO_MAPPING, TargetMapping, map_user
 from reconciler.model import (
     ApplyReport,
     LiveUser,
@@ -72,6 +73,7 @@ def apply_plan(
     stop: threading.Event | None = None,
     steps: StepFactory = Quiet,
     guards: Mapping[str, Guard] | None = None,
+    mappings: Mapping[str, TargetMapping] | None = None,
 ) -> ApplyReport:
     """Send every action of a plan that passed its guards (``guards.check``), and verify it.
 
@@ -80,15 +82,17 @@ def apply_plan(
     wait, so the applied values are not verified there). ``stop``: once set, nothing new is
     sent; requests in flight get ``GRACE`` seconds and the rest is reported as not sent.
     ``guards``: per target, its write-ahead record (evidence.py); targets without one (read
-    at once after a write) need none.
+    at once after a write) need none. ``mappings``: each target's ``mapping:``, so that
+    verification compares the values that were sent there.
     """
-    specs = {user.id: user for user in users}
     stop = stop or threading.Event()
     outcomes: list[UserOutcome] = []
     durations: dict[str, float] = {}
     for target_plan in checked.plan.targets:
         provider = providers[target_plan.target]
         guard = (guards or {}).get(target_plan.target)
+        mapping = (mappings or {}).get(target_plan.target, NO_MAPPING)
+        specs = {user.id: map_user(user, mapping) for user in users}
         sending = steps(f"{target_plan.target}: applying", len(target_plan.changes))
         outcomes.extend(
             upsert_target(target_plan, provider, specs, wait, stop, sending.advance, guard)

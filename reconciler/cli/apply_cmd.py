@@ -141,8 +141,16 @@ def run_apply(request: ApplyRequest) -> None:
             confirm(the_plan, request.assume_yes)
         interrupts.providers.extend(providers.values())
         interrupts.sending = True
+        mappings = {target.name: target.mapping for target in workspace.targets}
         report = apply_plan(
-            checked, workspace.users, providers, request.wait, interrupts.stop, Progress, guards
+            checked,
+            workspace.users,
+            providers,
+            request.wait,
+            interrupts.stop,
+            Progress,
+            guards,
+            mappings,
         )
         # What every format prints of the outcome: values and vendor messages masked.
         shown_report = mask_report(report, the_plan, workspace.config.sensitive)

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli import console
+from reconciler.cli import console, import_merge
 from reconciler.cli.options import common_options, parallelism_option
 from reconciler.cli.requests import ImportRequest, import_request
 from reconciler.cli.support import write_atomically
@@ -76,11 +76,19 @@ IMPORT_HELP = """Write the live users of one target as a declaration file, ready
     stderr; the others are still written, and import exits 1.
 
     The output holds real emails and attribute values (personal data): it goes only to
-    stdout or FILE, never to logs. --out replaces FILE (review with git diff); the file's
-    modeline points, relative to FILE, at the nearest schemas/users.schema.json (write one
-    with `reconciler schema users --out schemas/users.schema.json`). When the config has
-    other targets, the file sets `defaults: {targets: [T]}`. An id may be declared once in
-    the whole repository: merge users that two targets share (targets: [a, b]).
+    stdout or FILE, never to logs. The file's modeline points, relative to FILE, at the
+    nearest schemas/users.schema.json (write one with `reconciler schema users --out
+    schemas/users.schema.json`). When the config has other targets, the file sets
+    `defaults: {targets: [T]}`.
+
+    With --out, import merges into the declarations that exist (review with git diff): a
+    user declared already is edited in place in its file (comments and order kept): what T
+    holds that the entry lacks is added when no other target of the user would receive it,
+    and T joins the user's targets:. Users no file declares go to FILE (appended when it is
+    a declaration file, else written). A value that differs between the targets is listed
+    with its file:line for a person to decide (the declaration keeps its value; exit 1). The
+    target's mapping: is read backwards first (a string Sprig holds joined is the list).
+    Without --out, the users are printed as one new file.
 
     \b
     Examples:
@@ -104,7 +112,7 @@ IMPORT_HELP = """Write the live users of one target as a declaration file, ready
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the YAML to FILE (replaced atomically) instead of stdout.",
+    help="Merge into the declarations: declared users edited in place, new ones into FILE.",
 )
 @click.option(
     "--include-system",
@@ -127,6 +135,7 @@ def run_import(request: ImportRequest) -> None:
     config = load_config(request.config_path, os.environ)
     target = request.overrides.target(_one_target(config, request.target_names))
     capabilities = _capabilities(target, wanted is None, request.with_events)
+    _note_no_inverse(target)
     live_users = _read(target, wanted)
     schema_ref, schema = _schema_ref(config, out_path)
     options = ImportOptions(
@@ -137,9 +146,21 @@ def run_import(request: ImportRequest) -> None:
         with_events=request.with_events,
         pin_target=len(config.targets) > 1,
         schema_ref=schema_ref,
+        mapping=target.mapping,
     )
     if wanted is not None and not live_users:  # a typo must not replace --out with nothing
         raise TargetError(target.name, f"none of the users asked for was found: {_some(wanted)}")
+    if out_path is not None:
+        merged = import_merge.merge_import(config, target, live_users, options, out_path)
+        if merged is not None:  # users were declared already: merged into their files
+            for line in left_out_lines(merged.left_out):
+                console.note(line)
+            import_merge.report(merged, target)
+            _check_found(target, wanted, live_users, out_path)
+            decisions = import_merge.decisions_left(merged)
+            if decisions is not None:
+                raise decisions
+            return
     result = render_import(live_users, options)
     _check_declarations(result, config, out_path)
     _output(result, out_path)
@@ -176,6 +197,16 @@ def _capabilities(target: TargetConfig, import_all: bool, with_events: bool) -> 
     if with_events and not capabilities.events:
         console.note(f"Note: target {target.name} records no events: --with-events adds none.")
     return capabilities
+
+
+def _note_no_inverse(target: TargetConfig) -> None:
+    """A dropped attribute has no inverse: the target never holds it, so it cannot be read."""
+    dropped = [rule.name for rule in target.mapping.rules if rule.drop]
+    if dropped:
+        console.note(
+            f"Note: target {target.name}'s mapping drops {', '.join(map(printable, dropped))}: "
+            "the target never holds it, so import cannot declare it (import another target)."
+        )
 
 
 def _read(target: TargetConfig, wanted: Sequence[str] | None) -> list[LiveUser]:

@@ -37,6 +37,7 @@ from reconciler.load.targetcheck import (
     unprintable,
 )
 from reconciler.load.yamlcore import SAFE_INTEGER
+from reconciler.mapping import NO_MAPPING, TargetMapping
 from reconciler.model import LiveUser, Membership, format_path
 from reconciler.providers.base import (
     BOOLEAN,
@@ -80,6 +81,8 @@ class ImportOptions:
     pin_target: bool = False
     #: The modeline's ``$schema`` (relative to the file, or a URL); None writes none.
     schema_ref: str | None = None
+    #: The target's ``mapping:``, read backwards: renamed back, joined strings split.
+    mapping: TargetMapping = NO_MAPPING
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +111,19 @@ class _Declared:
     comments: list[str] = field(default_factory=list)
 
 
-def render_import(live_users: Iterable[LiveUser], options: ImportOptions) -> ImportResult:
-    """The declaration file for ``live_users``: sorted by id, keys in a fixed order."""
+def declare_users(
+    live_users: Iterable[LiveUser], options: ImportOptions
+) -> tuple[list[dict[str, Any]], tuple[LeftOut, ...]]:
+    """Each live user's declaration fields (sorted by id), and what was left out: what
+    ``import`` merges into existing declarations (importing/merge.py)."""
     left_out: list[LeftOut] = []
+    declared = _declared(live_users, options, left_out)
+    return [user.fields for user in declared], tuple(left_out)
+
+
+def _declared(
+    live_users: Iterable[LiveUser], options: ImportOptions, left_out: list[LeftOut]
+) -> list[_Declared]:
     declared: list[_Declared] = []
     for live in sorted(live_users, key=lambda user: user.id):
         problem = _id_problem(live.id)
@@ -118,6 +131,13 @@ def render_import(live_users: Iterable[LiveUser], options: ImportOptions) -> Imp
             left_out.append(LeftOut(live.id, "id", f"{problem}: the whole user is left out"))
             continue
         declared.append(_declare(live, options, left_out))
+    return declared
+
+
+def render_import(live_users: Iterable[LiveUser], options: ImportOptions) -> ImportResult:
+    """The declaration file for ``live_users``: sorted by id, keys in a fixed order."""
+    left_out: list[LeftOut] = []
+    declared = _declared(live_users, options, left_out)
     document: dict[str, Any] = {}
     if options.pin_target:
         document["defaults"] = {"targets": [options.target]}
@@ -183,16 +203,17 @@ def _attributes(
         # As plans compare it: a JSON target's 12.0 is the integer 12 (JavaScript says 12).
         value = normalise(live.attributes[name], caps)
         reason = _value_problem(name, value, caps)
-        if reason:
-            skip(format_path(("attributes", name)), reason)
+        received = reason or options.mapping.receive_one(name, value)
+        if isinstance(received, str):
+            skip(format_path(("attributes", name)), received)
         else:
-            kept[name] = value
+            kept[received[0]] = received[1]
     if system:
         comments.append(
             f"# {options.provider.capitalize()}'s own attributes (declarations cannot hold them):"
         )
         comments.extend(system)
-    return kept
+    return dict(sorted(kept.items()))  # renamed back: in the order of the declared names
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,26 @@ def scalar(value: str | int | float) -> str:
     return _emit(node)[1:-2]  # "[value]\n"
 
 
+def flow_text(value: list[Any] | dict[str, Any]) -> str:
+    """A list or mapping on one line (``[a, b]``, ``{plan: pro}``), whatever its width: for
+    a value that replaces another in place (import merging into an existing file)."""
+    node = _represent(value)
+    _all_flow(node)
+    return _emit(node).rstrip("\n")
+
+
+def _all_flow(node: Node) -> None:
+    if isinstance(node, MappingNode):
+        node.flow_style = True
+        for key, child in node.value:
+            _all_flow(key)
+            _all_flow(child)
+    elif isinstance(node, SequenceNode):
+        node.flow_style = True
+        for item in node.value:
+            _all_flow(item)
+
+
 def key_fits(name: str) -> bool:
     """Whether ``name`` written as a key stays within MAX_KEY; only long names are written to
     see (an escape is at most 10 characters, ``\\U000e0041``)."""

@@ -19,7 +19,8 @@ from reconciler.load.declarations import Declarations
 from reconciler.model import UserSpec
 
 #: What makes a target another destination: a change here plans the target in full.
-_TARGET_IDENTITY = ("provider", "base_url", "api_key_env", "path")
+#: What makes a target another destination, or sends other values there (``mapping``).
+_TARGET_IDENTITY = ("provider", "base_url", "api_key_env", "path", "mapping")
 
 
 @dataclass(frozen=True, slots=True)

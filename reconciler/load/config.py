@@ -15,7 +15,8 @@ from yaml.nodes import Node
 
 from reconciler.errors import ConfigError, Problem, ValidationError
 from reconciler.load import configcheck, confine, envvars, schemas, yamlload
-from reconciler.model import JsonPath, Source
+from reconciler.mapping import NO_MAPPING, AttributeRule, TargetMapping
+from reconciler.model import JsonPath, Source, format_path
 
 CONFIG_FILE = "reconciler.yaml"
 DEFAULT_PARALLELISM = 8
@@ -51,6 +52,8 @@ class TargetConfig:
     source: Source | None = None
     #: (field, text as written) of the fields that held ``${VAR}``: what messages quote.
     written: tuple[tuple[str, str], ...] = ()
+    #: How declared attributes are sent here (``mapping:``); empty: as declared.
+    mapping: TargetMapping = NO_MAPPING
 
     def shown(self, field_name: str) -> str:
         """A field for messages: as written when it held ``${VAR}``, else its value."""
@@ -110,8 +113,9 @@ def load_config(
     document, expansion = _parse(data, file, environ)
     locator = document.locator()
     _refuse(_schema_problems(document, expansion, file, locator))
-    config = _build(path.absolute(), file, document.value or {}, expansion.written)
+    config = _build(path.absolute(), file, document.value or {}, expansion.written, locator)
     config = replace(config, sensitive=config.sensitive | operator_sensitive(environ))
+    config = replace(config, sensitive=renamed_sensitive(config))
     _refuse(configcheck.check(config, file, expansion.references, locator))
     return config
 
@@ -173,6 +177,20 @@ def operator_sensitive(environ: Mapping[str, str]) -> frozenset[str]:
     )
 
 
+def renamed_sensitive(config: Config) -> frozenset[str]:
+    """``sensitive`` with the names a mapping sends a sensitive attribute under: masking goes
+    by the plan's paths, which hold the target's name. Without this, a pull request could
+    unmask a value the workflow keeps masked (``RECONCILER_SENSITIVE=phone``) by renaming
+    ``phone`` in a target's mapping. Masking more is always allowed."""
+    added: set[str] = set()
+    for target in config.targets.values():
+        for rule in target.mapping.rules:
+            declared_path = format_path(("attributes", rule.name))
+            if rule.rename and {rule.name, declared_path} & config.sensitive:
+                added.update((rule.rename, format_path(("attributes", rule.rename))))
+    return config.sensitive | added
+
+
 def _read_config(path: Path) -> bytes:
     return confine.read_bounded(path, confine.MAX_CONFIG_BYTES)
 
@@ -210,13 +228,21 @@ def _located(file: str, locator: yamlload.Locator, issue: schemas.SchemaIssue) -
 
 
 def _build(
-    path: Path, file: str, document: dict[str, Any], written: Mapping[JsonPath, str]
+    path: Path,
+    file: str,
+    document: dict[str, Any],
+    written: Mapping[JsonPath, str],
+    locator: yamlload.Locator,
 ) -> Config:
     """Schema-checked document -> Config (defaults filled, sandbox paths resolved)."""
     root = path.parent
     targets = {
         name: _target(name, document["targets"][name], root, file, written)
         for name in sorted(document["targets"])
+    }
+    targets = {
+        name: replace(target, mapping=_mapping(name, document["targets"][name], locator))
+        for name, target in targets.items()
     }
     users = document.get("users", list(DEFAULT_USERS))
     entries = (users,) if isinstance(users, str) else tuple(users)
@@ -264,3 +290,16 @@ def _target(
         source=Source(file, ("targets", name)),
         written=as_written,
     )
+
+
+def _mapping(name: str, entry: dict[str, Any], locator: yamlload.Locator) -> TargetMapping:
+    """A target's ``mapping:`` (schema-checked): ``drop``, or ``{rename: NEW, join: SEP}``."""
+    rules = []
+    for attribute, how in sorted((entry.get("mapping") or {}).items()):
+        line, column = locator.locate(("targets", name, "mapping", attribute))
+        if how == "drop":
+            rules.append(AttributeRule(attribute, drop=True, line=line, column=column))
+        else:
+            rename, join = how.get("rename"), how.get("join")
+            rules.append(AttributeRule(attribute, rename, join, line=line, column=column))
+    return TargetMapping(tuple(rules)) if rules else NO_MAPPING

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from reconciler.errors import Problem
-from reconciler.load import confine, envvars, yamlload
+from reconciler.load import confine, envvars, mappingcheck, yamlload
 from reconciler.model import JsonPath
 from reconciler.quoting import PATH_CHARS, excerpt
 
@@ -76,6 +76,7 @@ def _target_issues(
         message = _key_variable_problem(target, key_owner)
         if message is not None:
             issues.append(((*where, "api_key_env"), message))
+    issues.extend(mappingcheck.config_issues(target))
     return issues
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import Problem, ValidationError
-from reconciler.load import schemas, yamlload
-from reconciler.load.config import Config
+from reconciler.load import mappingcheck, schemas, yamlload
+from reconciler.load.config import Config, display_path
 from reconciler.load.crosscheck import (
     CompanyValue,
     Entry,
@@ -81,6 +81,7 @@ def load_declarations(
     *,
     tree: FileTree | None = None,
     only: frozenset[str] | None = None,
+    check_mappings: bool = True,
 ) -> Declarations:
     """Read and check every declaration file; raise ValidationError with all problems at once.
 
@@ -88,6 +89,8 @@ def load_declarations(
     ``tree`` finds and reads the files instead of the disk; they are then read in this process
     (no worker pool: the bytes would have to be sent to the workers). ``only`` (validate
     --target): the checks of what a target can hold run for these targets alone.
+    ``check_mappings`` False: a mapping may name attributes nobody declares yet (import
+    adopting a target whose users are not declared yet).
     """
     files, problems = find_files(config, paths, tree=tree)
     users: list[UserSpec] = []
@@ -109,6 +112,10 @@ def load_declarations(
     positions = Positions(files, reader(tree))
     problems.extend(duplicate_problems(duplicates, positions))
     problems.extend(company_problems(conflicts(config, companies), positions))
+    if paths is None and tree is None and check_mappings:
+        # Only with every file read can an attribute be said to be declared nowhere.
+        config_file = display_path(config.path)
+        problems.extend(mappingcheck.unknown_attributes(config, config_file, users, only))
     if problems:
         raise ValidationError(problems)
     users.sort(key=lambda user: user.id)

@@ -314,6 +314,14 @@ def _length_message(error: jsonschema.ValidationError) -> str:
     return f"is too short (at least {error.validator_value})"
 
 
+def _alternatives_message(error: jsonschema.ValidationError) -> str:
+    """A value that fits none of a ``oneOf``: what the schema says the choices are."""
+    choices = error.schema.get("x-choices") if isinstance(error.schema, dict) else None
+    if choices:
+        return f"must be {choices}, not {describe(error.instance)}"
+    return _default_message(error)
+
+
 def _default_message(error: jsonschema.ValidationError) -> str:
     # jsonschema's own message quotes the whole value, however long: say what is wrong only.
     return f"does not satisfy the schema's {error.validator!r} rule ({describe(error.instance)})"
@@ -337,4 +345,5 @@ _MESSAGES: dict[str, Callable[[jsonschema.ValidationError], str]] = {
         f"must be more than {e.validator_value}, got {_number(e.instance)}"
     ),
     "uniqueItems": lambda e: "has duplicate entries",
+    "oneOf": _alternatives_message,
 }

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.escape import escape_char
-from reconciler.load.config import Config
+from reconciler.load import mappingcheck
+from reconciler.load.config import Config, display_path
 from reconciler.load.schemas import describe
+from reconciler.mapping import NO_MAPPING, TargetMapping
 from reconciler.model import JsonPath
 from reconciler.providers import CAPABILITIES, Capabilities
 from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING
@@ -124,6 +126,8 @@ class UserChecker:
         #: validate --target: what a target can hold is checked for these targets alone.
         self.only = only
         self._sets: dict[tuple[str, ...] | None, TargetSet] = {}
+        self._mapped: dict[tuple[str, ...] | None, list[tuple[TargetSet, TargetMapping]]] = {}
+        self.config_file = display_path(config.path)
 
     def target_set(self, names: Sequence[str] | None) -> TargetSet:
         key = tuple(names) if names is not None else None
@@ -148,8 +152,8 @@ class UserChecker:
             return issues  # validate --target: the user goes to none of the selected targets
         _check_fields(user, targets, where, issues)
         attributes = user.get("attributes") or {}
-        _check_values(attributes, targets.rejects, where, ("attributes",), issues)
-        _check_names(attributes, targets, where, issues)
+        for group, mapping in self.mapped_sets(names):
+            self._check_attributes(attributes, group, mapping, where, issues)
         for position, event in enumerate(user.get("events") or ()):
             message = timestamp_problem(event["timestamp"])
             if message:
@@ -157,6 +161,50 @@ class UserChecker:
         if targets.company_rejects:
             _check_company_values(user, targets.company_rejects, where, issues)
         return issues
+
+    def mapped_sets(self, names: Sequence[str] | None) -> list[tuple[TargetSet, TargetMapping]]:
+        """The user's targets grouped by their ``mapping:``: each group receives the same
+        attribute values. Without mappings, one group: the user's TargetSet itself."""
+        key = tuple(names) if names is not None else None
+        if key not in self._mapped:
+            targets = self.target_set(names)
+            groups: dict[TargetMapping, list[str]] = {}
+            for name in targets.names:
+                groups.setdefault(self.config.targets[name].mapping, []).append(name)
+            if set(groups) <= {NO_MAPPING}:
+                self._mapped[key] = [(targets, NO_MAPPING)]
+            else:
+                self._mapped[key] = [
+                    (TargetSet.of(self.config, group, self.only), mapping)
+                    for mapping, group in groups.items()
+                ]
+        return self._mapped[key]
+
+    def _check_attributes(
+        self,
+        attributes: dict[str, Any],
+        targets: TargetSet,
+        mapping: TargetMapping,
+        where: Where,
+        issues: list[Issue],
+    ) -> None:
+        """The attributes as ``mapping`` sends them, against what these targets hold; a
+        problem is located where the declared attribute is written."""
+        if not mapping:
+            _check_values(attributes, targets.rejects, where, ("attributes",), issues)
+            _check_names(attributes, targets, where, issues)
+            return
+
+        def where_sent(*parts: str | int) -> JsonPath:
+            if len(parts) > 1 and parts[0] == "attributes":
+                return where("attributes", mapping.origin(str(parts[1])), *parts[2:])
+            return where(*parts)
+
+        sent = mapping.send(attributes)
+        _check_values(sent, targets.rejects, where_sent, ("attributes",), issues)
+        _check_names(sent, targets, where_sent, issues)
+        label = ", ".join(targets.labels)
+        issues.extend(mappingcheck.user_issues(attributes, mapping, label, self.config_file, where))
 
     def _unknown_target(self, name: str) -> str:
         known = sorted(self.config.targets)
@@ -280,6 +328,8 @@ def refusal(value: Any, kind: str, labels: tuple[str, ...]) -> str:
     refusing = [CAPABILITIES[k] for k in sorted(kinds) if k in CAPABILITIES]
     options = [k for k in _ALTERNATIVES.get(kind, (STRING,)) if all(holds(c, k) for c in refusing)]
     instead = f"use a {' or '.join(options)}, or " if options else ""
+    if kind == LIST:  # the same list may suit the other targets: join it for these alone
+        instead += "join it into a string with a mapping: in reconciler.yaml, or "
     return f"{who} cannot hold {describe(value)}; {instead}limit this user with targets:"
 
 

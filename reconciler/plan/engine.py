@@ -15,6 +15,7 @@ from reconciler.load.config import TargetConfig
 from reconciler.load.declarations import targets_users
 from reconciler.load.journal import InFlight
 from reconciler.load.workspace import Workspace, in_shard
+from reconciler.mapping import map_user
 from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
 from reconciler.plan.inflight import hold_pending
 from reconciler.plan.liveread import read_live
@@ -99,9 +100,11 @@ def _plan_target(
     """One target's plan from one read: its declared users, and with ``prune`` the deletion
     candidates too (every listed user, or the users a --changed-since change stopped declaring).
     ``reading``: (prune, min_to_list) as ``make_plan`` has them; ``records``: the target's
-    writes in flight, held back.
+    writes in flight, held back. The users are compared as the target's mapping sends them
+    (reconciler.yaml ``mapping:``).
     """
     prune, min_to_list = reading
+    desired = [map_user(user, target.mapping) for user in desired]
     ids = [user.id for user in desired]
     removed = _removed_ids(workspace, target.name) if prune else None
     whole = prune and removed is None

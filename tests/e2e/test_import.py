@@ -168,8 +168,11 @@ def test_sprig_users_by_id_round_trip(run: Run, emulator: StartEmulator, tmp_pat
     args += ["--with-events", "--include-system", "--out", "users/all.yaml"]
     imported = run(*args, cwd=repo, env=KEYS, stdin="12348\n")
     assert imported.code == 0, imported.stderr
+    # Declared already: merged into the file in place (issue 24), the events added.
+    assert "Merged 1 user from target prod into users/all.yaml." in imported.stderr
     text = (repo / "users" / "all.yaml").read_text(encoding="utf-8")
-    assert '#   "!locale": "nb"' in text  # shown, not declared: validation refuses ! names
+    shown = run(*args[:-2], cwd=repo, env=KEYS, stdin="12348\n").stdout
+    assert '#   "!locale": "nb"' in shown  # shown, not declared: validation refuses ! names
     assert "- {event: login, timestamp: 1626535259836}" in text
     assert "- {event: signup, timestamp: 1626448859836}" in text
     running.clear_requests()

@@ -23,7 +23,6 @@ import yaml
 from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS as SETTINGS
 from tests.e2e.http_repo import write_repo
-
 from tests.github_runner import ROOT, Runner, load_action
 
 pytest_plugins = ("tests.e2e.emulator",)

@@ -389,3 +389,21 @@ def test_a_vendor_message_without_sensitive_values_is_shown_decoded() -> None:
     assert mask_vendor_text("409 write to bob@corp.example denied", set()) == (
         "409 write to (sensitive) denied"  # any email, whoever's: the email is always masked
     )
+
+
+def test_a_pull_request_cannot_unmask_by_renaming(tmp_path: Path) -> None:
+    """The workflow masks ``phone`` (RECONCILER_SENSITIVE) and the file too; a pull request
+    drops it from ``sensitive:`` and renames it in the target's mapping, so that the plan
+    shows ``attributes.mobile``: the value stays masked under its new name."""
+    repo = _live_repo(tmp_path)
+    config = (repo / "reconciler.yaml").read_text().replace("sensitive: [phone]\n", "")
+    config = config.replace(
+        "provider: sandbox\n", "provider: sandbox\n    mapping: {phone: {rename: mobile}}\n"
+    )
+    alice = {"id": "alice", "email": NEW_EMAIL, "attributes": {"phone": NEW_PHONE, "plan": "x"}}
+    write_files(repo, {"reconciler.yaml": config, "users/a.yaml": {"users": [alice]}})
+    env = {"RECONCILER_SENSITIVE": "phone"}
+    outputs = plan_outputs(repo, env=env)
+    assert "+ attributes.mobile = (sensitive)" in outputs["plan text stdout"]
+    outputs.update(apply_outputs(repo, env=env))
+    assert leaks(outputs, [NEW_PHONE, LIVE_PHONE, "555 01"]) == []

@@ -258,6 +258,16 @@ class Locator:
     def from_data(cls, data: bytes | str) -> Locator:
         return cls(compose(data, "")[0])
 
+    def find(self, path: JsonPath) -> tuple[int, int] | None:
+        """Position of ``path`` when the file has it, else None (no fallback to an ancestor)."""
+        node, mark = self.root, None
+        for part in path:
+            found = _child(node, part) if node is not None else None
+            if found is None:
+                return None
+            mark, node = found
+        return (mark.line + 1, mark.column + 1) if mark is not None else None
+
     def locate(self, path: JsonPath) -> tuple[int, int]:
         """Position of the key (mapping member) or item (list entry) at ``path``.
 

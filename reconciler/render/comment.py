@@ -16,7 +16,8 @@ not fit are dropped from the end, with a note saying how many and where the full
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from reconciler.escape import printable
 from reconciler.model import Plan, PlanWarning, TargetPlan
@@ -53,6 +54,8 @@ from reconciler.render.text import (
 
 #: Where the full plan is, when the caller does not say (``reconciler plan --format markdown``).
 DEFAULT_WHERE = "The full plan: `reconciler plan` (text) or `reconciler plan --format json`."
+#: A block's summary lists this many ids one by one; more are written with ranges.
+_LISTED = 50
 #: A line of ids in the rollup wraps after about this many characters.
 _WIDTH = 100
 
@@ -61,19 +64,61 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _id_text(users: Sequence[str], cap: int | None, where_short: str) -> list[str]:
-    """The ids of a rollup line, compact, wrapped; with ``cap``, at most that many pieces and
-    how many more there are."""
-    runs = id_runs(users)
-    shown = runs if cap is None else runs[:cap]
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How detailed a rollup is: the first shape that fits the comment is used (see
+    :data:`_SHAPES` and :func:`_fitting_rollups`)."""
+
+    #: One line per field (no per-value lines), ids only on the lines of users.
+    compact: bool = False
+    #: Runs of consecutive ids written as ranges (rollup.compact_ids).
+    ranges: bool = False
+    #: At most this many field lines per target (the users' lines are always kept).
+    fields: int | None = None
+    #: At most this many id pieces per line.
+    ids: int | None = None
+
+
+#: From most to least detailed: every id as written; with ranges; one line per field.
+_SHAPES = (_Shape(), _Shape(ranges=True), _Shape(compact=True, ranges=True))
+_SEE_BELOW = "see the note below"
+
+
+class _Memo:
+    """A plan's rollup lines and id runs, computed once for the several shapes tried."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._lines: dict[tuple[int, bool], list[RollupLine]] = {}
+        self._runs: dict[tuple[int, bool], list[tuple[str, int]]] = {}
+
+    def lines(self, target: TargetPlan, compact: bool) -> list[RollupLine]:
+        key = (id(target), compact)
+        if key not in self._lines:
+            self._lines[key] = target_rollup(target, compact)
+        return self._lines[key]
+
+    def runs(self, users: tuple[str, ...], ranges: bool) -> list[tuple[str, int]]:
+        key = (id(users), ranges)  # the users of a line kept in self._lines: ids stay unique
+        if key not in self._runs:
+            self._runs[key] = id_runs(users, ranges)
+        return self._runs[key]
+
+
+def _id_text(memo: _Memo, users: tuple[str, ...], shape: _Shape, first: int) -> list[str]:
+    """The ids of a rollup line, wrapped (the first line has ``first`` characters of room);
+    at most ``shape.ids`` pieces, then how many more."""
+    runs = memo.runs(users, shape.ranges)
+    shown = runs if shape.ids is None else runs[: shape.ids]
     tokens = [text for text, _ in shown]
     hidden = sum(count for _, count in runs[len(shown) :])
     if hidden:
-        tokens.append(f"… and {hidden:,} more ({where_short})")
+        tokens.append(f"… and {hidden:,} more ({_SEE_BELOW})")
     lines = [""]
     for token in tokens:
         piece = token if not lines[-1] else f", {token}"
-        if lines[-1] and len(lines[-1]) + len(piece) > _WIDTH:
+        room = first if len(lines) == 1 else _WIDTH
+        if lines[-1] and len(lines[-1]) + len(piece) > room:
             lines[-1] += ","
             lines.append(token)
         else:
@@ -81,16 +126,34 @@ def _id_text(users: Sequence[str], cap: int | None, where_short: str) -> list[st
     return lines
 
 
-def _rollup_lines(line: RollupLine, cap: int | None, where_short: str) -> list[str]:
-    """``! attributes.csm: "bob" -> "alice" — 20 users: u003\u2013u025``, ids wrapped below."""
+def _rollup_lines(memo: _Memo, line: RollupLine, shape: _Shape) -> list[str]:
+    """``! attributes.csm: "bob" -> "alice" — 20 users: u003, u004, …``, ids wrapped below."""
     head = f"{diff_symbol(line.symbol)} {line.text} — {_plural(len(line.users), 'user')}"
     if not line.listed:
         return [head]
-    ids = _id_text(line.users, cap, where_short)
+    ids = _id_text(memo, line.users, shape, max(_WIDTH - len(head), _WIDTH // 3))
     return [f"{head}: {ids[0]}", *(f"    {more}" for more in ids[1:])]
 
 
-def _target_rollup(target: TargetPlan, compact: bool, cap: int | None, where_short: str) -> str:
+def _kept_lines(memo: _Memo, target: TargetPlan, shape: _Shape) -> list[RollupLine]:
+    """The target's rollup lines, the field lines cut to ``shape.fields`` (with a line that
+    says how many more); lines that list users are always kept."""
+    lines = memo.lines(target, shape.compact)
+    if shape.fields is None:
+        return lines
+    users = [line for line in lines if line.text in _USER_LINES]
+    fields = [line for line in lines if line.text not in _USER_LINES]
+    if len(fields) <= shape.fields:
+        return lines
+    cut = len(fields) - shape.fields
+    more = RollupLine("~", f"… {cut:,} more field changes not shown ({_SEE_BELOW})", (), False)
+    return [*users, *fields[: shape.fields], more]
+
+
+_USER_LINES = ("new user", "updated user", "user deleted")
+
+
+def _target_rollup(memo: _Memo, target: TargetPlan, shape: _Shape) -> str:
     """A target's counts, its rollup as a diff block, and what is not sent there."""
     counts = target_counts(target)
     if target.warnings:
@@ -98,8 +161,8 @@ def _target_rollup(target: TargetPlan, compact: bool, cap: int | None, where_sho
     text = f"**{code_inline(target.target)}** ({escape_inline(target.provider)}): {counts}"
     lines = [
         printable(shown)
-        for line in target_rollup(target, compact)
-        for shown in _rollup_lines(line, cap, where_short)
+        for line in _kept_lines(memo, target, shape)
+        for shown in (_rollup_lines(memo, line, shape) if line.users else [line.text])
     ]
     if lines:
         text += "\n\n" + fenced(lines, "diff")
@@ -108,11 +171,9 @@ def _target_rollup(target: TargetPlan, compact: bool, cap: int | None, where_sho
     return text
 
 
-def _rollups(plan: Plan, compact: bool, cap: int | None, where_short: str) -> str:
-    text = "".join(
-        "\n\n" + _target_rollup(target, compact, cap, where_short) for target in plan.targets
-    )
-    if RANGE in text:
+def _rollups(memo: _Memo, shape: _Shape) -> str:
+    text = "".join("\n\n" + _target_rollup(memo, t, shape) for t in memo.plan.targets)
+    if shape.ranges and RANGE in text:
         text += f"\n\n_Ids written `a{RANGE}b` stand for every id from a to b._"
     return text
 
@@ -120,7 +181,8 @@ def _rollups(plan: Plan, compact: bool, cap: int | None, where_short: str) -> st
 def _group_piece(group: UserGroup) -> Piece:
     """One collapsed block: the summary names the users, their targets and fields; inside,
     the diff (once when it is the same on every target)."""
-    ids = ", ".join(code_html(token) for token in compact_ids(group.users))
+    ranges = len(group.users) > _LISTED
+    ids = ", ".join(code_html(token) for token in compact_ids(group.users, ranges))
     who = f"user {ids}" if len(group.users) == 1 else f"{len(group.users):,} users {ids}"
     actions = {change.action for change in group.changes}
     if len(actions) == 1:
@@ -225,20 +287,35 @@ def render_markdown(
 
 
 def _fitting_rollups(plan: Plan, room: int, where: str) -> tuple[str, bool]:
-    """The most detailed rollup within ``room``: by value, else compact, else compact with id
-    lists capped to the most pieces that fit (at least one each); and whether it lists every
-    changed id (only the capped form does not)."""
-    where_short = "see the note below"
-    for compact in (False, True):
-        text = _rollups(plan, compact, None, where_short)
+    """The most detailed rollup within ``room`` (:data:`_SHAPES`), and whether it shows every
+    changed id and field. When none fits: field lines cut per target, then id lists cut, each
+    to the most that fits, with a note saying so and where the rest is."""
+    memo = _Memo(plan)
+    for shape in _SHAPES:
+        text = _rollups(memo, shape)
         if len(text) <= room:
             return text, True
-    fitting = [cap for cap in _caps() if len(_rollups(plan, True, cap, where_short)) <= room]
-    cap = max(fitting, default=1)
-    note = f"\n\n_Some id lists are cut short: the comment cannot hold every id. {where}_"
-    return _rollups(plan, True, cap, where_short) + note, False
+    note = f"\n\n_Part of this summary is cut: the comment cannot hold it. {where}_"
+    room -= len(note)
+    base = _SHAPES[-1]
+    fields = _most(lambda n: len(_rollups(memo, replace(base, fields=n))) <= room)
+    if fields is not None:
+        return _rollups(memo, replace(base, fields=fields)) + note, False
+    no_fields = replace(base, fields=0)
+    ids = _most(lambda n: len(_rollups(memo, replace(no_fields, ids=n))) <= room) or 1
+    return _rollups(memo, replace(no_fields, ids=ids)) + note, False
 
 
-def _caps() -> list[int]:
-    """The id-list caps tried: 1, 2, 4, … up to 2**16."""
-    return [2**power for power in range(17)]
+def _most(fits: Callable[[int], bool]) -> int | None:
+    """The largest n in 0 … 2**17 with ``fits(n)`` (``fits`` holds up to some n, then not), or
+    None when not even 0 fits. A binary search: each try renders the rollup once."""
+    if not fits(0):
+        return None
+    low, high = 0, 2**17
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low

@@ -44,14 +44,17 @@ class RollupLine:
     listed: bool = True
 
 
-def compact_ids(ids: Iterable[str]) -> list[str]:
+def compact_ids(ids: Iterable[str], ranges: bool = True) -> list[str]:
     """Sorted ids, each run of ``MIN_RUN`` or more consecutive numbered ids (same prefix, same
     width) written ``first\u2013last``: ``["u003\u2013u005", "u009"]``. Nothing is left out."""
-    return [text for text, _ in id_runs(ids)]
+    return [text for text, _ in id_runs(ids, ranges)]
 
 
-def id_runs(ids: Iterable[str]) -> list[tuple[str, int]]:
-    """:func:`compact_ids` with how many ids each piece stands for."""
+def id_runs(ids: Iterable[str], ranges: bool = True) -> list[tuple[str, int]]:
+    """:func:`compact_ids` with how many ids each piece stands for; without ``ranges``, every
+    id as it is (count 1)."""
+    if not ranges:
+        return [(user_id, 1) for user_id in sorted(set(ids))]
     tokens: list[tuple[str, int]] = []
     run: list[str] = []
     previous: tuple[str, int, int] | None = None
@@ -100,8 +103,9 @@ def target_rollup(target: TargetPlan, compact: bool = False) -> list[RollupLine]
     field when it has more than ``MAX_VALUES`` values. Created, deleted and field-less updated
     users have a line of their own, so every changed id is here.
 
-    ``compact``: one line per field, without values, and the ids only on the lines of created
-    and updated users (a field line says how many): the form that fits a big plan."""
+    ``compact``: one line per field, without values unless all its users share one, and the
+    ids only on the first lines, of created, updated and deleted users (a field line says how
+    many): the form that fits a big plan, and whose first lines are the ones to keep."""
     lines: list[RollupLine] = []
     creates = tuple(c.user_id for c in target.changes if c.action == "create")
     if creates:
@@ -110,6 +114,9 @@ def target_rollup(target: TargetPlan, compact: bool = False) -> list[RollupLine]
     if updates:
         text = "updated user" if compact else "user (no field changes)"
         lines.append(RollupLine("~", text, tuple(c.user_id for c in updates)))
+    deletions = RollupLine("-", "user deleted", tuple(d.user_id for d in target.deletions))
+    if compact and deletions.users:
+        lines.append(deletions)
     for (symbol, field), by_value in _by_field(target.changes).items():
         if len(by_value) == 1 or (not compact and len(by_value) <= MAX_VALUES):
             lines += [
@@ -120,9 +127,8 @@ def target_rollup(target: TargetPlan, compact: bool = False) -> list[RollupLine]
         users = tuple(sorted({u for ids in by_value.values() for u in ids}))
         many = f" ({len(by_value):,} different values)" if len(by_value) > 1 else ""
         lines.append(RollupLine(symbol, f"{field}{many}", users, listed=not compact))
-    deletions = tuple(d.user_id for d in target.deletions)
-    if deletions:
-        lines.append(RollupLine("-", "user deleted", deletions))
+    if not compact and deletions.users:
+        lines.append(deletions)
     return lines
 
 

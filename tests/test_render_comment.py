@@ -90,7 +90,7 @@ def test_every_summary_line_names_the_fields() -> None:
 
 
 def expand(token: str) -> list[str]:
-    """The ids a rollup piece stands for (``u00001–u00003``: three)."""
+    """The ids a rollup piece stands for (``u00001\u2013u00003``: three)."""
     first, _, last = token.partition("\u2013")
     if not last:
         return [first]

@@ -197,6 +197,11 @@ def test_a_masked_change_says_it_changes_and_where_it_is_declared() -> None:
     text = rendered_text(markdown)
     assert "! email: changes (sensitive, value hidden), declared at users/vip.yaml:7" in text
     assert "+ attributes.phone: set (sensitive, value hidden)" in text
+    glance = outside_details(markdown)  # the rollup says it too, where it is one place
+    assert (
+        "! email: changes (sensitive, value hidden), declared at users/vip.yaml:7 — 1 user: vip-1"
+        in glance
+    )
     assert "(sensitive) -> (sensitive)" not in text
     for secret in ("old@example.com", "new@example.com", "555"):
         assert secret not in markdown

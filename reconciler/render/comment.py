@@ -87,15 +87,16 @@ _SEE_BELOW = "see the note below"
 class _Memo:
     """A plan's rollup lines and id runs, computed once for the several shapes tried."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, declared_at: DeclaredAt) -> None:
         self.plan = plan
+        self.declared_at = declared_at
         self._lines: dict[tuple[int, bool], list[RollupLine]] = {}
         self._runs: dict[tuple[int, bool], list[tuple[str, int]]] = {}
 
     def lines(self, target: TargetPlan, compact: bool) -> list[RollupLine]:
         key = (id(target), compact)
         if key not in self._lines:
-            self._lines[key] = target_rollup(target, compact)
+            self._lines[key] = target_rollup(target, compact, self.declared_at)
         return self._lines[key]
 
     def runs(self, users: tuple[str, ...], ranges: bool) -> list[tuple[str, int]]:
@@ -280,17 +281,16 @@ def render_markdown(
     users = sum(p.users for p in pieces)
     warnings = sum(p.warnings for p in pieces)
     room = limit - len(head) - len(tail) - len(omitted(users, warnings))
-    rollups, complete = _fitting_rollups(plan, room, where)
+    rollups, complete = _fitting_rollups(_Memo(plan, declared_at or {}), room, where)
     if not complete:
         omitted = Omitted("comment size limit", "", where)
     return fit(head + rollups, pieces, tail, limit, omitted)
 
 
-def _fitting_rollups(plan: Plan, room: int, where: str) -> tuple[str, bool]:
+def _fitting_rollups(memo: _Memo, room: int, where: str) -> tuple[str, bool]:
     """The most detailed rollup within ``room`` (:data:`_SHAPES`), and whether it shows every
     changed id and field. When none fits: field lines cut per target, then id lists cut, each
     to the most that fits, with a note saying so and where the rest is."""
-    memo = _Memo(plan)
     for shape in _SHAPES:
         text = _rollups(memo, shape)
         if len(text) <= room:

@@ -98,7 +98,9 @@ def field_line(change: FieldChange, user_id: str, declared_at: DeclaredAt) -> st
     return describe_field(change)
 
 
-def target_rollup(target: TargetPlan, compact: bool = False) -> list[RollupLine]:
+def target_rollup(
+    target: TargetPlan, compact: bool = False, declared_at: DeclaredAt | None = None
+) -> list[RollupLine]:
     """The target's changes by field: one line per (field, value) shared by its users, or per
     field when it has more than ``MAX_VALUES`` values. Created, deleted and field-less updated
     users have a line of their own, so every changed id is here.
@@ -117,7 +119,7 @@ def target_rollup(target: TargetPlan, compact: bool = False) -> list[RollupLine]
     deletions = RollupLine("-", "user deleted", tuple(d.user_id for d in target.deletions))
     if compact and deletions.users:
         lines.append(deletions)
-    for (symbol, field), by_value in _by_field(target.changes).items():
+    for (symbol, field), by_value in _by_field(target.changes, declared_at or {}).items():
         if len(by_value) == 1 or (not compact and len(by_value) <= MAX_VALUES):
             lines += [
                 RollupLine(symbol, text, tuple(ids), listed=not compact)
@@ -136,17 +138,31 @@ def target_rollup(target: TargetPlan, compact: bool = False) -> list[RollupLine]
 _KINDS = {"attributes": 0, "email": 1, "events": 2, "companies": 3, "memberships": 4}
 
 
-def _by_field(changes: Sequence[UserChange]) -> dict[tuple[str, str], dict[str, list[str]]]:
+def _by_field(
+    changes: Sequence[UserChange], declared_at: DeclaredAt
+) -> dict[tuple[str, str], dict[str, list[str]]]:
     """(symbol, field) -> diff text (without symbol) -> users; fields in diff order, then by
-    name, and values by how many users share them (most first), then by text."""
+    name, and values by how many users share them (most first), then by text. A masked value's
+    text says where it is declared when all its users declare it in one place (a defaults
+    line, or one user)."""
     grouped: dict[tuple[str, str], dict[str, list[str]]] = {}
     kinds: dict[tuple[str, str], int] = {}
+    masked: dict[tuple[str, str], FieldChange] = {}
     for change in changes:
         for field in change.fields:
+            key: tuple[str, str] = (field.symbol, field.field)
             text = masked_line(field) if is_masked(field) else describe_field(field)
-            key = (field.symbol, field.field)
+            if is_masked(field) and field.summary is None:
+                masked[key] = field
             kinds[key] = _KINDS.get(field.path[0], len(_KINDS))
             grouped.setdefault(key, {}).setdefault(text[2:], []).append(change.user_id)
+    for key, field in masked.items():
+        if len(grouped[key]) != 1:
+            continue
+        [users] = grouped[key].values()
+        places = {declared_at.get((user_id, field.path)) for user_id in users}
+        if len(places) == 1 and None not in places:
+            grouped[key] = {masked_line(field, places.pop())[2:]: users}
     order = sorted(grouped, key=lambda key: (kinds[key], key[1], "+~-".index(key[0])))
     return {
         key: dict(sorted(grouped[key].items(), key=lambda item: (-len(item[1]), item[0])))

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from reconciler.load.declarations import Declarations
 
 
+#: Masked values located (file:line), the first by user id: more than a comment can show.
+MAX_LOCATED = 2_000
+
+
 def present_plan(
     plan: Plan,
     config: Config,
@@ -41,14 +45,16 @@ def present_plan(
     of this run (apply's overrides included; None: reconciler.yaml's safety), ``created_at``
     now unless given; ``declarations``, when given, locate each masked value (file:line)."""
     masked = mask_plan(plan, config.sensitive)
-    wanted = {
-        (change.user_id, field.path)
-        for target in masked.targets
-        for change in target.changes
-        for field in change.fields
-        if is_masked(field)
-    }
-    located = declared_at(declarations, sorted(wanted)) if declarations and wanted else {}
+    wanted = sorted(
+        {
+            (change.user_id, field.path)
+            for target in masked.targets
+            for change in target.changes
+            for field in change.fields
+            if is_masked(field)
+        }
+    )[:MAX_LOCATED]
+    located = declared_at(declarations, wanted) if declarations and wanted else {}
     return PlanView(
         masked=masked,
         checksum=plan_checksum(plan),

@@ -16,7 +16,7 @@ not fit are dropped from the end, with a note saying how many and where the full
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from reconciler.escape import printable
@@ -231,14 +231,24 @@ def _deletion_pieces(target: TargetPlan) -> Iterable[Piece]:
         yield Piece(item, users=1)
 
 
-def _detail_pieces(plan: Plan, declared_at: DeclaredAt) -> list[Piece]:
-    pieces = [p for target in plan.targets for p in _warning_pieces(target)]
+def _detail_pieces(plan: Plan, declared_at: DeclaredAt) -> tuple[Iterator[Piece], int, int]:
+    """The collapsed detail, made as it is read (only the blocks that fit are rendered), with
+    the users and warnings it holds in all."""
     groups = user_groups(plan.targets, declared_at)
-    if groups:
-        pieces.append(Piece("\n\n**Changes by user** (click to expand)", heading=True))
-    pieces += [_group_piece(group) for group in groups]
-    pieces += [p for target in plan.targets for p in _deletion_pieces(target)]
-    return pieces
+    users = sum(len(group.users) for group in groups)
+    users += sum(len(target.deletions) for target in plan.targets)
+    warnings = sum(len(target.warnings) for target in plan.targets)
+
+    def pieces() -> Iterator[Piece]:
+        for target in plan.targets:
+            yield from _warning_pieces(target)
+        if groups:
+            yield Piece("\n\n**Changes by user** (click to expand)", heading=True)
+        yield from (_group_piece(group) for group in groups)
+        for target in plan.targets:
+            yield from _deletion_pieces(target)
+
+    return pieces(), users, warnings
 
 
 def _head(plan: Plan, title: str, refusals: Sequence[str]) -> str:
@@ -275,16 +285,14 @@ def render_markdown(
     tail = f"\n\n{note}" if note else ""
     if checksum is not None:
         tail += f"\n\nPlan checksum: {code_span(checksum)}"
-    pieces = _detail_pieces(plan, declared_at or {})
+    pieces, users, warnings = _detail_pieces(plan, declared_at or {})
     kept = "every changed user is in the summary above"
     omitted = Omitted("comment size limit", kept, where)
-    users = sum(p.users for p in pieces)
-    warnings = sum(p.warnings for p in pieces)
     room = limit - len(head) - len(tail) - len(omitted(users, warnings))
     rollups, complete = _fitting_rollups(_Memo(plan, declared_at or {}), room, where)
     if not complete:
         omitted = Omitted("comment size limit", "", where)
-    return fit(head + rollups, pieces, tail, limit, omitted)
+    return fit(head + rollups, pieces, tail, limit, omitted, (users, warnings))
 
 
 def _fitting_rollups(memo: _Memo, room: int, where: str) -> tuple[str, bool]:

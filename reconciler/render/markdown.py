@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reconciler.escape import printable
@@ -152,15 +152,26 @@ class Omitted:
         return f"\n\n_… {' and '.join(dropped)} not shown ({self.why}){kept}. {self.where}_"
 
 
-def fit(head: str, pieces: Sequence[Piece], tail: str, limit: int, omitted: Omitted) -> str:
+def fit(
+    head: str,
+    pieces: Iterable[Piece],
+    tail: str,
+    limit: int,
+    omitted: Omitted,
+    totals: tuple[int, int] | None = None,
+) -> str:
     """Keep head and tail, and as many pieces from the start as fit, saying what was dropped.
 
-    The head (summary and table) is always kept, even if alone it exceeds ``limit``.
+    The head is always kept, even if alone it exceeds ``limit``. With ``totals`` (the users and
+    warnings of all pieces), ``pieces`` is read only as far as it fits: a plan of 20,000 users
+    renders the blocks it shows, not all of them.
     """
-    if len(head) + sum(len(p.text) for p in pieces) + len(tail) <= limit:
-        return head + "".join(p.text for p in pieces) + tail
-    total_users = sum(p.users for p in pieces)
-    total_warnings = sum(p.warnings for p in pieces)
+    if totals is None:
+        pieces = list(pieces)
+        if len(head) + sum(len(p.text) for p in pieces) + len(tail) <= limit:
+            return head + "".join(p.text for p in pieces) + tail
+        totals = (sum(p.users for p in pieces), sum(p.warnings for p in pieces))
+    total_users, total_warnings = totals
     kept: list[Piece] = []
     size = len(head) + len(tail)
     users = warnings = 0

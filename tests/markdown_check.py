@@ -81,3 +81,38 @@ def assert_well_formed(markdown: str, landmarks: Iterable[str] = ()) -> None:
     assert not structure.problems, structure.problems
     assert structure.depth == {"details": 0, "pre": 0}, f"left open: {structure.depth}"
     assert sorted(set(structure.seen)) == sorted(set(wanted)), f"missing: {wanted}"
+
+
+class _Outside(HTMLParser):
+    def __init__(self, everything: bool = False) -> None:
+        super().__init__(convert_charrefs=True)
+        self.everything = everything
+        self.details = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self.details += tag == "details"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.details -= tag == "details"
+
+    def handle_data(self, data: str) -> None:
+        if self.everything or not self.details:
+            self.text.append(data)
+
+
+def outside_details(markdown: str) -> str:
+    """The text a reader sees without expanding anything: the rendered HTML's text outside
+    every ``<details>`` (code blocks included: they are shown)."""
+    parser = _Outside()
+    parser.feed(render(markdown))
+    parser.close()
+    return "".join(parser.text)
+
+
+def rendered_text(markdown: str) -> str:
+    """All the rendered HTML's text, collapsed blocks included (no tags)."""
+    parser = _Outside(everything=True)
+    parser.feed(render(markdown))
+    parser.close()
+    return "".join(parser.text)

@@ -1,7 +1,9 @@
 """Every example config and declaration file starts with a working editor modeline.
 
 ``# yaml-language-server: $schema=PATH`` gives completion and checks in editors; PATH is relative
-to the file, so a moved file or schema silently loses them. Which schema a file needs is decided
+to the file, so a moved file or schema silently loses them. PATH stays inside examples/ (its own
+``schemas/``, as ``reconciler schema NAME --out`` writes it), so a copy of examples/ made outside
+the clone, as a new repository starts, keeps working modelines. Which schema a file needs is decided
 as reconciler decides: each reconciler.yaml needs the config schema, and every file its
 ``users:`` covers needs the users schema. Any other YAML under examples/ must be listed below,
 so a new example cannot escape the check.
@@ -72,5 +74,14 @@ def test_modeline_points_at_the_right_schema(path: Path, kind: str) -> None:
     found = MODELINE.fullmatch(first_line)
     assert found, f"{path}: the first line must be '# yaml-language-server: $schema=...'"
     schema = (path.parent / found.group(1)).resolve()
-    assert schema == (ROOT / "schemas" / f"{kind}.schema.json").resolve(), (path, schema)
+    # Inside examples/: a copy of examples/ outside the clone keeps working modelines.
+    assert schema == (EXAMPLES / "schemas" / f"{kind}.schema.json").resolve(), (path, schema)
     assert schema.is_file()
+
+
+@pytest.mark.parametrize("kind", ["users", "config"])
+def test_the_examples_schemas_are_the_ones_reconciler_checks_with(kind: str) -> None:
+    """examples/schemas/ is what ``reconciler schema NAME --out`` writes: the same bytes as the
+    shipped schemas (regenerate it with that command when a schema changes)."""
+    copy = (EXAMPLES / "schemas" / f"{kind}.schema.json").read_bytes()
+    assert copy == (ROOT / "schemas" / f"{kind}.schema.json").read_bytes()

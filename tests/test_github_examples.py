@@ -560,3 +560,42 @@ def test_sharded_workflow_comment_stays_valid_markdown_and_applies_what_it_shows
     assert job.step(share, **full).outputs["scope"] == ""
     checked = job.step(planned_step, **full, **SECRETS)
     assert checked.outputs["exitcode"] == "0", checked.log  # every shard was applied
+
+
+@requires_git
+@needs_node
+def test_sharded_comment_of_a_three_user_pull_request_shows_only_the_shards_it_touches(
+    workspace: Path, bin_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 24 point 1: four shards, three changed users: no table per shard, the shards
+    without changes in one line, each changed user once, and where the full plans are."""
+    jobs = load(SHARDED)["jobs"]
+    share = step(jobs["plan"], "Share out the comment and choose the users")
+    planned_step = step(jobs["plan"], "Plan this shard")
+    gather = step(jobs["plan"], "Gather this shard's outcome")
+    total = 4
+    pull_request_history(workspace, tmp_path, monkeypatch, {})
+    artifacts = tmp_path / "report" / "shards"
+    clean = []
+    for index in range(1, total + 1):
+        job = runner(workspace, bin_dir, f"plan-{index}")
+        matrix = {"matrix.shard": str(index), "strategy.job-total": str(total)}
+        job.step(share, **matrix, **{"github.event_name": "pull_request"})
+        planned = job.step(planned_step, **matrix, **SECRETS)
+        assert planned.outputs["exitcode"] in {"0", "2"}, planned.log
+        if planned.outputs["exitcode"] == "0":
+            clean.append(f"{index}/{total}")
+        assert job.step(gather, **matrix).code == 0
+        shutil.copytree(job.temp / "shard", artifacts / f"reconciler-plan-shard-{index}")
+    assert clean  # three users cannot change four shards
+    report = step(jobs["report"], "Join the shards into one comment")
+    state = {"context": pull_request_context()}
+    result = github_script(report, artifacts.parent, state, {"needs.plan.result": "success"})
+    body = the_comment(result["posted"])
+    assert "| target |" not in body  # no summary table per shard
+    assert body.count("**reconciler plan:**") == total - len(clean)
+    assert f"No changes in shard{'s' if len(clean) > 1 else ''} {', '.join(clean)}." in body
+    for user_id in ("12347", "12348", "12349"):
+        assert body.count(f"<code>{user_id}</code>") == 1  # one block per user
+    assert "its job log (text) and its artifact `reconciler-plan-shard-N`" in body
+    assert_well_formed(body, ["Plan checksum:"])

@@ -35,7 +35,8 @@ from reconciler.plan.planfile import plan_checksum, read_saved_plan
 from reconciler.plan.planner import live_fingerprint, plan_deletions
 from reconciler.providers.base import Provider
 from reconciler.providers.usertour_kind import USERTOUR
-from reconciler.render.markdown import render_apply_markdown, render_markdown
+from reconciler.render.comment import render_markdown
+from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import report_lines
 from reconciler.render.text import render_text
 
@@ -257,8 +258,9 @@ def test_text_shows_deletions_masked_with_counts() -> None:
 def test_markdown_shows_deletions() -> None:
     markdown = render_markdown(mask_plan(_plan_with_both(), {"email"}))
     assert markdown.startswith("**reconciler plan:** 1 to create, 0 to update, 2 to delete")
-    assert "| target | provider | create | update | delete | unchanged | warnings |" in markdown
-    assert "| <code>onboarding</code> | usertour | 1 | 0 | 2 | 7 | 0 |" in markdown
+    heading = "**<code>onboarding</code>** (usertour): 1 to create, 0 to update, 2 to delete"
+    assert heading + ", 7 unchanged" in markdown
+    assert "- user deleted — 2 users: b, c" in markdown
     assert "- user <code>b</code> will be deleted (email: (sensitive))" in markdown
     assert "b@example.com" not in markdown
 
@@ -266,7 +268,8 @@ def test_markdown_shows_deletions() -> None:
 def test_an_unpruned_plan_renders_and_sums_as_before() -> None:
     plan = Plan((TargetPlan("t", "sandbox", (), 3),))
     assert not plan.pruned and not plan.has_changes
-    assert "| target | provider | create | update | unchanged | warnings |" in render_markdown(plan)
+    heading = "**<code>t</code>** (sandbox): 0 to create, 0 to update, 3 unchanged"
+    assert heading in render_markdown(plan).splitlines()
     assert render_text(plan)[-1] == ("", "Plan: 0 to create, 0 to update, 3 unchanged.")
 
 

@@ -13,14 +13,15 @@ from reconciler.model import (
     UserOutcome,
 )
 from reconciler.plan.mask import mask_plan, mask_report
+from reconciler.render.comment import render_markdown
 from reconciler.render.markdown import (
     code_span,
     escape_html,
     escape_inline,
     fenced,
     render_apply_markdown,
-    render_markdown,
 )
+from tests.markdown_check import render
 
 SENSITIVE = frozenset({"email"})
 EMAIL = "ada@example.com"
@@ -60,36 +61,52 @@ def sample_plan() -> Plan:
 
 def many_users_plan(count: int) -> Plan:
     changes = tuple(
-        create(f"user-{n:04d}", FieldChange(("attributes", "plan"), "+", None, "pro" * 20))
+        create(f"user-{n:04d}", FieldChange(("attributes", "plan"), "+", None, "pro" * 20 + str(n)))
         for n in range(count)
     )
     return Plan((TargetPlan("prod", "sprig", changes, unchanged=0),))
 
 
-def test_first_line_is_the_summary_and_a_table_follows() -> None:
+def test_first_line_is_the_summary_and_each_target_has_its_counts() -> None:
     text = render_markdown(mask_plan(sample_plan(), SENSITIVE))
     lines = text.splitlines()
     assert lines[0] == "**reconciler plan:** 1 to create, 1 to update, 15 unchanged."
-    assert "| target | provider | create | update | unchanged | warnings |" in lines
-    assert "| <code>prod</code> | sprig | 1 | 1 | 12 | 1 |" in lines
-    assert "| <code>staging</code> | usertour | 0 | 0 | 3 | 0 |" in lines
+    assert (
+        "**<code>prod</code>** (sprig): 1 to create, 1 to update, 12 unchanged, 1 warning" in lines
+    )
+    assert "**<code>staging</code>** (usertour): 0 to create, 0 to update, 3 unchanged" in lines
+
+
+def test_each_target_leads_with_its_rollup() -> None:
+    text = render_markdown(mask_plan(sample_plan(), SENSITIVE))
+    rollup = text.split("**<code>prod</code>**")[1].split("**<code>staging</code>**")[0]
+    assert "+ new user — 1 user: 12347" in rollup
+    assert '+ attributes.plan = "enterprise" — 1 user: 12347' in rollup
+    assert "! attributes.seats: 10 -> 12 — 1 user: 12348" in rollup
+    assert "- attributes.legacy (was true) — 1 user: 12348" in rollup
+    assert "+ email: set (sensitive, value hidden) — 1 user: 12347" in rollup
 
 
 def test_each_changed_user_is_a_details_block_with_a_diff() -> None:
     text = render_markdown(mask_plan(sample_plan(), SENSITIVE))
-    assert "<details><summary>+ user <code>12347</code> (3 added)</summary>" in text
-    assert "<details><summary>~ user <code>12348</code> (1 changed, 1 removed)</summary>" in text
+    summary = "<details><summary>user <code>12347</code> on <code>prod</code> (create): "
+    fields = "<code>email</code>, <code>attributes.plan</code>, <code>events.login</code>"
+    assert summary + fields + "</summary>" in text
+    summary = "<details><summary>user <code>12348</code> on <code>prod</code> (update): "
+    assert summary + "<code>attributes.seats</code>, <code>attributes.legacy</code>" in text
     assert text.count("<details>") == text.count("</details>") == 2
-    assert '```diff\n+ email = (sensitive)\n+ attributes.plan = "enterprise"\n' in text
+    diff = '```diff\n+ email: set (sensitive, value hidden)\n+ attributes.plan = "enterprise"\n'
+    assert diff in text
     assert "+ events.login: x2" in text
     # ``~`` has no colour in GitHub's diff highlighting; ``!`` does.
-    assert "! attributes.seats: 10 -> 12" in text
-    assert "- attributes.legacy (was true)" in text
+    assert "! attributes.seats: 10 -> 12\n" in text
+    assert "- attributes.legacy (was true)\n" in text
 
 
 def test_warnings_are_listed_under_their_target() -> None:
     text = render_markdown(mask_plan(sample_plan(), SENSITIVE))
-    assert "**Warnings**\n- user <code>12349</code>: event history differs" in text
+    warnings = "**Warnings on <code>prod</code>**\n- user <code>12349</code>: event history differs"
+    assert warnings in text
 
 
 def test_sensitive_values_never_appear() -> None:
@@ -107,7 +124,7 @@ def test_sensitive_values_never_appear() -> None:
     text = render_markdown(mask_plan(plan, SENSITIVE))
     assert EMAIL not in text
     assert "old@example.com" not in text
-    assert "! email: (sensitive) -> (sensitive)" in text
+    assert "! email: changes (sensitive, value hidden)" in text
 
 
 def test_user_controlled_text_is_escaped() -> None:
@@ -123,10 +140,12 @@ def test_user_controlled_text_is_escaped() -> None:
         )
     )
     text = render_markdown(mask_plan(plan, SENSITIVE))
-    assert "<script>" not in text
-    assert "<img>" not in text
-    assert "<summary>+ user <code>&lt;script&gt;</code>" in text
-    assert "| <code>a\\|b</code> | sprig |" in text
+    html = render(text)
+    assert "<script>" not in html
+    assert "<img>" not in html
+    assert "1 user: &lt;script&gt;" in html  # in the rollup's code block
+    assert "<summary>user <code>&lt;script&gt;</code> on <code>a|b</code>" in text
+    assert "**<code>a\\|b</code>** (sprig)" in text
     assert "\\*bold\\* &lt;img&gt;" in text
 
 
@@ -134,6 +153,7 @@ def test_fence_is_longer_than_any_backtick_run_in_values() -> None:
     change = create("u1", FieldChange(("attributes", "note"), "+", None, "a ```` b"))
     text = render_markdown(mask_plan(Plan((TargetPlan("prod", "sprig", (change,), 0),)), SENSITIVE))
     assert '`````diff\n+ attributes.note = "a ```` b"\n`````' in text
+    assert '\n+ attributes.note = "a ```` b" — 1 user: u1\n`````' in text
     assert fenced(["x"]) == "```\nx\n```"
 
 
@@ -167,21 +187,22 @@ def test_no_changes_says_so() -> None:
 def test_long_plan_is_cut_below_the_limit_with_a_note() -> None:
     plan = many_users_plan(200)
     full = render_markdown(mask_plan(plan, SENSITIVE), checksum="ab12")
-    limit = 5_000
+    limit = 8_000
     assert len(full) > limit
     text = render_markdown(mask_plan(plan, SENSITIVE), checksum="ab12", limit=limit)
     assert len(text) <= limit
     shown = text.count("<details>")
     assert 0 < shown < 200
-    assert f"_… {200 - shown} more users not shown (comment size limit)." in text
-    assert "Run `reconciler plan` locally or see the job log for the full plan._" in text
-    # The summary, the table and the checksum are always kept; blocks are cut whole.
+    note = f"_… {200 - shown} more users not shown (comment size limit); every changed user is "
+    assert note + "in the summary above. The full plan: `reconciler plan` (text)" in text
+    # The summary, the rollup and the checksum are always kept; blocks are cut whole.
     assert text.startswith("**reconciler plan:** 200 to create")
-    assert "| <code>prod</code> | sprig | 200 | 0 | 0 | 0 |" in text
+    assert "+ new user — 200 users: user-0000, user-0001, " in text
+    assert "user-0198, user-0199\n" in text
     assert text.endswith("Plan checksum: `ab12`")
     assert text.count("<details>") == text.count("</details>")
-    assert "user-0000" in text
-    assert "user-0199" not in text
+    assert "<code>user-0000</code>" in text
+    assert "<code>user-0199</code>" not in text
 
 
 def test_cut_at_every_limit_stays_below_it() -> None:
@@ -195,10 +216,12 @@ def test_a_heading_without_its_users_is_dropped() -> None:
     first = TargetPlan("a", "sprig", (create("u1", FieldChange(("x",), "+", None, 1)),), 0)
     second = TargetPlan("b", "sprig", many_users_plan(20).targets[0].changes, 0)
     plan = Plan((first, second))
-    limit = len(render_markdown(mask_plan(Plan((first,)), SENSITIVE))) + 400
+    rollup = render_markdown(mask_plan(plan, SENSITIVE), limit=600)
+    limit = len(rollup) + 100
     text = render_markdown(mask_plan(plan, SENSITIVE), limit=limit)
-    assert "### <code>b</code>" not in text
-    assert "20 more users not shown" in text
+    assert not text.rstrip("_").endswith("(click to expand)**")
+    assert "**Changes by user**" not in text
+    assert "21 more users not shown" in text
 
 
 def test_same_plan_same_bytes() -> None:

@@ -127,7 +127,12 @@ def run_apply(request: ApplyRequest) -> None:
         workspace, providers, the_plan = _planned(request, stack, prepare)
         limits = request.overrides.limits(workspace.config)
         shown = present_plan(
-            the_plan, workspace.config, workspace.digest, request.scope.selection(), limits
+            the_plan,
+            workspace.config,
+            workspace.digest,
+            request.scope.selection(),
+            limits,
+            declarations=workspace.declarations,
         )
         output_format = request.view.output_format
         if output_format != "json":

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.escape import printable
+from reconciler.render.comment import DEFAULT_WHERE
 from reconciler.render.output import PlanView, render_plan, render_report
 
 if TYPE_CHECKING:
@@ -28,9 +29,12 @@ def echo(text: str) -> None:
     click.echo(text, nl=False, color=use_colour())
 
 
-def echo_plan(shown: PlanView, output_format: str, markdown_limit: int) -> None:
-    """The plan in ``output_format`` (markdown within ``markdown_limit`` characters)."""
-    echo(render_plan(shown, output_format, use_colour(), markdown_limit))
+def echo_plan(
+    shown: PlanView, output_format: str, markdown_limit: int, where: str = DEFAULT_WHERE
+) -> None:
+    """The plan in ``output_format`` (markdown within ``markdown_limit`` characters, saying
+    ``where`` the full plan is if it leaves detail out)."""
+    echo(render_plan(shown, output_format, use_colour(), markdown_limit, where))
 
 
 def echo_report(report: ApplyReport) -> None:

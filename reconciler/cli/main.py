@@ -16,6 +16,7 @@ import click
 from reconciler import __version__
 from reconciler.cli.apply_cmd import apply
 from reconciler.cli.exits import EXIT_OK, HANDLED, exit_code_of, report
+from reconciler.cli.hints import hinted
 from reconciler.cli.import_cmd import import_command
 from reconciler.cli.plan_cmd import plan
 from reconciler.cli.sandbox import sandbox
@@ -46,9 +47,13 @@ for _command in (validate, plan, apply, import_command, sandbox, schema):
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the CLI and owns every exit code."""
+    arguments = sys.argv[1:] if argv is None else argv
     try:
-        # Without standalone mode click returns Exit's code instead of exiting (e.g. --help).
-        code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        try:
+            # Without standalone mode click returns Exit's code instead of exiting (--help).
+            code = cli.main(args=arguments, prog_name="reconciler", standalone_mode=False)
+        except click.NoSuchOption as unknown:
+            raise hinted(unknown, arguments) from None
     except HANDLED as error:
         report(error)
         sys.exit(exit_code_of(error))

@@ -12,9 +12,10 @@ from reconciler.cli import console
 from reconciler.cli.exits import EXIT_CHANGES, exit_with
 from reconciler.cli.options import plan_options
 from reconciler.cli.planning import fresh_plan
-from reconciler.cli.present import present_plan
+from reconciler.cli.present import full_plan_pointer, present_plan
 from reconciler.cli.requests import PlanRequest, plan_request
-from reconciler.cli.support import step_summary, write_private
+from reconciler.cli.support import step_summary, write_atomically, write_private
+from reconciler.render.markdown import STEP_SUMMARY_LIMIT
 from reconciler.render.output import render_plan, saved_plan_json
 
 
@@ -31,6 +32,12 @@ from reconciler.render.output import render_plan, saved_plan_json
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan (sensitive values masked) for `reconciler apply FILE`.",
 )
+@click.option(
+    "--markdown-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the plan as Markdown (a pull-request comment, within --markdown-limit) "
+    "to this file; stdout keeps --format, so a CI log holds the whole text plan.",
+)
 def plan(**flags: Any) -> None:
     """Read the live users and show what apply would change. Sends only GET requests.
 
@@ -40,6 +47,7 @@ def plan(**flags: Any) -> None:
       reconciler plan --target production --user 12347
       reconciler plan --detailed-exitcode   # CI drift check: 0 clean, 2 drift, 1 error
       reconciler plan --format markdown --out plan.json
+      reconciler plan --markdown-out comment.md --out plan.json   # CI: text in the log
       reconciler plan --shard 2/4           # one job of a 4-job CI matrix
       reconciler plan --shard 2/4 --format markdown --markdown-limit 15000   # 1/4 of a comment
       reconciler plan --prune --target onboarding   # also: live users no file declares
@@ -55,12 +63,23 @@ def run_plan(request: PlanRequest) -> None:
         workspace, _, the_plan = fresh_plan(
             request.config_path, request.scope, request.overrides, stack
         )
-    shown = present_plan(the_plan, workspace.config, workspace.digest, request.scope.selection())
+    shown = present_plan(
+        the_plan,
+        workspace.config,
+        workspace.digest,
+        request.scope.selection(),
+        declarations=workspace.declarations,
+    )
     view = request.view
-    console.echo_plan(shown, view.output_format, view.markdown_limit)
+    elsewhere = full_plan_pointer(view.output_format, request.out_path)
+    echoed = full_plan_pointer("markdown", request.out_path)
+    console.echo_plan(shown, view.output_format, view.markdown_limit, echoed)
+    if request.markdown_out is not None:
+        markdown = render_plan(shown, "markdown", False, view.markdown_limit, elsewhere)
+        write_atomically(request.markdown_out, markdown)
     if request.out_path is not None:
         write_private(request.out_path, saved_plan_json(shown))
         console.note(f"Saved the plan to {request.out_path} (sensitive values masked).")
-    step_summary(lambda: render_plan(shown, "markdown", colour=False))
+    step_summary(lambda: render_plan(shown, "markdown", False, STEP_SUMMARY_LIMIT, elsewhere))
     if request.detailed_exitcode and the_plan.has_changes:
         exit_with(EXIT_CHANGES)

@@ -120,6 +120,8 @@ class PlanRequest:
     detailed_exitcode: bool = False
     #: --out FILE: where to save the plan for ``apply FILE``.
     out_path: Path | None = None
+    #: --markdown-out FILE: the pull-request comment goes there; stdout keeps --format.
+    markdown_out: Path | None = None
     verbose: int = 0
 
 
@@ -181,6 +183,7 @@ def plan_request(flags: Mapping[str, Any]) -> PlanRequest:
         overrides=Overrides(parallelism=flags["parallelism"]),
         detailed_exitcode=flags["detailed_exitcode"],
         out_path=flags["out_path"],
+        markdown_out=flags.get("markdown_out"),
         verbose=flags["verbose"],
     )
 

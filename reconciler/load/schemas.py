@@ -294,15 +294,25 @@ def _type_message(error: jsonschema.ValidationError) -> str:
     return message
 
 
+#: Names people write for a choice under another name: the vendor's former name.
+_FORMER_NAMES = {"userleap": ("sprig", "UserLeap is Sprig's former name: write provider: sprig")}
+
+
 def _enum_message(error: jsonschema.ValidationError) -> str:
     allowed = [str(choice) for choice in error.validator_value]
     message = f"must be one of {', '.join(allowed)}; got {describe(error.instance)}"
+    former = _FORMER_NAMES.get(str(error.instance).strip().lower())
+    if former is not None and former[0] in allowed:
+        return f"{message} ({former[1]})"
     close = difflib.get_close_matches(str(error.instance), allowed, n=1)
     return message + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def _pattern_message(error: jsonschema.ValidationError) -> str:
     title = error.schema.get("title")
+    if title == "Base URL" and isinstance(error.instance, str) and "://" not in error.instance:
+        scheme = "https:// before the host, e.g. https://api.sprig.com"
+        return f"{_quoted(error.instance)} has no scheme: write {scheme}"
     if title:
         return f"{_quoted(error.instance)} is not a valid {title[0].lower()}{title[1:]}"
     return f"{_quoted(error.instance)} does not match {error.validator_value}"

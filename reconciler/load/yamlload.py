@@ -220,6 +220,8 @@ def _syntax_problem(file: str, data: bytes | str, error: MarkedYAMLError) -> Pro
         return _problem_at(file, mark, f"alias {name} refers to no anchor (&name) above it")
     if mark is not None and _text_from(data, mark).startswith("\t"):
         problem += " (a tab: YAML indents with spaces only)"
+    elif _is_indentation(error) and mark is not None and error.context_mark is not None:
+        return _problem_at(file, mark, _indentation_message(error))
     elif error.context:
         problem = f"{problem} ({error.context})"
     started = error.context_mark
@@ -229,6 +231,32 @@ def _syntax_problem(file: str, data: bytes | str, error: MarkedYAMLError) -> Pro
         problem += f"; it starts here and is still open at line {mark.line + 1}"
         mark = started
     return _problem_at(file, mark, f"invalid YAML: {problem}")
+
+
+#: libyaml's contexts for a line indented unlike the block it is in.
+_BLOCKS = {"while parsing a block mapping": "mapping", "while parsing a block collection": "list"}
+
+
+def _is_indentation(error: MarkedYAMLError) -> bool:
+    """A line whose indentation fits neither the block above it nor its parent: libyaml then
+    expected a key, a ``-`` or the end of the block, and found something else."""
+    problem = error.problem or ""
+    expected = problem.startswith(("did not find expected", "expected <block end>"))
+    return expected and error.context in _BLOCKS
+
+
+def _indentation_message(error: MarkedYAMLError) -> str:
+    block = _BLOCKS[str(error.context)]
+    started = error.context_mark.line + 1 if error.context_mark is not None else "?"
+    like = (
+        "the keys above it"
+        if block == "mapping"
+        else "the other keys of its entry (a new entry: '- ' in the column of the others)"
+    )
+    return (
+        f"invalid YAML: this line is indented unlike the {block} it belongs to (which starts "
+        f"at line {started}): indent it exactly like {like}, with spaces"
+    )
 
 
 def _text_from(data: bytes | str, mark: Any) -> str:
@@ -249,6 +277,12 @@ def _reader_problem(file: str, data: bytes | str, error: ReaderError) -> Problem
         else ord(str(error.character)[:1] or "?")
     )
     reason = error.reason or "unreadable input"
+    if "utf-8" in reason.lower() and code >= 0x80:
+        message = (
+            f"the file is not UTF-8 (byte 0x{code:02x} here; saved as Latin-1 or Windows-1252?): "
+            "save it as UTF-8 (your editor's encoding setting, or iconv -f latin1 -t utf-8)"
+        )
+        return Problem(file, line, column, "", message)
     message = f"{reason} (0x{code:02x} here): remove it, or write it as an escape in double quotes"
     return Problem(file, line, column, "", message)
 
@@ -287,6 +321,16 @@ class Locator:
     @classmethod
     def from_data(cls, data: bytes | str) -> Locator:
         return cls(compose(data, "")[0])
+
+    def find(self, path: JsonPath) -> tuple[int, int] | None:
+        """Position of ``path`` when the file has it, else None (no fallback to an ancestor)."""
+        node, mark = self.root, None
+        for part in path:
+            found = _child(node, part) if node is not None else None
+            if found is None:
+                return None
+            mark, node = found
+        return (mark.line + 1, mark.column + 1) if mark is not None else None
 
     def locate(self, path: JsonPath) -> tuple[int, int]:
         """Position of the key (mapping member) or item (list entry) at ``path``.

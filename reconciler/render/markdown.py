@@ -1,4 +1,5 @@
-"""Plan and apply report -> GitHub-flavoured Markdown, for a pull-request comment or a step summary.
+"""GitHub-flavoured Markdown: escaping, code, size fitting, and the apply report (the plan
+comment is laid out in comment.py, with these).
 
 Pure: returns one string; the CLI decides whether it goes to stdout, a comment or
 ``GITHUB_STEP_SUMMARY``. Everything that comes from users' files or from a vendor (ids, target
@@ -18,24 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reconciler.escape import printable
-from reconciler.model import (
-    ApplyReport,
-    FieldChange,
-    Plan,
-    TargetPlan,
-    UserChange,
-    UserDeletion,
-    UserOutcome,
-)
-from reconciler.render.text import (
-    deletion_details,
-    describe_field,
-    plan_counts,
-    scope_lines,
-    target_counts,
-    warning_message,
-    withheld_lines,
-)
+from reconciler.model import ApplyReport, FieldChange, UserOutcome
+from reconciler.render.text import describe_field
 
 #: GitHub refuses comments over 65,536 characters; stay a little below it.
 COMMENT_LIMIT = 65_000
@@ -66,7 +51,7 @@ _OUTCOME_LABELS = {
 
 
 @dataclass(frozen=True, slots=True)
-class _Piece:
+class Piece:
     """A droppable part of the body, with the separator before it, so sizes simply add up."""
 
     text: str
@@ -140,73 +125,23 @@ def fenced(lines: Sequence[str], language: str = "") -> str:
     return "\n".join([fence + language, *lines, fence])
 
 
+def diff_symbol(symbol: str) -> str:
+    """The symbol a diff line starts with in GitHub's highlighting (``~`` becomes ``!``)."""
+    return _DIFF_SYMBOLS.get(symbol, symbol)
+
+
 def _diff_line(change: FieldChange) -> str:
     line = _one_line(describe_field(change))
-    return _DIFF_SYMBOLS.get(line[:1], line[:1]) + line[1:]
-
-
-def _field_counts(change: UserChange) -> str:
-    counts: Counter[str] = Counter(field.symbol for field in change.fields)
-    words = (("+", "added"), ("~", "changed"), ("-", "removed"))
-    parts = [f"{counts[symbol]:,} {word}" for symbol, word in words if counts[symbol]]
-    return ", ".join(parts) or "no field changes"
-
-
-def _user_block(change: UserChange) -> str:
-    """A collapsed block per user: the summary line says what, the diff inside says how."""
-    symbol = "+" if change.action == "create" else "~"
-    summary = f"{symbol} user {code_html(change.user_id)} ({_field_counts(change)})"
-    lines = [_diff_line(field) for field in change.fields]
-    inside = fenced(lines, "diff") if lines else "_No field changes._"
-    return f"<details><summary>{summary}</summary>\n\n{inside}\n\n</details>"
-
-
-def _summary_table(plan: Plan) -> str:
-    """One row per target; a pruned plan has a ``delete`` column (the others keep their shape)."""
-    deletes = "delete | " if plan.pruned else ""
-    rows = [
-        f"| target | provider | create | update | {deletes}unchanged | warnings |",
-        "|---|---|--:|--:|--:|--:|" + ("--:|" if plan.pruned else ""),
-    ]
-    for target in plan.targets:
-        name, provider = code_inline(target.target), escape_inline(target.provider)
-        counts = [target.creates, target.updates, target.unchanged, len(target.warnings)]
-        if plan.pruned:
-            counts.insert(2, len(target.deletions))
-        rows.append(f"| {name} | {provider} | " + " | ".join(f"{c:,}" for c in counts) + " |")
-    return "\n".join(rows)
-
-
-def _target_pieces(target: TargetPlan) -> Iterable[_Piece]:
-    counts = target_counts(target)
-    heading = f"### {code_inline(target.target)} ({escape_inline(target.provider)}): {counts}"
-    yield _Piece("\n\n" + heading, heading=True)
-    for change in target.changes:
-        yield _Piece("\n\n" + _user_block(change), users=1)
-    if target.deletions:
-        yield _Piece("\n\n**To delete** (live users no file declares here)", heading=True)
-    for deletion in target.deletions:
-        yield _Piece("\n" + _deletion_item(deletion), users=1)
-    if target.warnings:
-        yield _Piece("\n\n**Warnings**", heading=True)
-    for warning in target.warnings:
-        message = escape_inline(warning_message(warning))
-        yield _Piece(f"\n- user {code_inline(warning.user_id)}: {message}", warnings=1)
-    for line in withheld_lines(target):
-        yield _Piece(f"\n\n{escape_inline(line)}", heading=True)
-
-
-def _deletion_item(deletion: UserDeletion) -> str:
-    """A list item like the text line, with the id as code (ids and notes are escaped)."""
-    details = escape_inline(deletion_details(deletion))
-    return f"- user {code_inline(deletion.user_id)} will be deleted{details}"
+    return diff_symbol(line[:1]) + line[1:]
 
 
 @dataclass(frozen=True, slots=True)
-class _Omitted:
+class Omitted:
     """The note that replaces dropped pieces: how many, why, and where to see everything."""
 
     why: str
+    #: What is still shown of what was dropped (the plan's rollup names every user).
+    kept: str
     where: str
 
     def __call__(self, users: int, warnings: int) -> str:
@@ -214,19 +149,31 @@ class _Omitted:
         dropped = [f"{n:,} more {word}{'' if n == 1 else 's'}" for n, word in counts if n]
         if not dropped:
             return ""
-        return f"\n\n_… {' and '.join(dropped)} not shown ({self.why}). {self.where}_"
+        kept = f"; {self.kept}" if self.kept else ""
+        return f"\n\n_… {' and '.join(dropped)} not shown ({self.why}){kept}. {self.where}_"
 
 
-def _fit(head: str, pieces: Sequence[_Piece], tail: str, limit: int, omitted: _Omitted) -> str:
+def fit(
+    head: str,
+    pieces: Iterable[Piece],
+    tail: str,
+    limit: int,
+    omitted: Omitted,
+    totals: tuple[int, int] | None = None,
+) -> str:
     """Keep head and tail, and as many pieces from the start as fit, saying what was dropped.
 
-    The head (summary and table) is always kept, even if alone it exceeds ``limit``.
+    The head is always kept, even if alone it exceeds ``limit``. With ``totals`` (the users and
+    warnings of all pieces), ``pieces`` is read only as far as it fits: a plan of 20,000 users
+    renders the blocks it shows, not all of them.
     """
-    if len(head) + sum(len(p.text) for p in pieces) + len(tail) <= limit:
-        return head + "".join(p.text for p in pieces) + tail
-    total_users = sum(p.users for p in pieces)
-    total_warnings = sum(p.warnings for p in pieces)
-    kept: list[_Piece] = []
+    if totals is None:
+        pieces = list(pieces)
+        if len(head) + sum(len(p.text) for p in pieces) + len(tail) <= limit:
+            return head + "".join(p.text for p in pieces) + tail
+        totals = (sum(p.users for p in pieces), sum(p.warnings for p in pieces))
+    total_users, total_warnings = totals
+    kept: list[Piece] = []
     size = len(head) + len(tail)
     users = warnings = 0
     for piece in pieces:
@@ -242,40 +189,6 @@ def _fit(head: str, pieces: Sequence[_Piece], tail: str, limit: int, omitted: _O
     shown_warnings = sum(p.warnings for p in kept)
     note = omitted(total_users - shown_users, total_warnings - shown_warnings)
     return head + "".join(p.text for p in kept) + note + tail
-
-
-def render_markdown(
-    plan: Plan,
-    *,
-    title: str = "reconciler plan",
-    checksum: str | None = None,
-    note: str | None = None,
-    limit: int = COMMENT_LIMIT,
-    refusals: Sequence[str] = (),
-) -> str:
-    """The plan as a PR comment: summary line, table, a ``<details>`` block per changed user.
-
-    ``note`` is trusted Markdown from the caller (e.g. a link to the workflow run) and is not
-    escaped. User blocks are dropped from the end when the text would exceed ``limit``.
-    ``refusals``: the guards apply would refuse this plan with, said before the merge.
-    """
-    head = f"**{escape_inline(title)}:** {plan_counts(plan)}."
-    if plan.targets:
-        head += "\n\n" + _summary_table(plan)
-    if not plan.has_changes:
-        head += "\n\nNo changes. The targets match the declarations."
-    if plan.scope is not None:
-        head += "\n\n" + "\n".join(f"- {escape_inline(line)}" for line in scope_lines(plan.scope))
-    if refusals:
-        head += "\n\n" + "\n".join(
-            f"- **Apply would refuse:** {escape_inline(refusal)}" for refusal in refusals
-        )
-    tail = f"\n\n{note}" if note else ""
-    if checksum is not None:
-        tail += f"\n\nPlan checksum: {code_span(checksum)}"
-    pieces = [piece for target in plan.targets for piece in _target_pieces(target)]
-    where = "Run `reconciler plan` locally or see the job log for the full plan."
-    return _fit(head, pieces, tail, limit, _Omitted("comment size limit", where))
 
 
 def _apply_table(report: ApplyReport) -> str:
@@ -297,7 +210,7 @@ def _apply_table(report: ApplyReport) -> str:
     return "\n".join(rows)
 
 
-def _outcome_piece(outcome: UserOutcome) -> _Piece:
+def _outcome_piece(outcome: UserOutcome) -> Piece:
     """One list item per user that did not end up as planned, with the reason."""
     label = _OUTCOME_LABELS.get(outcome.status, outcome.status)
     item = f"\n- **{label}**: user {code_inline(outcome.user_id)} on {code_inline(outcome.target)}"
@@ -307,7 +220,7 @@ def _outcome_piece(outcome: UserOutcome) -> _Piece:
         item += " — the target did not keep these values:\n\n"
         block = fenced([_diff_line(field) for field in outcome.not_stuck], "diff")
         item += "\n".join("  " + line for line in block.splitlines()) + "\n"
-    return _Piece(item, users=1)
+    return Piece(item, users=1)
 
 
 def render_apply_markdown(
@@ -328,4 +241,4 @@ def render_apply_markdown(
     if pieces:
         head += "\n\n**Not applied as planned**\n"
     where = "See the job log for every outcome."
-    return _fit(head, pieces, "", limit, _Omitted("step summary size limit", where)).rstrip("\n")
+    return fit(head, pieces, "", limit, Omitted("step summary size limit", "", where)).rstrip("\n")

@@ -9,8 +9,9 @@ the string goes and whether colour is wanted.
 from __future__ import annotations
 
 from reconciler.model import ApplyReport
+from reconciler.render.comment import DEFAULT_WHERE, render_markdown
 from reconciler.render.documents import apply_json, plan_json, saved_plan_json
-from reconciler.render.markdown import COMMENT_LIMIT, render_apply_markdown, render_markdown
+from reconciler.render.markdown import COMMENT_LIMIT, render_apply_markdown
 from reconciler.render.text import render_text, report_lines, styled
 from reconciler.render.view import PlanView
 
@@ -28,10 +29,15 @@ __all__ = [
 
 
 def render_plan(
-    view: PlanView, output_format: str, colour: bool, markdown_limit: int = COMMENT_LIMIT
+    view: PlanView,
+    output_format: str,
+    colour: bool,
+    markdown_limit: int = COMMENT_LIMIT,
+    where: str = DEFAULT_WHERE,
 ) -> str:
-    """The plan in one format; markdown stays under ``markdown_limit`` characters. Every format
-    says what apply would refuse, and the checksum ``apply --checksum`` takes."""
+    """The plan in one format; markdown stays under ``markdown_limit`` characters and says
+    ``where`` the full plan is if it leaves detail out. Every format says what apply would
+    refuse, and the checksum ``apply --checksum`` takes."""
     if output_format == "json":
         return plan_json(view)
     if output_format == "markdown":
@@ -40,6 +46,8 @@ def render_plan(
             checksum=view.checksum,
             refusals=[r.message for r in view.refusals],
             limit=markdown_limit - 1,
+            declared_at=view.declared_at,
+            where=where,
         )
         return markdown + "\n"  # the newline is within the limit too
     lines = render_text(view.masked)

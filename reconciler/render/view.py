@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import Plan
+from reconciler.model import FieldPath, Plan
 from reconciler.render.documents import plan_document
 
 if TYPE_CHECKING:
@@ -42,6 +42,9 @@ class PlanView:
     refusals: tuple[Refusal, ...] = ()
     #: The request each change sends, described from its masked upsert by its provider kind.
     requests: Requests = field(default_factory=dict)
+    #: ``file:line`` where each masked value is declared, by (user id, field path): what a
+    #: reviewer can check of a value the comment does not show.
+    declared_at: Mapping[tuple[str, FieldPath], str] = field(default_factory=dict)
 
     @functools.cached_property
     def document(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ What the vendors answer lives in app.py and the ``*_api.py`` modules.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import signal
 import socket
@@ -335,8 +336,22 @@ def start_emulator(
     except OSError as exc:
         app.close()
         store.close()
-        raise EmulatorError(f"sandbox emulator: cannot listen on {host}:{port}: {exc}") from exc
+        raise EmulatorError(_listen_failure(host, port, exc)) from exc
     return RunningEmulator(server, app, store, keys, Path(db_path))
+
+
+def _listen_failure(host: str, port: int, exc: OSError) -> str:
+    """Why the emulator cannot listen, and what to do: a busy port (another emulator, often the
+    one started earlier with ``&``) is the usual case."""
+    where = f"sandbox emulator: cannot listen on {host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{where}: the port is already in use (another `reconciler sandbox serve`?). "
+            f"Stop that one, or pick another port: --port {port + 1} (--port 0 picks a free one)"
+        )
+    if exc.errno == errno.EACCES:
+        return f"{where}: not allowed to use that port; pick one above 1023, e.g. --port 8011"
+    return f"{where}: {exc.strerror or exc}"
 
 
 def serve_forever(

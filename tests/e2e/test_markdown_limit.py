@@ -22,7 +22,8 @@ def bulk(repo: Path, count: int) -> None:
     for n in range(count):
         lines += [f'  - id: "u{n:03d}"', "    attributes:"]
         lines += [
-            f"      note_{k}: text of note {k} with ``` and <details> in it" for k in range(6)
+            f"      note_{k}: text of note {k} of u{n:03d} with ``` and <details> in it"
+            for k in range(6)
         ]
     (repo / "users" / "bulk.yaml").write_text("\n".join(lines) + "\n")
 
@@ -37,7 +38,7 @@ def test_plan_stays_within_the_limit_as_valid_markdown(example_repo: Path, run: 
         )
         assert shown.code == 0, shown.stderr
         assert len(shown.stdout) <= limit
-        assert re.search(r"_… [\d,]+ more users not shown \(comment size limit\)\.", shown.stdout)
+        assert re.search(r"_… [\d,]+ more users not shown \(comment size limit\);", shown.stdout)
         assert CHECKSUM.findall(shown.stdout) == [checksum]  # the same plan, shown in part
         assert_well_formed(shown.stdout, ["Plan checksum:", checksum, "more users not shown"])
 

@@ -229,7 +229,8 @@ def test_json_and_markdown_show_the_deletions(
     assert "g@x.io" not in shown.stdout
     markdown = run("plan", "--prune", "--format", "markdown", cwd=tmp_path, env=KEYS)
     assert "- user <code>gone</code> will be deleted (email: (sensitive))" in markdown.stdout
-    assert "| delete |" in markdown.stdout and "g@x.io" not in markdown.stdout
+    assert "- user deleted — 1 user: gone" in markdown.stdout
+    assert "1 to delete" in markdown.stdout and "g@x.io" not in markdown.stdout
 
 
 def test_sandbox_target_is_pruned_and_shards_split_the_work(run: Run, tmp_path: Path) -> None:

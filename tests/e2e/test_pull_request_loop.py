@@ -177,7 +177,7 @@ def test_markdown_and_step_summary_never_show_emails(
     printed = run("plan", "--format", "markdown", cwd=repo, env=env)
     assert printed.code == 0, printed.stderr
     assert "<details>" in printed.stdout
-    assert re.search(r"^\|[^\n]*prod[^\n]*\|[^\n]*sprig[^\n]*\| 3 \|", printed.stdout, re.M)
+    assert "**<code>prod</code>** (sprig): 3 to create, 0 to update" in printed.stdout
     text = run("plan", cwd=repo, env=env)
     applied = run("apply", "--yes", cwd=repo, env=env)
     assert applied.code == 0

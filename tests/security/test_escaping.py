@@ -182,7 +182,7 @@ def test_markdown_makes_no_mention_reference_or_link(tmp_path: Path) -> None:
     planned = reconciler("plan", "--format", "markdown", cwd=repo)
     assert planned.code == 0, planned.both
     assert "<code>@org/team</code>" in planned.stdout
-    assert "**Warnings**" in planned.stdout
+    assert "**Warnings on <code>local</code>**" in planned.stdout
     text = _outside_code(planned.stdout)
     assert "@&#8203;org/team" in text
     text = text.replace("&#8203;", "\u200b")  # as GitHub reads it

@@ -28,7 +28,7 @@ from reconciler.model import (
     upsert_to_json,
 )
 from reconciler.plan.planfile import FORMAT_VERSION
-from reconciler.render.text import warning_message
+from reconciler.render.text import unconfirmed, warning_message
 
 if TYPE_CHECKING:
     from reconciler.render.view import PlanView, Requests
@@ -158,10 +158,13 @@ def report_document(report: ApplyReport | None) -> dict[str, Any] | None:
     """The apply outcome (field names only, never values); None when nothing was applied."""
     if report is None:
         return None
+    unknown = unconfirmed(report)
     return {
         "applied": report.applied,
         "deleted": report.deleted,
-        "failed": report.failed,
+        # "outcome unknown" apart from failed, as the text's last line counts them.
+        "failed": report.failed - unknown,
+        "unconfirmed": unknown,
         "not_visible": report.not_visible,
         "not_sent": report.not_sent,
         "problems": [

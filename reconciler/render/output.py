@@ -9,7 +9,7 @@ the string goes and whether colour is wanted.
 from __future__ import annotations
 
 from reconciler.model import ApplyReport
-from reconciler.render.documents import apply_json, plan_json, saved_plan_json
+from reconciler.render.documents import apply_json, apply_json_chunks, plan_json, saved_plan_json
 from reconciler.render.markdown import COMMENT_LIMIT, render_apply_markdown, render_markdown
 from reconciler.render.text import render_text, report_lines, styled
 from reconciler.render.view import PlanView
@@ -17,6 +17,7 @@ from reconciler.render.view import PlanView
 __all__ = [
     "PlanView",
     "apply_json",
+    "apply_json_chunks",
     "plan_json",
     "render_apply_markdown",
     "render_plan",

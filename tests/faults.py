@@ -126,12 +126,32 @@ def answer_of(
     return Answer(status, {}, body)
 
 
+#: What a hostile server answers to a request (its raw bytes): sent at once, then dripped.
+Route = Callable[[bytes], tuple[bytes, bytes]]
+
+
+def answer_bytes(status: int, body: bytes, headers: Mapping[str, str] | None = None) -> bytes:
+    """A whole HTTP/1.1 answer that closes its connection."""
+    lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
 class HostileServer:
     """An HTTP server on 127.0.0.1 that sends ``head`` at once, then drips ``drip`` one byte
-    every ``every`` seconds, for at most ``give_up`` seconds, then closes the connection."""
+    every ``every`` seconds, for at most ``give_up`` seconds, then closes the connection.
+    ``route`` (the request's bytes -> head and drip) answers each request its own way."""
 
-    def __init__(self, head: bytes, drip: bytes, every: float, give_up: float = 8.0) -> None:
+    def __init__(
+        self,
+        head: bytes = b"",
+        drip: bytes = b"",
+        every: float = 0.0,
+        give_up: float = 8.0,
+        route: Route | None = None,
+    ) -> None:
         self.head, self.drip, self.every, self.give_up = head, drip, every, give_up
+        self.route = route
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
@@ -167,9 +187,10 @@ class HostileServer:
         with connection:
             try:
                 connection.settimeout(1.0)
-                connection.recv(65536)  # the request (small: one GET or POST)
-                connection.sendall(self.head)
-                for byte in self.drip:
+                request = connection.recv(65536)  # the request (small: one GET or POST)
+                head, drip = self.route(request) if self.route else (self.head, self.drip)
+                connection.sendall(head)
+                for byte in drip:
                     if self._stop.is_set() or time.monotonic() > ends:
                         return
                     connection.sendall(bytes([byte]))

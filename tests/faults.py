@@ -25,10 +25,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import httpx
 
-from reconciler.providers.answers import Answer
+if TYPE_CHECKING:
+    from reconciler.providers.answers import Answer
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -116,6 +118,8 @@ def answer_of(
 ) -> Answer:
     """An :class:`Answer` as a vendor would send it (JSON written compactly, as httpx does)."""
     import json as json_module
+
+    from reconciler.providers.answers import Answer
 
     if json is not None:
         body = json_module.dumps(json, separators=(",", ":")).encode()

@@ -7,11 +7,17 @@ The vendor is ``tests.faults.FaultTransport`` (in process) mounted on a loopback
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -361,3 +367,48 @@ def test_stopping_ends_a_retry_pause_at_once() -> None:
         assert not reader.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], NotSent)
     assert len(transport.requests) == 1
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_a_real_self_signed_certificate_fails_at_once(tmp_path: Path) -> None:
+    """A TLS server on 127.0.0.1 whose certificate no CA signed: one connection, one error."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=x"]
+    subprocess.run(
+        ["openssl", *request, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    connections: list[int] = []
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            connections.append(1)
+            with contextlib.suppress(OSError), context.wrap_socket(connection, server_side=True):
+                pass
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with (
+            open_at(url, parallelism=4) as provider,
+            pytest.raises(TargetError, match="certificate is not trusted") as caught,
+        ):
+            provider.read_users([f"u{n}" for n in range(10)])
+    finally:
+        done.set()
+        server.join(timeout=5)
+        listener.close()
+    assert "not retried" in str(caught.value)
+    assert len(connections) <= 4  # those in flight at once; none retried

@@ -120,7 +120,12 @@ class Attempted:
     status: int | None = None
 
     def error(self, what: str) -> TargetError:
+        """``GET URL PATH timed out``: the request, then what happened to it."""
         return TargetError(self.target, f"{self.method} {self.shown_url} {self.path} {what}")
+
+    def because(self, reason: str) -> TargetError:
+        """``GET URL PATH: no complete answer within 60s``."""
+        return TargetError(self.target, f"{self.method} {self.shown_url} {self.path}: {reason}")
 
 
 def failure_of(error: Exception, attempted: Attempted) -> Failure:
@@ -141,11 +146,11 @@ def failure_of(error: Exception, attempted: Attempted) -> Failure:
         return Failure(type(error).__name__, connect, sent=False, final=final, unconnected=True)
     if isinstance(error, Unreadable):
         reason = f"unreadable answer ({error})"
-        return Failure(reason, attempted.error(f": {reason}"), True, True, status=status)
+        return Failure(reason, attempted.because(reason), True, True, status=status)
     if isinstance(error, httpx.TimeoutException) or attempted.deadline.passed:
         if attempted.deadline.passed:
             reason = f"no complete answer within {attempted.deadline.seconds:g}s"
-            return Failure(reason, attempted.error(f": {reason}"), True, True, status=status)
+            return Failure(reason, attempted.because(reason), True, True, status=status)
         return Failure("timed out", attempted.error("timed out"), sent=True, status=status)
     if isinstance(error, (httpx.TransportError, OSError)):
         name = type(error).__name__
@@ -159,7 +164,7 @@ def failure_of(error: Exception, attempted: Attempted) -> Failure:
     else:
         log.debug("unexpected error in an HTTP exchange", exc_info=error)
         reason = f"unexpected failure ({type(error).__name__})"
-    return Failure(reason, attempted.error(f": {reason}"), True, True, status=status)
+    return Failure(reason, attempted.because(reason), True, True, status=status)
 
 
 def status_failure(answer: Answer, attempted: Attempted, detail: str) -> Failure:

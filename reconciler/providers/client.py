@@ -154,8 +154,8 @@ class ApiClient:
             if outcome.throttled:
                 budget.throttled()
             delay = budget.delay(outcome.retry_after)
-            if outcome.unconnected and not self._still_trying(outcome, delay):
-                delay = None
+            if outcome.unconnected:
+                delay = self._still_trying(outcome, delay)
             if delay is None:
                 return self._give_up(outcome)
             if not outcome.unconnected:  # an outage is said once per target (_still_trying)
@@ -241,21 +241,23 @@ class ApiClient:
         with self._outage_lock:
             self._outage = None
 
-    def _still_trying(self, failure: Failure, delay: float | None) -> bool:
-        """A connection did not open: keep trying while the target's outage is young. Said
-        once per outage, for the whole target, not once per request and retry."""
+    def _still_trying(self, failure: Failure, delay: float | None) -> float | None:
+        """A connection did not open: the pause before trying again while the target's outage
+        is younger than the grace (never past it), else None. Said once per outage, for the
+        whole target, not once per request and retry."""
         now = time.monotonic()
         with self._outage_lock:
             first = self._outage is None
             if self._outage is None:
                 self._outage = now
-            age = now - self._outage
-        grace = min(CONNECT_GRACE, self.retry.deadline)
-        if first and delay is not None:
-            log.warning(
-                "%s: %s; trying again for up to %gs", self.target, failure.error.args[0], grace
-            )
-        return age < grace
+            grace = min(CONNECT_GRACE, self.retry.deadline)
+            left = grace - (now - self._outage)
+        if delay is None or left <= 0:
+            return None
+        if first:
+            why = str(failure.error).removeprefix(f"target {self.target}: ")
+            log.warning("%s: %s; trying again for up to %gs", self.target, why, grace)
+        return min(delay, left)
 
     def _lost(self, failure: Failure, what: str) -> LostAnswer:
         """A write that left and whose outcome is unknown: the applier finds out."""

@@ -178,7 +178,8 @@ class ApiClient:
         return NotSent(self.target, f"{method} {path}: not sent: the run is stopping")
 
     def _attempt(self, method: str, path: str, kwargs: Mapping[str, Any]) -> Answer | Failure:
-        """One try: the answer when it is final, else what went wrong (never an exception)."""
+        """One try: the answer when it is final, else what went wrong. Nothing from below is
+        raised: only NotSent, when the run stops while this attempt waited for its turn."""
         with self._limit.slot():
             if self._bucket is not None:
                 self._bucket.acquire()

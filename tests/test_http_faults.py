@@ -23,11 +23,11 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.errors import LostAnswer, NotSent, TargetError
+from reconciler.errors import ConfigError, LostAnswer, NotSent, TargetError
 from reconciler.load.config import TargetConfig
 from reconciler.model import Upsert
 from reconciler.providers import transports
-from reconciler.providers.answers import MAX_ANSWER_BYTES, Limits
+from reconciler.providers.answers import MAX_ANSWER_BYTES, Limits, Unreadable, parse_json
 from reconciler.providers.rest import HttpProvider
 from reconciler.providers.retry import RetryPolicy
 from reconciler.providers.sprig import SprigProvider
@@ -412,3 +412,24 @@ def test_a_real_self_signed_certificate_fails_at_once(tmp_path: Path) -> None:
         listener.close()
     assert "not retried" in str(caught.value)
     assert len(connections) <= 4  # those in flight at once; none retried
+
+
+# --- the limits, as values -----------------------------------------------------------------
+
+
+def test_the_deadline_can_be_lowered_from_the_environment_never_raised() -> None:
+    assert Limits.from_env({}) == Limits()
+    assert Limits.from_env({"RECONCILER_HTTP_DEADLINE": "2.5"}).deadline == 2.5
+    for wrong in ("0", "61", "soon", "nan"):
+        with pytest.raises(ConfigError, match="RECONCILER_HTTP_DEADLINE"):
+            Limits.from_env({"RECONCILER_HTTP_DEADLINE": wrong})
+
+
+def test_scalars_and_shallow_json_parse_as_json() -> None:
+    assert parse_json(b"12") == 12
+    assert parse_json(b'{"a": [[1]]}') == {"a": [[1]]}
+    assert parse_json(nested(64)) == parse_json(nested(64))
+    with pytest.raises(Unreadable, match="deeper than 64"):
+        parse_json(nested(65))
+    with pytest.raises(Unreadable, match="not JSON"):
+        parse_json(b"<html>")

@@ -433,3 +433,13 @@ def test_scalars_and_shallow_json_parse_as_json() -> None:
         parse_json(nested(65))
     with pytest.raises(Unreadable, match="not JSON"):
         parse_json(b"<html>")
+
+
+def test_an_unreadable_ca_bundle_is_a_target_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """httpx loads the CA bundle when the client is made (SSL_CERT_FILE when set)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(TargetError, match="cannot load the CA certificates") as caught:
+        open_at("https://api.sprig.com")
+    assert "missing.pem" not in str(caught.value)

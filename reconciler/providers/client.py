@@ -127,7 +127,17 @@ class ApiClient:
         #: requests in flight when the target answers 429 instead of hammering it.
         self._bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
         self._limit = AdaptiveLimit(pool)
-        self._client = _client(base_url, auth_header, pool, transport)
+        try:
+            self._client = _client(base_url, auth_header, pool, transport)
+        except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+            # The CA bundle is read now, from SSL_CERT_FILE / SSL_CERT_DIR when set (never
+            # quoted: a variable's value stays out of messages).
+            why = getattr(error, "strerror", None) or type(error).__name__
+            raise TargetError(
+                self.target,
+                f"cannot load the CA certificates to check {self.shown_url} ({why}); check "
+                "SSL_CERT_FILE and SSL_CERT_DIR",
+            ) from error
 
     def request(
         self, method: str, path: str, attempts: Attempts | None = None, **kwargs: Any

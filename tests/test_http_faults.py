@@ -438,8 +438,11 @@ def test_scalars_and_shallow_json_parse_as_json() -> None:
 def test_an_unreadable_ca_bundle_is_a_target_error_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """httpx loads the CA bundle when the client is made (SSL_CERT_FILE when set)."""
+    """httpx loads the CA bundle when the client is made: from SSL_CERT_FILE when set (httpx
+    0.28 on; 0.27 skips a missing file, so the client then simply opens)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
-    with pytest.raises(TargetError, match="cannot load the CA certificates") as caught:
-        open_at("https://api.sprig.com")
-    assert "missing.pem" not in str(caught.value)
+    try:
+        open_at("https://api.sprig.com").close()
+    except TargetError as error:
+        assert "cannot load the CA certificates" in str(error)
+        assert "missing.pem" not in str(error)

@@ -102,11 +102,24 @@ class LostAnswer(TargetError):
     Part of the applier's contract with every provider, so it lives here, not with HTTP.
     """
 
-    def __init__(self, target: str, message: str, answered: bool = False) -> None:
+    def __init__(
+        self,
+        target: str,
+        message: str,
+        answered: bool = False,
+        status: int | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(target, message)
-        #: The server answered (a 5xx): it is done with the request. False after a timeout or
-        #: a dropped connection, when the request may still be processed.
+        #: The server answered (a 5xx, or a status whose body could not be read): it is done
+        #: with the request. False after a timeout or a dropped connection, when the request
+        #: may still be processed.
         self.answered = answered
+        #: The HTTP status, when the server answered (``500``): the same write refused with a
+        #: 5xx every time is "refused by the server", not "not visible".
+        self.status = status
+        #: The vendor's words about it, a short excerpt already escaped for printing.
+        self.detail = detail
 
 
 class ListingBroken(TargetError):

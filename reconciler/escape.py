@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 #: Not printable: everything ``str.isprintable`` refuses (C0/C1 controls, DEL, line and
@@ -65,6 +66,13 @@ def _json_escape(match: re.Match[str]) -> str:
         return f"\\u{code:04x}"
     high, low = divmod(code - 0x10000, 0x400)
     return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
+
+
+def json_chunks(document: Any, **options: Any) -> Iterator[str]:
+    """:func:`json_text` piece by piece, for documents too large to hold twice as text (the
+    apply report of 20,000 users): the same characters, escaped the same way."""
+    for chunk in json.JSONEncoder(ensure_ascii=False, **options).iterencode(document):
+        yield _JSON_SUSPECT.sub(_json_escape, chunk)
 
 
 def json_text(document: Any, **options: Any) -> str:

@@ -7,12 +7,8 @@ import pytest
 
 from reconciler.errors import ConfigError
 from reconciler.load.config import TargetConfig
-from reconciler.providers.http import (
-    check_destination,
-    read_api_key,
-    user_path,
-    why_not_connected,
-)
+from reconciler.providers.failures import why_not_connected
+from reconciler.providers.http import check_destination, read_api_key, user_path
 
 SPRIG_HOSTS = ("api.sprig.com", "api.userleap.com")
 

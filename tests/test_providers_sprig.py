@@ -4,8 +4,6 @@ and one round trip through the emulator (in process) where sending and reading b
 
 from __future__ import annotations
 
-import httpx
-
 from reconciler.load.config import TargetConfig
 from reconciler.model import Event, EventStats, LiveUser, Upsert
 from reconciler.providers import open_provider
@@ -13,6 +11,7 @@ from reconciler.providers.sprig import SprigProvider, describe_error
 from reconciler.providers.sprig_kind import SPRIG, describe_request, request_body, to_live_user
 from reconciler.sandbox.app import EmulatorApp
 from tests.e2e.emulator import NOWHERE, SPRIG_KEY
+from tests.faults import answer_of
 
 pytest_plugins = ("tests.e2e.emulator",)
 
@@ -89,14 +88,9 @@ def test_the_email_is_read_from_the_attribute_the_capabilities_name() -> None:
 
 
 def test_errors_are_quoted_in_sprigs_words() -> None:
-    assert describe_error(httpx.Response(400, json={"error": "invalid email"})) == (
-        "400 invalid email"
-    )
-    assert describe_error(httpx.Response(503, text="upstream down\n")) == "503 upstream down"
-    # The body as bytes: httpx's json= writes '{"message": "x"}' before 0.28, compact since.
-    other = httpx.Response(
-        500, content=b'{"message":"x"}', headers={"content-type": "application/json"}
-    )
+    assert describe_error(answer_of(400, json={"error": "invalid email"})) == ("400 invalid email")
+    assert describe_error(answer_of(503, text="upstream down\n")) == "503 upstream down"
+    other = answer_of(500, content=b'{"message":"x"}')
     assert describe_error(other) == '500 {"message":"x"}'
 
 

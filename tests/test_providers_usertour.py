@@ -4,8 +4,6 @@ becomes (expanded or not), and one round trip through the emulator (in process).
 
 from __future__ import annotations
 
-import httpx
-
 from reconciler.load.config import TargetConfig
 from reconciler.model import Company, LiveUser, Membership, Upsert
 from reconciler.providers import open_provider
@@ -18,6 +16,7 @@ from reconciler.providers.usertour_kind import (
 )
 from reconciler.sandbox.app import EmulatorApp
 from tests.e2e.emulator import NOWHERE, USERTOUR_KEY
+from tests.faults import answer_of
 
 pytest_plugins = ("tests.e2e.emulator",)
 
@@ -115,14 +114,14 @@ def test_the_email_is_read_from_the_attribute_the_capabilities_name() -> None:
 
 def test_errors_are_quoted_in_usertours_words() -> None:
     invalid_key = {"error": {"code": "E1000", "message": "Invalid API key provided"}}
-    assert describe_error(httpx.Response(403, json=invalid_key)) == (
+    assert describe_error(answer_of(403, json=invalid_key)) == (
         "403 E1000 Invalid API key provided"
     )
     nest = {"statusCode": 400, "message": ["a must be", "b must be"], "error": "Bad Request"}
-    assert describe_error(httpx.Response(400, json=nest)) == "400 a must be; b must be"
-    assert describe_error(httpx.Response(502, text="Bad Gateway")) == "502 Bad Gateway"
-    assert error_code(httpx.Response(404, json={"error": {"code": "E1001"}})) == "E1001"
-    assert error_code(httpx.Response(404, json={"error": "E1001"})) is None
+    assert describe_error(answer_of(400, json=nest)) == "400 a must be; b must be"
+    assert describe_error(answer_of(502, text="Bad Gateway")) == "502 Bad Gateway"
+    assert error_code(answer_of(404, json={"error": {"code": "E1001"}})) == "E1001"
+    assert error_code(answer_of(404, json={"error": "E1001"})) is None
 
 
 def test_the_kind_holds_usertours_facts() -> None:

@@ -136,6 +136,26 @@ def test_apply_text_lists_problems_then_counts() -> None:
     ]
 
 
+def test_outcome_unknown_is_counted_apart_from_failed() -> None:
+    """Issue 21: a user whose answer was lost and could not be settled is not a failure the
+    target reported; the last line and the JSON count it apart."""
+    report = ApplyReport(
+        (
+            UserOutcome("t", "u1", "applied"),
+            UserOutcome("t", "u2", "failed", message="400: bad"),
+            UserOutcome("t", "u3", "unconfirmed", message="outcome unknown, re-run apply later"),
+        ),
+        durations={"t": 2.0},
+    )
+    lines = render_report(report, colour=False).splitlines()
+    assert lines[-2:] == [
+        "Target t: 1 applied, 1 not, 1 outcome unknown, in 2.0s",
+        "Apply complete: 1 applied, 1 failed, 1 outcome unknown.",
+    ]
+    counts = json.loads(apply_json(_view(), report))["apply"]
+    assert (counts["applied"], counts["failed"], counts["unconfirmed"]) == (1, 1, 1)
+
+
 def test_apply_json_holds_the_plan_and_field_names_only() -> None:
     not_kept = (FieldChange(("attributes", "plan"), "~", "free", "pro"),)
     report = ApplyReport((UserOutcome("local", "u1", "not_stuck", not_stuck=not_kept),))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.model import Company, Event, EventStats, Membership, Upsert
+from reconciler.sandbox import storefile
 from reconciler.sandbox.store import SCHEMA_VERSION, StoreError, UserStore
 from reconciler.sandbox.storefile import APPLICATION_ID
 
@@ -92,6 +96,57 @@ def test_listing_cursors_before_and_after(store: UserStore) -> None:
     store.delete_user(NS, "u3")
     assert not store.has_cursor(NS, cursor) and not store.has_cursor(NS, "junk")
     assert store.known_companies(NS, ["acme", "globex"]) == {"acme"}
+
+
+def test_a_creation_that_fails_halfway_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Issue 21: the disk fills while the schema is written. Before, the half-made file stayed
+    and every later run refused it as "another program's data?" until deleted by hand."""
+    path = tmp_path / "store.db"
+
+    def disk_fills(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE users (id TEXT PRIMARY KEY)")
+        conn.execute("INSERT INTO users VALUES ('x')")
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with pytest.raises(StoreError, match="database or disk is full"):
+        storefile.connect(
+            str(path), "store.db", read_only=False, version=SCHEMA_VERSION, create=disk_fills
+        )
+    assert list(tmp_path.iterdir()) == []
+    with UserStore(path) as store:  # space freed: the next run creates it
+        store.upsert(NS, Upsert("u1", {"plan": "pro"}))
+
+
+@pytest.mark.subprocess
+def test_a_full_disk_while_creating_the_store_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The same with a real write failure: a process whose files may not exceed 8 KiB
+    (RLIMIT_FSIZE), far less than a new store's schema."""
+    path = tmp_path / "store.db"
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))\n"
+        "from reconciler.sandbox.store import UserStore, StoreError\n"
+        "try:\n"
+        "    UserStore(sys.argv[1]).close()\n"
+        "except StoreError as error:\n"
+        "    print(error)\n"
+        "    sys.exit(3)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    environ = {**os.environ, "PYTHONPATH": str(root)}
+    ran = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 3, ran.stderr
+    assert "sandbox store" in ran.stdout
+    assert list(tmp_path.iterdir()) == []
+    UserStore(path).close()
 
 
 def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from reconciler.load.config import display_path
 from reconciler.model import ApplyReport, Plan
 from reconciler.plan.planfile import plan_checksum
 from reconciler.providers.base import Provider
-from reconciler.render.output import PlanView, apply_json
+from reconciler.render.output import PlanView, apply_json_chunks
 
 #: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
 MIN_CHECKSUM = 12
@@ -170,9 +170,24 @@ def apply_markdown(report: ApplyReport) -> str:
     return render_apply_markdown(report)
 
 
+#: Characters written to stdout at once while a JSON report is streamed.
+JSON_BATCH = 1 << 16
+
+
 def finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:
-    if output_format == "json":
-        click.echo(apply_json(shown, report))
+    """``apply --format json``: the plan and the outcome, written as it is encoded (the text
+    of a large plan is never held whole)."""
+    if output_format != "json":
+        return
+    batch: list[str] = []
+    size = 0
+    for chunk in apply_json_chunks(shown, report):
+        batch.append(chunk)
+        size += len(chunk)
+        if size >= JSON_BATCH:
+            click.echo("".join(batch), nl=False)
+            batch, size = [], 0
+    click.echo("".join(batch))
 
 
 def confirm(the_plan: Plan, assume_yes: bool) -> None:

@@ -10,20 +10,15 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
-import httpx
-
 from reconciler.concurrency import fan_out
 from reconciler.errors import TargetError
 from reconciler.escape import printable
 from reconciler.load.config import TargetConfig
 from reconciler.model import LiveUser, Upsert
+from reconciler.providers.answers import Answer, Limits, Unreadable
 from reconciler.providers.base import Provider
-from reconciler.providers.http import (
-    ApiClient,
-    check_destination,
-    read_api_key,
-    user_path,
-)
+from reconciler.providers.client import ApiClient
+from reconciler.providers.http import check_destination, read_api_key, user_path
 from reconciler.providers.retry import Attempts, RetryPolicy
 
 H = TypeVar("H", bound="HttpProvider")
@@ -46,11 +41,24 @@ class HttpProvider(Provider):
     self_hosted: ClassVar[bool] = False
 
     def __init__(
-        self, target: TargetConfig, base_url: str, api_key: str, retry: RetryPolicy | None = None
+        self,
+        target: TargetConfig,
+        base_url: str,
+        api_key: str,
+        retry: RetryPolicy | None = None,
+        limits: Limits | None = None,
     ) -> None:
         super().__init__(target.name, target.parallelism, retry)
         header = f"{self.auth_scheme} {api_key}"
-        self._api = ApiClient(target, base_url, header, self.describe_error, self.retry)
+        self._api = ApiClient(
+            target,
+            base_url,
+            header,
+            self.describe_error,
+            self.retry,
+            stopping=self.stopping,
+            limits=limits,
+        )
 
     @classmethod
     def from_config(cls: type[H], target: TargetConfig, environ: Mapping[str, str]) -> H:
@@ -67,10 +75,11 @@ class HttpProvider(Provider):
             self_hosted=cls.self_hosted,
         )
         key = read_api_key(target, environ, cls.key_words)
-        return cls(target, checked, key, RetryPolicy.from_env(environ, cls.kind.retry))
+        retry = RetryPolicy.from_env(environ, cls.kind.retry)
+        return cls(target, checked, key, retry, Limits.from_env(environ))
 
     @staticmethod
-    def describe_error(response: httpx.Response) -> str:
+    def describe_error(response: Answer) -> str:
         """The vendor's refusal in its own words, e.g. ``403 E1000 Invalid API key``."""
         raise NotImplementedError
 
@@ -81,21 +90,32 @@ class HttpProvider(Provider):
         raise NotImplementedError
 
     @staticmethod
-    def missing_user(response: httpx.Response) -> bool:
+    def missing_user(response: Answer) -> bool:
         """Whether a 404 is the vendor's "no such user", not a route the server lacks."""
         raise NotImplementedError
 
-    def wrong_route(self, method: str, path: str, response: httpx.Response) -> TargetError:
+    def wrong_route(self, method: str, path: str, response: Answer) -> TargetError:
         """A 404 that is not a missing user: the URL is wrong, so every read would be."""
         return TargetError(
             self.target,
-            f"{method} {self._api.shown_url}{path} answered {self.describe_error(response)}, "
+            f"{method} {self._api.shown_url}{path} answered {self._api.describe(response)}, "
             "which is not a missing user: the server has no such route; check base_url",
         )
 
-    def answered(self, response: httpx.Response, upsert: Upsert) -> LiveUser | None:
-        """The user as the upsert's answer shows it; None: the applier reads it back."""
+    def answered(self, response: Answer, upsert: Upsert) -> LiveUser | None:
+        """The user as the upsert's answer shows it; None: the applier reads it back. An
+        answer that is not the vendor's (HTML, garbage, empty) is that user's failure
+        (:meth:`not_the_vendors`): nothing says the write was accepted."""
         return None
+
+    def not_the_vendors(self, response: Answer, upsert: Upsert, expected: str) -> TargetError:
+        """A success status whose body is not what the vendor answers: not counted as applied."""
+        body = repr(response.words()) if response.body.strip() else "an empty body"
+        return TargetError(
+            self.target,
+            f"upserting user {upsert.user_id}: the server answered {response.status} with "
+            f"{body}, not {expected}: not counted as applied (is base_url the vendor's API?)",
+        )
 
     def read_users(
         self, user_ids: Iterable[str], progress: Callable[[int], None] | None = None
@@ -106,17 +126,20 @@ class HttpProvider(Provider):
     def _read_one(self, user_id: str) -> LiveUser | None:
         path = user_path(self.users_path, user_id)
         response = self._api.request("GET", path, params=self.read_params or None)
-        if response.status_code == 404:
+        if response.status == 404:
             if self.missing_user(response):
                 return None
             raise self.wrong_route("GET", path, response)
-        if response.status_code != 200:
+        if response.status != 200:
             raise self._api.failure(response, f"reading user {user_id}")
         return self.parse(response, user_id)
 
-    def parse(self, response: httpx.Response, user_id: str) -> LiveUser:
+    def parse(self, response: Answer, user_id: str) -> LiveUser:
         try:
             return self.to_live_user(user_id, response.json())
+        except Unreadable as error:
+            why = f"unreadable answer for user {user_id}: {error}"
+            raise TargetError(self.target, why) from None
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise TargetError(self.target, f"unreadable answer for user {user_id}") from error
 
@@ -128,7 +151,7 @@ class HttpProvider(Provider):
         headers = {"Content-Type": "application/json"}
         budget = attempts or self.retry.start(f"user {printable(upsert.user_id)}")
         response = self._api.request(method, path, budget, content=content, headers=headers)
-        if response.status_code == 404:
+        if response.status == 404:
             # The upsert route creates users: it never answers "no such user".
             raise self.wrong_route(method, path, response)
         if not response.is_success:

@@ -8,25 +8,28 @@ kind's (``sprig_kind.py``, known offline).
 
 from __future__ import annotations
 
-import httpx
-
+from reconciler.model import LiveUser, Upsert
 from reconciler.providers import sprig_kind
+from reconciler.providers.answers import Answer
 from reconciler.providers.rest import HttpProvider
 
+#: The whole body of Sprig's answer to an upsert (202, plain text).
+ACCEPTED = "Accepted"
 
-def describe_error(response: httpx.Response) -> str:
-    """Sprig's errors in its own words: ``{"error": "..."}`` or a plain-text body."""
-    detail = response.text.strip()
+
+def describe_error(response: Answer) -> str:
+    """Sprig's errors in its own words: ``{"error": "..."}`` or a plain-text body (an excerpt)."""
+    detail = response.text
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         detail = body["error"]
-    return f"{response.status_code} {detail}".strip()
+    return f"{response.status} {response.words(detail)}".strip()
 
 
-def missing_user(response: httpx.Response) -> bool:
+def missing_user(response: Answer) -> bool:
     """A 404 whose body is the plain text ``Not Found`` is a missing user (or one not processed
     yet); any other 404 (JSON, an HTML page, a proxy's text) is not Sprig's answer, so the URL
     is wrong.
@@ -50,3 +53,10 @@ class SprigProvider(HttpProvider):
     describe_error = staticmethod(describe_error)
     missing_user = staticmethod(missing_user)
     to_live_user = staticmethod(sprig_kind.to_live_user)
+
+    def answered(self, response: Answer, upsert: Upsert) -> LiveUser | None:
+        """Sprig answers ``Accepted`` and applies later: the applier reads the user back. Any
+        other body (a proxy's HTML page, an empty 200) is not Sprig accepting the write."""
+        if response.text.strip() != ACCEPTED:
+            raise self.not_the_vendors(response, upsert, f"Sprig's {ACCEPTED!r}")
+        return None

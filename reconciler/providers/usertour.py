@@ -15,14 +15,14 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from reconciler.errors import ListingBroken, TargetError
 from reconciler.model import ListedPage, LiveUser, Upsert
 from reconciler.providers import usertour_kind
+from reconciler.providers.answers import Answer, Unreadable
 from reconciler.providers.http import user_path
 from reconciler.providers.rest import HttpProvider
 from reconciler.providers.usertour_kind import PAGE_SIZE
+from reconciler.quoting import excerpt
 
 #: Memberships carry internal company ids; only the expanded company tells its external id.
 EXPAND = [
@@ -32,23 +32,25 @@ EXPAND = [
 ]
 
 
-def describe_error(response: httpx.Response) -> str:
-    """``403 E1000 Invalid API key provided``; NestJS bodies and plain text as they come."""
+def describe_error(response: Answer) -> str:
+    """``403 E1000 Invalid API key provided``; NestJS bodies and plain text as they come (an
+    excerpt: a vendor's message is never printed whole)."""
     try:
         body = response.json()
     except ValueError:
-        return f"{response.status_code} {response.text.strip()}".strip()
+        return f"{response.status} {response.words()}".strip()
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        return f"{response.status_code} {error.get('code', '')} {error.get('message', '')}".strip()
+        words = response.words(f"{error.get('code', '')} {error.get('message', '')}")
+        return f"{response.status} {words}".strip()
     if isinstance(body, dict) and "message" in body:
         message = body["message"]
         text = "; ".join(map(str, message)) if isinstance(message, list) else str(message)
-        return f"{response.status_code} {text}"
-    return f"{response.status_code} {response.text.strip()}"
+        return f"{response.status} {response.words(text)}"
+    return f"{response.status} {response.words()}"
 
 
-def error_code(response: httpx.Response) -> str | None:
+def error_code(response: Answer) -> str | None:
     """The code of Usertour's error envelope (``E1001``), None for any other body."""
     try:
         body = response.json()
@@ -59,7 +61,7 @@ def error_code(response: httpx.Response) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def missing_user(response: httpx.Response) -> bool:
+def missing_user(response: Answer) -> bool:
     """Only ``404 {"error": {"code": "E1001"}}`` is a missing user. A route the server does not
     have is NestJS's ``404 {"message": "Cannot GET …", "statusCode": 404}`` (a wrong base_url
     path): reading it as "absent" would plan every user as new."""
@@ -83,23 +85,30 @@ class UsertourProvider(HttpProvider):
         """Usertour's answer names its user (``id``), as each user of a list page does."""
         return usertour_kind.to_live_user(body)
 
-    def answered(self, response: httpx.Response, upsert: Upsert) -> LiveUser | None:
+    def answered(self, response: Answer, upsert: Upsert) -> LiveUser | None:
         """Usertour answers with the user, but never expands companies or memberships
         (``companies: null``). Verification compares what the answer shows (attributes,
         email: what the server may have dropped); an upsert that sent companies or
         memberships is read back with one expanded GET, since the server may have dropped
         values there too (types lock per name). One that did not send them did not touch
-        them: they need no second request."""
+        them: they need no second request. An answer that is not the user sent (HTML, empty,
+        another user) is that user's failure, not a write Usertour accepted."""
+        try:
+            user = usertour_kind.to_live_user(response.json())
+        except (ValueError, TypeError, KeyError, AttributeError):
+            user = None
+        if user is None or user.id != upsert.user_id:
+            raise self.not_the_vendors(response, upsert, "the user, as Usertour answers")
         if upsert.companies or upsert.memberships:
             return None
-        return self.parse(response, upsert.user_id)
+        return user
 
     def delete_user(self, user_id: str) -> bool:
         """``DELETE /v1/users/{id}``: permanent, events too. A 404 means it was already gone,
         so a delete whose answer was lost is simply sent again."""
         path = user_path(self.users_path, user_id)
         response = self._api.request("DELETE", path)
-        if response.status_code == 404:
+        if response.status == 404:
             if missing_user(response):
                 return False
             raise self.wrong_route("DELETE", path, response)
@@ -126,26 +135,29 @@ class UsertourProvider(HttpProvider):
                     f"listing users: {describe_error(response)} (a user was deleted while "
                     "the listing was read; run again)",
                 )
-            if response.status_code == 404:  # the list route has no "not found" of its own
+            if response.status == 404:  # the list route has no "not found" of its own
                 raise self.wrong_route("GET", self.users_path, response)
-            if response.status_code != 200:
+            if response.status != 200:
                 raise self._api.failure(response, "listing users")
             users, cursor = self._page(response)
             yield ListedPage(tuple(users), last=cursor is None)
             if cursor is None:
                 return
 
-    def _page(self, response: httpx.Response) -> tuple[list[LiveUser], str | None]:
+    def _page(self, response: Answer) -> tuple[list[LiveUser], str | None]:
         """The users of one list page and the cursor of the next (None on the last page)."""
         try:
             body = response.json()
             page = [usertour_kind.to_live_user(raw) for raw in body["results"]]
             next_url = body.get("next")
         except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise TargetError(self.target, "unreadable answer listing users") from error
+            why = f": {error}" if isinstance(error, Unreadable) else ""
+            raise TargetError(self.target, f"unreadable answer listing users{why}") from error
         if not next_url:
             return page, None
         cursors = parse_qs(urlsplit(str(next_url)).query).get("cursor")
         if not cursors:
-            raise TargetError(self.target, f"listing users: no cursor in next={next_url!r}")
+            raise TargetError(
+                self.target, f"listing users: no cursor in next={excerpt(str(next_url))}"
+            )
         return page, cursors[0]

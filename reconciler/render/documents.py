@@ -13,12 +13,12 @@ problems), a document or its text out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
 from reconciler.errors import Problem
-from reconciler.escape import json_text
+from reconciler.escape import json_chunks, json_text
 from reconciler.model import (
     ApplyReport,
     FieldChange,
@@ -28,7 +28,7 @@ from reconciler.model import (
     upsert_to_json,
 )
 from reconciler.plan.planfile import FORMAT_VERSION
-from reconciler.render.text import warning_message
+from reconciler.render.text import unconfirmed, warning_message
 
 if TYPE_CHECKING:
     from reconciler.render.view import PlanView, Requests
@@ -46,8 +46,14 @@ def saved_plan_json(view: PlanView) -> str:
 
 def apply_json(view: PlanView, report: ApplyReport | None) -> str:
     """``apply --format json``: the plan and apply's (masked) outcome; None: nothing to do."""
+    return "".join(apply_json_chunks(view, report))
+
+
+def apply_json_chunks(view: PlanView, report: ApplyReport | None) -> Iterator[str]:
+    """:func:`apply_json` in pieces, as it is written: the text of a large plan is never held
+    whole (at 20,000 users it was most of apply's memory)."""
     document = {"plan": view.document, "apply": report_document(report)}
-    return json_text(document, indent=2, sort_keys=True)
+    return json_chunks(document, indent=2, sort_keys=True)
 
 
 def plan_document(view: PlanView) -> dict[str, Any]:
@@ -158,10 +164,13 @@ def report_document(report: ApplyReport | None) -> dict[str, Any] | None:
     """The apply outcome (field names only, never values); None when nothing was applied."""
     if report is None:
         return None
+    unknown = unconfirmed(report)
     return {
         "applied": report.applied,
         "deleted": report.deleted,
-        "failed": report.failed,
+        # "outcome unknown" apart from failed, as the text's last line counts them.
+        "failed": report.failed - unknown,
+        "unconfirmed": unknown,
         "not_visible": report.not_visible,
         "not_sent": report.not_sent,
         **({"held": report.held} if report.held else {}),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from reconciler.model import ApplyReport
 from reconciler.render.comment import DEFAULT_WHERE, render_markdown
-from reconciler.render.documents import apply_json, plan_json, saved_plan_json
+from reconciler.render.documents import apply_json, apply_json_chunks, plan_json, saved_plan_json
 from reconciler.render.markdown import COMMENT_LIMIT, render_apply_markdown
 from reconciler.render.text import render_text, report_lines, styled
 from reconciler.render.view import PlanView
@@ -18,6 +18,7 @@ from reconciler.render.view import PlanView
 __all__ = [
     "PlanView",
     "apply_json",
+    "apply_json_chunks",
     "plan_json",
     "render_apply_markdown",
     "render_plan",

@@ -197,12 +197,21 @@ def report_lines(report: ApplyReport) -> list[tuple[str, str]]:
     return lines
 
 
+def unconfirmed(report: ApplyReport) -> int:
+    """Users whose outcome is unknown (a lost answer nothing could settle): counted apart
+    from the failed ones, which the target refused or did not keep."""
+    return sum(1 for o in report.outcomes if o.status == "unconfirmed")
+
+
 def _counts(report: ApplyReport, failed: str) -> str:
-    """``3 applied, 1 failed``; deleted, not visible yet and not sent only when there are any
-    (the usual line stays the same). ``failed``: the word for the failed count."""
+    """``3 applied, 1 failed``; deleted, outcome unknown, not visible yet and not sent only
+    when there are any (the usual line stays the same). ``failed``: the word for the failed
+    count."""
+    unknown = unconfirmed(report)
     parts = [f"{report.applied} applied"]
     parts += [f"{report.deleted} deleted"] if report.deleted else []
-    parts.append(f"{report.failed} {failed}")
+    parts.append(f"{report.failed - unknown} {failed}")
+    parts += [f"{unknown} outcome unknown"] if unknown else []
     parts += [f"{report.not_visible} not visible yet"] if report.not_visible else []
     parts += [f"{report.not_sent} not sent"] if report.not_sent else []
     parts += [f"{report.held} held back"] if report.held else []

@@ -21,8 +21,9 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from reconciler.errors import StoreError
@@ -93,6 +94,8 @@ def _open_for_writing(
             _refuse_foreign(path, label, version)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if new:
+                _create_whole(path, label, version, create)
         # isolation_level=None: transactions are explicit (UserStore._transaction).
         conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
@@ -100,6 +103,54 @@ def _open_for_writing(
     with _closed_on_error(conn, label):
         _prepare(conn, version, create)
     return conn
+
+
+def _create_whole(path: str, label: str, version: int, create: Create) -> None:
+    """Write a new store under a temporary name beside ``path``, then move it into place.
+
+    A creation that fails halfway (a full disk, a killed process) would otherwise leave a file
+    without the mark, which every later run refuses as another program's data until someone
+    deletes it by hand. Built aside, ``path`` appears only once the store is complete, and a
+    failure removes what was written. The temporary store is written without WAL (one file,
+    nothing left in a ``-wal`` to lose in the move); ``_prepare`` turns WAL on once in place.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{threading.get_ident()}.new")
+    _remove(temporary)
+    try:
+        conn = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = DELETE")
+            create(conn)
+            if conn.execute("PRAGMA user_version").fetchone()[0] < version:
+                raise sqlite3.DatabaseError("the new store's schema was not written")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        finally:
+            conn.close()
+        _move_into_place(temporary, path)
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def _move_into_place(temporary: str, path: str) -> None:
+    """``temporary`` becomes ``path``, unless another writer created ``path`` meanwhile: then
+    theirs is kept (and checked like any existing store)."""
+    try:
+        os.link(temporary, path)  # fails if path exists: never replaces another's store
+    except FileExistsError:
+        if _is_empty(path):
+            os.replace(temporary, path)
+    except OSError:  # a file system without hard links
+        if _is_empty(path):
+            os.replace(temporary, path)
+    _remove(temporary)
+
+
+def _remove(path: str) -> None:
+    for leftover in (path, path + "-journal", path + "-wal", path + "-shm"):
+        with suppress(FileNotFoundError):
+            os.unlink(leftover)
 
 
 @contextmanager

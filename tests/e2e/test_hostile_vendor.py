@@ -1,0 +1,80 @@
+"""The CLI against hostile loopback servers (issue 21): each run ends within its deadline with
+one ``Error:`` line or a per-user outcome and the report, never a traceback or a hang."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import yaml
+
+from tests.cli_process import run_reconciler
+from tests.faults import HostileServer, answer_bytes, nested
+
+KEY = {"SPRIG_API_KEY": "k", "RECONCILER_HTTP_DEADLINE": "1"}
+
+
+def _repo(root: Path, url: str, users: int = 2) -> Path:
+    config = {
+        "targets": {"prod": {"provider": "sprig", "base_url": url, "api_key_env": "SPRIG_API_KEY"}},
+        "users": ["users.yaml"],
+    }
+    (root / "reconciler.yaml").write_text(yaml.safe_dump(config))
+    declared = [{"id": f"u{n}", "attributes": {"plan": "pro"}} for n in range(users)]
+    (root / "users.yaml").write_text(yaml.safe_dump({"users": declared}))
+    return root
+
+
+def _one_error(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def test_plan_against_a_server_that_drips_its_status_line_ends_at_the_deadline(
+    tmp_path: Path,
+) -> None:
+    drip = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 500
+    with HostileServer(drip=drip, every=0.1, give_up=10) as server:
+        planned = run_reconciler("plan", cwd=_repo(tmp_path, server.url), env=KEY)
+    assert planned.code == 1
+    assert "no complete answer within 1s" in _one_error(planned.stderr)
+
+
+def test_plan_against_json_nested_100000_deep_says_unreadable(tmp_path: Path) -> None:
+    answer = answer_bytes(200, nested(100_000), {"Content-Type": "application/json"})
+    with HostileServer(head=answer) as server:
+        planned = run_reconciler("plan", cwd=_repo(tmp_path, server.url), env=KEY)
+    assert planned.code == 1
+    assert "unreadable answer for user" in _one_error(planned.stderr)
+    assert "JSON nested deeper than 64 levels" in planned.stderr
+
+
+def _missing_users_and_a_gzip_lie(request: bytes) -> tuple[bytes, bytes]:
+    """Sprig's own 404 for every read; a 202 that claims gzip and is not, for every write."""
+    if request.startswith(b"GET"):
+        return answer_bytes(404, b"Not Found"), b""
+    return answer_bytes(202, b"Accepted", {"Content-Encoding": "gzip"}), b""
+
+
+def test_apply_whose_answers_cannot_be_decoded_ends_with_its_report(tmp_path: Path) -> None:
+    """httpx.DecodingError escaped the client and ended apply with a traceback, no report,
+    after other users' POSTs were sent. Now each user has an outcome and the report prints."""
+    with HostileServer(route=_missing_users_and_a_gzip_lie) as server:
+        applied = run_reconciler(
+            "apply", "--yes", "--wait", "1", cwd=_repo(tmp_path, server.url), env=KEY
+        )
+    assert "Traceback" not in applied.both
+    last = applied.stdout.strip().splitlines()[-1]
+    assert last.startswith("Apply complete: 0 applied"), applied.both
+    assert applied.code != 0
+
+
+def test_a_bomb_in_a_read_is_not_inflated(tmp_path: Path) -> None:
+    bomb = gzip.compress(b"\0" * (32 * 1024 * 1024))
+    answer = answer_bytes(200, bomb, {"Content-Encoding": "gzip"})
+    with HostileServer(head=answer) as server:
+        planned = run_reconciler("plan", cwd=_repo(tmp_path, server.url), env=KEY)
+    assert planned.code == 1
+    assert "an answer larger than 8 MiB" in _one_error(planned.stderr)

@@ -4,7 +4,8 @@ readstrategy decides (pure) when listing pays; this module hands it the provider
 GETs, shows progress (pages and users while listing, then the GETs left) and logs each page
 at ``-v``. Plans (and apply, which plans again before it sends), pruning and import all read
 through here, so they agree on the live users whichever way they were read (a list page carries
-the same expanded user objects as a GET).
+the same expanded user objects as a GET). A declared user the listing did not show is read by a
+GET too: a listing may skip users (readstrategy), so only a GET proves one absent.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def read_live(
 
     try:
         if whole:
-            result = read_whole(ids, provider.list_pages(), listing.page)
+            result = read_whole(ids, provider.list_pages(), get, listing.page)
         else:
             can_list = provider.list_page_size is not None and provider.capabilities.can_list
             first = lists_first(len(ids), can_list, min_to_list)

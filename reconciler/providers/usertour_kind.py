@@ -28,6 +28,14 @@ from reconciler.providers.base import (
 USERS_PATH = "/v1/users"
 #: Largest page the list endpoint serves (``limit`` 1-100).
 PAGE_SIZE = 100
+#: Express's JSON body parser's default limit ("100kb"): a larger body is answered
+#: ``413 {"statusCode": 413, "message": "request entity too large"}`` (seen on the real
+#: server: 102,400 bytes accepted, 102,500 refused).
+MAX_REQUEST_BYTES = 102_400
+#: Significant digits a number keeps (seen on the real server: ``256.35699999999997`` and
+#: ``0.1234567890123456789`` come back ``256.357`` and ``0.1234567890123457``; integers
+#: that fit 64 bits come back as the nearest double, which JavaScript already made them).
+NUMBER_DIGITS = 16
 _EMAIL = "email"
 
 
@@ -108,6 +116,8 @@ USERTOUR = ProviderKind(
         # New users and new companies get both, seeded by the server (apis/usertour.md).
         seeded_attributes=frozenset({"first_seen_at", "last_seen_at"}),
         locks_types=True,
+        number_digits=NUMBER_DIGITS,
+        max_request_bytes=MAX_REQUEST_BYTES,
     ),
     provider="reconciler.providers.usertour:UsertourProvider",
     describe_request=describe_request,

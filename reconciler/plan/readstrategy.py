@@ -68,6 +68,8 @@ class ReadResult:
     gets: int
     #: The listing broke off (ListingBroken) and the users it had not shown were read by GETs.
     broken: ListingBroken | None = None
+    #: Why a whole listing could not be proved complete (it may have skipped users).
+    unproven: str | None = None
 
     @property
     def requests(self) -> int:
@@ -139,8 +141,10 @@ def read_whole(
     unseen = set(ids)
     listed: dict[str, LiveUser] = {}
     read = 0
+    unproven = None
     for page in pages:
         read += 1
+        unproven = page.unproven
         listed.update((user.id, user) for user in page.users)
         unseen.difference_update(user.id for user in page.users)
         if on_page is not None:
@@ -152,7 +156,7 @@ def read_whole(
     listed.update(found)
     live = {user_id: listed[user_id] for user_id in ids if user_id in listed}
     everyone = tuple(listed[user_id] for user_id in sorted(listed))
-    return ReadResult(live, everyone, read, len(rest))
+    return ReadResult(live, everyone, read, len(rest), unproven=unproven)
 
 
 def _take(page: Sequence[LiveUser], unseen: set[str], live: dict[str, LiveUser]) -> None:

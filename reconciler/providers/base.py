@@ -160,9 +160,12 @@ class Provider(abc.ABC):
         Returning None means the caller must read the user back to verify what stuck.
         """
 
-    def list_pages(self) -> Iterator[ListedPage]:
+    def list_pages(self, complete: bool = False) -> Iterator[ListedPage]:
         """The target's users page by page, one request per page, sent only as pages are taken.
 
+        ``complete``: the caller needs every user (import --all, prune), so a target whose
+        listing may skip users walks it until proved complete, or says on the last page why
+        it could not (``ListedPage.unproven``).
         Only targets whose capabilities say ``can_list``; the others (Sprig has no list
         endpoint) refuse with a TargetError that says what to do instead.
         """

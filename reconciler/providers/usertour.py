@@ -11,7 +11,9 @@ format are its kind's (``usertour_kind.py``, known offline).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,6 +32,19 @@ EXPAND = [
     ("expand[]", "memberships"),
     ("expand[]", "memberships.company"),
 ]
+
+
+#: Page sizes of the walks a complete listing takes (see ``list_pages``): the first is the
+#: largest page; the others move the boundaries (sizes far apart, so that few boundaries of
+#: two walks land on neighbouring users). Two walks usually prove it.
+WALK_SIZES = (PAGE_SIZE, 93, 81)
+
+
+@dataclass(slots=True)
+class _Walk:
+    """What one walk of the listing learnt: the ``createdAt`` of each page boundary."""
+
+    boundaries: set[str] = field(default_factory=set)
 
 
 def describe_error(response: httpx.Response) -> str:
@@ -105,16 +120,42 @@ class UsertourProvider(HttpProvider):
             raise self._api.failure(response, f"deleting user {user_id}")
         return True
 
-    def list_pages(self) -> Iterator[ListedPage]:
+    def list_pages(self, complete: bool = False) -> Iterator[ListedPage]:
         """Walk ``GET /v1/users?limit=100`` (expanded like a GET) until ``next`` is null.
 
-        Only the cursor is taken from ``next``: it is a URL relative to the server's own
-        path, which differs from ``base_url`` when Usertour is served under a prefix. Each
-        request is sent only when the caller takes the next page, so a reader may stop early.
+        The cursor orders by ``createdAt`` alone, so a user created in the same millisecond as
+        a page's last user may be skipped (apis/usertour.md); a user is skipped only at such a
+        boundary. ``complete``: walk again with other page sizes (their boundaries fall
+        elsewhere) until no millisecond is a boundary of every walk: then every user was shown
+        by one of them. After WALK_SIZES the last page says why it is not proved (``unproven``).
         """
+        risky: set[str] | None = None
+        for number, size in enumerate(WALK_SIZES if complete else WALK_SIZES[:1], 1):
+            walk = _Walk()
+            for page in self._walk(size, walk):
+                if not page.last:
+                    yield page
+            risky = walk.boundaries if risky is None else risky & walk.boundaries
+            if not complete or not risky or number == len(WALK_SIZES):
+                break
+            yield dataclasses.replace(page, last=False)
+        why = None
+        if complete and risky:
+            why = (
+                f"users created in the same millisecond as a page's last user may have been "
+                f"skipped ({len(risky)} such millisecond(s) in each of {len(WALK_SIZES)} walks)"
+            )
+        yield dataclasses.replace(page, last=True, unproven=why)
+
+    def _walk(self, size: int, walk: _Walk) -> Iterator[ListedPage]:
+        """One walk of the listing, ``size`` users a page; ``walk`` gathers the ``createdAt``
+        of each page's last user followed by a cursor. Only the cursor is taken from ``next``:
+        it is a URL relative to the server's own path, which differs from ``base_url`` when
+        Usertour is served under a prefix. Each request is sent only when the caller takes
+        the next page, so a reader may stop early."""
         cursor: str | None = None
         while True:
-            params = [*self.read_params, ("limit", str(PAGE_SIZE))]
+            params = [*self.read_params, ("limit", str(size))]
             if cursor is not None:
                 params.append(("cursor", cursor))
             response = self._api.request("GET", self.users_path, params=params)
@@ -128,22 +169,29 @@ class UsertourProvider(HttpProvider):
                 raise self.wrong_route("GET", self.users_path, response)
             if response.status_code != 200:
                 raise self._api.failure(response, "listing users")
-            users, cursor = self._page(response)
+            users, cursor, last_created = self._page(response)
+            if cursor is not None and last_created is not None:
+                walk.boundaries.add(last_created)
             yield ListedPage(tuple(users), last=cursor is None)
             if cursor is None:
                 return
 
-    def _page(self, response: httpx.Response) -> tuple[list[LiveUser], str | None]:
-        """The users of one list page and the cursor of the next (None on the last page)."""
+    def _page(self, response: httpx.Response) -> tuple[list[LiveUser], str | None, str | None]:
+        """The users of one list page, the cursor of the next (None on the last page) and
+        the ``createdAt`` of the page's last user."""
         try:
             body = response.json()
-            page = [usertour_kind.to_live_user(raw) for raw in body["results"]]
+            results = body["results"]
+            page = [usertour_kind.to_live_user(raw) for raw in results]
             next_url = body.get("next")
+            last = results[-1] if results else {}
+            created = last.get("createdAt", last.get("created_at"))
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise TargetError(self.target, "unreadable answer listing users") from error
+        created_at = str(created) if created is not None else None
         if not next_url:
-            return page, None
+            return page, None, created_at
         cursors = parse_qs(urlsplit(str(next_url)).query).get("cursor")
         if not cursors:
             raise TargetError(self.target, f"listing users: no cursor in next={next_url!r}")
-        return page, cursors[0]
+        return page, cursors[0], created_at

@@ -7,6 +7,7 @@ type locking live in usertour_values.py, this module is the HTTP dialect: routes
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from reconciler.sandbox.usertour_listing import (
     parse_expand,
     parse_limit,
 )
+from reconciler.sandbox.usertour_ties import tied_page
 from reconciler.sandbox.usertour_values import (
     MEMBERSHIP_OBJECT,
     Invalid,
@@ -77,10 +79,13 @@ class UsertourApi(VendorApi):
         clock: Callable[[], int] = _now_ms,
         *,
         race_window_ms: int = 0,
+        listing_ties: int = 0,
     ) -> None:
         self._store = store
         self._key = key.encode("utf-8")
         self._writer = UsertourWriter(store, clock, race_window_ms)
+        #: Users to a millisecond for the real cursor's ties (usertour_ties.py); 0: none.
+        self._ties = listing_ties
 
     def route(self, request: Request) -> Handler | None:
         path, method = request.path, request.method
@@ -181,6 +186,8 @@ class UsertourApi(VendorApi):
         }
         if cursor is not None and not self._store.has_cursor(NAMESPACE, cursor):
             return error(400, "E1007", "Invalid cursor parameter")
+        if self._ties and not newest_first:
+            return self._tied_list(request, limit.size, cursor, filters, expand, expand_param)
         page = self._store.list_users(NAMESPACE, limit=limit.size, after=cursor, **filters)
         if cursor is not None and not page.users:
             return error(400, "E1007", "Invalid cursor parameter")
@@ -198,6 +205,35 @@ class UsertourApi(VendorApi):
         times = self._times(users, expand)
         results = [user_object(user, expand, times) for user in users]
         return json_response(200, {"results": results, "next": next_url, "previous": previous})
+
+    def _tied_list(
+        self,
+        request: Request,
+        size: int,
+        cursor: str | None,
+        filters: dict[str, Any],
+        expand: frozenset[str],
+        expand_param: Param | None,
+    ) -> Response:
+        """A page as the real cursor gives it when users tie on createdAt (usertour_ties.py);
+        ``previous`` is left out (null) in this mode."""
+        rows = self._store.list_rows(
+            NAMESPACE, email=filters["email"], company_id=filters["company_id"]
+        )
+        after = int(cursor) if cursor is not None else None
+        page = tied_page(rows, after, size, self._ties)
+        stored = self._store.get_users(NAMESPACE, page.ids)
+        users = [
+            dataclasses.replace(stored[user_id], created_at=page.created_at[user_id])
+            for user_id in page.ids
+        ]
+        times = self._times(users, expand)
+        params: list[Param] = [("limit", str(size)), *([expand_param] if expand_param else [])]
+        next_url = None
+        if page.next_cursor is not None:
+            next_url = build_url(request.target, [("cursor", page.next_cursor), *params])
+        results = [user_object(user, expand, times) for user in users]
+        return json_response(200, {"results": results, "next": next_url, "previous": None})
 
     def _previous_url(
         self,

@@ -22,6 +22,7 @@ from reconciler.sandbox.usertour_listing import (
     parse_expand,
     parse_limit,
 )
+from reconciler.sandbox.usertour_definitions import LOCK_PREFIX, definitions_page
 from reconciler.sandbox.usertour_ties import tied_page
 from reconciler.sandbox.usertour_values import (
     MEMBERSHIP_OBJECT,
@@ -44,6 +45,8 @@ from reconciler.sandbox.wire import (
     text_response,
 )
 
+#: Express's JSON body parser's limit ("100kb"), as on the real server.
+MAX_REQUEST_BYTES = 102_400
 #: Every error envelope links the docs (OpenAPIExceptionFilter's fallback).
 DOC_URL = "https://docs.usertour.io"
 
@@ -93,6 +96,8 @@ class UsertourApi(VendorApi):
             return {"POST": self._upsert, "GET": self._list}.get(method)
         if path == "/v1/company-memberships" and method == "DELETE":
             return self._delete_membership
+        if path in ("/v1/attribute-definitions", "/v1/attribute-definitions/") and method == "GET":
+            return self._attribute_definitions
         user_id = path_param(path, "/v1/users/")
         if user_id is None:
             return None
@@ -107,7 +112,10 @@ class UsertourApi(VendorApi):
 
     def preflight(self, request: Request) -> Response | None:
         """Express's JSON body parser runs before any guard: malformed JSON is a 400 in
-        NestJS's format even without a key. In strict mode only objects and arrays parse."""
+        NestJS's format even without a key. In strict mode only objects and arrays parse.
+        A JSON body over the parser's limit is refused first, with 413 (seen on the server)."""
+        if request.is_json and len(request.body) > MAX_REQUEST_BYTES:
+            return json_response(413, {"statusCode": 413, "message": "request entity too large"})
         try:
             body = request.json()
         except MalformedJSON as exc:
@@ -234,6 +242,21 @@ class UsertourApi(VendorApi):
             next_url = build_url(request.target, [("cursor", page.next_cursor), *params])
         results = [user_object(user, expand, times) for user in users]
         return json_response(200, {"results": results, "next": next_url, "previous": None})
+
+    def _attribute_definitions(self, request: Request) -> Response:
+        """``GET /v1/attribute-definitions``: the type each attribute name is locked to,
+        per scope, paged like every v1 list (usertour_definitions.py)."""
+        locks = self._store.meta_items(NAMESPACE, LOCK_PREFIX)
+        try:
+            page = definitions_page(locks, request.query)
+        except InvalidQuery as exc:
+            return error(400, "E1017", str(exc))
+        next_url = None
+        if page.next_cursor is not None:
+            params: list[Param] = [("cursor", page.next_cursor), ("limit", page.limit.text)]
+            next_url = build_url(request.target, params)
+        body = {"results": page.results, "next": next_url, "previous": None}
+        return json_response(200, body)
 
     def _previous_url(
         self,

@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.model import Company, Membership, Upsert
 from reconciler.sandbox.store import StoredUser, UserStore
+from reconciler.sandbox.usertour_definitions import BUILT_IN
 from reconciler.sandbox.usertour_values import TypeLocks, UpsertRequest, iso_ms
 
 #: The store namespace of the emulated Usertour environment (one key, one environment).
@@ -102,7 +103,12 @@ class UsertourWriter:
     def _claim_types(self, proposals: Mapping[str, str]) -> Mapping[str, Any]:
         """Claim types for names not seen yet; a claimed type never changes, so it is cached
         and most upserts need no transaction for it (the caller holds ``_lock``)."""
-        unknown = {key: kind for key, kind in proposals.items() if key not in self._types}
+        # A built-in definition's type is locked from the start, whatever the value proposes.
+        unknown = {
+            key: BUILT_IN.get(key, kind)
+            for key, kind in proposals.items()
+            if key not in self._types
+        }
         if unknown:
             self._types.update(self._store.setdefault_meta(NAMESPACE, unknown))
         return self._types

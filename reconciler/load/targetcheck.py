@@ -16,8 +16,8 @@ from typing import Any
 from reconciler.escape import escape_char
 from reconciler.load.config import Config
 from reconciler.load.schemas import describe
-from reconciler.model import JsonPath
 from reconciler.load.wirecheck import rounded_numbers, rounding_warning, too_large
+from reconciler.model import JsonPath
 from reconciler.providers import CAPABILITIES, Capabilities, ProviderKind
 from reconciler.providers import KINDS as PROVIDERS
 from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING

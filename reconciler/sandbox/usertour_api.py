@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.sandbox.store import StoredUser, UserPage, UserStore
+from reconciler.sandbox.usertour_definitions import LOCK_PREFIX, definitions_page
 from reconciler.sandbox.usertour_listing import (
     InvalidQuery,
     Param,
@@ -22,7 +23,6 @@ from reconciler.sandbox.usertour_listing import (
     parse_expand,
     parse_limit,
 )
-from reconciler.sandbox.usertour_definitions import LOCK_PREFIX, definitions_page
 from reconciler.sandbox.usertour_ties import tied_page
 from reconciler.sandbox.usertour_values import (
     MEMBERSHIP_OBJECT,

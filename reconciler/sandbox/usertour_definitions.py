@@ -53,7 +53,8 @@ class DefinitionsPage:
 def definitions_page(locks: Sequence[tuple[str, Any]], query: Query) -> DefinitionsPage:
     """The page ``query`` asks for, of the built-in definitions and the stored ``locks``."""
     limit = parse_limit(query)
-    scope = (query.get("scope") or [None])[-1]
+    scopes = query.get("scope")
+    scope = scopes[-1] if scopes else None
     if scope is not None and scope not in _SCOPE_VALUES.split(", "):
         raise InvalidQuery(f"scope must be one of the following values: {_SCOPE_VALUES}")
     everything = {**BUILT_IN, **dict(locks)}
@@ -64,7 +65,8 @@ def definitions_page(locks: Sequence[tuple[str, Any]], query: Query) -> Definiti
     ]
     shown = [d for d in definitions if scope is None or d["scope"] == scope]
     shown.sort(key=lambda d: (d["displayName"], d["scope"], d["id"]))
-    cursor = (query.get("cursor") or [None])[-1]
+    cursors = query.get("cursor")
+    cursor = cursors[-1] if cursors else None
     if cursor is not None:
         ids = [d["id"] for d in shown]
         if cursor not in ids:

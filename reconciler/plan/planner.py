@@ -252,18 +252,23 @@ def plan_target(
     live: Mapping[str, LiveUser],
     *,
     seen: Iterable[LiveUser] | None = None,
+    types: Mapping[typelock.Slot, str] | None = None,
 ) -> TargetPlan:
     """The plan for one target: every desired user compared with its live state (if any).
 
     On a target that locks attribute types, a value the server would drop is a warning
     that quotes it (masked later, by its path: plan/mask.py). ``seen``: every live user read,
-    when pages brought more than ``live``: each value shows its name's type.
+    when pages brought more than ``live``: each value shows its name's type. ``types``: the
+    environment's own definitions, which know the names no user read shows.
     """
     changes: list[UserChange] = []
     warnings: list[PlanWarning] = []
     unchanged = 0
     evidence = live.values() if seen is None else seen
-    types = typelock.environment_types(evidence) if capabilities.locks_types else {}
+    if capabilities.locks_types:
+        types = {**typelock.environment_types(evidence), **(types or {})}
+    else:
+        types = {}
     for spec in sorted(desired, key=lambda u: u.id):
         change, user_warnings = diff_user(spec, live.get(spec.id), capabilities)
         warnings.extend(PlanWarning(spec.id, message) for message in user_warnings)

@@ -184,6 +184,12 @@ class Provider(abc.ABC):
                 progress(len(page.users))
         return [users[user_id] for user_id in sorted(users)]
 
+    def attribute_types(self) -> Mapping[tuple[str, str], str] | None:
+        """The type each attribute name is locked to, by (level, name), level ``user``,
+        ``company`` or ``membership``, on a target that locks types and can list them in a
+        few requests (typelock.py); None: it cannot tell."""
+        return None
+
     def delete_user(self, user_id: str) -> bool:
         """Delete one user for good (prune); False when the target did not have it.
 

@@ -12,7 +12,7 @@ format are its kind's (``usertour_kind.py``, known offline).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +26,8 @@ from reconciler.providers.http import user_path
 from reconciler.providers.rest import HttpProvider
 from reconciler.providers.usertour_kind import PAGE_SIZE
 
+#: Every attribute's data type and scope (the environment's type locks), paged like users.
+DEFINITIONS_PATH = "/v1/attribute-definitions"
 #: Memberships carry internal company ids; only the expanded company tells its external id.
 EXPAND = [
     ("expand[]", "companies"),
@@ -38,6 +40,18 @@ EXPAND = [
 #: largest page; the others move the boundaries (sizes far apart, so that few boundaries of
 #: two walks land on neighbouring users). Two walks usually prove it.
 WALK_SIZES = (PAGE_SIZE, 93, 81)
+
+
+def _cursor(next_url: Any) -> str | None:
+    """The cursor in a list answer's ``next`` (None: the last page). Only the cursor is
+    taken: ``next`` is relative to the server's own path, which differs from ``base_url``
+    when Usertour is served under a prefix."""
+    if not next_url:
+        return None
+    cursors = parse_qs(urlsplit(str(next_url)).query).get("cursor")
+    if not cursors:
+        raise ValueError(f"no cursor in {next_url!r}")
+    return cursors[0]
 
 
 @dataclass(slots=True)
@@ -120,6 +134,32 @@ class UsertourProvider(HttpProvider):
             raise self._api.failure(response, f"deleting user {user_id}")
         return True
 
+    def attribute_types(self) -> Mapping[tuple[str, str], str] | None:
+        """``GET /v1/attribute-definitions`` page by page: every attribute's data type and
+        scope, the environment's type locks, without reading any user. None when the server
+        has no such route (an older Usertour): the forecast then knows the users read only."""
+        definitions: list[tuple[str, str, str]] = []
+        cursor: str | None = None
+        while True:
+            params = [("limit", str(PAGE_SIZE)), *([("cursor", cursor)] if cursor else [])]
+            response = self._api.request("GET", DEFINITIONS_PATH, params=params)
+            if response.status_code == 404:
+                return None
+            if response.status_code != 200:
+                raise self._api.failure(response, "listing attribute definitions")
+            try:
+                body = response.json()
+                definitions += [
+                    (str(d["scope"]), str(d["codeName"]), str(d["dataType"]))
+                    for d in body["results"]
+                ]
+                cursor = _cursor(body.get("next"))
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                message = "unreadable answer listing attribute definitions"
+                raise TargetError(self.target, message) from error
+            if cursor is None:
+                return usertour_kind.definition_types(definitions)
+
     def list_pages(self, complete: bool = False) -> Iterator[ListedPage]:
         """Walk ``GET /v1/users?limit=100`` (expanded like a GET) until ``next`` is null.
 
@@ -189,9 +229,9 @@ class UsertourProvider(HttpProvider):
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise TargetError(self.target, "unreadable answer listing users") from error
         created_at = str(created) if created is not None else None
-        if not next_url:
-            return page, None, created_at
-        cursors = parse_qs(urlsplit(str(next_url)).query).get("cursor")
-        if not cursors:
-            raise TargetError(self.target, f"listing users: no cursor in next={next_url!r}")
-        return page, cursors[0], created_at
+        try:
+            return page, _cursor(next_url), created_at
+        except ValueError:
+            raise TargetError(
+                self.target, f"listing users: no cursor in next={next_url!r}"
+            ) from None

@@ -10,7 +10,7 @@ and later values of another type are silently dropped; new users and companies g
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.model import Company, LiveUser, Membership, Upsert
@@ -37,6 +37,9 @@ MAX_REQUEST_BYTES = 102_400
 #: that fit 64 bits come back as the nearest double, which JavaScript already made them).
 NUMBER_DIGITS = 16
 _EMAIL = "email"
+#: Definition scopes -> the levels typelock.py locks separately.
+_LEVELS = {"user": "user", "company": "company", "companyMembership": "membership"}
+_DATA_TYPES = frozenset({"number", "string", "boolean", "list", "datetime"})
 
 
 def _company(raw: Mapping[str, Any]) -> Company:
@@ -73,6 +76,19 @@ def to_live_user(body: Mapping[str, Any]) -> LiveUser:
         memberships=memberships,
         shows_companies=body.get("companies") is not None and body.get("memberships") is not None,
     )
+
+
+def definition_types(definitions: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str], str]:
+    """The environment's type locks by (level, name), from its attribute definitions:
+    (scope, codeName, dataType) as ``GET /v1/attribute-definitions`` gives them (scope
+    ``user``, ``company``, ``companyMembership``; dataType ``number``, ``string``,
+    ``boolean``, ``list``, ``datetime``: typelock.py's names). Event attributes and the
+    server's random types are left out."""
+    return {
+        (_LEVELS[scope], name): kind
+        for scope, name, kind in definitions
+        if scope in _LEVELS and kind in _DATA_TYPES
+    }
 
 
 def request_body(upsert: Upsert) -> dict[str, Any]:

@@ -251,3 +251,26 @@ def test_validate_warns_of_one_name_with_two_types(
     github = run("validate", "--format", "github", cwd=repo, env=KEYS)
     assert github.stdout.startswith("::warning file=users/all.yaml,line=12,col=5,"), github.stdout
     assert running.requests == []
+
+
+def test_numbers_usertour_rounds_are_compared_at_its_precision(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 22.3: the real server keeps 16 significant digits (256.35699999999997 comes back
+    256.357): apply does not blame type locking, and the next plan shows no drift."""
+    running = emulator()
+    users = [
+        {"id": "u1", "attributes": {"ratio": 256.35699999999997, "share": 0.30000000000000004},
+         "memberships": [{"company": {"id": "acme", "attributes": {"p": 1.0000000000000002}}}]},
+    ]  # fmt: skip
+    repo = write_repo(tmp_path, running, "usertour", users)
+    validated = run("validate", cwd=repo, env=KEYS)
+    assert validated.code == 0 and validated.stderr.count("significant digits") == 3
+    applied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    assert "first type" not in applied.stdout + applied.stderr
+    posts = [r.json() for r in running.requests if r.method == "POST"]
+    assert posts[0]["attributes"] == {"ratio": 256.357, "share": 0.3}  # as the target keeps
+    assert posts[0]["memberships"][0]["company"]["attributes"] == {"p": 1}
+    planned = run("plan", "--detailed-exitcode", cwd=repo, env=KEYS)
+    assert planned.code == 0, planned.stdout + planned.stderr

@@ -99,6 +99,8 @@ def _plan_target(
     whole = prune and removed is None
     read = read_live(provider, [*ids, *(removed or ())], steps, whole, min_to_list)
     live = {user_id: read.live[user_id] for user_id in ids if user_id in read.live}
+    if ids and not read.live:
+        provider.confirm_absence()  # a wrong URL must not pass for a target of new users
     caps = provider.capabilities
     target_plan = plan_target(
         target.name, target.provider, caps, desired, live, seen=read.live.values()

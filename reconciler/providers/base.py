@@ -184,6 +184,11 @@ class Provider(abc.ABC):
                 progress(len(page.users))
         return [users[user_id] for user_id in sorted(users)]
 
+    def confirm_absence(self) -> None:
+        """Called when a plan found none of the users it read: make sure "absent" was the
+        vendor's answer, not a wrong URL's (a TargetError if not). Most vendors' "no such
+        user" cannot be mistaken for a missing route, so there is nothing to do."""
+
     def attribute_types(self) -> Mapping[tuple[str, str], str] | None:
         """The type each attribute name is locked to, by (level, name), level ``user``,
         ``company`` or ``membership``, on a target that locks types and can list them in a

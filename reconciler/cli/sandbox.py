@@ -54,7 +54,7 @@ def sandbox() -> None:
     "--first-write-race-ms",
     type=click.IntRange(min=0),
     default=0,
-    help="Usertour: concurrent first writes of a new attribute name get 500 E0000.",
+    help="Usertour: concurrent first writes of a new attribute name or company get 500 E0000.",
 )
 @click.option(
     "--listing-ties",

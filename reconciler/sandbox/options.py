@@ -43,7 +43,7 @@ class EmulatorOptions:
     visibility_delay_ms: int = 0
     #: Usertour: for this long, an upsert introducing a new attribute name races with any
     #: other upsert introducing it, which fails whole with 500 E0000, as two transactions
-    #: creating one attribute do on the real server (0: no race).
+    #: creating one attribute do on the real server (0: no race). New companies race alike.
     first_write_race_ms: int = 0
     #: Usertour: every this many users in creation order share one ``createdAt``, and the
     #: list cursor repeats or skips those that straddle a page boundary, as the real

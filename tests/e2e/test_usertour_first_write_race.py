@@ -47,12 +47,15 @@ def test_apply_resends_the_upserts_that_lost_the_race_to_create_one_company(
     """Issue 22.7: on the real server, 8 concurrent first creations of one company gave two
     500 E0000 (a unique key on environment and external id); 262 in a 5,000-user create."""
     running = emulator(first_write_race_ms=200)
-    # Users seeded first, so that no attribute name is new: only the company races.
-    seed_users = [{"id": f"u{n:02d}", "attributes": {"seats": n}} for n in range(8)]
+    # Users (and a company) first, so that no attribute name is new: only the company races.
+    seed_users = [
+        {"id": f"u{n:02d}", "attributes": {"seats": n}, "companies": [{"id": "first"}]}
+        for n in range(8)
+    ]
     repo = write_repo(tmp_path, running, "usertour", seed_users)
     assert run("apply", "--yes", cwd=repo, env=PATIENT).code == 0
     running.clear_requests()
-    users = [{**user, "companies": [{"id": "acme"}]} for user in seed_users]
+    users = [{**user, "companies": [{"id": "first"}, {"id": "acme"}]} for user in seed_users]
     repo = write_repo(tmp_path / "again", running, "usertour", users)
     applied = run("apply", "--yes", cwd=repo, env=PATIENT)
     assert applied.code == 0, applied.stdout + applied.stderr

@@ -68,8 +68,9 @@ class UsertourWriter:
         with self._lock:
             new = frozenset(key for key in locks.proposals if key not in self._types)
             # A new company is a unique key (environment, external id) too (seen: 500).
-            known = self._store.known_companies(NAMESPACE, company_ids)
-            new |= {f"company:{company_id}" for company_id in company_ids - known}
+            if company_ids:
+                known = self._store.known_companies(NAMESPACE, company_ids)
+                new |= {f"company:{company_id}" for company_id in company_ids - known}
             if new & self._creating:
                 raise FirstWriteRace(", ".join(sorted(new & self._creating)))
             self._creating |= new

@@ -223,8 +223,9 @@ class UsertourApi(VendorApi):
         expand: frozenset[str],
         expand_param: Param | None,
     ) -> Response:
-        """A page as the real cursor gives it when users tie on createdAt (usertour_ties.py);
-        ``previous`` is left out (null) in this mode."""
+        """A page as the real cursor gives it when users tie on createdAt (usertour_ties.py).
+        In this mode ``previous`` is left out (null), and only the listing answers the tied
+        ``createdAt`` (a GET of one user answers its own)."""
         rows = self._store.list_rows(
             NAMESPACE, email=filters["email"], company_id=filters["company_id"]
         )

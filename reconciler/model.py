@@ -137,6 +137,9 @@ class ListedPage:
     users: tuple[LiveUser, ...]
     #: No page follows (Usertour: ``next`` is null), so the next one costs no request.
     last: bool
+    #: On the last page of a listing asked to be complete: why it could not be proved so
+    #: (a listing may skip users: providers/usertour.py); None: proved, or not asked.
+    unproven: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

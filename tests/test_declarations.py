@@ -385,3 +385,40 @@ def test_one_name_declared_with_two_types_for_usertour_warns(repo: WriteRepo) ->
         ),
     ]
     assert "target onboarding (usertour) keeps the first type" in warnings[0].message
+
+
+def test_numbers_usertour_would_round_warn_at_their_line(repo: WriteRepo) -> None:
+    """Issue 22.3: the real server keeps 16 significant digits (256.35699999999997 comes back
+    256.357); the plan compares at that precision, and validate says where it happens."""
+    text = (
+        "users:\n  - id: a\n    targets: [onboarding]\n"
+        "    attributes: {ratio: 256.35699999999997, fine: 0.25, whole: 3.0}\n"
+        "    memberships: [{company: {id: x, attributes: {p: 0.30000000000000004}}}]\n"
+        "  - id: b\n    targets: [local]\n    attributes: {ratio: 0.30000000000000004}\n"
+    )
+    warnings = load(declare(repo, text)).warnings
+    assert [(w.line, w.field) for w in warnings] == [
+        (4, "users[0].attributes.ratio"),
+        (5, "users[0].memberships[0].company.attributes.p"),
+    ]  # user b goes to the sandbox, which keeps every double
+    assert warnings[0].message.startswith(
+        "warning: target onboarding (usertour) keeps 16 significant digits of a number"
+    )
+    assert "256" not in warnings[0].message  # values are never quoted in validate's output
+
+
+def test_a_user_whose_request_exceeds_usertours_limit_is_refused(repo: WriteRepo) -> None:
+    """Issue 22.4: the real server answers 413 to bodies over 100 KB (102,400 bytes)."""
+    big = "x" * 102_400
+    text = (
+        "users:\n  - id: a\n    targets: [onboarding]\n"
+        f"    attributes: {{notes: '{big}'}}\n"
+        "  - id: b\n    targets: [onboarding]\n"
+        f"    attributes: {{notes: '{big[:102_300]}'}}\n"
+    )
+    problem = only_problem(declare(repo, text))
+    assert (problem.line, problem.field) == (2, "users[0]")
+    assert problem.message.startswith(
+        "the request that creates this user would be 102,440 bytes, but target onboarding "
+        "(usertour) accepts at most 102,400"
+    )

@@ -303,3 +303,28 @@ def test_a_shared_block_on_many_users_is_still_fine() -> None:
     """Aliases that expand modestly (a short value on every user) are what anchors are for."""
     loaded = value(aliased_text(5_000, 200))
     assert len(loaded["users"]) == 5_001  # type: ignore[arg-type]
+
+
+def test_a_nul_character_anywhere_is_refused_at_its_line() -> None:
+    """The real Usertour server answers 500 E0000 to every request carrying a NUL (in an
+    attribute name or value, an id, a company id): it never gets that far."""
+    text = (
+        "users:\n"
+        '  - id: "a"\n'
+        "    attributes:\n"
+        '      "na\\0me": 1\n'
+        '      plan: "pro\\x00"\n'
+        '      tags: ["ok", "a\\u0000"]\n'
+        "    companies:\n"
+        '      - id: "acme\\0"\n'
+        "  - id: plain\n"
+    )
+    document = load(text)
+    found = [(p.line, p.field) for p in document.problems]
+    assert found == [
+        (4, 'users[0].attributes["na\\u0000me"]'),
+        (5, "users[0].attributes.plan"),
+        (6, "users[0].attributes.tags[1]"),
+        (8, "users[0].companies[0].id"),
+    ]
+    assert all("NUL character" in p.message for p in document.problems)

@@ -215,7 +215,8 @@ def _read(target: TargetConfig, wanted: Sequence[str] | None) -> list[LiveUser]:
     with ExitStack() as stack:
         provider = stack.enter_context(open_provider(target, os.environ))
         started = time.monotonic()
-        read = read_live(provider, wanted or (), Progress, whole=wanted is None)
+        whole = wanted is None
+        read = read_live(provider, wanted or (), Progress, whole=whole, complete=whole)
         live_users = list(read.listed if read.listed is not None else read.live.values())
         seconds = time.monotonic() - started
     log.info("target %s: %d users read in %.1fs", target.name, len(live_users), seconds)

@@ -54,7 +54,13 @@ def sandbox() -> None:
     "--first-write-race-ms",
     type=click.IntRange(min=0),
     default=0,
-    help="Usertour: concurrent first writes of a new attribute name get 500 E0000.",
+    help="Usertour: concurrent first writes of a new attribute name or company get 500 E0000.",
+)
+@click.option(
+    "--listing-ties",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Usertour: N users to a createdAt; the list cursor skips ties, as the real one does.",
 )
 @click.option("--seed", type=int, default=0, help="Seed of the injected failures.")
 @click.option("-v", "--verbose", is_flag=True, help="Log each request on stderr.")

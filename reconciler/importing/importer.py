@@ -36,7 +36,7 @@ from reconciler.load.targetcheck import (
     timestamp_problem,
     unprintable,
 )
-from reconciler.load.yamlcore import SAFE_INTEGER
+from reconciler.load.yamlcore import NUL, SAFE_INTEGER
 from reconciler.mapping import NO_MAPPING, TargetMapping
 from reconciler.model import LiveUser, Membership, format_path
 from reconciler.providers.base import (
@@ -321,7 +321,10 @@ def _value_problem(name: str, value: Any, caps: Capabilities) -> str | None:
 
 
 def _text_problem(text: str) -> str | None:
-    """Text a UTF-8 file cannot hold (a lone surrogate, from a JSON ``\\ud800`` escape)."""
+    """Text a UTF-8 file cannot hold (a lone surrogate, from a JSON ``\\ud800`` escape), or
+    that validation refuses (a NUL, which the servers cannot store: yamlcore.NUL_MESSAGE)."""
+    if NUL in text:
+        return "text holding a NUL character, which declarations cannot hold"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

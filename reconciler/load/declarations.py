@@ -73,6 +73,8 @@ class FileResult:
     companies: list[CompanyValue] = field(default_factory=list)
     #: The first declaration of each attribute type per target, name and level.
     types: list[TypedName] = field(default_factory=list)
+    #: What is allowed but not kept as written (numbers a target rounds), located.
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def load_declarations(
@@ -98,9 +100,11 @@ def load_declarations(
     duplicates: list[tuple[str, int, str, str, int]] = []
     companies: list[CompanyValue] = []
     types: TypedNames = {}
+    noted: list[Problem] = []
     with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
         for result in _checked_files(files, config, tree, only):
             problems.extend(result.problems)
+            noted.extend(result.warnings)
             companies.extend(result.companies)
             for typed in result.types:
                 types.setdefault((typed.target, typed.level, typed.name, typed.kind), typed)
@@ -119,7 +123,7 @@ def load_declarations(
     if problems:
         raise ValidationError(problems)
     users.sort(key=lambda user: user.id)
-    warnings = tuple(type_warnings(config, types.values(), positions))
+    warnings = (*noted, *type_warnings(config, types.values(), positions))
     files_read = tuple(path for path, _ in files)
     return Declarations(tuple(users), files_read, complete=paths is None, warnings=warnings)
 
@@ -189,6 +193,7 @@ def _check_file(
     users: list[tuple[int, dict[str, Any]]] = []
     companies: list[CompanyValue] = []
     types: TypedNames = {}
+    noted: list[tuple[JsonPath, str]] = []
     if checked is not None:
         checker = UserChecker(config, only)
         defaults = value.get("defaults") or {}
@@ -196,6 +201,7 @@ def _check_file(
             user = merge_defaults(defaults, declared)
             for json_path, message in checker.check(user, declared, index):
                 issues[(json_path, message)] = None
+            noted.extend(checker.warnings(user, declared, index))
             if declared is value["users"][index]:  # not a stand-in for an invalid user
                 users.append((index, user))
                 # Of the user's targets, validate --target's alone, as checker.check does.
@@ -203,14 +209,16 @@ def _check_file(
                 entry = Entry(file, index, user, declared, targets)
                 companies.extend(company_values(config, entry))
                 note_types(config, entry, types)
-    if not issues and not document.problems:
+    if not issues and not document.problems and not noted:
         return FileResult(file, users, [], companies, list(types.values()))
     locator = document.locator()
+    warnings = [_located(file, locator, *note) for note in noted]
     reported = {(p.line, p.column) for p in document.problems}
     located = [_located(file, locator, *issue) for issue in issues]
     # A value refused while loading is not reported again by the schema (it saw the text).
     located = [p for p in located if (p.line, p.column) not in reported]
-    return FileResult(file, users, document.problems + located, companies, list(types.values()))
+    problems = document.problems + located
+    return FileResult(file, users, problems, companies, list(types.values()), warnings)
 
 
 def _load(path: Path, file: str, read: Read | None) -> yamlload.Document:

@@ -17,9 +17,11 @@ from reconciler.escape import escape_char
 from reconciler.load import mappingcheck
 from reconciler.load.config import Config, display_path
 from reconciler.load.schemas import describe
+from reconciler.load.wirecheck import rounded_numbers, rounding_warning, too_large
 from reconciler.mapping import NO_MAPPING, TargetMapping
 from reconciler.model import JsonPath
-from reconciler.providers import CAPABILITIES, Capabilities
+from reconciler.providers import CAPABILITIES, Capabilities, ProviderKind
+from reconciler.providers import KINDS as PROVIDERS
 from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING
 from reconciler.quoting import excerpt
 
@@ -74,6 +76,10 @@ class TargetSet:
     reserved: tuple[tuple[str, str], ...]
     email_attributes: dict[str, str]
     max_attributes: tuple[int, str] | None
+    #: (label, kind) of the targets with a request size limit (wirecheck.py).
+    size_limits: tuple[tuple[str, ProviderKind], ...] = ()
+    #: (significant digits, label) of the targets that round numbers.
+    digits: tuple[tuple[int, str], ...] = ()
 
     @classmethod
     def of(
@@ -104,6 +110,12 @@ class TargetSet:
             reserved=tuple((c.reserved_prefix, label) for label, c in caps if c.reserved_prefix),
             email_attributes={c.email_attribute: lbl for lbl, c in caps if c.email_attribute},
             max_attributes=min(limits) if limits else None,
+            size_limits=tuple(
+                (label, PROVIDERS[config.targets[name].provider])
+                for name, (label, c) in zip(known, caps, strict=True)
+                if c.max_request_bytes is not None
+            ),
+            digits=tuple((c.number_digits, lbl) for lbl, c in caps if c.number_digits),
         )
 
 
@@ -160,6 +172,10 @@ class UserChecker:
                 issues.append((where("events", position, "timestamp"), message))
         if targets.company_rejects:
             _check_company_values(user, targets.company_rejects, where, issues)
+        for label, kind in targets.size_limits:
+            message = too_large(kind, label, user)
+            if message:
+                issues.append((("users", index), message))
         return issues
 
     def mapped_sets(self, names: Sequence[str] | None) -> list[tuple[TargetSet, TargetMapping]]:
@@ -205,6 +221,17 @@ class UserChecker:
         _check_names(sent, targets, where_sent, issues)
         label = ", ".join(targets.labels)
         issues.extend(mappingcheck.user_issues(attributes, mapping, label, self.config_file, where))
+
+    def warnings(self, user: dict[str, Any], declared: dict[str, Any], index: int) -> list[Issue]:
+        """What is allowed but not kept as written: numbers a target rounds."""
+        targets = self.target_set(user.get("targets"))
+        if not targets.digits:
+            return []
+        digits, label = min(targets.digits)
+        return [
+            (_where(declared, index, path), rounding_warning(digits, label))
+            for path, _ in rounded_numbers(user, digits)
+        ]
 
     def _unknown_target(self, name: str) -> str:
         known = sorted(self.config.targets)

@@ -87,12 +87,10 @@ def environment_types(users: Iterable[LiveUser]) -> dict[Slot, str]:
     return types
 
 
-def predicted_drops(
-    spec: UserSpec,
-    fields: Collection[FieldPath],
-    types: Mapping[Slot, str],
-) -> Iterator[tuple[FieldPath, AttributeValue, str]]:
-    """(field, declared value, the environment's type) of each value the server would drop.
+def sent_values(
+    spec: UserSpec, fields: Collection[FieldPath]
+) -> Iterator[tuple[FieldPath, Slot, AttributeValue]]:
+    """(field, slot, declared value) of each typed value a change sends.
 
     Only the ``fields`` a change sends count (the planner's paths: ``("attributes", "seats")``,
     ``("companies", "acme", "size")``; a company or membership without attributes is one
@@ -111,10 +109,27 @@ def predicted_drops(
         maps.append(("membership", prefix, prefix, membership.attributes))
     for level, prefix, whole, attributes in maps:
         for name, value in attributes.items():
-            field, kind, held = (*prefix, name), value_type(value), types.get((level, name))
-            sent = field in fields or whole in fields
-            if kind is not None and held is not None and held != kind and sent:
-                yield field, value, held
+            field = (*prefix, name)
+            if value is not None and (field in fields or whole in fields):
+                yield field, (level, name), value
+
+
+def predicted_drops(
+    spec: UserSpec,
+    fields: Collection[FieldPath],
+    types: Mapping[Slot, str],
+) -> Iterator[tuple[FieldPath, AttributeValue, str]]:
+    """(field, declared value, the environment's type) of each value the server would drop."""
+    for field, slot, value in sent_values(spec, fields):
+        kind, held = value_type(value), types.get(slot)
+        if kind is not None and held is not None and held != kind:
+            yield field, value, held
+
+
+def unknown_slots(spec: UserSpec, fields: Collection[FieldPath], types: Mapping[Slot, str]) -> bool:
+    """Whether a change sends a value to a name whose type ``types`` does not know: only
+    the environment's definitions can tell whether the server would keep it."""
+    return any(slot not in types for _, slot, _ in sent_values(spec, fields))
 
 
 def drop_warnings(

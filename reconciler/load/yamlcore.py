@@ -231,6 +231,8 @@ class Builder:
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
         if tag is STR:
+            if NUL in node.value:
+                self.problems.append((node, NUL_MESSAGE))
             return node.value
         build = _SCALARS.get(tag)
         if build is None:
@@ -247,7 +249,7 @@ class Builder:
         items: list[Any] = []
         size = 1
         for item in node.value:
-            if item.__class__ is ScalarNode and item.tag is STR:
+            if item.__class__ is ScalarNode and item.tag is STR and NUL not in item.value:
                 items.append(item.value)
                 size += 1
             else:
@@ -276,7 +278,8 @@ class Builder:
                 )
                 self.problems.append((key_node, message))
                 continue
-            if value_node.__class__ is ScalarNode and value_node.tag is STR:
+            plain = value_node.__class__ is ScalarNode and value_node.tag is STR
+            if plain and NUL not in value_node.value:
                 result[key] = value_node.value
                 size += 2
             else:
@@ -299,6 +302,8 @@ class Builder:
         if node.tag not in _KEY_TAGS:
             self.problems.append((node, _tag_message(node.tag, "a key")))
             return None
+        if NUL in node.value:
+            self.problems.append((node, NUL_MESSAGE))
         return sys.intern(node.value)
 
     def merge(self, merge: Node, explicit: dict[str, Any], size: int) -> tuple[dict[str, Any], int]:
@@ -316,6 +321,16 @@ class Builder:
             size += source_size
         merged.update(explicit)
         return merged, size
+
+
+#: The NUL character: only a double-quoted escape (``"\0"``, ``"\x00"``, ``"\u0000"``) makes one.
+NUL = "\x00"
+#: PostgreSQL text cannot hold NUL: the real Usertour server answers 500 E0000 to every
+#: request that carries one, in an id, an attribute name or a value (apis/usertour.md).
+NUL_MESSAGE = (
+    "holds a NUL character (\\0), which servers that keep text in PostgreSQL cannot store "
+    "(the real Usertour server answers 500 to every such request): remove it"
+)
 
 
 #: Integers JavaScript (Usertour's server, Sprig's SDKs) holds exactly: |n| <= 2^53.

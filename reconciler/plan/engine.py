@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 
 from reconciler.errors import ConfigError, MissingKey
+from reconciler.load import typelock
 from reconciler.load.config import TargetConfig
 from reconciler.load.declarations import targets_users
 from reconciler.load.journal import InFlight
@@ -110,6 +111,8 @@ def _plan_target(
     whole = prune and removed is None
     read = read_live(provider, [*ids, *(removed or ())], steps, whole, min_to_list)
     live = {user_id: read.live[user_id] for user_id in ids if user_id in read.live}
+    if ids and not read.live:
+        provider.confirm_absence()  # a wrong URL must not pass for a target of new users
     caps = provider.capabilities
     target_plan = plan_target(
         target.name,
@@ -121,6 +124,16 @@ def _plan_target(
         blind=workspace.compared_at_apply,
         base=workspace.base_users,
     )
+    if _needs_definitions(target_plan, desired, read.live.values(), caps.locks_types):
+        definitions = provider.attribute_types()
+        if definitions is not None:
+            target_plan = plan_target(
+                *(target.name, target.provider, caps, desired, live),
+                seen=read.live.values(),
+                blind=workspace.compared_at_apply,
+                base=workspace.base_users,
+                types=definitions,
+            )
     if records:
         target_plan = hold_pending(target_plan, records, live, ids)
     if removed is not None:
@@ -128,6 +141,23 @@ def _plan_target(
     if read.listed is not None:
         return _with_deletions(target_plan, workspace, read.listed)
     return target_plan
+
+
+def _needs_definitions(
+    target_plan: TargetPlan, desired: Sequence[UserSpec], seen: Iterable[LiveUser], locks: bool
+) -> bool:
+    """Whether a change sends a value to an attribute name no live user read shows: on a
+    target that locks types, only the environment's definitions (one request, Usertour's
+    ``GET /v1/attribute-definitions``) tell whether the server would drop it. A plan of new
+    users (``--user NEW``, a pull request that only adds users) reads no live user at all."""
+    if not locks or not target_plan.changes:
+        return False
+    known = typelock.environment_types(seen)
+    specs = {user.id: user for user in desired}
+    return any(
+        typelock.unknown_slots(specs[change.user_id], {f.path for f in change.fields}, known)
+        for change in target_plan.changes
+    )
 
 
 def _scope(

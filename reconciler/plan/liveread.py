@@ -4,7 +4,8 @@ readstrategy decides (pure) when listing pays; this module hands it the provider
 GETs, shows progress (pages and users while listing, then the GETs left) and logs each page
 at ``-v``. Plans (and apply, which plans again before it sends), pruning and import all read
 through here, so they agree on the live users whichever way they were read (a list page carries
-the same expanded user objects as a GET).
+the same expanded user objects as a GET). A declared user the listing did not show is read by a
+GET too: a listing may skip users (readstrategy), so only a GET proves one absent.
 """
 
 from __future__ import annotations
@@ -57,11 +58,16 @@ def read_live(
     steps: StepFactory = Quiet,
     whole: bool = False,
     min_to_list: int | None = MIN_TO_LIST,
+    complete: bool = False,
 ) -> ReadResult:
     """The live users among ``user_ids``, by listing and/or GETs (see readstrategy).
 
     ``whole``: read the entire listing (pruning), which then also holds every live user.
     ``min_to_list``: read at least this many users by listing first (None: GETs only).
+    ``complete`` (with ``whole``): every live user is needed, as import --all writes them
+    and a user left out would later look undeclared: the provider proves the listing
+    complete, or the result says why not. Pruning does not ask: a user the listing skipped
+    is merely not deleted this time, and declared users it did not show are read by GETs.
     """
     ids = list(dict.fromkeys(user_ids))
     target = provider.target
@@ -75,13 +81,15 @@ def read_live(
 
     try:
         if whole:
-            result = read_whole(ids, provider.list_pages(), listing.page)
+            result = read_whole(ids, provider.list_pages(complete), get, listing.page)
         else:
             can_list = provider.list_page_size is not None and provider.capabilities.can_list
             first = lists_first(len(ids), can_list, min_to_list)
             result = read_declared(ids, get, provider.list_pages() if first else None, listing.page)
     finally:
         listing.close()
+    if result.unproven is not None:
+        log.warning("%s: the listing is not proved complete: %s", target, result.unproven)
     if result.broken is not None:
         log.warning("%s; read the %d users not listed yet by GETs", result.broken, result.gets)
     if result.pages:

@@ -251,19 +251,24 @@ def plan_target(
     seen: Iterable[LiveUser] | None = None,
     blind: Collection[str] = (),
     base: Mapping[str, UserSpec] | None = None,
+    types: Mapping[typelock.Slot, str] | None = None,
 ) -> TargetPlan:
     """The plan for one target: every desired user compared with its live state (if any);
     ``blind``: the sensitive names a pull request's plan compares at apply (plan/blind.py).
 
     On a target that locks attribute types, a value the server would drop is a warning
     that quotes it (masked later, by its path: plan/mask.py). ``seen``: every live user read,
-    when pages brought more than ``live``: each value shows its name's type.
+    when pages brought more than ``live``: each value shows its name's type. ``types``: the
+    environment's own definitions, which know the names no user read shows.
     """
     changes: list[UserChange] = []
     warnings: list[PlanWarning] = []
     unchanged = 0
     evidence = live.values() if seen is None else seen
-    types = typelock.environment_types(evidence) if capabilities.locks_types else {}
+    if capabilities.locks_types:
+        types = {**typelock.environment_types(evidence), **(types or {})}
+    else:
+        types = {}
     for spec in sorted(desired, key=lambda u: u.id):
         before = UNKNOWN if base is None else base.get(spec.id)
         change, user_warnings = diff_user(spec, live.get(spec.id), capabilities, blind, before)

@@ -8,20 +8,28 @@ made online, with the ski-rental rule (rent skis until the rent paid equals the 
     read page after page; as soon as the pages read are at least the number of declared users
     not yet seen, stop listing and GET those.
 
+A listing that ends does not prove a user absent: Usertour's cursor orders by ``createdAt``
+alone, and users created in the same millisecond that straddle a page boundary are repeated or
+skipped (apis/usertour.md; 2 of 3,000 users a parallel client created were never listed). So a
+declared user the listing did not show is confirmed by a GET before it is planned as new: the
+listing saves requests on the users it shows, never decides that one is missing.
+
 Bound. Let L be the pages of the whole listing (at least 1: an empty environment still answers
-one page) and D the declared users to read, D >= 1. Say the rule stops after k pages, with u_k
-users still unseen. It did not stop after page k - 1, so k - 1 < u_(k-1) <= D, hence k <= D;
-and k <= L. If the listing ended (k = L), nothing is left to GET (an unseen user is absent) and
-the total is L <= min(L, D). Otherwise u_k <= k and the total is k + u_k <= 2k <= 2 min(L, D).
-So the total is never more than twice the cheaper of "list everything" and "GET every declared
-user", whichever the environment turns out to be; no online rule can promise better than 2
-(the environment's size is revealed only by paying for it).
+one page), D the declared users to read, D >= 1, and A those of them that are absent (each
+needs its own GET whatever is done: only a GET proves absence). Say the rule stops after k
+pages, with u_k users still unseen. It did not stop after page k - 1, so k - 1 < u_(k-1) <= D,
+hence k <= D; and k <= L. If the listing ended (k = L), the unseen are the absent ones (and any
+the listing skipped): the total is L + A, the cost of "list everything, GET the rest", and
+L <= D gives L + A <= 2 D. Otherwise u_k <= k and the total is k + u_k <= 2k <= 2 min(L, D).
+So the total is never more than twice the cheaper of "list everything and confirm the rest"
+and "GET every declared user", whichever the environment turns out to be; no online rule can
+promise better than 2 (the environment's size is revealed only by paying for it).
 
 One exception, on purpose: fewer than MIN_TO_LIST users to read are read with GETs directly,
 so a ``--changed-since`` plan of k users stays exactly k requests whatever the environment's
 size. (On an environment of a few pages that can cost more than twice the listing, at most
 MIN_TO_LIST - 1 requests.) Reading for pruning needs the whole listing anyway: it lists every
-page and GETs nothing, since a declared user the listing does not show is absent.
+page, then GETs only the declared users the listing did not show.
 
 A ``--shard I/N`` job applies the same rule to its own share: it counts only its users, so a
 small share is read by GETs, and a large one lists while that pays. Every job pays for the pages
@@ -60,6 +68,8 @@ class ReadResult:
     gets: int
     #: The listing broke off (ListingBroken) and the users it had not shown were read by GETs.
     broken: ListingBroken | None = None
+    #: Why a whole listing could not be proved complete (it may have skipped users).
+    unproven: str | None = None
 
     @property
     def requests(self) -> int:
@@ -93,7 +103,6 @@ def read_declared(
     unseen = set(ids)
     live: dict[str, LiveUser] = {}
     read = 0
-    ended = False  # the listing ran out: every live user was seen
     broken = None
     while pages is not None and keep_listing(read, len(unseen)):
         try:
@@ -102,26 +111,29 @@ def read_declared(
             broken = error
             break
         if page is None:
-            ended = True
             break
         read += 1
         _take(page.users, unseen, live)
         if on_page is not None:
             on_page(read, len(page.users), len(unseen))
         if page.last:
-            ended = True
             break
-    # Once the whole listing was read, a user it did not show is absent: nothing left to GET.
-    rest = [] if ended else [user_id for user_id in ids if user_id in unseen]
+    # Even a listing that ended may have skipped a user (ties of createdAt at a page
+    # boundary): the unseen are confirmed by GET, never taken as absent (module docstring).
+    rest = [user_id for user_id in ids if user_id in unseen]
     if rest:
         live.update(get(rest))
     return ReadResult(_in_order(ids, live), None, read, len(rest), broken)
 
 
 def read_whole(
-    wanted: Iterable[str], pages: Iterable[ListedPage], on_page: OnPage | None = None
+    wanted: Iterable[str],
+    pages: Iterable[ListedPage],
+    get: Get,
+    on_page: OnPage | None = None,
 ) -> ReadResult:
-    """Read every page (pruning needs every live user); ``wanted`` come out of the listing.
+    """Read every page (pruning needs every live user); ``wanted`` come out of the listing,
+    and those it did not show are confirmed by ``get`` (a listing may skip users).
 
     A ListingBroken goes up: deletions judged on part of a listing would be wrong.
     """
@@ -129,17 +141,22 @@ def read_whole(
     unseen = set(ids)
     listed: dict[str, LiveUser] = {}
     read = 0
+    unproven = None
     for page in pages:
         read += 1
+        unproven = page.unproven
         listed.update((user.id, user) for user in page.users)
         unseen.difference_update(user.id for user in page.users)
         if on_page is not None:
             on_page(read, len(page.users), len(unseen))
         if page.last:
             break
+    rest = [user_id for user_id in ids if user_id in unseen]
+    found = get(rest) if rest else {}
+    listed.update(found)
     live = {user_id: listed[user_id] for user_id in ids if user_id in listed}
     everyone = tuple(listed[user_id] for user_id in sorted(listed))
-    return ReadResult(live, everyone, read, 0)
+    return ReadResult(live, everyone, read, len(rest), unproven=unproven)
 
 
 def _take(page: Sequence[LiveUser], unseen: set[str], live: dict[str, LiveUser]) -> None:

@@ -7,6 +7,7 @@ The planner and the validator never ask "is this Sprig?": they ask what the targ
 from __future__ import annotations
 
 import abc
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,12 @@ class Capabilities:
     #: The first type seen for an attribute name is kept per environment and values of
     #: another type are silently dropped (Usertour; see typelock.py).
     locks_types: bool = False
+    #: Significant digits the target keeps of a number that is not a 64-bit integer
+    #: (Usertour: 16, so ``0.30000000000000004`` comes back ``0.3``); None: every double.
+    number_digits: int | None = None
+    #: Largest request body the target accepts, in bytes (Usertour: 100 KB, its web
+    #: framework's default; larger bodies get 413); None: no known limit.
+    max_request_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +164,12 @@ class Provider(abc.ABC):
         Returning None means the caller must read the user back to verify what stuck.
         """
 
-    def list_pages(self) -> Iterator[ListedPage]:
+    def list_pages(self, complete: bool = False) -> Iterator[ListedPage]:
         """The target's users page by page, one request per page, sent only as pages are taken.
 
+        ``complete``: the caller needs every user (import --all, prune), so a target whose
+        listing may skip users walks it until proved complete, or says on the last page why
+        it could not (``ListedPage.unproven``).
         Only targets whose capabilities say ``can_list``; the others (Sprig has no list
         endpoint) refuse with a TargetError that says what to do instead.
         """
@@ -177,6 +187,17 @@ class Provider(abc.ABC):
             if progress is not None:
                 progress(len(page.users))
         return [users[user_id] for user_id in sorted(users)]
+
+    def confirm_absence(self) -> None:
+        """Called when a plan found none of the users it read: make sure "absent" was the
+        vendor's answer, not a wrong URL's (a TargetError if not). Most vendors' "no such
+        user" cannot be mistaken for a missing route, so there is nothing to do."""
+
+    def attribute_types(self) -> Mapping[tuple[str, str], str] | None:
+        """The type each attribute name is locked to, by (level, name), level ``user``,
+        ``company`` or ``membership``, on a target that locks types and can list them in a
+        few requests (typelock.py); None: it cannot tell."""
+        return None
 
     def delete_user(self, user_id: str) -> bool:
         """Delete one user for good (prune); False when the target did not have it.
@@ -198,14 +219,24 @@ class Provider(abc.ABC):
 def normalise(value: AttributeValue, capabilities: Capabilities) -> AttributeValue:
     """The value as the target will give it back for what we send.
 
-    JSON-only APIs answer ``12`` for ``12.0``; comparing without this would show a change forever.
+    JSON-only APIs answer ``12`` for ``12.0``; a target that keeps fewer digits answers
+    ``0.3`` for ``0.30000000000000004``: comparing without this would show a change forever.
     """
-    if not capabilities.keeps_float_type:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, list):
-            return [normalise(item, capabilities) for item in value]
+    if isinstance(value, float) and capabilities.number_digits is not None:
+        value = kept_digits(value, capabilities.number_digits)
+    if not capabilities.keeps_float_type and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [normalise(item, capabilities) for item in value]
     return value
+
+
+def kept_digits(number: float, digits: int) -> float:
+    """``number`` rounded to ``digits`` significant digits, as a target that keeps only those
+    gives it back (Usertour, measured: ``256.35699999999997`` -> ``256.357``)."""
+    if not math.isfinite(number):
+        return number
+    return float(f"{number:.{digits}g}")
 
 
 def same_value(want: AttributeValue, have: AttributeValue) -> bool:

@@ -90,7 +90,7 @@ class SandboxProvider(Provider):
         with self._opened() as store:
             return store.list_user_ids(NAMESPACE)
 
-    def list_pages(self) -> Iterator[ListedPage]:
+    def list_pages(self, complete: bool = False) -> Iterator[ListedPage]:
         """Every stored user, sorted by id, as one page: one batched store call, no requests."""
         with self._opened() as store:
             ids = store.list_user_ids(NAMESPACE)

@@ -8,6 +8,7 @@ kind's (``sprig_kind.py``, known offline).
 
 from __future__ import annotations
 
+from reconciler.errors import LostAnswer, NotSent, TargetError
 from reconciler.model import LiveUser, Upsert
 from reconciler.providers import sprig_kind
 from reconciler.providers.answers import Answer
@@ -35,10 +36,9 @@ def missing_user(response: Answer) -> bool:
     is wrong.
 
     Sprig documents no body that tells a missing user from a route it lacks, and a wrong path
-    on Sprig's own host may well answer the same text. Concluding "absent" there is still safe:
-    the plan shows users to create, and apply's ``POST /v2/users``, on the same wrong path,
-    is refused with a 404 that names the URL (the upsert route never answers "no such user"),
-    so nothing is written and no event is recorded through a route that does not exist.
+    on Sprig's own host answers the same text (seen: ``/api`` appended to base_url made all 31
+    users "new"). So a plan that found none of its users confirms the route before it shows
+    anything (``SprigProvider.confirm_absence``): the upsert route never answers 404.
     """
     return response.text.strip() == "Not Found"
 
@@ -60,3 +60,35 @@ class SprigProvider(HttpProvider):
         if response.text.strip() != ACCEPTED:
             raise self.not_the_vendors(response, upsert, f"Sprig's {ACCEPTED!r}")
         return None
+
+    def confirm_absence(self) -> None:
+        """Every user read answered ``404 Not Found``: new users, or a wrong base_url path,
+        which Sprig's answers do not tell apart. ``POST /v2/users`` with an empty object tells:
+        Sprig's route refuses it (no userId: 400) and writes nothing, while a path without a
+        route answers 404. One request, only when a plan found nobody."""
+        response = self._probe()
+        if response.status == 404:
+            raise TargetError(
+                self.target,
+                f"every user read answered 404, and POST {self._api.shown_url}{self.users_path} "
+                f"(an empty body, which Sprig's own route refuses without writing anything) "
+                f"answered {self.describe_error(response)} too: the server has no such route, "
+                "so those users are not known to be new; check base_url. Nothing was sent",
+            )
+
+    def _probe(self) -> Answer:
+        """``POST /v2/users`` with ``{}``; it can write nothing, so an answer lost to a 5xx or
+        a dropped connection is simply sent again, within the usual retry budget."""
+        headers = {"Content-Type": "application/json"}
+        budget = self.retry.start("confirming the route")
+        while True:
+            try:
+                return self._api.request(
+                    "POST", self.users_path, budget, content=b"{}", headers=headers
+                )
+            except LostAnswer as lost:
+                delay = budget.delay()
+                if delay is None:
+                    raise TargetError(self.target, f"could not confirm the route: {lost}") from None
+                if self.stopping.wait(delay):
+                    raise NotSent(self.target, "not sent: apply was interrupted") from None

@@ -11,7 +11,9 @@ format are its kind's (``usertour_kind.py``, known offline).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,12 +26,39 @@ from reconciler.providers.rest import HttpProvider
 from reconciler.providers.usertour_kind import PAGE_SIZE
 from reconciler.quoting import excerpt
 
+#: Every attribute's data type and scope (the environment's type locks), paged like users.
+DEFINITIONS_PATH = "/v1/attribute-definitions"
 #: Memberships carry internal company ids; only the expanded company tells its external id.
 EXPAND = [
     ("expand[]", "companies"),
     ("expand[]", "memberships"),
     ("expand[]", "memberships.company"),
 ]
+
+
+#: Page sizes of the walks a complete listing takes (see ``list_pages``): the first is the
+#: largest page; the others move the boundaries (sizes far apart, so that few boundaries of
+#: two walks land on neighbouring users). Two walks usually prove it.
+WALK_SIZES = (PAGE_SIZE, 93, 81)
+
+
+def _cursor(next_url: Any) -> str | None:
+    """The cursor in a list answer's ``next`` (None: the last page). Only the cursor is
+    taken: ``next`` is relative to the server's own path, which differs from ``base_url``
+    when Usertour is served under a prefix."""
+    if not next_url:
+        return None
+    cursors = parse_qs(urlsplit(str(next_url)).query).get("cursor")
+    if not cursors:
+        raise ValueError(f"no cursor in {next_url!r}")
+    return cursors[0]
+
+
+@dataclass(slots=True)
+class _Walk:
+    """What one walk of the listing learnt: the ``createdAt`` of each page boundary."""
+
+    boundaries: set[str] = field(default_factory=set)
 
 
 def describe_error(response: Answer) -> str:
@@ -116,16 +145,68 @@ class UsertourProvider(HttpProvider):
             raise self._api.failure(response, f"deleting user {user_id}")
         return True
 
-    def list_pages(self) -> Iterator[ListedPage]:
-        """Walk ``GET /v1/users?limit=100`` (expanded like a GET) until ``next`` is null.
-
-        Only the cursor is taken from ``next``: it is a URL relative to the server's own
-        path, which differs from ``base_url`` when Usertour is served under a prefix. Each
-        request is sent only when the caller takes the next page, so a reader may stop early.
-        """
+    def attribute_types(self) -> Mapping[tuple[str, str], str] | None:
+        """``GET /v1/attribute-definitions`` page by page: every attribute's data type and
+        scope, the environment's type locks, without reading any user. None when the server
+        has no such route (an older Usertour): the forecast then knows the users read only."""
+        definitions: list[tuple[str, str, str]] = []
         cursor: str | None = None
         while True:
-            params = [*self.read_params, ("limit", str(PAGE_SIZE))]
+            params = [("limit", str(PAGE_SIZE)), *([("cursor", cursor)] if cursor else [])]
+            response = self._api.request("GET", DEFINITIONS_PATH, params=params)
+            if response.status == 404:
+                return None
+            if response.status != 200:
+                raise self._api.failure(response, "listing attribute definitions")
+            try:
+                body = response.json()
+                definitions += [
+                    (str(d["scope"]), str(d["codeName"]), str(d["dataType"]))
+                    for d in body["results"]
+                ]
+                cursor = _cursor(body.get("next"))
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                message = "unreadable answer listing attribute definitions"
+                raise TargetError(self.target, message) from error
+            if cursor is None:
+                return usertour_kind.definition_types(definitions)
+
+    def list_pages(self, complete: bool = False) -> Iterator[ListedPage]:
+        """Walk ``GET /v1/users?limit=100`` (expanded like a GET) until ``next`` is null.
+
+        The cursor orders by ``createdAt`` alone, so a user created in the same millisecond as
+        a page's last user may be skipped (apis/usertour.md); a user is skipped only at such a
+        boundary. ``complete``: walk again with other page sizes (their boundaries fall
+        elsewhere) until no millisecond is a boundary of every walk: then every user was shown
+        by one of them. After WALK_SIZES the last page says why it is not proved (``unproven``).
+        """
+        risky: set[str] | None = None
+        for number, size in enumerate(WALK_SIZES if complete else WALK_SIZES[:1], 1):
+            walk = _Walk()
+            for page in self._walk(size, walk):
+                if not page.last:
+                    yield page
+            risky = walk.boundaries if risky is None else risky & walk.boundaries
+            if not complete or not risky or number == len(WALK_SIZES):
+                break
+            yield dataclasses.replace(page, last=False)
+        why = None
+        if complete and risky:
+            why = (
+                f"users created in the same millisecond as a page's last user may have been "
+                f"skipped ({len(risky)} such millisecond(s) in each of {len(WALK_SIZES)} walks)"
+            )
+        yield dataclasses.replace(page, last=True, unproven=why)
+
+    def _walk(self, size: int, walk: _Walk) -> Iterator[ListedPage]:
+        """One walk of the listing, ``size`` users a page; ``walk`` gathers the ``createdAt``
+        of each page's last user followed by a cursor. Only the cursor is taken from ``next``:
+        it is a URL relative to the server's own path, which differs from ``base_url`` when
+        Usertour is served under a prefix. Each request is sent only when the caller takes
+        the next page, so a reader may stop early."""
+        cursor: str | None = None
+        while True:
+            params = [*self.read_params, ("limit", str(size))]
             if cursor is not None:
                 params.append(("cursor", cursor))
             response = self._api.request("GET", self.users_path, params=params)
@@ -139,25 +220,30 @@ class UsertourProvider(HttpProvider):
                 raise self.wrong_route("GET", self.users_path, response)
             if response.status != 200:
                 raise self._api.failure(response, "listing users")
-            users, cursor = self._page(response)
+            users, cursor, last_created = self._page(response)
+            if cursor is not None and last_created is not None:
+                walk.boundaries.add(last_created)
             yield ListedPage(tuple(users), last=cursor is None)
             if cursor is None:
                 return
 
-    def _page(self, response: Answer) -> tuple[list[LiveUser], str | None]:
-        """The users of one list page and the cursor of the next (None on the last page)."""
+    def _page(self, response: Answer) -> tuple[list[LiveUser], str | None, str | None]:
+        """The users of one list page, the cursor of the next (None on the last page) and
+        the ``createdAt`` of the page's last user."""
         try:
             body = response.json()
-            page = [usertour_kind.to_live_user(raw) for raw in body["results"]]
+            results = body["results"]
+            page = [usertour_kind.to_live_user(raw) for raw in results]
             next_url = body.get("next")
+            last = results[-1] if results else {}
+            created = last.get("createdAt", last.get("created_at"))
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             why = f": {error}" if isinstance(error, Unreadable) else ""
             raise TargetError(self.target, f"unreadable answer listing users{why}") from error
-        if not next_url:
-            return page, None
-        cursors = parse_qs(urlsplit(str(next_url)).query).get("cursor")
-        if not cursors:
+        created_at = str(created) if created is not None else None
+        try:
+            return page, _cursor(next_url), created_at
+        except ValueError:
             raise TargetError(
                 self.target, f"listing users: no cursor in next={excerpt(str(next_url))}"
-            )
-        return page, cursors[0]
+            ) from None

@@ -10,7 +10,7 @@ and later values of another type are silently dropped; new users and companies g
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.model import Company, LiveUser, Membership, Upsert
@@ -28,7 +28,18 @@ from reconciler.providers.base import (
 USERS_PATH = "/v1/users"
 #: Largest page the list endpoint serves (``limit`` 1-100).
 PAGE_SIZE = 100
+#: Express's JSON body parser's default limit ("100kb"): a larger body is answered
+#: ``413 {"statusCode": 413, "message": "request entity too large"}`` (seen on the real
+#: server: 102,400 bytes accepted, 102,500 refused).
+MAX_REQUEST_BYTES = 102_400
+#: Significant digits a number keeps (seen on the real server: ``256.35699999999997`` and
+#: ``0.1234567890123456789`` come back ``256.357`` and ``0.1234567890123457``; integers
+#: that fit 64 bits come back as the nearest double, which JavaScript already made them).
+NUMBER_DIGITS = 16
 _EMAIL = "email"
+#: Definition scopes -> the levels typelock.py locks separately.
+_LEVELS = {"user": "user", "company": "company", "companyMembership": "membership"}
+_DATA_TYPES = frozenset({"number", "string", "boolean", "list", "datetime"})
 
 
 def _company(raw: Mapping[str, Any]) -> Company:
@@ -65,6 +76,19 @@ def to_live_user(body: Mapping[str, Any]) -> LiveUser:
         memberships=memberships,
         shows_companies=body.get("companies") is not None and body.get("memberships") is not None,
     )
+
+
+def definition_types(definitions: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str], str]:
+    """The environment's type locks by (level, name), from its attribute definitions:
+    (scope, codeName, dataType) as ``GET /v1/attribute-definitions`` gives them (scope
+    ``user``, ``company``, ``companyMembership``; dataType ``number``, ``string``,
+    ``boolean``, ``list``, ``datetime``: typelock.py's names). Event attributes and the
+    server's random types are left out."""
+    return {
+        (_LEVELS[scope], name): kind
+        for scope, name, kind in definitions
+        if scope in _LEVELS and kind in _DATA_TYPES
+    }
 
 
 def request_body(upsert: Upsert) -> dict[str, Any]:
@@ -108,6 +132,8 @@ USERTOUR = ProviderKind(
         # New users and new companies get both, seeded by the server (apis/usertour.md).
         seeded_attributes=frozenset({"first_seen_at", "last_seen_at"}),
         locks_types=True,
+        number_digits=NUMBER_DIGITS,
+        max_request_bytes=MAX_REQUEST_BYTES,
     ),
     provider="reconciler.providers.usertour:UsertourProvider",
     describe_request=describe_request,

@@ -118,7 +118,12 @@ class EmulatorApp:
         self.options = options
         self.apis: tuple[VendorApi, ...] = (
             SprigApi(store, keys.sprig.value, options.visibility_delay_ms),
-            UsertourApi(store, keys.usertour.value, race_window_ms=options.first_write_race_ms),
+            UsertourApi(
+                store,
+                keys.usertour.value,
+                race_window_ms=options.first_write_race_ms,
+                listing_ties=options.listing_ties,
+            ),
         )
         self.requests = RequestLog()
         self._faults = FaultInjector(options.fail_rate, options.fail_mode, options.seed)

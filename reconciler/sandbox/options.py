@@ -43,8 +43,12 @@ class EmulatorOptions:
     visibility_delay_ms: int = 0
     #: Usertour: for this long, an upsert introducing a new attribute name races with any
     #: other upsert introducing it, which fails whole with 500 E0000, as two transactions
-    #: creating one attribute do on the real server (0: no race).
+    #: creating one attribute do on the real server (0: no race). New companies race alike.
     first_write_race_ms: int = 0
+    #: Usertour: every this many users in creation order share one ``createdAt``, and the
+    #: list cursor repeats or skips those that straddle a page boundary, as the real
+    #: server's does (usertour_ties.py; 0: a cursor that never skips).
+    listing_ties: int = 0
     #: Seeds the failure draws, so a run in a fixed order fails the same requests every time.
     seed: int = 0
     #: One line per request on stderr.
@@ -67,6 +71,8 @@ class EmulatorOptions:
             problems.append(
                 f"first-write race must not be negative, got {self.first_write_race_ms} ms"
             )
+        if self.listing_ties < 0:
+            problems.append(f"listing ties must not be negative, got {self.listing_ties}")
         if self.visibility_delay_ms < 0:
             delay = self.visibility_delay_ms
             problems.append(f"visibility delay must not be negative, got {delay} ms")

@@ -314,6 +314,23 @@ class UserStore:
             rows = conn.execute(sql, (namespace, json.dumps(list(user_ids))))
             return {(user, company): (joined, created) for user, company, joined, created in rows}
 
+    def meta_items(self, namespace: str, prefix: str) -> list[tuple[str, Any]]:
+        """Every per-namespace fact whose key starts with ``prefix``, sorted by key."""
+        sql = "SELECT key, value FROM meta WHERE namespace = ? AND substr(key, 1, ?) = ?"
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(sql, (namespace, len(prefix), prefix)).fetchall()
+        return sorted((key, json.loads(value)) for key, value in rows)
+
+    def list_rows(
+        self, namespace: str, *, email: str | None = None, company_id: str | None = None
+    ) -> list[tuple[int, str, int]]:
+        """(seq, id, created_at) of every user listed, in creation order (the emulator's
+        model of the real cursor's ties works on all of them at once)."""
+        where, params = list_where(namespace, email, company_id)
+        sql = f"SELECT seq, id, created_at FROM users WHERE {' AND '.join(where)} ORDER BY seq"
+        with self._transaction(write=False) as conn:
+            return [(int(seq), str(i), int(t)) for seq, i, t in conn.execute(sql, params)]
+
     def setdefault_meta(self, namespace: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Store each value whose key is new to the namespace; return what is stored per key.
 

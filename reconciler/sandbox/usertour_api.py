@@ -7,12 +7,14 @@ type locking live in usertour_values.py, this module is the HTTP dialect: routes
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import time
 from collections.abc import Callable
 from typing import Any
 
 from reconciler.sandbox.store import StoredUser, UserPage, UserStore
+from reconciler.sandbox.usertour_definitions import LOCK_PREFIX, definitions_page
 from reconciler.sandbox.usertour_listing import (
     InvalidQuery,
     Param,
@@ -21,6 +23,7 @@ from reconciler.sandbox.usertour_listing import (
     parse_expand,
     parse_limit,
 )
+from reconciler.sandbox.usertour_ties import tied_page
 from reconciler.sandbox.usertour_values import (
     MEMBERSHIP_OBJECT,
     Invalid,
@@ -42,6 +45,8 @@ from reconciler.sandbox.wire import (
     text_response,
 )
 
+#: Express's JSON body parser's limit ("100kb"), as on the real server.
+MAX_REQUEST_BYTES = 102_400
 #: Every error envelope links the docs (OpenAPIExceptionFilter's fallback).
 DOC_URL = "https://docs.usertour.io"
 
@@ -77,10 +82,13 @@ class UsertourApi(VendorApi):
         clock: Callable[[], int] = _now_ms,
         *,
         race_window_ms: int = 0,
+        listing_ties: int = 0,
     ) -> None:
         self._store = store
         self._key = key.encode("utf-8")
         self._writer = UsertourWriter(store, clock, race_window_ms)
+        #: Users to a millisecond for the real cursor's ties (usertour_ties.py); 0: none.
+        self._ties = listing_ties
 
     def route(self, request: Request) -> Handler | None:
         path, method = request.path, request.method
@@ -88,6 +96,8 @@ class UsertourApi(VendorApi):
             return {"POST": self._upsert, "GET": self._list}.get(method)
         if path == "/v1/company-memberships" and method == "DELETE":
             return self._delete_membership
+        if path in ("/v1/attribute-definitions", "/v1/attribute-definitions/") and method == "GET":
+            return self._attribute_definitions
         user_id = path_param(path, "/v1/users/")
         if user_id is None:
             return None
@@ -102,7 +112,10 @@ class UsertourApi(VendorApi):
 
     def preflight(self, request: Request) -> Response | None:
         """Express's JSON body parser runs before any guard: malformed JSON is a 400 in
-        NestJS's format even without a key. In strict mode only objects and arrays parse."""
+        NestJS's format even without a key. In strict mode only objects and arrays parse.
+        A JSON body over the parser's limit is refused first, with 413 (seen on the server)."""
+        if request.is_json and len(request.body) > MAX_REQUEST_BYTES:
+            return json_response(413, {"statusCode": 413, "message": "request entity too large"})
         try:
             body = request.json()
         except MalformedJSON as exc:
@@ -181,6 +194,8 @@ class UsertourApi(VendorApi):
         }
         if cursor is not None and not self._store.has_cursor(NAMESPACE, cursor):
             return error(400, "E1007", "Invalid cursor parameter")
+        if self._ties and not newest_first:
+            return self._tied_list(request, limit.size, cursor, filters, expand, expand_param)
         page = self._store.list_users(NAMESPACE, limit=limit.size, after=cursor, **filters)
         if cursor is not None and not page.users:
             return error(400, "E1007", "Invalid cursor parameter")
@@ -198,6 +213,51 @@ class UsertourApi(VendorApi):
         times = self._times(users, expand)
         results = [user_object(user, expand, times) for user in users]
         return json_response(200, {"results": results, "next": next_url, "previous": previous})
+
+    def _tied_list(
+        self,
+        request: Request,
+        size: int,
+        cursor: str | None,
+        filters: dict[str, Any],
+        expand: frozenset[str],
+        expand_param: Param | None,
+    ) -> Response:
+        """A page as the real cursor gives it when users tie on createdAt (usertour_ties.py).
+        In this mode ``previous`` is left out (null), and only the listing answers the tied
+        ``createdAt`` (a GET of one user answers its own)."""
+        rows = self._store.list_rows(
+            NAMESPACE, email=filters["email"], company_id=filters["company_id"]
+        )
+        after = int(cursor) if cursor is not None else None
+        page = tied_page(rows, after, size, self._ties)
+        stored = self._store.get_users(NAMESPACE, page.ids)
+        users = [
+            dataclasses.replace(stored[user_id], created_at=page.created_at[user_id])
+            for user_id in page.ids
+        ]
+        times = self._times(users, expand)
+        params: list[Param] = [("limit", str(size)), *([expand_param] if expand_param else [])]
+        next_url = None
+        if page.next_cursor is not None:
+            next_url = build_url(request.target, [("cursor", page.next_cursor), *params])
+        results = [user_object(user, expand, times) for user in users]
+        return json_response(200, {"results": results, "next": next_url, "previous": None})
+
+    def _attribute_definitions(self, request: Request) -> Response:
+        """``GET /v1/attribute-definitions``: the type each attribute name is locked to,
+        per scope, paged like every v1 list (usertour_definitions.py)."""
+        locks = self._store.meta_items(NAMESPACE, LOCK_PREFIX)
+        try:
+            page = definitions_page(locks, request.query)
+        except InvalidQuery as exc:
+            return error(400, "E1017", str(exc))
+        next_url = None
+        if page.next_cursor is not None:
+            params: list[Param] = [("cursor", page.next_cursor), ("limit", page.limit.text)]
+            next_url = build_url(request.target, params)
+        body = {"results": page.results, "next": next_url, "previous": None}
+        return json_response(200, body)
 
     def _previous_url(
         self,

@@ -7,6 +7,7 @@ deciding a value's type, and ``mapBizUserToUser`` shaping the user object.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Iterator, Mapping
@@ -23,6 +24,10 @@ _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{
 _EXACT = 2**53
 #: Below this ``JSON.stringify`` writes an integral double as digits, from it in e-notation.
 _JS_DIGITS = 10**21
+#: Integers below this (64 bits) are read exactly, then made the nearest double.
+_WORD = 2**64
+#: Significant digits the server keeps of any other number.
+NUMBER_DIGITS = 16
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Internal ids (memberships, and a membership's companyId/userId) are opaque database ids in
 #: Usertour, not the external ids a client sent; stable UUIDs stand in for them.
@@ -59,7 +64,7 @@ def parse_upsert(body: Any) -> UpsertRequest:
     """
     if not isinstance(body, dict):
         body = {}
-    user_id = _non_blank(body.get("id"), "id must be a non-empty string")
+    user_id = _non_blank(_as_text(body.get("id")), "id must be a non-empty string")
     attributes = _optional_object(body.get("attributes"), "attributes")
     companies = _companies(body.get("companies"))
     memberships = _memberships(body.get("memberships"))
@@ -93,6 +98,17 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
+def _as_text(value: Any) -> Any:
+    """A number or boolean id as JavaScript's ``String()`` writes it (the real server takes
+    ``{"id": 12345}`` as the user ``"12345"`` and ``true`` as ``"true"``); others as they are."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        number = js_value(value)
+        return str(number) if number is not None else value
+    return value
+
+
 def _has_surrogate(text: str) -> bool:
     return any("\ud800" <= char <= "\udfff" for char in text)
 
@@ -115,16 +131,28 @@ def _optional_object(value: Any, where: str) -> dict[str, Any] | None:
 
 
 def js_value(value: Any) -> Any:
-    """A JSON value as the JavaScript server holds it: one number type, a double.
+    """A JSON value as the real server stores it (seen on it, tests/contract).
 
-    12.0 arrives as 12; an integer beyond 2^53 is rounded to the nearest double
-    (9007199254740993 becomes 9007199254740992) and written back as digits below 10^21,
-    in e-notation from there, like ``JSON.stringify``.
+    One number type, a double: 12.0 arrives as 12; an integer that fits 64 bits becomes the
+    nearest double (9007199254740993 is kept as 9007199254740992); any other number keeps
+    16 significant digits (``0.30000000000000004`` is kept as 0.3, 1.2345678901234568e+23
+    as 1.234567890123457e+23); one beyond the doubles (``1e400``) is kept as null. Written
+    back as digits below 10^21 and in e-notation from there, like ``JSON.stringify``.
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, (int, float)):
-        number = float(value) if isinstance(value, float) or abs(value) > _EXACT else value
+        number: int | float
+        if isinstance(value, int) and abs(value) < _WORD:
+            number = value if abs(value) <= _EXACT else float(value)
+        else:
+            try:
+                double = float(value)
+            except OverflowError:  # an integer literal beyond the doubles
+                return None
+            if not math.isfinite(double):
+                return None
+            number = float(f"{double:.{NUMBER_DIGITS}g}")
         if isinstance(number, float) and number.is_integer() and abs(number) < _JS_DIGITS:
             return int(number)
         return number
@@ -168,6 +196,9 @@ def _memberships(value: Any) -> tuple[Membership, ...] | None:
     memberships = []
     for index, item in enumerate(items):
         where = f"memberships.{index}"
+        if item.get("company") is None:
+            # The real server validates no company here and fails writing it: 500 E0000.
+            raise Unstorable(f"{where}: a membership without a company")
         company = _company(item.get("company"), f"{where}.company")
         attributes = _optional_object(item.get("attributes"), f"{where}.attributes") or {}
         memberships.append(Membership(company, attributes))

@@ -6,7 +6,8 @@ recorded from its source at f9f8065f1, ``biz.service.ts``): a new user *and a ne
 get ``first_seen_at``/``last_seen_at`` (sent values win); each new attribute name claims the
 type of its first value for good, and values of another type are dropped; two transactions
 that create the same new attribute name at once collide on a unique key, and one of them
-fails whole with 500 E0000 (a resend succeeds).
+fails whole with 500 E0000 (a resend succeeds), and so do two that create the same new
+company at once (unique on environment and external id).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from reconciler.model import Company, Membership, Upsert
 from reconciler.sandbox.store import StoredUser, UserStore
+from reconciler.sandbox.usertour_definitions import BUILT_IN
 from reconciler.sandbox.usertour_values import TypeLocks, UpsertRequest, iso_ms
 
 #: The store namespace of the emulated Usertour environment (one key, one environment).
@@ -34,8 +36,8 @@ class UsertourWriter:
     """Applies validated upserts to the store, one at a time (``_lock``).
 
     ``race_window_ms`` > 0 emulates the first-write race: an upsert that introduces new
-    attribute names holds them "being created" that long before it writes; another upsert
-    introducing one of them meanwhile raises FirstWriteRace and writes nothing.
+    attribute names or new companies holds them "being created" that long before it writes;
+    another upsert introducing one of them meanwhile raises FirstWriteRace and writes nothing.
     """
 
     def __init__(self, store: UserStore, clock: Callable[[], int], race_window_ms: int = 0) -> None:
@@ -62,8 +64,13 @@ class UsertourWriter:
         """Mark this upsert's new attribute names as being created, then hold the window."""
         seeds = dict.fromkeys(SEEDED_ATTRIBUTES, "")
         locks = _proposals(request, seeds, {c.id: seeds for c in _companies(request)})
+        company_ids = {company.id for company in _companies(request)}
         with self._lock:
             new = frozenset(key for key in locks.proposals if key not in self._types)
+            # A new company is a unique key (environment, external id) too (seen: 500).
+            if company_ids:
+                known = self._store.known_companies(NAMESPACE, company_ids)
+                new |= {f"company:{company_id}" for company_id in company_ids - known}
             if new & self._creating:
                 raise FirstWriteRace(", ".join(sorted(new & self._creating)))
             self._creating |= new
@@ -102,7 +109,12 @@ class UsertourWriter:
     def _claim_types(self, proposals: Mapping[str, str]) -> Mapping[str, Any]:
         """Claim types for names not seen yet; a claimed type never changes, so it is cached
         and most upserts need no transaction for it (the caller holds ``_lock``)."""
-        unknown = {key: kind for key, kind in proposals.items() if key not in self._types}
+        # A built-in definition's type is locked from the start, whatever the value proposes.
+        unknown = {
+            key: BUILT_IN.get(key, kind)
+            for key, kind in proposals.items()
+            if key not in self._types
+        }
         if unknown:
             self._types.update(self._store.setdefault_meta(NAMESPACE, unknown))
         return self._types

@@ -39,9 +39,18 @@ def outgoing(request: dict[str, Any], key: str, answers: dict[str, Any]) -> Outg
         body = request["raw_body"].encode("utf-8")
     elif "body" in request:
         body = json.dumps(request["body"]).encode("utf-8")
+    if "pad_to" in request:
+        body = _padded(request["body"], request["pad_to"])
     if body:
         headers["Content-Type"] = "application/json"
     return Outgoing(request["method"], target, headers, body)
+
+
+def _padded(value: dict[str, Any], size: int) -> bytes:
+    """``value`` with an attribute ``pad`` of x's making the JSON exactly ``size`` bytes."""
+    bare = json.dumps({**value, "attributes": {"pad": ""}}).encode("utf-8")
+    padded = {**value, "attributes": {"pad": "x" * (size - len(bare))}}
+    return json.dumps(padded).encode("utf-8")
 
 
 def _auth(mode: str, key: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ names it has never seen.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +33,12 @@ class Step:
     #: ``(step name, field)``: the path is that step's answer's field (``next``, ``previous``),
     #: so a replay follows its own server's cursors, not the recorded ones.
     follow: tuple[str, str] | None = None
-    #: Sent but not compared (set-up and clean-up whose answers say nothing new).
+    #: Sent but not compared (set-up and clean-up whose answers say nothing new, or a fact
+    #: the emulator does not reproduce, recorded to be known: see the step's ``why``).
     compare: bool = True
+    #: Pad ``body`` to this many bytes with an attribute ``pad`` of x's (a body too large to
+    #: store in the fixture).
+    pad_to: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def request(self) -> dict[str, Any]:
@@ -45,6 +50,8 @@ class Step:
             request["raw_body"] = self.raw_body
         if self.follow is not None:
             request["follow"] = list(self.follow)
+        if self.pad_to is not None:
+            request["pad_to"] = self.pad_to
         return request
 
 
@@ -54,12 +61,18 @@ EXPAND_ALL = "expand[]=companies&expand[]=memberships&expand[]=memberships.compa
 def session(tag: str) -> list[Step]:
     """Every step, in order; ``tag`` makes ids and attribute names new to the server."""
     steps = [*_errors(tag), *_values(tag), *_unstorable(tag), *_relations(tag)]
-    return [*steps, *_listing(tag), *_deletion(tag)]
+    return [*steps, *_listing(tag), *_deletion(tag), *_server_changes(tag)]
 
 
 def user_ids(tag: str) -> list[str]:
     """Users the session creates (the recorder deletes them before and after)."""
-    return [f"{name}-{tag}" for name in ("ada", "bob", "cy", "dee", "eve", "fay", "gus", "hal")]
+    names = ("ada", "bob", "cy", "dee", "eve", "fay", "gus", "hal", "ivy", "jo", "kim")
+    return [*(f"{name}-{tag}" for name in names), numeric_id(tag), "true"]
+
+
+def numeric_id(tag: str) -> str:
+    """The user a number id creates (the server makes it a string)."""
+    return str(int(tag, 16))
 
 
 def _errors(tag: str) -> list[Step]:
@@ -271,3 +284,50 @@ def _deletion(tag: str) -> list[Step]:
         Step("get deleted", "gone", "GET", ada),
         Step("delete again", "a second delete is 404", "DELETE", ada),
     ]
+
+
+#: Express's JSON body parser's limit ("100kb").
+BODY_LIMIT = 102_400
+
+
+def _server_changes(tag: str) -> list[Step]:
+    """What the server does to values and requests on its own (issue 22): numbers rounded to
+    16 significant digits, ids coerced, NUL in a name, a membership without a company, the
+    body limit, and the attribute definitions that hold every name's type."""
+    ivy, jo, kim = f"ivy-{tag}", f"jo-{tag}", f"kim-{tag}"
+    rounded = {
+        f"r_{tag}": 256.35699999999997,
+        f"s_{tag}": 0.30000000000000004,
+        f"t_{tag}": 0.1234567890123456789,
+        f"u_{tag}": 123456789012345678,
+        f"w_{tag}": 1.0000000000000002,
+    }
+    huge = json.dumps({"id": kim, "attributes": {f"inf_{tag}": 0, f"ok_{tag}": 1}})
+    huge = huge.replace(": 0,", ": 1e400,")  # JSON has it; Python's json cannot write it
+    return [
+        Step("numbers rounded", "16 significant digits kept; 64-bit integers exact doubles",
+             "POST", "/v1/users", body={"id": ivy, "attributes": rounded}),
+        Step("numbers read back", "the same rounding on read", "GET", f"/v1/users/{ivy}"),
+        Step("number beyond doubles", "1e400 is kept as null (the emulator leaves it out)",
+             "POST", "/v1/users", raw_body=huge, compare=False),
+        Step("numeric id", "a number id becomes a string", "POST", "/v1/users",
+             body={"id": int(tag, 16)}),
+        Step("boolean id", "true becomes the user \"true\"", "POST", "/v1/users",
+             body={"id": True}),
+        Step("nul in name", "a NUL in an attribute name: 500", "POST", "/v1/users",
+             body={"id": jo, "attributes": {f"a\x00{tag}": 1}}),
+        Step("membership without company", "no company: 500, nothing written", "POST",
+             "/v1/users", body={"id": jo, "memberships": [{"attributes": {f"m_{tag}": 1}}]}),
+        Step("nothing written for jo", "the failed upserts created nobody", "GET",
+             f"/v1/users/{jo}"),
+        Step("body at the limit", "102,400 bytes are accepted", "POST", "/v1/users",
+             body={"id": jo}, pad_to=BODY_LIMIT, compare=False),
+        Step("body over the limit", "one byte more: 413 in Express's shape, before the guard",
+             "POST", "/v1/users", body={"id": jo}, pad_to=BODY_LIMIT + 1, auth="none"),
+        Step("attribute definitions", "every name's type and scope (shape compared apart)",
+             "GET", "/v1/attribute-definitions?limit=100&orderBy=createdAt", compare=False),
+        Step("attribute definitions bad scope", "scope is an enum", "GET",
+             "/v1/attribute-definitions?scope=teams"),
+        Step("attribute definitions limit 0", "limit 1-100 as for users", "GET",
+             "/v1/attribute-definitions?limit=0"),
+    ]  # fmt: skip

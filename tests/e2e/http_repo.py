@@ -13,7 +13,7 @@ import yaml
 
 from reconciler.model import Upsert
 from reconciler.sandbox import sprig_api, usertour_writes
-from reconciler.sandbox.server import RunningEmulator
+from reconciler.sandbox.server import RecordedRequest, RunningEmulator
 from reconciler.sandbox.store import UserStore
 from reconciler.sandbox.usertour_values import iso_ms
 from tests.e2e.emulator import SPRIG_KEY, USERTOUR_KEY
@@ -81,6 +81,12 @@ def seed_store(
     upserts = (Upsert(user_id, {**seeded, **attributes}) for user_id, attributes in users)
     with UserStore(db_path) as store:
         store.upsert_many(namespace, upserts)
+
+
+def upserts(emulator: RunningEmulator) -> list[RecordedRequest]:
+    """The POSTs that carry a user: not the empty body a Sprig plan that found nobody sends
+    to confirm the route (SprigProvider.confirm_absence), which Sprig refuses unwritten."""
+    return [r for r in emulator.requests if r.method == "POST" and r.body != b"{}"]
 
 
 def methods(emulator: RunningEmulator) -> list[str]:

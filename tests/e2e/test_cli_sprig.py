@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
-from tests.e2e.http_repo import KEYS, methods, seed, write_repo
+from tests.e2e.http_repo import KEYS, methods, seed, upserts, write_repo
 
 T0 = 1_626_448_859_836
 
@@ -74,7 +74,7 @@ def test_email_round_trips_through_bang_email(
     running = emulator()
     repo = write_repo(tmp_path, running, "sprig", [{"id": "u1", "email": "ada@example.com"}])
     assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
-    post = next(r for r in running.requests if r.method == "POST")
+    (post,) = upserts(running)
     assert post.json() == {"userId": "u1", "emailAddress": "ada@example.com"}
     assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
 
@@ -193,7 +193,7 @@ def test_dot_ids_are_encoded_and_events_never_sent_twice(
         assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
     gets = {r.path for r in running.requests if r.method == "GET"}
     assert {"/v2/users/%2E", "/v2/users/%2E%2E"} <= gets
-    posts = [r.json() for r in running.requests if r.method == "POST"]
+    posts = [r.json() for r in upserts(running)]
     assert sorted(p["userId"] for p in posts) == [".", ".."]
     assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
 
@@ -203,7 +203,8 @@ def test_a_wrong_base_url_path_records_nothing_and_names_the_url(
 ) -> None:
     """Issue 13 bug 3: Sprig's missing user and a route it lacks are both ``404 Not Found``
     (plain text), so the read cannot tell them apart; the upsert route never answers 404 for
-    a user, so apply names the URL and nothing is written."""
+    a user, so the plan apply makes first confirms the route, names the URL, and nothing is
+    written (issue 22.6: plan notices too)."""
     running = emulator()
     users = [{"id": "u1", "events": [{"event": "login", "timestamp": T0}]}]
     repo = write_repo(tmp_path, running, "sprig", users)
@@ -211,8 +212,10 @@ def test_a_wrong_base_url_path_records_nothing_and_names_the_url(
     config.write_text(config.read_text().replace(running.url, f"{running.url}/v2"))
     applied = run("apply", "--yes", cwd=repo, env=KEYS)
     assert applied.code == 1
-    assert f"POST {running.url}/v2/v2/users answered 404 Not Found" in applied.stdout
-    assert "check base_url" in applied.stdout
+    assert f"POST {running.url}/v2/v2/users (an empty body" in applied.stderr
+    assert "answered 404 Not Found too" in applied.stderr
+    assert "check base_url" in applied.stderr
+    assert upserts(running) == []
     config.write_text(config.read_text().replace(f"{running.url}/v2", running.url))
     assert "+ user u1" in run("plan", cwd=repo, env=KEYS).stdout
 
@@ -226,6 +229,39 @@ def test_a_timestamp_written_as_a_whole_float_is_sent_as_the_integer(
     repo = write_repo(tmp_path, running, "sprig", users)
     assert "1626448859836.0" in (repo / "users" / "all.yaml").read_text()
     assert run("apply", "--yes", cwd=repo, env=KEYS).code == 0
-    post = next(r for r in running.requests if r.method == "POST")
+    (post,) = upserts(running)
     assert b'"timestamp": 1626448859836}' in post.body or b'"timestamp":1626448859836}' in post.body
     assert run("plan", "--detailed-exitcode", cwd=repo, env=KEYS).code == 0
+
+
+def test_a_wrong_base_url_path_is_noticed_before_the_plan_is_shown(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 22.6: a path Sprig has no route for answers ``404 Not Found`` to every GET, like
+    a missing user, so every user looked new (31 "to create", exit 0). A plan that finds
+    nobody confirms the route: Sprig's upsert route refuses an empty body; a wrong one is 404."""
+    running = emulator()
+    seed(running, "sprig", [{"userId": "u1", "attributes": {"plan": "pro"}}])
+    users = [{"id": "u1", "attributes": {"plan": "pro"}}, {"id": "u2"}]
+    repo = write_repo(tmp_path, running, "sprig", users)
+    config = repo / "reconciler.yaml"
+    config.write_text(config.read_text().replace(running.url, running.url + "/api"))
+    planned = run("plan", cwd=repo, env=KEYS)
+    assert planned.code != 0 and "to create" not in planned.stdout
+    assert "the server has no such route" in planned.stderr and "check base_url" in planned.stderr
+    applied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert applied.code != 0 and "no such route" in applied.stderr
+    assert [r.method for r in running.requests if r.method == "POST"] == ["POST", "POST"]
+    assert all(r.status == 404 for r in running.requests)  # nothing reached Sprig's routes
+
+
+def test_a_plan_of_only_new_users_confirms_the_route_once_and_writes_nothing(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    running = emulator()
+    repo = write_repo(tmp_path, running, "sprig", [{"id": "n1"}, {"id": "n2"}])
+    planned = run("plan", "--detailed-exitcode", cwd=repo, env=KEYS)
+    assert planned.code == 2, planned.stdout + planned.stderr
+    assert "2 to create" in planned.stdout
+    probes = [r for r in running.requests if r.method == "POST"]
+    assert [(r.status, r.json()) for r in probes] == [(400, {})]  # refused: nothing written

@@ -106,7 +106,44 @@ def test_plan_predicts_the_values_usertour_would_drop(
     )
     assert "47" not in planned.stdout.replace("+47", "")  # sensitive: the value is not shown
     assert "attributes.at is" not in planned.stdout
-    assert [r.method for r in running.requests] == ["GET", "GET"]
+    # Two users, then the definitions: "at" is a name no user read shows.
+    paths = [r.path.split("?")[0] for r in running.requests]
+    assert sorted(paths[:2]) == ["/v1/users/u1", "/v1/users/u2"]
+    assert paths[2:] == ["/v1/attribute-definitions"]
+
+
+def test_a_plan_of_new_users_alone_forecasts_drops_from_the_definitions(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 22.5: ``plan --user NEW`` reads no live user that shows ``seats``' type; the
+    environment's attribute definitions do, and the built-in ``name`` is text from the start."""
+    running = emulator()
+    seed(
+        running,
+        "usertour",
+        [{"id": "old", "attributes": {"seats": 3},
+          "memberships": [{"company": {"id": "acme", "attributes": {"size": 5}}}]}],
+    )  # fmt: skip
+    users = [
+        {"id": "old", "attributes": {"seats": 3}},
+        {"id": "new", "attributes": {"seats": "thirty", "name": 5, "fresh": "x"},
+         "memberships": [{"company": {"id": "beta", "attributes": {"size": "big"}}}]},
+    ]  # fmt: skip
+    repo = write_repo(tmp_path, running, "usertour", users)
+    planned = run("plan", "--user", "new", cwd=repo, env=KEYS)
+    assert planned.code == 0, planned.stderr
+    out = planned.stdout
+    assert "! user new: attributes.seats is a number in this Usertour environment" in out
+    assert "! user new: attributes.name is text in this Usertour environment" in out
+    assert "memberships.beta.company.size is a number in this Usertour environment" in out
+    assert "attributes.fresh is" not in out
+    paths = [r.path.split("?")[0] for r in running.requests]
+    assert paths == ["/v1/users/new", "/v1/attribute-definitions"]
+    running.clear_requests()
+    unchanged = run("plan", "--user", "old", cwd=repo, env=KEYS)
+    assert unchanged.code == 0, unchanged.stderr
+    # Nothing to send: no definitions needed.
+    assert [r.path.split("?")[0] for r in running.requests] == ["/v1/users/old"]
 
 
 def test_unknown_key_is_403_in_vendor_words(
@@ -214,3 +251,26 @@ def test_validate_warns_of_one_name_with_two_types(
     github = run("validate", "--format", "github", cwd=repo, env=KEYS)
     assert github.stdout.startswith("::warning file=users/all.yaml,line=12,col=5,"), github.stdout
     assert running.requests == []
+
+
+def test_numbers_usertour_rounds_are_compared_at_its_precision(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 22.3: the real server keeps 16 significant digits (256.35699999999997 comes back
+    256.357): apply does not blame type locking, and the next plan shows no drift."""
+    running = emulator()
+    users = [
+        {"id": "u1", "attributes": {"ratio": 256.35699999999997, "share": 0.30000000000000004},
+         "memberships": [{"company": {"id": "acme", "attributes": {"p": 1.0000000000000002}}}]},
+    ]  # fmt: skip
+    repo = write_repo(tmp_path, running, "usertour", users)
+    validated = run("validate", cwd=repo, env=KEYS)
+    assert validated.code == 0 and validated.stderr.count("significant digits") == 3
+    applied = run("apply", "--yes", cwd=repo, env=KEYS)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    assert "first type" not in applied.stdout + applied.stderr
+    posts = [r.json() for r in running.requests if r.method == "POST"]
+    assert posts[0]["attributes"] == {"ratio": 256.357, "share": 0.3}  # as the target keeps
+    assert posts[0]["memberships"][0]["company"]["attributes"] == {"p": 1}
+    planned = run("plan", "--detailed-exitcode", cwd=repo, env=KEYS)
+    assert planned.code == 0, planned.stdout + planned.stderr

@@ -22,7 +22,7 @@ from reconciler.sandbox.server import RunningEmulator
 from reconciler.sandbox.store import UserStore
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
-from tests.e2e.http_repo import KEYS, write_repo
+from tests.e2e.http_repo import KEYS, upserts, write_repo
 
 T0 = 1_700_000_000_000
 #: The keys, with the real settle time (KEYS sets 0 for single-run tests).
@@ -99,7 +99,7 @@ def test_rerun_after_not_visible_yet_sends_no_event_again(
 
     again = run("apply", "--yes", "--wait", "0.2", cwd=repo, env=REAL)
     assert again.code in (0, 4), again.stdout + again.stderr
-    sent = [r.json() for r in running.requests if r.method == "POST"]
+    sent = [r.json() for r in upserts(running)]
     assert not any(body.get("events") for body in sent), "events were sent again"
     assert "not sent again until they show" in again.stdout
     _caught_up(run, repo, users, running)
@@ -134,7 +134,7 @@ def test_a_fresh_machine_proves_its_users_with_a_barrier_before_sending_events(
 
     second = run("apply", "--yes", "--wait", "20", cwd=repo, env=REAL)
     assert second.code == 0, second.stdout + second.stderr
-    sent = [r.json() for r in running.requests if r.method == "POST"]
+    sent = [r.json() for r in upserts(running)]
     assert not any(body.get("events") for body in sent), "events were sent again"
     # At most one barrier each: the bare id, for users whose earlier write did not show yet.
     assert len(sent) <= len(users)
@@ -150,7 +150,7 @@ def test_a_fresh_repository_converges_in_one_run_through_barriers(
     repo = write_repo(tmp_path, running, "sprig", users)
     applied = run("apply", "--yes", "--wait", "20", cwd=repo, env=REAL)
     assert applied.code == 0, applied.stdout + applied.stderr
-    posts = [r.json() for r in running.requests if r.method == "POST"]
+    posts = [r.json() for r in upserts(running)]
     assert len(posts) == 2 * len(users)  # the barrier (the create), then the rest
     _caught_up(run, repo, users, running)
 
@@ -173,7 +173,7 @@ def test_without_a_record_or_a_barrier_events_are_held_with_their_own_exit(
     assert "events held back: no write-ahead record covers" in held.stdout
     assert "--assume-settled" in held.stdout
     assert "3 held back" in held.stdout
-    assert not [r for r in running.requests if r.method == "POST"]
+    assert not upserts(running)
     settled = run("apply", "--yes", "--assume-settled", cwd=repo, env=REAL)
     assert settled.code == 0, settled.stdout + settled.stderr
     _caught_up(run, repo, users, running)

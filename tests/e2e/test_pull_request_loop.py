@@ -11,7 +11,7 @@ import jsonschema
 from reconciler.load.schemas import load_schema
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
-from tests.e2e.http_repo import KEYS, methods, seed, write_repo
+from tests.e2e.http_repo import KEYS, seed, upserts, write_repo
 
 T0 = 1_626_448_859_836
 
@@ -52,7 +52,7 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(
     stale = run("apply", "plan.json", "--yes", cwd=repo, env=KEYS)
     assert stale.code == 3, stale.stdout + stale.stderr
     assert "stale plan: user u001 changed on target prod" in stale.stderr
-    assert "POST" not in methods(running)
+    assert upserts(running) == []
     # A fresh plan applies, exactly what it showed.
     assert run("plan", "--out", "plan.json", cwd=repo, env=KEYS).code == 0
     fresh = json.loads((repo / "plan.json").read_text())
@@ -81,7 +81,7 @@ def test_saved_plan_refused_when_declarations_changed(
     refused = run("apply", "plan.json", "--yes", cwd=repo, env=KEYS)
     assert refused.code == 3
     assert "declarations changed" in refused.stderr
-    assert "POST" not in methods(running)
+    assert upserts(running) == []
 
 
 def test_json_output_is_the_saved_plan_and_applies(
@@ -100,7 +100,7 @@ def test_json_output_is_the_saved_plan_and_applies(
     (repo / "printed.json").write_text(printed.stdout)
     applied = run("apply", "printed.json", "--yes", cwd=repo, env=KEYS)
     assert applied.code == 0, applied.stdout + applied.stderr
-    sent = sorted(r.json()["emailAddress"] for r in running.requests if r.method == "POST")
+    sent = sorted(r.json()["emailAddress"] for r in upserts(running))
     assert sent == ["person0@example.com", "person1@example.com"]
 
 
@@ -111,7 +111,7 @@ def test_checksum_apply(run: Run, emulator: StartEmulator, tmp_path: Path) -> No
     seed(running, "sprig", [{"userId": "u000", "attributes": {"plan": "free"}}])
     refused = run("apply", "--yes", "--checksum", checksum, cwd=repo, env=KEYS)
     assert refused.code == 3 and "checksum" in refused.stderr
-    assert "POST" not in methods(running)
+    assert upserts(running) == []
     checksum = _checksum(run("plan", cwd=repo, env=KEYS).stdout)
     applied = run("apply", "--yes", "--checksum", checksum[:16], cwd=repo, env=KEYS)
     assert applied.code == 0, applied.stdout + applied.stderr
@@ -125,9 +125,9 @@ def test_max_changes_guard(run: Run, emulator: StartEmulator, tmp_path: Path) ->
     refused = run("apply", "--yes", cwd=repo, env=KEYS)
     assert refused.code == 3
     assert "--max-changes 30" in refused.stderr
-    assert "POST" not in methods(running)
+    assert upserts(running) == []
     assert run("apply", "--yes", "--max-changes", "100", cwd=repo, env=KEYS).code == 0
-    assert len([m for m in methods(running) if m == "POST"]) == 30
+    assert len(upserts(running)) == 30
 
 
 def test_max_change_ratio_guard(run: Run, emulator: StartEmulator, tmp_path: Path) -> None:
@@ -147,7 +147,7 @@ def test_max_change_ratio_guard(run: Run, emulator: StartEmulator, tmp_path: Pat
     config.write_text(config.read_text() + "safety:\n  max_change_ratio: 0.5\n")
     refused = run("apply", "--yes", cwd=repo, env=KEYS)
     assert refused.code == 3 and "--max-change-ratio" in refused.stderr
-    assert "POST" not in methods(running)
+    assert upserts(running) == []
     assert run("apply", "--yes", "--max-change-ratio", "1", cwd=repo, env=KEYS).code == 0
 
 

@@ -39,3 +39,27 @@ def test_apply_resends_the_upserts_that_lost_the_first_write_race(
         assert {k: attributes[k] for k in ("plan", "seats")} == user["attributes"]
     again = run("plan", cwd=repo, env=KEYS)
     assert again.code == 0, again.stdout + again.stderr
+
+
+def test_apply_resends_the_upserts_that_lost_the_race_to_create_one_company(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 22.7: on the real server, 8 concurrent first creations of one company gave two
+    500 E0000 (a unique key on environment and external id); 262 in a 5,000-user create."""
+    running = emulator(first_write_race_ms=200)
+    # Users (and a company) first, so that no attribute name is new: only the company races.
+    seed_users = [
+        {"id": f"u{n:02d}", "attributes": {"seats": n}, "companies": [{"id": "first"}]}
+        for n in range(8)
+    ]
+    repo = write_repo(tmp_path, running, "usertour", seed_users)
+    assert run("apply", "--yes", cwd=repo, env=PATIENT).code == 0
+    running.clear_requests()
+    users = [{**user, "companies": [{"id": "first"}, {"id": "acme"}]} for user in seed_users]
+    repo = write_repo(tmp_path / "again", running, "usertour", users)
+    applied = run("apply", "--yes", cwd=repo, env=PATIENT)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    lost = [r for r in running.requests if r.method == "POST" and r.status == 500]
+    assert lost, "no upsert lost the race: the path under test was not taken"
+    again = run("plan", "--detailed-exitcode", cwd=repo, env=KEYS)
+    assert again.code == 0, again.stdout + again.stderr

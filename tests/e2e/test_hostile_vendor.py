@@ -52,9 +52,12 @@ def test_plan_against_json_nested_100000_deep_says_unreadable(tmp_path: Path) ->
 
 
 def _missing_users_and_a_gzip_lie(request: bytes) -> tuple[bytes, bytes]:
-    """Sprig's own 404 for every read; a 202 that claims gzip and is not, for every write."""
+    """Sprig's own 404 for every read; a 202 that claims gzip and is not, for every write (but
+    Sprig's 400 to the empty body with which a plan that found nobody confirms the route)."""
     if request.startswith(b"GET"):
         return answer_bytes(404, b"Not Found"), b""
+    if request.endswith(b"\r\n\r\n{}"):
+        return answer_bytes(400, b'{"error": "userId is required"}'), b""
     return answer_bytes(202, b"Accepted", {"Content-Encoding": "gzip"}), b""
 
 

@@ -6,8 +6,11 @@ as the step's outputs), ``GITHUB_STEP_SUMMARY``, ``RUNNER_TEMP``, ``RUNNER_OS``,
 ``GITHUB_ACTION_PATH`` (this checkout) and bash with ``-eo pipefail``. ``${{ }}`` expressions
 are only allowed where GitHub evaluates them before the shell runs (``env:``, ``with:``,
 ``working-directory:``); each must be a plain name the test gives a value, so no expression
-goes unnoticed. ``uses:`` steps inside the action (actions/cache) are not run: the cache is the
-venv folder, which a test either leaves empty (a miss: the install step installs) or fills with
+goes unnoticed. A workflow's ``actions/cache/restore`` and ``actions/cache/save`` steps run
+against ``cache`` (a folder shared by the jobs of a test): save keeps the path under its key,
+once; restore takes the exact key or else the newest entry that a restore key starts, as GitHub
+does. ``uses:`` steps inside the action (actions/cache) are not run: the cache is the venv
+folder, which a test either leaves empty (a miss: the install step installs) or fills with
 a real venv (``seed_venv``). Keys given in a step's ``env:`` reach every step of the action, as
 on GitHub; the action's ``api-keys`` input reaches only the steps that name it.
 """
@@ -32,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: How the example workflows name this repository's action (OWNER is the placeholder).
 ACTION_USES = re.compile(r"^OWNER/reconciler@[0-9a-f]{40}$")
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
+#: The official cache actions the workflows use (restore and save, apart).
+CACHE_USES = "actions/cache/"
 
 
 def expand(text: str, context: Mapping[str, str]) -> str:
@@ -66,9 +71,16 @@ class Runner:
     """One job's runner: a workspace (the checkout), RUNNER_TEMP, and the step outputs so far."""
 
     def __init__(
-        self, workspace: Path, temp: Path, bin_dir: Path, action_path: Path = ROOT
+        self,
+        workspace: Path,
+        temp: Path,
+        bin_dir: Path,
+        action_path: Path = ROOT,
+        cache: Path | None = None,
     ) -> None:
         self.workspace = workspace
+        #: The Actions cache of the repository (shared by the jobs a test runs).
+        self.cache = cache if cache is not None else workspace.parent / "actions-cache"
         self.action_path = action_path
         self.temp = temp
         self.bin_dir = bin_dir
@@ -156,6 +168,9 @@ class Runner:
         if "run" in step:
             folder = expand(step.get("working-directory", "."), values)
             result = self.shell(step["run"], env, self.workspace / folder)
+        elif str(step["uses"]).startswith(CACHE_USES):
+            inputs = {k: expand(str(v), values) for k, v in step.get("with", {}).items()}
+            result = self.cache_step(str(step["uses"]), inputs)
         else:
             assert ACTION_USES.match(step["uses"]), step["uses"]
             inputs = {k: expand(str(v), values) for k, v in step.get("with", {}).items()}
@@ -164,6 +179,36 @@ class Runner:
             for name, value in result.outputs.items():
                 self.context[f"steps.{step['id']}.outputs.{name}"] = value
         return result
+
+    def cache_step(self, uses: str, inputs: Mapping[str, str]) -> Result:
+        """actions/cache/restore@v4 or actions/cache/save@v4 on ``self.cache``."""
+        path = self.workspace / inputs["path"]
+        key = inputs["key"]
+        if uses == f"{CACHE_USES}save@v4":
+            if not path.exists():
+                return Result(0, f"Warning: Path Validation Error: {inputs['path']} does not exist")
+            entry = self.cache / key
+            if entry.exists():
+                return Result(0, f"Cache already exists: {key}")
+            shutil.copytree(path, entry / "content")
+            (self.cache / "order").mkdir(parents=True, exist_ok=True)
+            (
+                self.cache / "order" / f"{len(list((self.cache / 'order').iterdir())):06d}"
+            ).write_text(key)
+            return Result(0, f"Cache saved with key: {key}")
+        assert uses == f"{CACHE_USES}restore@v4", uses
+        order = sorted((self.cache / "order").iterdir()) if (self.cache / "order").exists() else []
+        saved = [entry.read_text() for entry in order]
+        prefixes = [line.strip() for line in inputs.get("restore-keys", "").splitlines()]
+        found = key if key in saved else None
+        for prefix in (p for p in prefixes if p and found is None):
+            found = next((k for k in reversed(saved) if k.startswith(prefix)), None)
+        if found is None:
+            return Result(0, "Cache not found", {"cache-hit": "false"})
+        shutil.rmtree(path, ignore_errors=True)
+        shutil.copytree(self.cache / found / "content", path)
+        outputs = {"cache-hit": str(found == key).lower(), "cache-matched-key": found}
+        return Result(0, f"Cache restored from key: {found}", outputs)
 
     def action(self, inputs: Mapping[str, str], env: Mapping[str, str] | None = None) -> Result:
         """This repository's action.yml, its inputs checked and defaulted as GitHub does."""

@@ -38,6 +38,8 @@ ALLOWED_ACTIONS = {
     "actions/upload-artifact@v4",
     "actions/download-artifact@v4",
     "actions/github-script@v7",
+    "actions/cache/restore@v4",
+    "actions/cache/save@v4",
 }
 #: The only write permissions each workflow grants, per job.
 WRITES = {
@@ -599,3 +601,70 @@ def test_sharded_comment_of_a_three_user_pull_request_shows_only_the_shards_it_t
         assert body.count(f"<code>{user_id}</code>") == 1  # one block per user
     assert "its job log (text) and its artifact `reconciler-plan-shard-N`" in body
     assert_well_formed(body, ["Plan checksum:"])
+
+
+RECORD = ".reconciler/inflight"
+
+
+def _apply_job(path: Path) -> dict[str, Any]:
+    jobs = load(path)["jobs"]
+    return jobs["apply"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_apply_job_keeps_the_write_ahead_record_inside_its_concurrency_group(
+    path: Path,
+) -> None:
+    """Issue 20: the record is restored before the apply step and saved after it whatever
+    happened (a cancelled apply's record matters most), in the job of the concurrency group."""
+    apply = _apply_job(path)
+    assert "concurrency" in apply and apply["concurrency"]["cancel-in-progress"] is False
+    names = [s.get("name", s.get("uses")) for s in steps(apply)]
+    restore = step(apply, "Restore the record of writes in flight")
+    save = step(apply, "Keep the record of writes in flight for the next apply")
+    applying = next(s for s in steps(apply) if s.get("id") == "apply")
+    order = [names.index(s["name"]) for s in (restore, applying, save)]
+    assert order == sorted(order)
+    assert restore["uses"] == "actions/cache/restore@v4"
+    assert save["uses"] == "actions/cache/save@v4" and save["if"] == "${{ always() }}"
+    assert restore["with"]["path"] == save["with"]["path"] == RECORD
+    assert restore["with"]["key"] == save["with"]["key"]
+    assert "github.run_id" in save["with"]["key"] and "github.run_attempt" in save["with"]["key"]
+    assert save["with"]["key"].startswith(restore["with"]["restore-keys"].strip())
+    for job_name, job in load(path)["jobs"].items():
+        if job_name != "apply":  # no other job (a pull request's plan) touches the record
+            assert not any(RECORD in str(s.get("with", {})) for s in steps(job)), job_name
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_record_an_apply_leaves_reaches_the_next_apply_on_a_fresh_machine(
+    path: Path, tmp_path: Path, bin_dir: Path
+) -> None:
+    """The cache steps run with the project's runner: what one apply job leaves in
+    .reconciler/inflight/ is restored by the next apply job on a new checkout (the newest
+    entry of the prefix), and a sharded run keeps one record per shard."""
+    apply = _apply_job(path)
+    restore = step(apply, "Restore the record of writes in flight")
+    save = step(apply, "Keep the record of writes in flight for the next apply")
+    cache = tmp_path / "cache"
+
+    def job(run: int, shard: str, leaves: str | None) -> str | None:
+        checkout = tmp_path / f"checkout-{run}-{shard}"
+        checkout.mkdir()
+        runner = Runner(checkout, tmp_path / f"temp-{run}-{shard}", bin_dir, cache=cache)
+        context = {"github.run_id": str(run), "github.run_attempt": "1", "matrix.shard": shard}
+        runner.step(restore, **context)
+        record = checkout / RECORD / "research.jsonl"
+        found = record.read_text() if record.exists() else None
+        if leaves is not None:  # what this job's apply left
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(leaves)
+        saved = runner.step(save, **context)
+        assert saved.code == 0, saved.log
+        return found
+
+    assert job(1, "1", "first apply's writes") is None  # nothing yet
+    assert job(2, "1", "second apply's writes") == "first apply's writes"
+    assert job(3, "1", None) == "second apply's writes"  # the newest, not the first
+    sharded = "matrix.shard" in restore["with"]["key"]
+    assert job(4, "2", None) == (None if sharded else "second apply's writes")

@@ -31,7 +31,7 @@ from reconciler.apply.evidence import (
     prepare,
     send_recorded,
 )
-from reconciler.apply.lostwrite import send_user
+from reconciler.apply.lostwrite import send_whole
 from reconciler.apply.verify import verify
 from reconciler.concurrency import fan_out_until
 from reconciler.errors import NotSent, OutcomeUnknown, ReconcilerError
@@ -130,6 +130,9 @@ def upsert_target(
     if guard is not None:
         to_send, decided = _gather_evidence(changes, provider, specs, stop, (wait, guard))
 
+    #: The changes that went out as one write answered at once (verify.py: "not kept").
+    whole: dict[str, UserChange] = {}
+
     def send(change: UserChange) -> LiveUser | UserOutcome | None:
         if stop.is_set():
             return UserOutcome(target, change.user_id, "skipped", message=NOT_SENT)
@@ -137,7 +140,12 @@ def upsert_target(
         needed = still_needed(change.upsert, change.unsent)
         if needed is None:
             return UserOutcome(target, change.user_id, "applied")
-        return _send_one(provider, dataclasses.replace(change, upsert=needed), wait, guard)
+        answer, at_once = _send_one(
+            provider, dataclasses.replace(change, upsert=needed), wait, guard
+        )
+        if at_once and needed == change.upsert and change.user_id not in target_plan.pending:
+            whole[change.user_id] = change
+        return answer
 
     unfinished = _in_flight(target)
     results = fan_out_until(send, to_send, provider.parallelism, stop, GRACE, unfinished, progress)
@@ -148,7 +156,7 @@ def upsert_target(
     pending = [uid for uid in target_plan.pending if uid not in sent and uid in specs]
     answers.update((uid, None) for uid in pending)
     # Interrupted: report what is known now rather than wait for Sprig to catch up.
-    outcomes.update(verify(target, provider, specs, answers, wait, stop.is_set()))
+    outcomes.update(verify(target, provider, specs, answers, wait, stop.is_set(), whole))
     if guard is not None and not (provider.eventually_consistent and wait is None):
         _clear_seen(guard, outcomes.values())  # only what a read showed (not --no-wait's trust)
     return [outcomes[change.user_id] for change in changes] + [outcomes[uid] for uid in pending]
@@ -156,18 +164,20 @@ def upsert_target(
 
 def _send_one(
     provider: Provider, change: UserChange, wait: float | None, guard: Guard | None
-) -> LiveUser | UserOutcome | None:
-    """One user's write and its outcome when it did not end with an answer. Whatever goes
-    wrong with one user is that user's outcome: the run goes on and ends with its report."""
-    return _outcome_of(
-        provider,
-        change.user_id,
-        lambda: (
-            send_recorded(provider, change, wait, guard.journal)
-            if guard is not None and change.upsert.events
-            else send_user(provider, change, wait)
-        ),
-    )
+) -> tuple[LiveUser | UserOutcome | None, bool]:
+    """One user's write and its outcome when it did not end with an answer, and whether it
+    went out as one write answered at once. Whatever goes wrong with one user is that user's
+    outcome: the run goes on and ends with its report."""
+    at_once = [False]
+
+    def step() -> LiveUser | None:
+        if guard is not None and change.upsert.events:
+            answer, at_once[0] = send_recorded(provider, change, wait, guard.journal)
+        else:
+            answer, at_once[0] = send_whole(provider, change, wait)
+        return answer
+
+    return _outcome_of(provider, change.user_id, step), at_once[0]
 
 
 def _outcome_of(provider: Provider, user_id: str, step: Callable[[], R]) -> R | UserOutcome:

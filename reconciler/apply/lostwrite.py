@@ -47,6 +47,15 @@ def send_user(provider: Provider, change: UserChange, wait: float | None) -> Liv
 
     Returns the target's answer, or None when the caller must read the user back.
     """
+    return send_whole(provider, change, wait)[0]
+
+
+def send_whole(
+    provider: Provider, change: UserChange, wait: float | None
+) -> tuple[LiveUser | None, bool]:
+    """``send_user``, and whether the change went out as one write answered at once (no lost
+    answer, no resend): then Sprig, which applies a write whole, shows all of it or none, and
+    verification may call a field that never shows while the rest does "not kept"."""
     upsert = change.upsert
     attempts = provider.retry.start(f"user {printable(upsert.user_id)}")
 
@@ -63,7 +72,7 @@ def send_user(provider: Provider, change: UserChange, wait: float | None) -> Liv
     if sent.unsent is not None and sent.unsent.events:
         raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({sent.lost})")
     # Nothing left, or only fields that merge: verification reads what stuck.
-    return sent.answer
+    return sent.answer, not sent.resent
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +84,8 @@ class Sent:
     unsent: Upsert | None = None
     #: The last lost answer, when ``unsent`` is left.
     lost: LostAnswer | None = None
+    #: Whether an answer was lost on the way (what was answered is then a resend).
+    resent: bool = False
 
 
 def resend(
@@ -90,20 +101,22 @@ def resend(
 
     ``announce(rest, sent, lost, delay)`` is told of each resend before its delay.
     """
+    resent = False
     while True:
         try:
-            return Sent(answer=provider.upsert(upsert, attempts))
+            return Sent(answer=provider.upsert(upsert, attempts), resent=resent)
         except LostAnswer as lost:
+            resent = True
             rest = left(upsert, lost)
             if rest is None:
-                return Sent()
+                return Sent(resent=True)
             delay = attempts.delay()
             if delay is None:
-                return Sent(unsent=rest, lost=lost)
+                return Sent(unsent=rest, lost=lost, resent=True)
             if announce is not None:
                 announce(rest, upsert, lost, delay)
             if provider.stopping.wait(delay):
-                return Sent(unsent=rest, lost=lost)
+                return Sent(unsent=rest, lost=lost, resent=True)
             upsert = rest
 
 

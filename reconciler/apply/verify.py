@@ -8,12 +8,13 @@ and the next plan agree on it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from reconciler.apply.polling import polls
 from reconciler.errors import ReconcilerError
 from reconciler.load.typelock import DROPPED
-from reconciler.model import LiveUser, UserOutcome, UserSpec
+from reconciler.model import FieldChange, LiveUser, UserChange, UserOutcome, UserSpec
 from reconciler.plan.planner import unapplied
 from reconciler.providers.base import Provider
 
@@ -25,13 +26,15 @@ def verify(
     answers: Mapping[str, LiveUser | None],
     wait: float | None,
     interrupted: bool = False,
+    whole: Mapping[str, UserChange] | None = None,
 ) -> dict[str, UserOutcome]:
     """The outcome of each sent user: its answer checked, or (None) the user read back.
 
     ``wait``: seconds an eventually consistent target is polled; None trusts its acceptance
     (--no-wait). A strongly consistent target is read once. ``interrupted``: nothing is read
     any more; a write without an answer to check is reported sent but not verified, never as
-    applied.
+    applied. ``whole``: the changes that went out as one write answered at once (see
+    ``_not_kept``).
     """
     results = {
         user_id: user_outcome(target, specs[user_id], answer, provider)
@@ -47,7 +50,7 @@ def verify(
         return results
     if pending:
         budget = (wait or 0.0) if provider.eventually_consistent else 0.0
-        results.update(_read_back(target, provider, pending, budget, wait))
+        results.update(_read_back(target, provider, pending, budget, wait, whole or {}))
     return results
 
 
@@ -76,6 +79,7 @@ def _read_back(
     pending: Mapping[str, UserSpec],
     budget: float,
     wait: float | None,
+    whole: Mapping[str, UserChange],
 ) -> dict[str, UserOutcome]:
     """Read the pending users until each shows the plan or ``budget`` seconds run out."""
     waiting = dict(pending)
@@ -98,25 +102,56 @@ def _read_back(
         waiting = {user_id: waiting[user_id] for user_id in last}
         if not waiting:
             break
-    results.update(_timed_out(last, provider, wait))
+    results.update(_timed_out(last, provider, wait, whole))
     return results
 
 
+#: Why a field is "not kept" on a target that applies later (Sprig).
+NOT_KEPT = (
+    "the target shows the rest of this write but not these fields: it applies a write whole, "
+    "so it did not keep them"
+)
+
+
 def _timed_out(
-    last: Mapping[str, UserOutcome], provider: Provider, wait: float | None
+    last: Mapping[str, UserOutcome],
+    provider: Provider,
+    wait: float | None,
+    whole: Mapping[str, UserChange],
 ) -> dict[str, UserOutcome]:
     """Outcomes of users that never showed the plan. On an eventually consistent target the
     wait ran out: "not visible yet", which is not a refusal (its 4xx would have failed the
-    upsert); the fields still pending are kept for the JSON report."""
+    upsert); the fields still pending are kept for the JSON report. But a write that shows in
+    part was applied: what it does not show was not kept (``_not_kept``)."""
     if not provider.eventually_consistent:
         return dict(last)
-    return {
-        user_id: UserOutcome(
+    results = {}
+    for user_id, outcome in last.items():
+        change = whole.get(user_id)
+        if change is not None and _not_kept(change, outcome):
+            results[user_id] = dataclasses.replace(outcome, message=NOT_KEPT)
+            continue
+        results[user_id] = UserOutcome(
             outcome.target,
             outcome.user_id,
             "not_visible",
             message=f"not visible yet after {wait or 0:g}s; run plan later",
             not_stuck=outcome.not_stuck,
         )
-        for user_id, outcome in last.items()
-    }
+    return results
+
+
+def _not_kept(change: UserChange, outcome: UserOutcome) -> bool:
+    """Whether a whole write shows in part: the user it created exists, or some of the fields
+    it changed show. Sprig applies one write whole, so the rest will never show."""
+    if outcome.status != "not_stuck":  # "unconfirmed": the user does not show at all
+        return False
+    missing = {_key(f) for f in outcome.not_stuck}
+    changed = {_key(f) for f in change.fields}
+    return missing <= changed and (change.action == "create" or missing < changed)
+
+
+def _key(change: FieldChange) -> tuple[tuple[str, ...], str | None]:
+    """A field change by its path; events by their name too (one ``events`` line per name)."""
+    name = (change.summary or "").rsplit(" x", 1)[0] if change.path == ("events",) else None
+    return change.path, name

@@ -65,7 +65,16 @@ def start(repo: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
     out = repo.parent / f"out-{len(list(repo.parent.glob('out-*')))}"
     with out.open("wb") as handle:
         child = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "apply", "--yes", *args],
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "apply",
+                "--yes",
+                "--max-changes",
+                "100000",
+                *args,
+            ],
             cwd=repo,
             env=ENV,
             stdout=handle,

@@ -54,6 +54,18 @@ def expand(text: str, context: Mapping[str, str]) -> str:
     return EXPRESSION.sub(value, text)
 
 
+def python_shims(folder: Path) -> Path:
+    """``folder`` with ``python`` and ``python3`` that run this interpreter, to put on PATH
+    (a runner's setup-python): no ``reconciler`` there, the workflows reach it through the
+    action."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("python", "python3"):
+        shim = folder / name
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        shim.chmod(0o755)
+    return folder
+
+
 def load_action(action_path: Path = ROOT) -> dict[str, Any]:
     document = yaml.safe_load((action_path / "action.yml").read_text(encoding="utf-8"))
     assert isinstance(document, dict)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.github_runner import ROOT, Runner, load_action
+from tests.github_runner import ROOT, Runner, load_action, python_shims
 from tests.markdown_check import assert_well_formed
 
 NETWORK = "RECONCILER_NETWORK_TESTS"
@@ -26,12 +25,7 @@ NETWORK = "RECONCILER_NETWORK_TESTS"
 def runner(tmp_path: Path) -> Runner:
     workspace = tmp_path / "workspace"
     shutil.copytree(ROOT / "examples", workspace, ignore=shutil.ignore_patterns(".reconciler"))
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name in ("python", "python3"):
-        shim = bin_dir / name
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-        shim.chmod(0o755)
+    bin_dir = python_shims(tmp_path / "bin")
     job = Runner(workspace, tmp_path / "runner-temp", bin_dir)
     job.seed_venv()
     return job

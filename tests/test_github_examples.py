@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.github_runner import ACTION_USES, EXPRESSION, Runner, github_script
+from tests.github_runner import ACTION_USES, EXPRESSION, Runner, github_script, python_shims
 from tests.gitrepo import GitRepo, isolate_git, requires_git
 from tests.markdown_check import assert_well_formed
 
@@ -364,13 +364,7 @@ def workspace(tmp_path: Path) -> Path:
 def bin_dir(tmp_path: Path) -> Path:
     """``python``/``python3`` of this interpreter; deliberately no ``reconciler`` on PATH: the
     workflows must reach it through the action."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    for name in ("python", "python3"):
-        shim = folder / name
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-        shim.chmod(0o755)
-    return folder
+    return python_shims(tmp_path / "bin")
 
 
 def runner(workspace: Path, bin_dir: Path, name: str) -> Runner:

@@ -190,13 +190,28 @@ def _start(repo: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[str]
     )
 
 
+def _lagging(
+    emulator: StartEmulator, tmp_path: Path, count: int, latency_ms: int = 20
+) -> tuple[RunningEmulator, list[dict[str, Any]], Path, dict[str, str]]:
+    """A Sprig DELAY_MS behind, ``count`` new users declared for it, and a CLI process's
+    environment (the real settle time)."""
+    running = emulator(visibility_delay_ms=DELAY_MS, latency_ms=latency_ms)
+    users = _users(count)
+    repo = write_repo(tmp_path, running, "sprig", users)
+    return running, users, repo, {**REAL, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+
+
+def _posted(running: RunningEmulator, child: subprocess.Popen[str], count: int) -> None:
+    """Wait until ``count`` POSTs reached the emulator, the child still running."""
+    while sum(r.method == "POST" for r in running.requests) < count:
+        assert child.poll() is None
+        time.sleep(0.02)
+
+
 def test_two_applies_at_once_one_applies_the_other_refuses_naming_the_holder(
     emulator: StartEmulator, tmp_path: Path, run: Run
 ) -> None:
-    running = emulator(visibility_delay_ms=DELAY_MS, latency_ms=20)
-    users = _users(200)
-    repo = write_repo(tmp_path, running, "sprig", users)
-    env = {**REAL, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    running, users, repo, env = _lagging(emulator, tmp_path, 200)
     children = [_start(repo, "--assume-settled", env=env) for _ in range(2)]
     results = [(child.wait(120), *child.communicate()) for child in children]
     codes = sorted(code for code, _, _ in results)
@@ -211,14 +226,9 @@ def test_two_applies_at_once_one_applies_the_other_refuses_naming_the_holder(
 def test_a_second_apply_waits_for_the_lock_then_sends_no_event_again(
     emulator: StartEmulator, tmp_path: Path, run: Run
 ) -> None:
-    running = emulator(visibility_delay_ms=DELAY_MS, latency_ms=20)
-    users = _users(60)
-    repo = write_repo(tmp_path, running, "sprig", users)
-    env = {**REAL, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    running, users, repo, env = _lagging(emulator, tmp_path, 60)
     first = _start(repo, "--assume-settled", "--wait", "0", env=env)
-    while not any(r.method == "POST" for r in running.requests):
-        assert first.poll() is None
-        time.sleep(0.02)
+    _posted(running, first, 1)
     second = _start(repo, "--lock-timeout", "120", "--wait", "0", env=env)
     assert first.wait(120) in (0, 4)
     assert second.wait(120) in (0, 4), second.communicate()
@@ -232,14 +242,9 @@ def test_sigterm_while_settling_exits_in_time_sends_nothing_after_and_reruns_saf
     """SIGTERM while a slow apply sends (Sprig 1.5 s behind): no POST starts after the signal,
     the report is printed, writes sent are not called applied, and a re-run at once records
     no event twice."""
-    running = emulator(visibility_delay_ms=DELAY_MS, latency_ms=50)
-    users = _users(200)
-    repo = write_repo(tmp_path, running, "sprig", users)
-    env = {**REAL, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    running, users, repo, env = _lagging(emulator, tmp_path, 200, latency_ms=50)
     child = _start(repo, "--assume-settled", env=env)
-    while sum(r.method == "POST" for r in running.requests) < 20:
-        assert child.poll() is None
-        time.sleep(0.02)
+    _posted(running, child, 20)
     child.send_signal(signal.SIGTERM)
     signalled = len(running.requests)
     stdout, stderr = child.communicate(timeout=30)
@@ -260,14 +265,9 @@ def test_sigterm_while_settling_exits_in_time_sends_nothing_after_and_reruns_saf
 def test_kill_9_mid_apply_leaves_a_record_that_the_rerun_honours(
     emulator: StartEmulator, tmp_path: Path, run: Run
 ) -> None:
-    running = emulator(visibility_delay_ms=DELAY_MS, latency_ms=20)
-    users = _users(200)
-    repo = write_repo(tmp_path, running, "sprig", users)
-    env = {**REAL, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    running, users, repo, env = _lagging(emulator, tmp_path, 200)
     child = _start(repo, "--assume-settled", env=env)
-    while sum(r.method == "POST" for r in running.requests) < 30:
-        assert child.poll() is None
-        time.sleep(0.02)
+    _posted(running, child, 30)
     child.kill()
     child.communicate(timeout=30)
     again = run("apply", "--yes", "--wait", "20", cwd=repo, env=REAL)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.e2e.conftest import Run
 from tests.markdown_check import assert_well_formed, outside_details
+from tests.test_render_comment import expand
 
 POINTER = (
     "The full plan is in this run's text output (in CI: the job log); "
@@ -20,15 +21,6 @@ POINTER = (
 
 def unwrapped(text: str) -> str:
     return re.sub(r",\n +", ", ", text)
-
-
-def expand(token: str) -> list[str]:
-    first, _, last = token.partition("\u2013")
-    if not last:
-        return [first]
-    prefix, start = re.fullmatch(r"(.*?)(\d+)", first).groups()  # type: ignore[union-attr]
-    end = re.fullmatch(r"(.*?)(\d+)", last)[2]  # type: ignore[index]
-    return [f"{prefix}{n:0{len(start)}d}" for n in range(int(start), int(end) + 1)]
 
 
 def ci_plan(run: Run, repo: Path, *flags: str) -> tuple[str, str, str, dict[str, object]]:

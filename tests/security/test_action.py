@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ import yaml
 from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS as SETTINGS
 from tests.e2e.http_repo import write_repo
-from tests.github_runner import ROOT, Runner, load_action
+from tests.github_runner import ROOT, Runner, load_action, python_shims
 
 pytest_plugins = ("tests.e2e.emulator",)
 
@@ -76,12 +75,7 @@ def job(tmp_path: Path) -> Runner:
     checkout = tmp_path / "workspace"
     shutil.copytree(ROOT / "examples", checkout, ignore=shutil.ignore_patterns(".reconciler"))
     plant(checkout, tmp_path / "planted-code-ran")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name in ("python", "python3"):
-        shim = bin_dir / name
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-        shim.chmod(0o755)
+    bin_dir = python_shims(tmp_path / "bin")
     return Runner(checkout, tmp_path / "runner-temp", bin_dir)
 
 

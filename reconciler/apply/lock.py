@@ -90,10 +90,16 @@ def _write_holder(fd: int) -> None:
 
 
 def _holder(fd: int) -> str:
-    """Who holds the lock, in words: ``process 4242 on host ci-7 since 2026-12-06T23:40:01Z``."""
-    try:
-        holder = json.loads(os.pread(fd, _MAX_HOLDER, 0))
-        pid, host, since = int(holder["pid"]), str(holder["host"]), float(holder["since"])
-    except (ValueError, TypeError, KeyError, OSError):
-        return "its holder did not say who it is"
-    return f"process {pid} on host {printable(host)[:64]} since {utc(since)}"
+    """Who holds the lock, in words: ``process 4242 on host ci-7 since 2026-12-06T23:40:01Z``.
+
+    The holder writes its name just after it took the lock: a run that lost the race by a
+    moment reads again for up to half a second before it says nobody said."""
+    for _ in range(25):
+        try:
+            holder = json.loads(os.pread(fd, _MAX_HOLDER, 0))
+            pid, host, since = int(holder["pid"]), str(holder["host"]), float(holder["since"])
+        except (ValueError, TypeError, KeyError, OSError):
+            time.sleep(0.02)
+            continue
+        return f"process {pid} on host {printable(host)[:64]} since {utc(since)}"
+    return "its holder did not say who it is"

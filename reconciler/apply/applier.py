@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from reconciler.apply.evidence import (
@@ -31,7 +32,7 @@ from reconciler.apply.evidence import (
     prepare,
     send_recorded,
 )
-from reconciler.apply.lostwrite import send_whole
+from reconciler.apply.lostwrite import Delivery, send_whole
 from reconciler.apply.verify import verify
 from reconciler.concurrency import fan_out_until
 from reconciler.errors import NotSent, OutcomeUnknown, ReconcilerError
@@ -129,26 +130,11 @@ def upsert_target(
     decided: dict[str, LiveUser | UserOutcome | None] = {}
     if guard is not None:
         to_send, decided = _gather_evidence(changes, provider, specs, stop, (wait, guard))
-
-    #: The changes that went out as one write answered at once (verify.py: "not kept").
-    whole: dict[str, UserChange] = {}
-
-    def send(change: UserChange) -> LiveUser | UserOutcome | None:
-        if stop.is_set():
-            return UserOutcome(target, change.user_id, "skipped", message=NOT_SENT)
-        # Values compared at apply that the target holds already are not sent (plan/blind.py).
-        needed = still_needed(change.upsert, change.unsent)
-        if needed is None:
-            return UserOutcome(target, change.user_id, "applied")
-        answer, at_once = _send_one(
-            provider, dataclasses.replace(change, upsert=needed), wait, guard
-        )
-        if at_once and needed == change.upsert and change.user_id not in target_plan.pending:
-            whole[change.user_id] = change
-        return answer
-
+    sending = _Sending(target_plan, provider, wait, stop, guard)
     unfinished = _in_flight(target)
-    results = fan_out_until(send, to_send, provider.parallelism, stop, GRACE, unfinished, progress)
+    results = fan_out_until(
+        sending.send, to_send, provider.parallelism, stop, GRACE, unfinished, progress
+    )
     sent = dict(decided)
     sent.update((change.user_id, result) for change, result in zip(to_send, results, strict=True))
     outcomes = {uid: result for uid, result in sent.items() if isinstance(result, UserOutcome)}
@@ -156,28 +142,81 @@ def upsert_target(
     pending = [uid for uid in target_plan.pending if uid not in sent and uid in specs]
     answers.update((uid, None) for uid in pending)
     # Interrupted: report what is known now rather than wait for Sprig to catch up.
-    outcomes.update(verify(target, provider, specs, answers, wait, stop.is_set(), whole))
+    outcomes.update(verify(target, provider, specs, answers, wait, stop.is_set(), sending.whole))
+    outcomes.update(sending.unknown(outcomes))
     if guard is not None and not (provider.eventually_consistent and wait is None):
         _clear_seen(guard, outcomes.values())  # only what a read showed (not --no-wait's trust)
     return [outcomes[change.user_id] for change in changes] + [outcomes[uid] for uid in pending]
 
 
+@dataclass(slots=True)
+class _Sending:
+    """One target's upserts going out, and what verification must know of how they went."""
+
+    target_plan: TargetPlan
+    provider: Provider
+    wait: float | None
+    stop: threading.Event
+    guard: Guard | None
+    #: The changes that went out as one write answered at once (verify.py: "not kept").
+    whole: dict[str, UserChange] = field(default_factory=dict)
+    #: Users whose last write's answers were all lost (fields only): why, if nothing shows it.
+    unanswered: dict[str, str] = field(default_factory=dict)
+
+    def send(self, change: UserChange) -> LiveUser | UserOutcome | None:
+        target = self.target_plan.target
+        if self.stop.is_set():
+            return UserOutcome(target, change.user_id, "skipped", message=NOT_SENT)
+        # Values compared at apply that the target holds already are not sent (plan/blind.py).
+        needed = still_needed(change.upsert, change.unsent)
+        if needed is None:
+            return UserOutcome(target, change.user_id, "applied")
+        sent = dataclasses.replace(change, upsert=needed)
+        answer, delivery = _send_one(self.provider, sent, self.wait, self.guard)
+        if delivery is not None and delivery.unanswered is not None:
+            self.unanswered[change.user_id] = delivery.unanswered
+        elif delivery is not None and delivery.at_once and sent == change:
+            _whole_unless_pending(self.whole, change, self.target_plan.pending)
+        return answer
+
+    def unknown(self, outcomes: Mapping[str, UserOutcome]) -> dict[str, UserOutcome]:
+        """Users whose every answer was lost and whom no read showed: outcome unknown, never
+        "not visible yet", nor "applied" on --no-wait's trust."""
+        trusted = self.provider.eventually_consistent and self.wait is None
+        return {
+            user_id: UserOutcome(self.target_plan.target, user_id, "unconfirmed", message=why)
+            for user_id, why in self.unanswered.items()
+            if outcomes[user_id].status == "not_visible"
+            or (trusted and outcomes[user_id].status == "applied")
+        }
+
+
+def _whole_unless_pending(
+    whole: dict[str, UserChange], change: UserChange, pending: Sequence[str]
+) -> None:
+    """Keep ``change`` as one whole write, unless an earlier run's write of the user is still
+    on its way (its events would make the user show in part)."""
+    if change.user_id not in pending:
+        whole[change.user_id] = change
+
+
 def _send_one(
     provider: Provider, change: UserChange, wait: float | None, guard: Guard | None
-) -> tuple[LiveUser | UserOutcome | None, bool]:
-    """One user's write and its outcome when it did not end with an answer, and whether it
-    went out as one write answered at once. Whatever goes wrong with one user is that user's
-    outcome: the run goes on and ends with its report."""
-    at_once = [False]
+) -> tuple[LiveUser | UserOutcome | None, Delivery | None]:
+    """One user's write and its outcome when it did not end with an answer, and how it went
+    out (None: it raised). Whatever goes wrong with one user is that user's outcome: the run
+    goes on and ends with its report."""
+    delivered: list[Delivery] = []
 
     def step() -> LiveUser | None:
         if guard is not None and change.upsert.events:
-            answer, at_once[0] = send_recorded(provider, change, wait, guard.journal)
+            delivered.append(send_recorded(provider, change, wait, guard.journal))
         else:
-            answer, at_once[0] = send_whole(provider, change, wait)
-        return answer
+            delivered.append(send_whole(provider, change, wait))
+        return delivered[0].answer
 
-    return _outcome_of(provider, change.user_id, step), at_once[0]
+    result = _outcome_of(provider, change.user_id, step)
+    return result, (delivered[0] if delivered else None)
 
 
 def _outcome_of(provider: Provider, user_id: str, step: Callable[[], R]) -> R | UserOutcome:

@@ -30,7 +30,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.apply.lostwrite import barriers, send_whole, send_write, shows
+from reconciler.apply.lostwrite import Delivery, barriers, send_whole, send_write, shows
 from reconciler.apply.polling import polls
 from reconciler.errors import OutcomeUnknown, ReconcilerError
 from reconciler.load.journal import Journal, utc
@@ -133,7 +133,7 @@ def await_barriers(
 
 def send_recorded(
     provider: Provider, change: UserChange, wait: float | None, journal: Journal
-) -> tuple[LiveUser | None, bool]:
+) -> Delivery:
     """``send_whole`` with its events recorded before they leave; cleared again when the write
     surely was not processed (refused, not sent), kept when its outcome is unknown."""
     events = change.upsert.events

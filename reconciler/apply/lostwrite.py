@@ -47,15 +47,26 @@ def send_user(provider: Provider, change: UserChange, wait: float | None) -> Liv
 
     Returns the target's answer, or None when the caller must read the user back.
     """
-    return send_whole(provider, change, wait)[0]
+    return send_whole(provider, change, wait).answer
 
 
-def send_whole(
-    provider: Provider, change: UserChange, wait: float | None
-) -> tuple[LiveUser | None, bool]:
-    """``send_user``, and whether the change went out as one write answered at once (no lost
-    answer, no resend): then Sprig, which applies a write whole, shows all of it or none, and
-    verification may call a field that never shows while the rest does "not kept"."""
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """How one user's change went out: the target's answer (None: read it back), whether it
+    went as one write answered at once, and why its outcome is unknown when every answer of
+    its last write was lost (fields that merge, left for verification to find)."""
+
+    answer: LiveUser | None
+    at_once: bool
+    unanswered: str | None = None
+
+
+def send_whole(provider: Provider, change: UserChange, wait: float | None) -> Delivery:
+    """``send_user``, and how it went. ``at_once`` (no lost answer, no resend): Sprig, which
+    applies a write whole, then shows all of it or none, and verification may call a field
+    that never shows while the rest does "not kept". ``unanswered``: the budget was spent
+    with only fields left to send: if verification does not see them, the outcome is unknown,
+    not "not visible yet" (and never "applied" on trust)."""
     upsert = change.upsert
     attempts = provider.retry.start(f"user {printable(upsert.user_id)}")
 
@@ -72,7 +83,8 @@ def send_whole(
     if sent.unsent is not None and sent.unsent.events:
         raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({sent.lost})")
     # Nothing left, or only fields that merge: verification reads what stuck.
-    return sent.answer, not sent.resent
+    unanswered = f"{OUTCOME_UNKNOWN} ({sent.lost})" if sent.unsent is not None else None
+    return Delivery(sent.answer, not sent.resent, unanswered)
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,3 +81,19 @@ def test_a_bomb_in_a_read_is_not_inflated(tmp_path: Path) -> None:
         planned = run_reconciler("plan", cwd=_repo(tmp_path, server.url), env=KEY)
     assert planned.code == 1
     assert "an answer larger than 8 MiB" in _one_error(planned.stderr)
+
+
+def test_writes_whose_every_answer_is_unreadable_are_outcome_unknown_not_applied(
+    tmp_path: Path,
+) -> None:
+    """A write of fields only whose every answer was lost: nothing proves it applied, so it is
+    "outcome unknown" (exit 1), neither "not visible yet" (--wait) nor "applied" (--no-wait)."""
+    for flags in (("--wait", "1"), ("--no-wait",)):
+        repo = tmp_path / flags[0].strip("-")
+        repo.mkdir()
+        with HostileServer(route=_missing_users_and_a_gzip_lie) as server:
+            applied = run_reconciler("apply", "--yes", *flags, cwd=_repo(repo, server.url), env=KEY)
+        assert applied.code == 1, applied.both
+        last = applied.stdout.strip().splitlines()[-1]
+        assert last == "Apply complete: 0 applied, 0 failed, 2 outcome unknown.", applied.both
+        assert "not confirmed: outcome unknown, re-run apply later" in applied.stdout

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -61,38 +61,56 @@ def fan_out_until(
     when the run ends does not keep the process alive. The function itself is expected to
     start nothing new once ``stop`` is set.
     """
-    results: dict[int, R] = {}
-    errors: list[BaseException] = []
-    done = threading.Condition()
-    queue = list(enumerate(items))
-    queue.reverse()
-
-    def work() -> None:
-        while True:
-            with done:
-                if not queue or errors:
-                    return
-                index, item = queue.pop()
-            try:
-                result = function(item)
-            except BaseException as error:  # handed to the caller's thread, as fan_out does
-                with done:
-                    errors.append(error)
-                    done.notify_all()
-                return
-            with done:
-                results[index] = result
-                done.notify_all()
-            if progress is not None:
-                progress(1)
-
+    calls = _Calls(function, items, progress)
     for number in range(max(1, min(parallelism, len(items)))):
-        threading.Thread(target=work, name=f"fan-out-{number}", daemon=True).start()
-    _wait_for(done, lambda: len(results) == len(items) or bool(errors), stop, grace)
-    with done:
-        if errors:
-            raise errors[0]
+        threading.Thread(target=calls.work, name=f"fan-out-{number}", daemon=True).start()
+    _wait_for(calls.done, calls.finished, stop, grace)
+    with calls.done:
+        if calls.errors:
+            raise calls.errors[0]
+        results = calls.results
         return [results[i] if i in results else unfinished(items[i]) for i in range(len(items))]
+
+
+class _Calls(Generic[T, R]):
+    """The calls of one ``fan_out_until``: a queue the workers take items from, the results
+    by index, and the first error (handed to the caller's thread, as ``fan_out`` does)."""
+
+    def __init__(
+        self,
+        function: Callable[[T], R],
+        items: Sequence[T],
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.function, self.progress = function, progress
+        self.results: dict[int, R] = {}
+        self.errors: list[BaseException] = []
+        self.done = threading.Condition()
+        self.total = len(items)
+        self._queue = list(enumerate(items))
+        self._queue.reverse()
+
+    def finished(self) -> bool:
+        return len(self.results) == self.total or bool(self.errors)
+
+    def work(self) -> None:
+        while True:
+            with self.done:
+                if not self._queue or self.errors:
+                    return
+                index, item = self._queue.pop()
+            try:
+                result = self.function(item)
+            except BaseException as error:
+                with self.done:
+                    self.errors.append(error)
+                    self.done.notify_all()
+                return
+            with self.done:
+                self.results[index] = result
+                self.done.notify_all()
+            if self.progress is not None:
+                self.progress(1)
 
 
 def _wait_for(

@@ -92,18 +92,7 @@ def apply_changes(
     stopping = stopping or Stopping()
     guards: dict[str, Guard] = {}
     with ExitStack() as stack:
-
-        def prepare(workspace: Workspace) -> Records:
-            """Under the targets' locks (held until the end), open their records."""
-            root = workspace.config.root
-            names = [target.name for target in workspace.targets]
-            stack.enter_context(target_locks(root, names, request.lock_timeout))
-            opened, inflight = open_guards(
-                root, workspace.targets, runtime.environ, request.assume_settled, stack
-            )
-            guards.update(opened)
-            return inflight
-
+        prepare = _locked(request, runtime, stack, guards)
         workspace, providers, the_plan = _planned(request, runtime, stack, prepare)
         limits = request.overrides.limits(workspace.config)
         shown = present_plan(
@@ -128,6 +117,25 @@ def apply_changes(
     # What every format prints of the outcome: values and vendor messages masked.
     shown_report = mask_report(report, the_plan, workspace.config.sensitive)
     return Applied(the_plan, shown, shown_report, stopping.stopped)
+
+
+def _locked(
+    request: ApplyRequest, runtime: Runtime, stack: ExitStack, guards: dict[str, Guard]
+) -> Prepare:
+    """Once the repository is loaded: take its targets' locks (held until ``stack`` closes),
+    open their write-ahead records into ``guards``, and return their writes in flight."""
+
+    def prepare(workspace: Workspace) -> Records:
+        root = workspace.config.root
+        names = [target.name for target in workspace.targets]
+        stack.enter_context(target_locks(root, names, request.lock_timeout))
+        opened, inflight = open_guards(
+            root, workspace.targets, runtime.environ, request.assume_settled, stack
+        )
+        guards.update(opened)
+        return inflight
+
+    return prepare
 
 
 def _planned(request: ApplyRequest, runtime: Runtime, stack: ExitStack, prepare: Prepare) -> Opened:

@@ -222,7 +222,8 @@ FLOOR = {
 #: The stages each stage may import besides the floor (README, "Architecture"). load and
 #: providers know each other: a target's config is loaded, and what a kind holds is checked
 #: offline. Nothing imports back up the flow: load never plans, plan never renders or
-#: applies, render only reads values, and only cli puts the stages together.
+#: applies, render only reads values; usecases puts the stages together into validate, plan,
+#: apply and import (the library surface), and cli only drives usecases and renders.
 STAGES: dict[str, set[str]] = {
     "load": {"providers"},
     "providers": {"load", "sandbox"},
@@ -231,7 +232,8 @@ STAGES: dict[str, set[str]] = {
     "render": {"plan"},
     "apply": {"load", "plan", "providers"},
     "importing": {"load", "plan", "providers"},
-    "cli": {"load", "plan", "render", "apply", "providers", "importing", "sandbox"},
+    "usecases": {"load", "plan", "render", "apply", "providers", "importing"},
+    "cli": {"usecases", "load", "plan", "render", "apply", "providers", "importing", "sandbox"},
     "__main__": {"cli"},
 }
 
@@ -257,3 +259,22 @@ def test_the_floor_imports_only_the_floor_and_every_stage_is_known() -> None:
     assert {_stage(m) for m in graph} <= FLOOR | set(STAGES)
     floor = {m: {_stage(t) for t in ts} for m, ts in graph.items() if _stage(m) in FLOOR}
     assert {m: s - FLOOR for m, s in floor.items() if s - FLOOR} == {}
+
+
+#: What the package's ``__init__`` loads its public names from (by name, on first use, so
+#: that ``import reconciler`` loads no stage): the library surface and the floor.
+SURFACE = {"usecases", "errors"}
+
+
+def test_the_public_surface_is_the_use_cases_and_nothing_imports_them_but_the_cli() -> None:
+    import reconciler
+
+    assert {_stage(module) for module in reconciler._PUBLIC.values()} == SURFACE
+    for name in reconciler.__all__:  # every name there, and loadable
+        assert getattr(reconciler, name) is not None
+    users = {
+        module
+        for module, targets in import_graph(ROOT, "reconciler").items()
+        if any(_stage(target) == "usecases" for target in targets)
+    }
+    assert {_stage(module) for module in users} == {"usecases", "cli"}

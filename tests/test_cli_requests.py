@@ -1,5 +1,6 @@
-"""Flags become one frozen request per command (cli/requests.py): what each flag sets, which
-combinations are usage errors, and that the overrides of reconciler.yaml resolve in one place.
+"""Flags become one frozen value per command (cli/requests.py), holding the use case's request
+(usecases/requests.py): what each flag sets, which combinations are usage errors, and that the
+overrides of reconciler.yaml resolve in one place.
 
 The flags are parsed by the real commands (click's ``make_context``), so a renamed option or a
 changed default fails here; nothing is loaded or sent.
@@ -19,11 +20,14 @@ import pytest
 from reconciler.cli.apply_cmd import DEFAULT_WAIT
 from reconciler.cli.main import cli, main
 from reconciler.cli.requests import (
+    ApplyArgs,
     ApplyRequest,
     ImportRequest,
     Overrides,
+    PlanArgs,
     PlanRequest,
     Scope,
+    ValidateArgs,
     ValidateRequest,
     View,
     apply_request,
@@ -54,12 +58,10 @@ def usage_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 
 def test_plan_without_flags_is_every_user_of_every_target() -> None:
-    request = built(plan_request, "plan")
-    assert request == PlanRequest(
-        config_path=Path("reconciler.yaml"), view=View("text", COMMENT_LIMIT)
-    )
-    assert not request.scope.narrowed
-    assert request.scope.selection() == {"targets": [], "users": [], "shard": None}
+    args = built(plan_request, "plan")
+    assert args == PlanArgs(PlanRequest(Path("reconciler.yaml")), view=View("text", COMMENT_LIMIT))
+    assert not args.request.scope.narrowed
+    assert args.request.scope.selection() == {"targets": [], "users": [], "shard": None}
 
 
 def test_plan_flags_land_in_scope_view_and_overrides() -> None:
@@ -72,17 +74,19 @@ def test_plan_flags_land_in_scope_view_and_overrides() -> None:
         *("--markdown-limit", "15000", "--parallelism", "8", "--detailed-exitcode"),
         *("--out", "plan.json", "-vv"),
     )
-    assert request == PlanRequest(
-        config_path=Path("infra/reconciler.yaml"),
-        scope=Scope(("b", "a"), ("u2", "u1"), (2, 4), True, "origin/main"),
+    assert request == PlanArgs(
+        PlanRequest(
+            config_path=Path("infra/reconciler.yaml"),
+            scope=Scope(("b", "a"), ("u2", "u1"), (2, 4), True, "origin/main"),
+            overrides=Overrides(parallelism=8),
+        ),
         view=View("markdown", 15000),
-        overrides=Overrides(parallelism=8),
         detailed_exitcode=True,
         out_path=Path("plan.json"),
         verbose=2,
     )
     # What a saved plan records: sorted, and prune / changed_since only when set.
-    assert request.scope.selection() == {
+    assert request.request.scope.selection() == {
         "targets": ["a", "b"],
         "users": ["u1", "u2"],
         "shard": "2/4",
@@ -92,15 +96,18 @@ def test_plan_flags_land_in_scope_view_and_overrides() -> None:
 
 
 def test_a_request_is_frozen() -> None:
-    request = built(plan_request, "plan")
+    args = built(plan_request, "plan")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        request.detailed_exitcode = True  # type: ignore[misc]
+        args.detailed_exitcode = True  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        args.request.scope = Scope()  # type: ignore[misc]
 
 
 def test_apply_defaults_wait_and_ask() -> None:
-    request = built(apply_request, "apply")
-    assert request == ApplyRequest(
-        config_path=Path("reconciler.yaml"), view=View("text", COMMENT_LIMIT), wait=DEFAULT_WAIT
+    args = built(apply_request, "apply")
+    assert args == ApplyArgs(
+        ApplyRequest(config_path=Path("reconciler.yaml"), wait=DEFAULT_WAIT),
+        view=View("text", COMMENT_LIMIT),
     )
 
 
@@ -111,7 +118,7 @@ def test_apply_overrides_are_one_value() -> None:
         *("--yes", "--max-changes", "600", "--max-change-ratio", "0.5"),
         *("--max-deletes", "3", "--force", "--parallelism", "4", "--wait", "5"),
         *("--checksum", "3F1C9A0B7D2E"),
-    )
+    ).request
     assert request.overrides == Overrides(
         parallelism=4, max_changes=600, max_change_ratio=0.5, max_deletes=3, force=True
     )
@@ -119,12 +126,12 @@ def test_apply_overrides_are_one_value() -> None:
 
 
 def test_no_wait_wins_over_wait() -> None:
-    assert built(apply_request, "apply", "--no-wait").wait is None
-    assert built(apply_request, "apply", "--wait", "5", "--no-wait").wait is None
+    assert built(apply_request, "apply", "--no-wait").request.wait is None
+    assert built(apply_request, "apply", "--wait", "5", "--no-wait").request.wait is None
 
 
 def test_apply_planfile_alone_is_applied_whole() -> None:
-    request = built(apply_request, "apply", "plan.json", "--yes", "--parallelism", "2")
+    request = built(apply_request, "apply", "plan.json", "--yes", "--parallelism", "2").request
     assert request.planfile == Path("plan.json")
     assert request.scope == Scope()
     assert request.overrides.parallelism == 2
@@ -172,10 +179,9 @@ def test_overrides_resolve_the_targets_and_the_limits() -> None:
 
 
 def test_validate_flags() -> None:
-    request = built(validate_request, "validate", "--format", "github", "--target", "t", "-v")
-    assert request == ValidateRequest(
-        config_path=Path("reconciler.yaml"),
-        target_names=("t",),
+    args = built(validate_request, "validate", "--format", "github", "--target", "t", "-v")
+    assert args == ValidateArgs(
+        ValidateRequest(config_path=Path("reconciler.yaml"), target_names=("t",)),
         output_format="github",
         verbose=1,
     )
@@ -190,16 +196,19 @@ def test_import_reads_ids_from_flags_and_file_in_order_without_repeats(tmp_path:
         *("--target", "t", "--user", "b", "--user", "a", "--out", "x.yaml"),
         *("--ids-from", str(ids)),
     )
-    assert request == ImportRequest(
+    assert request.target_names == ("t",)
+    assert request.request == ImportRequest(
         config_path=Path("reconciler.yaml"),
-        target_names=("t",),
+        target="t",
         wanted=("b", "a", "c", "d"),
         out_path=Path("x.yaml"),
     )
 
 
 def test_import_all_wants_every_user() -> None:
-    request = built(import_request, "import", "--target", "t", "--all", "--parallelism", "3")
+    request = built(
+        import_request, "import", "--target", "t", "--all", "--parallelism", "3"
+    ).request
     assert request.wanted is None
     assert request.overrides == Overrides(parallelism=3)
 

@@ -12,7 +12,6 @@ import jsonschema
 import pytest
 
 from reconciler.apply.applier import delete_target
-from reconciler.cli.present import present_plan
 from reconciler.errors import ConfigError, RefusedError, TargetError
 from reconciler.load.config import Config, TargetConfig
 from reconciler.load.schemas import load_schema
@@ -39,6 +38,7 @@ from reconciler.render.comment import render_markdown
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import report_lines
 from reconciler.render.text import render_text
+from reconciler.usecases.present import present_plan
 
 
 def _live(*ids: str) -> list[LiveUser]:

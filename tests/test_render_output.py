@@ -13,7 +13,6 @@ from pathlib import Path
 import jsonschema
 
 from reconciler.apply.applier import ApplyReport, UserOutcome
-from reconciler.cli.present import present_plan
 from reconciler.load.config import Config
 from reconciler.load.schemas import load_schema
 from reconciler.model import (
@@ -35,6 +34,7 @@ from reconciler.render.documents import apply_json, plan_json, saved_plan_json
 from reconciler.render.output import render_plan, render_report
 from reconciler.render.text import warning_message
 from reconciler.render.view import PlanView
+from reconciler.usecases.present import present_plan
 
 REQUEST = {"method": "UPSERT", "path": "sandbox", "body": {"user_id": "u1"}}
 REFUSAL = Refusal("max_changes", "1 change exceeds max_changes 0", "--max-changes 1")

@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-import os
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import click
 
-from reconciler.apply.applier import apply_plan
-from reconciler.apply.evidence import Guard
-from reconciler.apply.lock import target_locks
-from reconciler.apply.records import Records, open_guards
 from reconciler.cli import console
 from reconciler.cli.exits import apply_exit_code, exit_with
+from reconciler.cli.interrupts import Interrupts, interruptible
 from reconciler.cli.options import plan_options, prune_guard_options
-from reconciler.cli.planning import Planned, Prepare, fresh_plan, saved_plan
-from reconciler.cli.present import present_plan
-from reconciler.cli.requests import ApplyRequest, apply_request
+from reconciler.cli.requests import ApplyArgs, apply_request
 from reconciler.cli.support import (
-    Interrupts,
     apply_markdown,
-    check_checksum,
     checksum_option,
     confirm,
     finish_json,
-    interruptible,
     step_summary,
 )
-from reconciler.load.workspace import Workspace
 from reconciler.model import ApplyReport
-from reconciler.plan.guards import check as guards_check
-from reconciler.plan.mask import mask_report
-from reconciler.progress import Progress
 from reconciler.render.output import PlanView
+from reconciler.usecases.applying import apply_changes
 
 #: Seconds apply polls Sprig until it shows what was sent (it answers 202 and applies later).
 DEFAULT_WAIT = 60.0
@@ -106,72 +93,31 @@ def apply(**flags: Any) -> None:
     run_apply(apply_request(flags))
 
 
-def run_apply(request: ApplyRequest) -> None:
-    """Lock the targets, plan (or re-derive PLANFILE's plan), show it, pass the guards and the
-    question, apply, report; the exit code says how it ended."""
-    console.setup_logging(request.verbose)
-    guards: dict[str, Guard] = {}
-    with ExitStack() as stack, interruptible(Interrupts()) as interrupts:
+def run_apply(args: ApplyArgs) -> None:
+    """Apply (usecases: locks, plan or PLANFILE's plan, guards, the question, send, verify)
+    with the plan printed before the question and the report after; the exit code says how it
+    ended."""
+    console.setup_logging(args.verbose)
+    output_format = args.view.output_format
 
-        def prepare(workspace: Workspace) -> Records:
-            """Under the targets' locks (held until the end), open their records."""
-            root = workspace.config.root
-            names = [target.name for target in workspace.targets]
-            stack.enter_context(target_locks(root, names, request.lock_timeout))
-            opened, inflight = open_guards(
-                root, workspace.targets, os.environ, request.assume_settled, stack
-            )
-            guards.update(opened)
-            return inflight
-
-        workspace, providers, the_plan = _planned(request, stack, prepare)
-        limits = request.overrides.limits(workspace.config)
-        shown = present_plan(
-            the_plan,
-            workspace.config,
-            workspace.digest,
-            request.scope.selection(),
-            limits,
-            declarations=workspace.declarations,
-        )
-        output_format = request.view.output_format
+    def show(shown: PlanView) -> None:
         if output_format != "json":
-            console.echo_plan(shown, output_format, request.view.markdown_limit)
-        pending = any(target.pending for target in the_plan.targets)
-        if not the_plan.has_changes and not pending:
-            finish_json(output_format, shown, None)
-            return
-        checked = guards_check(the_plan, limits)
-        if the_plan.has_changes:
-            confirm(the_plan, request.assume_yes)
-        interrupts.providers.extend(providers.values())
-        interrupts.sending = True
-        mappings = {target.name: target.mapping for target in workspace.targets}
-        report = apply_plan(
-            checked,
-            workspace.users,
-            providers,
-            request.wait,
-            interrupts.stop,
-            Progress,
-            guards,
-            mappings,
+            console.echo_plan(shown, output_format, args.view.markdown_limit)
+
+    with interruptible(Interrupts()) as interrupts:
+        applied = apply_changes(
+            args.request,
+            console.runtime(),
+            confirm=confirm,
+            show=show,
+            stopping=interrupts.stopping,
         )
-        # What every format prints of the outcome: values and vendor messages masked.
-        shown_report = mask_report(report, the_plan, workspace.config.sensitive)
-        _show_report(output_format, shown, shown_report)
-    exit_with(apply_exit_code(report, interrupts.stop.is_set()))
-
-
-def _planned(request: ApplyRequest, stack: ExitStack, prepare: Prepare) -> Planned:
-    """PLANFILE's plan, re-derived and compared; or a new plan, checked against --checksum."""
-    if request.planfile is not None:
-        return saved_plan(request.config_path, request.planfile, request.overrides, stack, prepare)
-    workspace, providers, the_plan = fresh_plan(
-        request.config_path, request.scope, request.overrides, stack, prepare
-    )
-    check_checksum(the_plan, request.checksum)
-    return workspace, providers, the_plan
+        if applied.report is None:
+            finish_json(output_format, applied.shown, None)
+            return
+        _show_report(output_format, applied.shown, applied.report)
+    interrupted = applied.interrupted or interrupts.stopping.stopped  # even while reporting
+    exit_with(apply_exit_code(applied.report, interrupted))
 
 
 def _show_report(output_format: str, shown: PlanView, report: ApplyReport) -> None:

@@ -12,11 +12,19 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.escape import printable
+from reconciler.progress import Progress
 from reconciler.render.comment import DEFAULT_WHERE
 from reconciler.render.output import PlanView, render_plan, render_report
+from reconciler.usecases.runtime import Runtime
 
 if TYPE_CHECKING:
     from reconciler.model import ApplyReport
+
+
+def runtime() -> Runtime:
+    """What the use cases get from this process: its environment, progress lines and notes on
+    stderr."""
+    return Runtime(environ=os.environ, steps=Progress, note=note)
 
 
 def use_colour() -> bool:

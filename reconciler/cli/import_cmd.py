@@ -1,50 +1,23 @@
 """`reconciler import --target T`: the live users of one target, as a declaration file to commit.
 
-The command only reads (GET); ``importer`` turns the users into YAML, checked here once more with
-the validator that ``plan`` runs, so that what is written plans to no change. The file holds real
-emails: it goes where the user says (``--out`` or stdout) and into no log.
+The use case is usecases/importing.py; here the flags become its request, and what it returns
+is printed: the file on stdout (without ``--out``: it holds real emails, so it goes nowhere
+else), the report on stderr.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import time
-from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from reconciler.cli import console, import_merge
+from reconciler.cli import console
 from reconciler.cli.options import common_options, parallelism_option
-from reconciler.cli.requests import ImportRequest, import_request
-from reconciler.cli.support import write_atomically
-from reconciler.errors import ConfigError, TargetError, UnwritableError, ValidationError
-from reconciler.escape import printable
-from reconciler.importing.importer import (
-    ImportOptions,
-    ImportResult,
-    LeftOut,
-    render_import,
-)
-from reconciler.load.config import Config, TargetConfig, display_path, load_config
-from reconciler.load.declarations import check_file, load_declarations
-from reconciler.load.sources import find_files
-from reconciler.load.workspace import select_targets
-from reconciler.model import LiveUser
-from reconciler.plan.liveread import read_live
-from reconciler.progress import Progress
-from reconciler.providers import CAPABILITIES, Capabilities, open_provider
-
-#: Where ``reconciler schema users --out schemas/users.schema.json`` puts the schema in a repo.
-SCHEMA_FILE = Path("schemas", "users.schema.json")
-#: Ids shown in one message before "and N more".
-SHOWN_IDS = 5
-
-log = logging.getLogger("reconciler")
-
+from reconciler.cli.requests import ImportArgs, import_request
+from reconciler.load.config import load_config
+from reconciler.usecases.importing import import_users
 
 #: ``reconciler import --help`` (a constant, not the docstring: it is longer than the command).
 IMPORT_HELP = """Write the live users of one target as a declaration file, ready to commit.
@@ -128,44 +101,20 @@ def import_command(**flags: Any) -> None:
     run_import(import_request(flags))
 
 
-def run_import(request: ImportRequest) -> None:
-    """Read the users, render them, check the text as plan would, write it, say what next."""
-    console.setup_logging(request.verbose)
-    wanted, out_path = request.wanted, request.out_path
-    config = load_config(request.config_path, os.environ)
-    target = request.overrides.target(_one_target(config, request.target_names))
-    capabilities = _capabilities(target, wanted is None, request.with_events)
-    _note_no_inverse(target)
-    live_users = _read(target, wanted)
-    schema_ref, schema = _schema_ref(config, out_path)
-    options = ImportOptions(
-        target=target.name,
-        provider=target.provider,
-        capabilities=capabilities,
-        include_system=request.include_system,
-        with_events=request.with_events,
-        pin_target=len(config.targets) > 1,
-        schema_ref=schema_ref,
-        mapping=target.mapping,
-    )
-    if wanted is not None and not live_users:  # a typo must not replace --out with nothing
-        raise TargetError(target.name, f"none of the users asked for was found: {_some(wanted)}")
-    if out_path is not None:
-        merged = import_merge.merge_import(config, target, live_users, options, out_path)
-        if merged is not None:  # users were declared already: merged into their files
-            for line in left_out_lines(merged.left_out):
-                console.note(line)
-            import_merge.report(merged, target)
-            _check_found(target, wanted, live_users, out_path)
-            decisions = import_merge.decisions_left(merged)
-            if decisions is not None:
-                raise decisions
-            return
-    result = render_import(live_users, options)
-    _check_declarations(result, config, out_path)
-    _output(result, out_path)
-    _report(result, target, config, out_path, schema)
-    _check_found(target, wanted, live_users, out_path)
+def run_import(args: ImportArgs) -> None:
+    """Import (usecases), then the file on stdout (without --out), what happened on stderr,
+    and the error it ends with, if any."""
+    console.setup_logging(args.verbose)
+    request = args.request
+    if len(set(args.target_names)) != 1:
+        _not_one_target(request.config_path)
+    imported = import_users(request, console.runtime())
+    if imported.text is not None:
+        click.echo(imported.text, nl=False)
+    for line in imported.report:
+        console.note(line)
+    if imported.problem is not None:
+        raise imported.problem
 
 
 # common_options documents --target for commands that take several; import takes exactly one.
@@ -174,171 +123,10 @@ for _param in import_command.params:
         _param.help = "The target to import from (required, once)."
 
 
-def _one_target(config: Config, names: Sequence[str]) -> TargetConfig:
+def _not_one_target(config_path: Path) -> NoReturn:
     """Exactly one --target: a file is imported from one target, whose users it declares."""
-    if len(set(names)) != 1:
-        known = ", ".join(config.targets) or "none"
-        raise click.UsageError(
-            f"import reads exactly one target: pass --target NAME once (configured: {known})"
-        )
-    (target,) = select_targets(config, names)
-    return target
-
-
-def _capabilities(target: TargetConfig, import_all: bool, with_events: bool) -> Capabilities:
-    """What the target holds; --all where it cannot list fails here, before any key is read."""
-    capabilities = CAPABILITIES[target.provider]
-    if import_all and not capabilities.can_list:
-        why = capabilities.cannot_list_because or "it cannot list its users"
-        raise ConfigError(
-            f"target {target.name} ({target.provider}): {why}: name the users with --user ID "
-            "or --ids-from FILE"
-        )
-    if with_events and not capabilities.events:
-        console.note(f"Note: target {target.name} records no events: --with-events adds none.")
-    return capabilities
-
-
-def _note_no_inverse(target: TargetConfig) -> None:
-    """A dropped attribute has no inverse: the target never holds it, so it cannot be read."""
-    dropped = [rule.name for rule in target.mapping.rules if rule.drop]
-    if dropped:
-        console.note(
-            f"Note: target {target.name}'s mapping drops {', '.join(map(printable, dropped))}: "
-            "the target never holds it, so import cannot declare it (import another target)."
-        )
-
-
-def _read(target: TargetConfig, wanted: Sequence[str] | None) -> list[LiveUser]:
-    """The live users: every one (--all, listed page by page) or the ones asked for (by GETs,
-    or by the page when that is fewer requests: the read strategy of plans)."""
-    with ExitStack() as stack:
-        provider = stack.enter_context(open_provider(target, os.environ))
-        started = time.monotonic()
-        whole = wanted is None
-        read = read_live(provider, wanted or (), Progress, whole=whole, complete=whole)
-        live_users = list(read.listed if read.listed is not None else read.live.values())
-        seconds = time.monotonic() - started
-    log.info("target %s: %d users read in %.1fs", target.name, len(live_users), seconds)
-    return live_users
-
-
-def _schema_ref(config: Config, out_path: Path | None) -> tuple[str, Path]:
-    """The modeline's ``$schema`` (relative to the file's folder) and the schema it means.
-
-    The nearest ``schemas/users.schema.json`` at or above the config's folder (up to the git
-    checkout's top), else the one ``reconciler schema users --out`` would write next to
-    reconciler.yaml. On stdout, the file is taken to land in the first folder of ``users:``.
-    """
-    folder = out_path.absolute().parent if out_path is not None else _users_folder(config)
-    schema = config.root / SCHEMA_FILE
-    for above in (config.root, *config.root.parents):
-        if (above / SCHEMA_FILE).is_file():
-            schema = above / SCHEMA_FILE
-            break
-        if (above / ".git").exists():
-            break
-    return Path(os.path.relpath(schema, folder)).as_posix(), schema
-
-
-def _users_folder(config: Config) -> Path:
-    for source in config.users:
-        path = config.root / source
-        if not set("*?[").intersection(source) and (source.endswith("/") or path.is_dir()):
-            return path
-    return config.root
-
-
-def _check_declarations(result: ImportResult, config: Config, out_path: Path | None) -> None:
-    """Validate the text as plan will (schema, targets, value types), before writing it."""
-    where = display_path(out_path) if out_path is not None else "<stdout>"
-    data = result.text.encode("utf-8")
-    path = out_path.absolute() if out_path is not None else config.root / "import.yaml"
-    checked = check_file(path, where, config, read=lambda _path: data)
-    if checked.problems:
-        shown = "; ".join(str(problem) for problem in checked.problems[:3])
-        raise UnwritableError(f"the imported YAML does not validate ({shown}); please report")
-
-
-def _output(result: ImportResult, out_path: Path | None) -> None:
-    if out_path is None:
-        click.echo(result.text, nl=False)
-    else:
-        write_atomically(out_path, result.text)
-
-
-def _report(
-    result: ImportResult,
-    target: TargetConfig,
-    config: Config,
-    out_path: Path | None,
-    schema: Path,
-) -> None:
-    """On stderr: what was left out, then where the file went and what to check next."""
-    for line in left_out_lines(result.left_out):
-        console.note(line)
-    users = _plural(result.users)
-    if out_path is None:
-        console.note(f"Imported {users} from target {target.name}.")
-        return
-    console.note(f"Imported {users} from target {target.name} into {display_path(out_path)}.")
-    if not schema.is_file():
-        console.note(
-            f"Note: the file's modeline points at {display_path(schema)}, which does not exist: "
-            f"reconciler schema users --out {display_path(schema)}"
-        )
-    files, _ = find_files(config)
-    if out_path.absolute() not in {path for path, _ in files}:
-        console.note(
-            f"Note: users: in {display_path(config.path)} does not cover "
-            f"{display_path(out_path)}: plan will not read it."
-        )
-        return
-    try:
-        load_declarations(config)
-    except ValidationError as invalid:
-        count = len(invalid.problems)
-        console.note(
-            f"Note: the declarations now have {_plural(count, 'problem')} (a user declared in two "
-            "files?): run reconciler validate."
-        )
-
-
-def left_out_lines(left_out: Sequence[LeftOut]) -> list[str]:
-    """One line per field and reason, naming a few of the users (never a value)."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for item in left_out:
-        groups.setdefault((item.field, item.reason), []).append(item.user_id)
-    lines = []
-    for (field, reason), ids in sorted(groups.items()):
-        lines.append(f"Not imported: {field} of {_plural(len(ids))} ({_some(ids)}): {reason}")
-    return lines
-
-
-def _check_found(
-    target: TargetConfig,
-    wanted: Sequence[str] | None,
-    live_users: Sequence[LiveUser],
-    out_path: Path | None,
-) -> None:
-    """Users asked for that the target does not have: named, and exit 1 (the rest is written)."""
-    if wanted is None:
-        return
-    found: Mapping[str, LiveUser] = {user.id: user for user in live_users}
-    missing = [user_id for user_id in wanted if user_id not in found]
-    if missing:
-        written = "above" if out_path is None else f"to {display_path(out_path)}"
-        raise TargetError(
-            target.name,
-            f"{len(missing)} of {_plural(len(wanted))} not found: {_some(missing)} "
-            f"(the {len(found)} found were written {written})",
-        )
-
-
-def _some(ids: Sequence[str]) -> str:
-    shown = ", ".join(map(printable, ids[:SHOWN_IDS]))
-    return shown + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
-
-
-def _plural(count: int, word: str = "user") -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    config = load_config(config_path, os.environ)
+    known = ", ".join(config.targets) or "none"
+    raise click.UsageError(
+        f"import reads exactly one target: pass --target NAME once (configured: {known})"
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +10,12 @@ import click
 from reconciler.cli import console
 from reconciler.cli.exits import EXIT_CHANGES, exit_with
 from reconciler.cli.options import plan_options
-from reconciler.cli.planning import fresh_plan
-from reconciler.cli.present import full_plan_pointer, present_plan
-from reconciler.cli.requests import PlanRequest, plan_request
-from reconciler.cli.support import step_summary, write_atomically, write_private
+from reconciler.cli.requests import PlanArgs, plan_request
+from reconciler.cli.support import full_plan_pointer, step_summary
 from reconciler.render.markdown import STEP_SUMMARY_LIMIT
 from reconciler.render.output import render_plan, saved_plan_json
+from reconciler.usecases.files import write_atomically, write_private
+from reconciler.usecases.planning import plan_changes
 
 
 @click.command()
@@ -56,30 +55,22 @@ def plan(**flags: Any) -> None:
     run_plan(plan_request(flags))
 
 
-def run_plan(request: PlanRequest) -> None:
-    """Plan, print it in the asked format, save it with --out, add it to the job summary."""
-    console.setup_logging(request.verbose)
-    with ExitStack() as stack:
-        workspace, _, the_plan = fresh_plan(
-            request.config_path, request.scope, request.overrides, stack
-        )
-    shown = present_plan(
-        the_plan,
-        workspace.config,
-        workspace.digest,
-        request.scope.selection(),
-        declarations=workspace.declarations,
-    )
-    view = request.view
-    elsewhere = full_plan_pointer(view.output_format, request.out_path)
-    echoed = full_plan_pointer("markdown", request.out_path)
+def run_plan(args: PlanArgs) -> None:
+    """Plan (usecases), print it in the asked format, save it with --out, add it to the job
+    summary; --detailed-exitcode: exit 2 when it changes something."""
+    console.setup_logging(args.verbose)
+    planned = plan_changes(args.request, console.runtime())
+    shown = planned.shown
+    view = args.view
+    elsewhere = full_plan_pointer(view.output_format, args.out_path)
+    echoed = full_plan_pointer("markdown", args.out_path)
     console.echo_plan(shown, view.output_format, view.markdown_limit, echoed)
-    if request.markdown_out is not None:
+    if args.markdown_out is not None:
         markdown = render_plan(shown, "markdown", False, view.markdown_limit, elsewhere)
-        write_atomically(request.markdown_out, markdown)
-    if request.out_path is not None:
-        write_private(request.out_path, saved_plan_json(shown))
-        console.note(f"Saved the plan to {request.out_path} (sensitive values masked).")
+        write_atomically(args.markdown_out, markdown)
+    if args.out_path is not None:
+        write_private(args.out_path, saved_plan_json(shown))
+        console.note(f"Saved the plan to {args.out_path} (sensitive values masked).")
     step_summary(lambda: render_plan(shown, "markdown", False, STEP_SUMMARY_LIMIT, elsewhere))
-    if request.detailed_exitcode and the_plan.has_changes:
+    if args.detailed_exitcode and planned.plan.has_changes:
         exit_with(EXIT_CHANGES)

@@ -1,91 +1,44 @@
 """What a command was asked to do: one frozen value per command, built once from its flags.
 
-Click hands each command a dict of loose flags; the builders here turn it into a request, the
-only place where flags are combined, checked against each other (a conflict is a usage error)
-and where this run's overrides of reconciler.yaml are resolved. The command code reads the
-request and never the flags again (Terraform's ``arguments.Plan``). Pure: no disk, no network.
+Click hands each command a dict of loose flags; the builders here turn it into the use case's
+request (usecases/requests.py) and what only the command needs (how to show it, where to save
+it), the only place where flags are combined and checked against each other (a conflict is a
+usage error). The command code reads these and never the flags again (Terraform's
+``arguments.Plan``). Pure: no disk, no network.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
-from reconciler.load.config import Config, TargetConfig
-from reconciler.plan.guards import Limits, limits_of
 from reconciler.render.markdown import COMMENT_LIMIT
+from reconciler.usecases.requests import (
+    ApplyRequest,
+    ImportRequest,
+    Overrides,
+    PlanRequest,
+    Scope,
+    ValidateRequest,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Which targets and users a plan covers (--target, --user, --shard, --prune and
-    --changed-since), as given: the workspace narrows to it once the config is loaded. And
-    --sensitive-from: the base revision whose sensitive names stay masked (it narrows nothing,
-    but a saved plan records it, so that apply masks as the plan did)."""
-
-    target_names: tuple[str, ...] = ()
-    user_ids: tuple[str, ...] = ()
-    shard: tuple[int, int] | None = None
-    prune: bool = False
-    changed_since: str | None = None
-    sensitive_from: str | None = None
-
-    @property
-    def narrowed(self) -> bool:
-        """Whether any flag narrows (or, with --prune, widens) the default: every user."""
-        return bool(
-            self.target_names or self.user_ids or self.shard or self.prune or self.changed_since
-        )
-
-    def selection(self) -> dict[str, Any]:
-        """The selection a saved plan records, so that apply plans the same users again."""
-        selection: dict[str, Any] = {
-            "targets": sorted(self.target_names),
-            "users": sorted(self.user_ids),
-            "shard": f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
-        }
-        # Recorded only when set: plans made without them keep their exact bytes.
-        if self.prune:
-            selection["prune"] = True
-        if self.changed_since is not None:
-            selection["changed_since"] = self.changed_since
-        if self.sensitive_from is not None:
-            selection["sensitive_from"] = self.sensitive_from
-        return selection
-
-
-@dataclass(frozen=True, slots=True)
-class Overrides:
-    """This run's flags over reconciler.yaml (None: not given, the file's value holds).
-
-    Resolved here and nowhere else: the speed of every target (--parallelism) and the safety
-    guards (--max-changes, --max-change-ratio, --max-deletes, --force).
-    """
-
-    parallelism: int | None = None
-    max_changes: int | None = None
-    max_change_ratio: float | None = None
-    max_deletes: int | None = None
-    force: bool = False
-
-    def target(self, target: TargetConfig) -> TargetConfig:
-        """``target`` as this run reads and writes it."""
-        if self.parallelism is None:
-            return target
-        return replace(target, parallelism=self.parallelism)
-
-    def targets(self, targets: Iterable[TargetConfig]) -> tuple[TargetConfig, ...]:
-        return tuple(self.target(target) for target in targets)
-
-    def limits(self, config: Config) -> Limits:
-        """The safety guards of this run: reconciler.yaml's, with the flags on top."""
-        return limits_of(
-            config, self.max_changes, self.max_change_ratio, self.max_deletes, self.force
-        )
+__all__ = [
+    "ApplyArgs",
+    "ApplyRequest",
+    "ImportArgs",
+    "ImportRequest",
+    "Overrides",
+    "PlanArgs",
+    "PlanRequest",
+    "Scope",
+    "ValidateArgs",
+    "ValidateRequest",
+    "View",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,25 +50,20 @@ class View:
 
 
 @dataclass(frozen=True, slots=True)
-class ValidateRequest:
+class ValidateArgs:
     """``reconciler validate [FILES]``."""
 
-    config_path: Path
-    target_names: tuple[str, ...] = ()
+    request: ValidateRequest
     output_format: str = "text"
-    #: The files pre-commit passes; empty: every declaration file of the config.
-    files: tuple[Path, ...] = ()
     verbose: int = 0
 
 
 @dataclass(frozen=True, slots=True)
-class PlanRequest:
+class PlanArgs:
     """``reconciler plan``."""
 
-    config_path: Path
-    scope: Scope = field(default_factory=Scope)
+    request: PlanRequest
     view: View = field(default_factory=View)
-    overrides: Overrides = field(default_factory=Overrides)
     #: --detailed-exitcode: exit 2 when the plan changes something.
     detailed_exitcode: bool = False
     #: --out FILE: where to save the plan for ``apply FILE``.
@@ -126,61 +74,45 @@ class PlanRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class ApplyRequest:
+class ApplyArgs:
     """``reconciler apply [PLANFILE]``."""
 
-    config_path: Path
-    scope: Scope = field(default_factory=Scope)
+    request: ApplyRequest
     view: View = field(default_factory=View)
-    overrides: Overrides = field(default_factory=Overrides)
-    #: A saved plan to apply whole (then ``scope`` is the default and ``checksum`` None).
-    planfile: Path | None = None
-    assume_yes: bool = False
-    #: --checksum: apply only if the new plan's checksum starts with these hex digits.
-    checksum: str | None = None
-    #: Seconds to poll eventually consistent targets; None: --no-wait.
-    wait: float | None = None
     verbose: int = 0
-    #: --lock-timeout: seconds to wait for another apply of the same target to end.
-    lock_timeout: float = 0.0
-    #: --assume-settled: no earlier apply's writes can still be on their way.
-    assume_settled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class ImportRequest:
+class ImportArgs:
     """``reconciler import --target T``."""
 
-    config_path: Path
-    #: Checked for exactly one name once the config is loaded (the message lists the others).
+    request: ImportRequest
+    #: Every --target given: import reads exactly one (checked once the config is loaded, so
+    #: that the message can list the configured ones).
     target_names: tuple[str, ...]
-    #: The ids to read, deduplicated in order; None: --all.
-    wanted: tuple[str, ...] | None
-    overrides: Overrides = field(default_factory=Overrides)
-    out_path: Path | None = None
-    include_system: bool = False
-    with_events: bool = False
     verbose: int = 0
 
 
-def validate_request(flags: Mapping[str, Any]) -> ValidateRequest:
+def validate_request(flags: Mapping[str, Any]) -> ValidateArgs:
     """The flags of ``validate``."""
-    return ValidateRequest(
+    request = ValidateRequest(
         config_path=flags["config_path"],
         target_names=tuple(flags["target_names"]),
-        output_format=flags["output_format"],
         files=tuple(flags["files"]),
-        verbose=flags["verbose"],
     )
+    return ValidateArgs(request, flags["output_format"], flags["verbose"])
 
 
-def plan_request(flags: Mapping[str, Any]) -> PlanRequest:
+def plan_request(flags: Mapping[str, Any]) -> PlanArgs:
     """The flags of ``plan``."""
-    return PlanRequest(
+    request = PlanRequest(
         config_path=flags["config_path"],
         scope=_scope(flags),
-        view=View(flags["output_format"], flags["markdown_limit"]),
         overrides=Overrides(parallelism=flags["parallelism"]),
+    )
+    return PlanArgs(
+        request,
+        view=View(flags["output_format"], flags["markdown_limit"]),
         detailed_exitcode=flags["detailed_exitcode"],
         out_path=flags["out_path"],
         markdown_out=flags.get("markdown_out"),
@@ -188,7 +120,7 @@ def plan_request(flags: Mapping[str, Any]) -> PlanRequest:
     )
 
 
-def apply_request(flags: Mapping[str, Any]) -> ApplyRequest:
+def apply_request(flags: Mapping[str, Any]) -> ApplyArgs:
     """The flags of ``apply``; a PLANFILE with a flag that selects users is a usage error."""
     scope = _scope(flags)
     planfile: Path | None = flags["planfile"]
@@ -204,33 +136,34 @@ def apply_request(flags: Mapping[str, Any]) -> ApplyRequest:
         max_deletes=flags["max_deletes"],
         force=flags["force"],
     )
-    return ApplyRequest(
+    request = ApplyRequest(
         config_path=flags["config_path"],
         scope=scope,
-        view=View(flags["output_format"], flags["markdown_limit"]),
         overrides=overrides,
         planfile=planfile,
         assume_yes=flags["assume_yes"],
         checksum=flags["checksum"],
         wait=None if flags["no_wait"] else flags["wait"],
-        verbose=flags["verbose"],
         lock_timeout=flags.get("lock_timeout", 0.0),
         assume_settled=flags.get("assume_settled", False),
     )
+    view = View(flags["output_format"], flags["markdown_limit"])
+    return ApplyArgs(request, view, flags["verbose"])
 
 
-def import_request(flags: Mapping[str, Any]) -> ImportRequest:
+def import_request(flags: Mapping[str, Any]) -> ImportArgs:
     """The flags of ``import``; which users must be said one way (--all, --user, --ids-from)."""
-    return ImportRequest(
+    names = tuple(flags["target_names"])
+    request = ImportRequest(
         config_path=flags["config_path"],
-        target_names=tuple(flags["target_names"]),
+        target=names[0] if len(set(names)) == 1 else "",
         wanted=_requested_ids(flags["import_all"], flags["user_ids"], flags["ids_from"]),
         overrides=Overrides(parallelism=flags["parallelism"]),
         out_path=flags["out_path"],
         include_system=flags["include_system"],
         with_events=flags["with_events"],
-        verbose=flags["verbose"],
     )
+    return ImportArgs(request, names, flags["verbose"])
 
 
 def _scope(flags: Mapping[str, Any]) -> Scope:

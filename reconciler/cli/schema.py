@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.support import write_atomically
 from reconciler.errors import ConfigError
 from reconciler.load.schemas import schema_path
+from reconciler.usecases.files import write_atomically
 
 #: Each schema, and the files it describes.
 SCHEMAS = {

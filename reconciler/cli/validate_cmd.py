@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,11 @@ import click
 from reconciler.cli import console
 from reconciler.cli.exits import EXIT_ERROR
 from reconciler.cli.options import common_options
-from reconciler.cli.requests import ValidateRequest, validate_request
+from reconciler.cli.requests import ValidateArgs, validate_request
 from reconciler.errors import ValidationError
 from reconciler.escape import printable
-from reconciler.load.workspace import Workspace, load_workspace
+from reconciler.usecases import validating
+from reconciler.usecases.validating import Validated
 
 
 @click.command()
@@ -51,36 +51,19 @@ def validate(**flags: Any) -> None:
     run_validate(validate_request(flags))
 
 
-def run_validate(request: ValidateRequest) -> None:
-    """Load (every problem at once), then say so in the asked format; text problems go to
-    stderr through main like every error, the other formats print them on stdout."""
-    console.setup_logging(request.verbose)
+def run_validate(args: ValidateArgs) -> None:
+    """Validate (usecases: every problem at once), then say so in the asked format; text
+    problems go to stderr through main like every error, the other formats print them on
+    stdout."""
+    console.setup_logging(args.verbose)
     try:
-        workspace = _load(request)
+        validated = validating.validate(args.request, console.runtime())
     except ValidationError as invalid:
-        if request.output_format == "text":
+        if args.output_format == "text":
             raise
-        _print_problems(invalid, request.output_format)
+        _print_problems(invalid, args.output_format)
         raise click.exceptions.Exit(EXIT_ERROR) from None
-    _print_valid(workspace, request.output_format)
-
-
-def _load(request: ValidateRequest) -> Workspace:
-    """The whole repository, or with FILES only those of its declaration files."""
-    if not request.files:
-        return load_workspace(
-            request.config_path, os.environ, request.target_names, check_selected_only=True
-        )
-    from reconciler.load.changed_files import load_named
-
-    workspace, _ = load_named(
-        request.config_path,
-        os.environ,
-        request.target_names,
-        request.files,
-        lambda path, reason: console.note(f"Skipped {path}: {reason}"),
-    )
-    return workspace
+    _print_valid(validated, args.output_format)
 
 
 def _print_problems(invalid: ValidationError, output_format: str) -> None:
@@ -92,20 +75,20 @@ def _print_problems(invalid: ValidationError, output_format: str) -> None:
         click.echo(render_validation_json(invalid.problems))
 
 
-def _print_valid(workspace: Workspace, output_format: str) -> None:
+def _print_valid(validated: Validated, output_format: str) -> None:
     """Warnings (annotations with github), then the count of users, files and targets."""
     from reconciler.render.problems import github_annotation, render_validation_json
 
-    read = len(workspace.declarations.files)
-    for warning in workspace.declarations.warnings:
+    read = validated.files
+    for warning in validated.warnings:
         if output_format == "github":
             click.echo(github_annotation(warning, "warning"))
         elif output_format == "text":
             click.echo(printable(str(warning)), err=True)
     if output_format == "json":
-        click.echo(render_validation_json([], users=len(workspace.users), files=read))
+        click.echo(render_validation_json([], users=validated.users, files=read))
         return
-    users, targets = len(workspace.users), len(workspace.targets)
+    users, targets = validated.users, validated.targets
     click.echo(
         f"Valid: {users} users in {read} file{'s' if read != 1 else ''}, "
         f"{targets} target{'s' if targets != 1 else ''}."

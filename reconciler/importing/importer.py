@@ -74,7 +74,7 @@ class ImportOptions:
     #: written as comments because a declaration may not hold them).
     include_system: bool = False
     #: Events as one entry per name at its latest timestamp (see ``reconciler import --help``,
-    #: cli/import_cmd.py).
+    #: usecases/importing.py).
     with_events: bool = False
     #: Write ``defaults: {targets: [target]}``: the config has other targets, which the
     #: imported users must not go to.

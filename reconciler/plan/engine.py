@@ -1,7 +1,7 @@
 """One command run up to its plan, without printing: open the targets, read live, plan.
 
-The CLI calls these functions with a loaded Workspace (load/workspace.py) and turns their
-values and errors into output and exit codes; apply/applier.py sends the plan they make.
+The use cases (usecases/planning.py) call these functions with a loaded Workspace
+(load/workspace.py); apply/applier.py sends the plan they make.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def open_providers(
     """Open every selected target before any request, so a missing key fails fast and whole.
 
     --parallelism and the other run overrides are already in ``workspace.targets``
-    (cli/requests.py ``Overrides``): this is the one place targets are opened, not resolved.
+    (usecases/requests.py ``Overrides``): this is the one place targets are opened, not resolved.
     """
     providers: dict[str, Provider] = {}
     missing: list[MissingKey] = []

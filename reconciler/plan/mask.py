@@ -1,11 +1,11 @@
 """The one masking step: a Plan (or an apply report) with every sensitive value replaced by MASK.
 
-Pure, and run once between the planner and every renderer and serializer (cli/present.py masks
-the plan into the view every format renders; the CLI masks apply's report): text, Markdown, the
-JSON document (its ``fields``, ``upsert`` and ``request``), the saved plan and apply's report all
-show the masked value they are handed and know nothing about ``sensitive:``. A renderer cannot
-forget to mask, and no format masks differently from another. The checksum is the one thing
-computed from the unmasked plan (it must cover what is sent).
+Pure, and run once between the planner and every renderer and serializer (usecases/present.py
+masks the plan into the view every format renders; usecases/applying.py masks apply's
+report): text, Markdown, the JSON document (its ``fields``, ``upsert`` and ``request``), the
+saved plan and apply's report all show the masked value they are handed and know nothing about
+``sensitive:``. A renderer cannot forget to mask, and no format masks differently from another.
+The checksum is the one thing computed from the unmasked plan (it must cover what is sent).
 
 A path is sensitive (``model.is_sensitive``) when any name on it is listed, or the path as
 written, or a prefix of it: ``phone`` masks ``attributes.phone``, ``companies.acme.phone`` and

@@ -1,6 +1,6 @@
 """PlanView: everything the formats show of one plan, as a value the renderers only read.
 
-Built once per plan by :func:`reconciler.cli.present.present_plan` (masking, the checksum, the
+Built once per plan by :func:`reconciler.usecases.present.present_plan` (masking, the checksum, the
 guards' forecast, each vendor's request), so that no renderer masks, reads a file, asks a
 provider or looks at the clock: every format of ``plan`` and ``apply`` is a pure function of
 this value (and of apply's masked report).

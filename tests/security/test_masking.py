@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reconciler.cli.present import present_plan
 from reconciler.escape import json_text
 from reconciler.load.workspace import Workspace, load_workspace
 from reconciler.model import (
@@ -34,6 +33,7 @@ from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import report_document
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import PlanView, render_plan, report_lines, saved_plan_json, styled
+from reconciler.usecases.present import present_plan
 from tests.gitrepo import GitRepo, isolate_git, requires_git
 from tests.security.attacker import SANDBOX_CONFIG, Attacker, assert_nothing_leaked
 from tests.security.attacker_outputs import (

@@ -1,4 +1,5 @@
-"""``reconciler import --out FILE`` where users are declared already: merge, do not duplicate.
+"""An import into FILE (``out_path``, ``reconciler import --out FILE``) where users are declared
+already: merge, do not duplicate.
 
 Adopting a second target imports users that the first import declared: writing them again would
 declare an id twice. Instead each declared user's entry is edited in place (importing/merge.py
@@ -16,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.cli import console
-from reconciler.cli.support import write_atomically
 from reconciler.errors import DecisionsLeft, UnwritableError
 from reconciler.escape import printable
 from reconciler.importing.importer import ImportOptions, LeftOut, declare_users, render_import
@@ -29,6 +28,7 @@ from reconciler.load.declarations import Declarations, check_file, load_declarat
 from reconciler.load.sources import find_files
 from reconciler.model import LiveUser
 from reconciler.providers import CAPABILITIES
+from reconciler.usecases.files import write_atomically
 
 #: Users named in one grouped line before "and N more".
 SHOWN = 5
@@ -198,23 +198,24 @@ def _check(config: Config, path: Path, text: str) -> None:
         raise UnwritableError(f"the merged YAML does not validate ({shown}); please report")
 
 
-def report(merged: Merged, target: TargetConfig) -> None:
-    """On stderr: what was merged where, what was left undeclared, what is left to decide."""
+def report(merged: Merged, target: TargetConfig) -> list[str]:
+    """What was merged where, what was left undeclared, what is left to decide."""
     merge = merged.merge
+    lines = []
     for file, count in sorted(merged.edited.items()):
-        console.note(f"Merged {_users(count)} from target {target.name} into {file}.")
+        lines.append(f"Merged {_users(count)} from target {target.name} into {file}.")
     if merged.new_file is not None:
-        console.note(f"Added {_users(len(merge.new_users))} to {merged.new_file}.")
+        lines.append(f"Added {_users(len(merge.new_users))} to {merged.new_file}.")
     if merged.unchanged:
-        console.note(f"{_users(merged.unchanged)} declared already as target {target.name} holds.")
-    for line in _undeclared_lines(merge.findings):
-        console.note(line)
+        lines.append(f"{_users(merged.unchanged)} declared already as target {target.name} holds.")
+    lines.extend(_undeclared_lines(merge.findings))
     for finding in merge.decisions:
         where = f"{finding.file}:{finding.line}: " if finding.file else ""
-        console.note(
+        lines.append(
             f"To decide: {where}user {printable(finding.user_id)}: {finding.field}: "
             f"{finding.reason}"
         )
+    return lines
 
 
 def decisions_left(merged: Merged) -> DecisionsLeft | None:

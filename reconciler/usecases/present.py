@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.load.declared import declared_at
@@ -19,7 +18,6 @@ from reconciler.plan.guards import Limits, limits_of, refusals
 from reconciler.plan.mask import mask_plan
 from reconciler.plan.planfile import plan_checksum
 from reconciler.providers import KINDS
-from reconciler.render.markdown import code_span
 from reconciler.render.rollup import is_masked
 from reconciler.render.view import PlanView, Requests
 
@@ -75,17 +73,3 @@ def describe_requests(masked: Plan) -> Requests:
         for target in masked.targets
         for change in target.changes
     }
-
-
-def full_plan_pointer(stdout_format: str, out_path: Path | None) -> str:
-    """Where the whole plan is, for Markdown that may leave detail out and is not itself
-    stdout (``--markdown-out``, the step summary): stdout, in its text or json format (in CI:
-    the job log). When stdout is the Markdown, it takes another run. The saved plan (``--out``)
-    is named by its file name only: its folder is the runner's, not the reader's."""
-    if stdout_format != "markdown":
-        where = f"The full plan is in this run's {stdout_format} output (in CI: the job log)"
-    else:
-        where = "The full plan: `reconciler plan` (text) or `reconciler plan --format json`"
-    if out_path is not None:
-        where += f"; as JSON in {code_span(out_path.name)}, the file `--out` saved"
-    return where + "."

@@ -1,21 +1,17 @@
-"""The steps plan and apply share: load the repository for a scope, open its targets with this
-run's overrides, read the live users and plan; or re-derive the plan of a saved plan file.
-
-Split from the commands so that each of them is a short list of steps; like them, this is the
-edge where errors become messages, and nothing here is called by the library.
+"""Plan, and the steps apply shares with it: load the repository for a scope, open its targets
+with this run's overrides, read the live users and plan; or re-derive the plan of a saved plan
+file and refuse it unless it equals the file (the saved-plan gate).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.apply.records import Records, read_records
-from reconciler.cli.present import present_plan
-from reconciler.cli.requests import Overrides, Scope
 from reconciler.errors import RefusedError
 from reconciler.load.config import display_path
 from reconciler.load.workspace import Workspace, load_workspace
@@ -23,34 +19,31 @@ from reconciler.model import Plan
 from reconciler.plan.engine import check_prunable, make_plan, open_providers
 from reconciler.plan.planfile import read_saved_plan
 from reconciler.plan.replan import compare
-from reconciler.progress import Progress
 from reconciler.providers.base import Provider
+from reconciler.render.view import PlanView
+from reconciler.usecases.present import present_plan
+from reconciler.usecases.requests import Overrides, PlanRequest, Scope
+from reconciler.usecases.runtime import Runtime
 
-#: What a command plans with: the repository, its open targets, and the plan itself.
-Planned = tuple[Workspace, dict[str, Provider], Plan]
+#: What a use case plans with: the repository, its open targets, and the plan itself.
+Opened = tuple[Workspace, dict[str, Provider], Plan]
 #: Called once the repository is loaded, before any target is opened: the writes in flight of
-#: its targets (apply takes its locks and opens its records there).
+#: its targets (apply takes its locks and opens its records there; None: read them as they are).
 Prepare = Callable[[Workspace], Records]
 
 
-def read_only(workspace: Workspace) -> Records:
-    """What plan holds back: the records as they are (plan never writes them)."""
-    targets = workspace.targets
-    return read_records(workspace.config.root, targets, os.environ)
-
-
-def load(config_path: Path, scope: Scope) -> Workspace:
+def load(config_path: Path, scope: Scope, runtime: Runtime) -> Workspace:
     """The repository narrowed to ``scope``; --prune's preconditions checked before any key is
-    read (with --user, or on a target that cannot list: exit 1)."""
-    workspace = _load_scope(config_path, scope)
+    read (with --user, or on a target that cannot list: ConfigError)."""
+    workspace = _load_scope(config_path, scope, runtime)
     _check_prune(workspace, scope)
     return workspace
 
 
-def _load_scope(config_path: Path, scope: Scope) -> Workspace:
+def _load_scope(config_path: Path, scope: Scope, runtime: Runtime) -> Workspace:
     return load_workspace(
         config_path,
-        os.environ,
+        runtime.environ,
         scope.target_names,
         scope.user_ids,
         scope.shard,
@@ -68,32 +61,41 @@ def fresh_plan(
     config_path: Path,
     scope: Scope,
     overrides: Overrides,
+    runtime: Runtime,
     stack: ExitStack,
-    prepare: Prepare = read_only,
-) -> Planned:
+    prepare: Prepare | None = None,
+) -> Opened:
     """Load, open every target (closed with ``stack``), read the live users and plan."""
-    workspace = load(config_path, scope)
-    inflight = prepare(workspace)
-    providers = open_targets(workspace, overrides, stack)
-    the_plan = make_plan(workspace, providers, Progress, scope.prune, inflight=inflight)
+    workspace = load(config_path, scope, runtime)
+    inflight = _inflight(workspace, runtime, prepare)
+    providers = open_targets(workspace, overrides, runtime, stack)
+    the_plan = make_plan(workspace, providers, runtime.steps, scope.prune, inflight=inflight)
     return workspace, providers, the_plan
 
 
+def _inflight(workspace: Workspace, runtime: Runtime, prepare: Prepare | None) -> Records:
+    """The writes in flight: ``prepare``'s, or the records as they are (plan never writes them)."""
+    if prepare is not None:
+        return prepare(workspace)
+    return read_records(workspace.config.root, workspace.targets, runtime.environ)
+
+
 def open_targets(
-    workspace: Workspace, overrides: Overrides, stack: ExitStack
+    workspace: Workspace, overrides: Overrides, runtime: Runtime, stack: ExitStack
 ) -> dict[str, Provider]:
     """Every selected target, as this run's overrides (--parallelism) have it."""
     overridden = dataclasses.replace(workspace, targets=overrides.targets(workspace.targets))
-    return open_providers(overridden, os.environ, stack)
+    return open_providers(overridden, runtime.environ, stack)
 
 
 def saved_plan(
     config_path: Path,
     planfile: Path,
     overrides: Overrides,
+    runtime: Runtime,
     stack: ExitStack,
-    prepare: Prepare = read_only,
-) -> Planned:
+    prepare: Prepare | None = None,
+) -> Opened:
     """The plan to apply for a plan file: re-derived from the declarations and the live state
     with the file's selection, and only when it equals the file (replan.py). The file's
     requests are never sent: an edited file cannot change what reaches a target."""
@@ -107,16 +109,16 @@ def saved_plan(
         changed_since=saved.revision,
         sensitive_from=_text_or_none(selection.get("sensitive_from")),
     )
-    workspace = _load_scope(config_path, scope)
+    workspace = _load_scope(config_path, scope, runtime)
     if workspace.digest != saved.digest:
         raise RefusedError(
             f"stale plan: reconciler.yaml or the declarations changed since {planfile} was made; "
             "run plan again. Nothing was sent."
         )
     _check_prune(workspace, scope)
-    inflight = prepare(workspace)
-    providers = open_targets(workspace, overrides, stack)
-    derived = make_plan(workspace, providers, Progress, scope.prune, inflight=inflight)
+    inflight = _inflight(workspace, runtime, prepare)
+    providers = open_targets(workspace, overrides, runtime, stack)
+    derived = make_plan(workspace, providers, runtime.steps, scope.prune, inflight=inflight)
     shown = present_plan(derived, workspace.config, workspace.digest, selection)
     differences = compare(saved.document, shown.document)
     if differences:
@@ -126,3 +128,30 @@ def saved_plan(
 
 def _text_or_none(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A plan and the value every format prints of it."""
+
+    #: What apply would send (unmasked: the values declared).
+    plan: Plan
+    #: Masked, with its checksum, each vendor's request and what apply would refuse: the
+    #: value the text, Markdown and JSON renderers and a saved plan file are made from.
+    shown: PlanView
+
+
+def plan_changes(request: PlanRequest, runtime: Runtime) -> Planned:
+    """Read the live users of ``request.scope`` (GET requests only) and plan."""
+    with ExitStack() as stack:
+        workspace, _, the_plan = fresh_plan(
+            request.config_path, request.scope, request.overrides, runtime, stack
+        )
+    shown = present_plan(
+        the_plan,
+        workspace.config,
+        workspace.digest,
+        request.scope.selection(),
+        declarations=workspace.declarations,
+    )
+    return Planned(the_plan, shown)

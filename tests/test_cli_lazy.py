@@ -61,10 +61,15 @@ def test_each_summary_is_the_first_paragraph_of_the_commands_help(name: str) -> 
         assert copy == command.get_short_help_str(limit), (name, limit)
 
 
-def test_an_unknown_command_is_still_refused(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_command_is_refused_with_the_closest_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from reconciler.cli.main import main
 
     with pytest.raises(SystemExit) as exited:
         main(["plna"])
     assert exited.value.code == 1
-    assert "No such command 'plna'" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "No such command 'plna'" in said
+    if hasattr(click.exceptions, "NoSuchCommand"):  # click 8.2 on suggests the closest
+        assert "Did you mean 'plan'?" in said

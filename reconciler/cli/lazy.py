@@ -44,6 +44,19 @@ class LazyGroup(click.Group):
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            if set(self.lazy) <= set(self.commands):
+                raise
+            # A typo: click suggests the closest of the commands it holds, so load them all.
+            for name in self.lazy:
+                self.get_command(ctx, name)
+            return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """click's own listing, from the summaries: no command is imported to be listed."""
         names = self.list_commands(ctx)

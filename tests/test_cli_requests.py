@@ -45,7 +45,9 @@ R = TypeVar("R")
 def built(builder: Callable[[Mapping[str, Any]], R], command: str, *args: str) -> R:
     """The request ``builder`` makes of the flags click hands ``command`` for ``args``."""
     parent = click.Context(cli)
-    with cli.commands[command].make_context(command, list(args), parent=parent) as context:
+    loaded = cli.get_command(parent, command)  # imported on demand (cli/lazy.py)
+    assert loaded is not None
+    with loaded.make_context(command, list(args), parent=parent) as context:
         return builder(context.params)  # before the context closes the files it opened
 
 

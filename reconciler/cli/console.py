@@ -13,12 +13,13 @@ import click
 
 from reconciler.escape import printable
 from reconciler.progress import Progress
-from reconciler.render.comment import DEFAULT_WHERE
-from reconciler.render.output import PlanView, render_plan, render_report
 from reconciler.usecases.runtime import Runtime
 
+# The renderers are imported where they are used: every command loads this module (exits.py
+# does), and ``validate`` or ``--help`` should not pay for the plan's renderers.
 if TYPE_CHECKING:
     from reconciler.model import ApplyReport
+    from reconciler.render.view import PlanView
 
 
 def runtime() -> Runtime:
@@ -38,15 +39,21 @@ def echo(text: str) -> None:
 
 
 def echo_plan(
-    shown: PlanView, output_format: str, markdown_limit: int, where: str = DEFAULT_WHERE
+    shown: PlanView, output_format: str, markdown_limit: int, where: str | None = None
 ) -> None:
     """The plan in ``output_format`` (markdown within ``markdown_limit`` characters, saying
-    ``where`` the full plan is if it leaves detail out)."""
-    echo(render_plan(shown, output_format, use_colour(), markdown_limit, where))
+    ``where`` the full plan is if it leaves detail out: by default, the comment's own words)."""
+    from reconciler.render.comment import DEFAULT_WHERE
+    from reconciler.render.output import render_plan
+
+    shown_where = DEFAULT_WHERE if where is None else where
+    echo(render_plan(shown, output_format, use_colour(), markdown_limit, shown_where))
 
 
 def echo_report(report: ApplyReport) -> None:
     """apply's (masked) report, coloured only where ``use_colour``."""
+    from reconciler.render.output import render_report
+
     colour = use_colour()
     click.echo(render_report(report, colour), nl=False, color=colour)
 

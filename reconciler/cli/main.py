@@ -14,17 +14,46 @@ import sys
 import click
 
 from reconciler import __version__
-from reconciler.cli.apply_cmd import apply
 from reconciler.cli.exits import EXIT_OK, HANDLED, exit_code_of, report
 from reconciler.cli.hints import hinted
-from reconciler.cli.import_cmd import import_command
-from reconciler.cli.plan_cmd import plan
-from reconciler.cli.sandbox import sandbox
-from reconciler.cli.schema import schema
-from reconciler.cli.validate_cmd import validate
+from reconciler.cli.lazy import Lazy, LazyGroup
+
+#: Each command's module, imported only when the command runs (lazy.py), and the first
+#: paragraph of its help, which ``reconciler --help`` shortens to list it.
+COMMANDS = {
+    "apply": Lazy(
+        "reconciler.cli.apply_cmd:apply",
+        "Show the plan, ask, then send only the needed upserts and verify what stuck.",
+    ),
+    "import": Lazy(
+        "reconciler.cli.import_cmd:import_command",
+        "Write the live users of one target as a declaration file, ready to commit.",
+    ),
+    "plan": Lazy(
+        "reconciler.cli.plan_cmd:plan",
+        "Read the live users and show what apply would change. Sends only GET requests.",
+    ),
+    "sandbox": Lazy(
+        "reconciler.cli.sandbox:sandbox",
+        "The local sandbox: an HTTP emulator of the Sprig and Usertour APIs.",
+    ),
+    "schema": Lazy(
+        "reconciler.cli.schema:schema",
+        "Print the JSON Schema of declaration files (users), reconciler.yaml (config) or saved"
+        " plans (plan), exactly as this version of reconciler checks with it.",
+    ),
+    "validate": Lazy(
+        "reconciler.cli.validate_cmd:validate",
+        "Check reconciler.yaml and every declaration file, offline.",
+    ),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="reconciler")
 def cli() -> None:
     """Keep end-user profiles in Sprig and Usertour equal to what YAML files declare.
@@ -39,10 +68,6 @@ def cli() -> None:
     3 refused (safety guard, no confirmation), 4 applied but not visible yet within apply's
     --wait (Sprig; run plan later), 130 interrupted.
     """
-
-
-for _command in (validate, plan, apply, import_command, sandbox, schema):
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -77,15 +77,17 @@ def _print_problems(invalid: ValidationError, output_format: str) -> None:
 
 def _print_valid(validated: Validated, output_format: str) -> None:
     """Warnings (annotations with github), then the count of users, files and targets."""
-    from reconciler.render.problems import github_annotation, render_validation_json
-
     read = validated.files
     for warning in validated.warnings:
         if output_format == "github":
+            from reconciler.render.problems import github_annotation
+
             click.echo(github_annotation(warning, "warning"))
         elif output_format == "text":
             click.echo(printable(str(warning)), err=True)
     if output_format == "json":
+        from reconciler.render.problems import render_validation_json
+
         click.echo(render_validation_json([], users=validated.users, files=read))
         return
     users, targets = validated.users, validated.targets

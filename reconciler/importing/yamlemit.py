@@ -50,9 +50,13 @@ class ImportDumper(yaml.SafeDumper):
     def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
         """YAML 1.1's tag (PyYAML's resolver) where reconciler's loader reads the same, else
         one that no value has, so that the text is quoted (or the number tagged)."""
-        yaml11: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
         if kind is not ScalarNode or not implicit[0]:
-            return yaml11  # quoted text is text to both; collections are collections
+            # Quoted text is text to both; collections are collections.
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
+        return _plain_tag(value, implicit)
+
+    def resolve_uncached(self, value: str, implicit: tuple[bool, bool]) -> str:
+        yaml11: str = super().resolve(ScalarNode, value, implicit)  # type: ignore[no-untyped-call]
         same = resolve_plain(value) == yaml11 and value not in _YAML11_BOOLS
         return yaml11 if same else _MISREAD
 
@@ -63,6 +67,9 @@ class ImportDumper(yaml.SafeDumper):
         super().increase_indent(flow, False)  # a list indented under its key, as the examples
 
     def analyze_scalar(self, scalar: str) -> ScalarAnalysis:
+        return _analysis(scalar)
+
+    def analyze_uncached(self, scalar: str) -> ScalarAnalysis:
         analysis = super().analyze_scalar(scalar)
         if not scalar.isprintable():  # line breaks, tabs, controls, bidi, zero-width: escaped
             analysis.allow_flow_plain = analysis.allow_block_plain = False
@@ -83,6 +90,26 @@ class ImportDumper(yaml.SafeDumper):
 
     def write_double_quoted(self, text: str, split: bool = True) -> None:
         self.write_indicator(_quoted(text), True)  # on one line: never folded
+
+
+# An import writes the same names and values thousands of times (5,000 users: 100,000
+# scalars), and PyYAML's pure-Python emitter spent a fifth of the run analysing and resolving
+# each one again. Both are functions of the text alone (the analysis reads only allow_unicode,
+# always True here; the resolver only its class's tables), so they are remembered by text.
+@functools.lru_cache(maxsize=1 << 16)
+def _analysis(scalar: str) -> ScalarAnalysis:
+    """What the emitter needs to know of ``scalar``; the emitter only reads it."""
+    return _prototype().analyze_uncached(scalar)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _plain_tag(value: str, implicit: tuple[bool, bool]) -> str:
+    return _prototype().resolve_uncached(value, implicit)
+
+
+@functools.cache
+def _prototype() -> ImportDumper:
+    return ImportDumper(io.StringIO())
 
 
 def _quoted(text: str) -> str:

@@ -13,12 +13,10 @@ git revision, for ``--changed-since``): the same rules and checks, only the byte
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -140,6 +138,9 @@ def _checked_files(
         for path, file in files:
             yield check_file(path, file, config, tree.read_bytes if tree else None, only)
         return
+    # Imported here: most runs (validate in a hook, a small repo) never start a pool.
+    from concurrent.futures import ProcessPoolExecutor
+
     schemas.compiled("users")  # compiled once here, inherited by forked workers
     schemas.compiled("users", "user")
     with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
@@ -159,6 +160,8 @@ def _worker_count(files: list[tuple[Path, str]]) -> int:
 
 def _pool_context() -> Any:
     """fork (fast: no re-import, compiled schemas inherited) when safe; spawn otherwise."""
+    import multiprocessing
+
     if sys.platform == "linux" and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")

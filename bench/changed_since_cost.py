@@ -1,0 +1,100 @@
+"""Benchmark: the CPU a pull request's ``plan --changed-since`` costs, as a ratio to ``validate``.
+
+A git repository of N users in 10 files (bench/validate.py's realistic users), two sandbox
+targets; its last commit edits one user. Runs in turn (A B A B ...), each a whole process:
+  ours    ``reconciler plan --changed-since HEAD~1`` (plans the one changed user)
+  floor   ``reconciler validate`` of the same repository (reads and checks every file once)
+and prints the median CPU (user + system, children included) and wall time of each and the
+median of the pair-by-pair ratios. The cost of a partial plan should follow the change, not
+the repository: the goal is at most 0.2x the validate.
+
+    python bench/changed_since_cost.py [--users 100000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from validate import generate
+
+CONFIG = """\
+targets:
+  production:
+    provider: sandbox
+    path: .reconciler/production.db
+  onboarding:
+    provider: sandbox
+    path: .reconciler/onboarding.db
+users: [users/]
+safety:
+  max_changes: 200000
+"""
+
+
+def git(repo: Path, *args: str) -> None:
+    command = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", *args]
+    subprocess.run(command, cwd=repo, check=True, capture_output=True)
+
+
+def make_repo(repo: Path, users: int) -> str:
+    """The repository, committed twice; the id of the one user the last commit edits."""
+    paths = generate(repo, users, 10)
+    (repo / "reconciler.yaml").write_text(CONFIG)
+    (repo / ".gitignore").write_text(".reconciler/\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the users")
+    edited = users // 2 + 3
+    path = paths[len(paths) // 2]
+    text = path.read_text()
+    assert f"u{edited}@example.com" in text
+    path.write_text(text.replace(f"u{edited}@example.com", f"u{edited}@example.org"))
+    git(repo, "commit", "-q", "-am", "a pull request edits one user")
+    return f"u{edited:07d}"
+
+
+def run(repo: Path, *args: str) -> tuple[float, float, str]:
+    """CPU and wall seconds of ``reconciler ARGS`` in ``repo``, and what it printed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", *args], cwd=repo, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert done.returncode in (0, 2), done.stdout[-800:] + done.stderr[-800:]
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall, done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="reconciler-changed-") as temp:
+        repo = Path(temp)
+        edited = make_repo(repo, args.users)
+        ours = ("plan", "--changed-since", "HEAD~1", "--target", "production")
+        said = run(repo, *ours)[2]
+        assert edited in said and "Planned 1 of" in said, said[-800:]
+        pairs = [(run(repo, *ours), run(repo, "validate")) for _ in range(args.runs)]
+    print(f"{args.users} users in 10 files, 1 changed; {args.runs} pairs, medians")
+    for name, index in (("plan --changed-since", 0), ("validate (floor)", 1)):
+        cpu = statistics.median(pair[index][0] for pair in pairs)
+        wall = statistics.median(pair[index][1] for pair in pairs)
+        print(f"{name:<21} cpu {cpu:7.2f} s   wall {wall:7.2f} s")
+    cpu_ratio = statistics.median(a[0] / b[0] for a, b in pairs)
+    wall_ratio = statistics.median(a[1] / b[1] for a, b in pairs)
+    print(f"ratio                 cpu {cpu_ratio:.3f}   wall {wall_ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from common import print_pairs
 from validate import generate
 
 CONFIG = """\
@@ -87,13 +87,7 @@ def main() -> None:
         assert edited in said and "Planned 1 of" in said, said[-800:]
         pairs = [(run(repo, *ours), run(repo, "validate")) for _ in range(args.runs)]
     print(f"{args.users} users in 10 files, 1 changed; {args.runs} pairs, medians")
-    for name, index in (("plan --changed-since", 0), ("validate (floor)", 1)):
-        cpu = statistics.median(pair[index][0] for pair in pairs)
-        wall = statistics.median(pair[index][1] for pair in pairs)
-        print(f"{name:<21} cpu {cpu:7.2f} s   wall {wall:7.2f} s")
-    cpu_ratio = statistics.median(a[0] / b[0] for a, b in pairs)
-    wall_ratio = statistics.median(a[1] / b[1] for a, b in pairs)
-    print(f"ratio                 cpu {cpu_ratio:.3f}   wall {wall_ratio:.3f}")
+    print_pairs(pairs, "plan --changed-since", "validate (floor)")
 
 
 if __name__ == "__main__":

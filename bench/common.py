@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -89,3 +90,17 @@ def served(db: Path, latency_ms: int, *options: str) -> Iterator[tuple[str, int]
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def print_pairs(
+    pairs: list[tuple[tuple[float, float], tuple[float, float]]], ours: str, floor: str
+) -> None:
+    """Medians of (cpu, wall) for ours and the floor, then the median ratio pair by pair."""
+    width = max(len(ours), len(floor)) + 1
+    for name, index in ((ours, 0), (floor, 1)):
+        cpu = statistics.median(pair[index][0] for pair in pairs)
+        wall = statistics.median(pair[index][1] for pair in pairs)
+        print(f"{name:<{width}} cpu {cpu:7.2f} s   wall {wall:7.2f} s")
+    cpu_ratio = statistics.median(a[0] / b[0] for a, b in pairs)
+    wall_ratio = statistics.median(a[1] / b[1] for a, b in pairs)
+    print(f"{'ratio':<{width}} cpu {cpu_ratio:.3f}   wall {wall_ratio:.3f}")

@@ -18,14 +18,13 @@ import argparse
 import itertools
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import served
+from common import print_pairs, served
 
 from reconciler.model import Upsert
 from reconciler.sandbox.options import DEFAULT_USERTOUR_KEY
@@ -109,13 +108,7 @@ def main() -> None:
             assert out.read_text().count("  - id: ") == args.users
     pairs = pairs[1:]
     print(f"import --all of {args.users} Usertour users; {args.runs} pairs, medians")
-    for name, index in (("reconciler import", 0), ("walk + C dump", 1)):
-        cpu = statistics.median(pair[index][0] for pair in pairs)
-        wall = statistics.median(pair[index][1] for pair in pairs)
-        print(f"{name:<18} cpu {cpu:6.2f} s   wall {wall:6.2f} s")
-    cpu_ratio = statistics.median(a[0] / b[0] for a, b in pairs)
-    wall_ratio = statistics.median(a[1] / b[1] for a, b in pairs)
-    print(f"ratio              cpu {cpu_ratio:.2f}   wall {wall_ratio:.2f}")
+    print_pairs(pairs, "reconciler import", "walk + C dump")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 import pytest
-from click.utils import make_default_short_help
 
+from reconciler.cli.lazy import short_help
 from reconciler.cli.main import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def test_each_summary_is_the_first_paragraph_of_the_commands_help(name: str) -> 
     command = cli.get_command(click.Context(cli), name)
     assert command is not None and command.name == name
     for limit in range(10, 200):
-        copy = make_default_short_help(COMMANDS[name].summary, limit).strip()
+        copy = short_help(COMMANDS[name].summary, limit)
         assert copy == command.get_short_help_str(limit), (name, limit)
 
 

@@ -15,7 +15,13 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import click
-from click.utils import make_default_short_help
+
+
+def short_help(summary: str, limit: int) -> str:
+    """``summary`` shortened to ``limit`` characters exactly as click shortens a command's help
+    in a listing (through a command's public ``get_short_help_str``: the helper click uses
+    for it is deprecated)."""
+    return click.Command(None, help=summary).get_short_help_str(limit)
 
 
 class Lazy(NamedTuple):
@@ -69,6 +75,6 @@ class LazyGroup(click.Group):
 
     def _short_help(self, ctx: click.Context, name: str, limit: int) -> str:
         if name in self.lazy and name not in self.commands:
-            return make_default_short_help(self.lazy[name].summary, limit).strip()
+            return short_help(self.lazy[name].summary, limit)
         command = self.get_command(ctx, name)
         return command.get_short_help_str(limit) if command else ""

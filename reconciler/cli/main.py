@@ -65,8 +65,10 @@ def cli() -> None:
       reconciler apply               # show the plan, ask, send only the needed upserts
 
     Exit codes: 0 ok, 1 error or invalid, 2 changes pending (plan --detailed-exitcode),
-    3 refused (safety guard, no confirmation), 4 applied but not visible yet within apply's
-    --wait (Sprig; run plan later), 130 interrupted.
+    3 refused (safety guard, no confirmation, another apply holds the target), 4 applied but
+    not visible yet within apply's --wait (Sprig; run plan later), 5 events held back for want
+    of evidence that an earlier write is not on its way (README: Exactly once), 130
+    interrupted.
     """
 
 

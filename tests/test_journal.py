@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, NotSent
 from reconciler.load.journal import Journal, journal_path, read_state, visible
 from reconciler.model import Event, EventStats, LiveUser
 
@@ -130,3 +130,17 @@ def test_assume_settled_backdates_the_start_so_the_record_covers(tmp_path: Path)
     journal.start(since=journal.started - 3600)
     assert journal.covers(journal.started + 3600, 3600)
     assert _journal(tmp_path).covers(journal.started + 3600, 3600)
+
+
+def test_after_compaction_nothing_is_appended_and_nothing_leaves_unrecorded(
+    tmp_path: Path,
+) -> None:
+    """An interrupted run's worker that outlives the run: its clear is dropped (the record errs
+    on the side of "in flight"), and a write it would start is refused before it leaves."""
+    journal = _journal(tmp_path)
+    journal.sending("u1", (LOGIN1,))
+    journal.compact()
+    journal.clear("u1")
+    assert list(_journal(tmp_path).inflight()) == ["u1"]
+    with pytest.raises(NotSent):
+        journal.sending("u2", (LOGIN1,))

@@ -85,3 +85,15 @@ def test_a_symlinked_lock_is_refused(tmp_path: Path) -> None:
     ):
         pass
     assert (tmp_path / "victim").read_text() == "x"
+
+
+def test_a_symlinked_state_folder_is_refused_before_anything_is_made_there(tmp_path: Path) -> None:
+    """The attacker commits .reconciler -> a folder outside the repository."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".reconciler").symlink_to(outside)
+    with pytest.raises(RefusedError, match="must not be a symlink"), target_locks(repo, ["prod"]):
+        pass
+    assert list(outside.iterdir()) == []

@@ -53,9 +53,11 @@ def target_locks(root: Path, targets: Iterable[str], timeout: float = 0.0) -> It
 
 
 def _acquire(path: Path, target: str, timeout: float) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_symlink() or path.parent.is_symlink():
+    # A pull request may commit .reconciler as a symlink to elsewhere: checked before anything
+    # is made there, so no lock file is ever created outside the repository.
+    if any(p.is_symlink() for p in (path, path.parent, path.parent.parent)):
         raise RefusedError(f"{printable(str(path))}: a lock file must not be a symlink; remove it")
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     deadline = time.monotonic() + timeout
     while not _try_lock(fd):

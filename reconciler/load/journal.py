@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, NotSent
 from reconciler.escape import printable
 from reconciler.model import Event, LiveUser
 
@@ -112,6 +112,10 @@ class Journal:
         self.existed = self._state.started is not None
         self._lock = threading.Lock()
         self._file: Any = None
+        #: Set by ``compact`` at the end of the run: a request still in flight then (an
+        #: interrupted run's worker) appends nothing more, so the record stays as compacted,
+        #: which errs on the side of "in flight".
+        self._closed = False
 
     # What the record says ------------------------------------------------------------------
 
@@ -148,6 +152,8 @@ class Journal:
         if not carried:
             return
         record = InFlight(user_id, carried, self.run, time.time())
+        if self._closed:  # the run is ending: nothing leaves without its record
+            raise NotSent(self.target, "not sent: the run is ending")
         self._append({"op": "sent", "user": user_id, "events": _events(carried), "at": record.at})
         with self._lock:
             self._state.inflight.setdefault(user_id, []).append(record)
@@ -204,6 +210,7 @@ class Journal:
         """Rewrite the record with what is still in flight (atomically: temp file, rename)."""
         with self._lock:
             self._close_file()
+            self._closed = True
             if self._state.started is not None:
                 self._rewrite()
 
@@ -215,6 +222,8 @@ class Journal:
         line = {**line, "run": self.run}
         data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
         with self._lock:
+            if self._closed:
+                return
             handle = self._open_file()
             handle.write(data)
             handle.flush()

@@ -144,3 +144,15 @@ def test_after_compaction_nothing_is_appended_and_nothing_leaves_unrecorded(
     assert list(_journal(tmp_path).inflight()) == ["u1"]
     with pytest.raises(NotSent):
         journal.sending("u2", (LOGIN1,))
+
+
+def test_a_line_nested_beyond_json_depth_is_a_damaged_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    journal = _journal(tmp_path)
+    journal.sending("u1", (LOGIN1,))
+    journal.close()
+    path = journal_path(tmp_path, "prod")
+    path.write_text(path.read_text() + "[" * 200_000 + "]" * 200_000 + "\n")
+    with pytest.raises(ConfigError, match=r"prod\.jsonl:3: the write-ahead record is damaged"):
+        read_state(path, "prod")

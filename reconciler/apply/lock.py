@@ -100,7 +100,7 @@ def _holder(fd: int) -> str:
         try:
             holder = json.loads(os.pread(fd, _MAX_HOLDER, 0))
             pid, host, since = int(holder["pid"]), str(holder["host"]), float(holder["since"])
-        except (ValueError, TypeError, KeyError, OSError):
+        except (ValueError, TypeError, KeyError, OSError, RecursionError):
             time.sleep(0.02)
             continue
         return f"process {pid} on host {printable(host)[:64]} since {utc(since)}"

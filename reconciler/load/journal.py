@@ -368,7 +368,14 @@ def _replay(data: bytes, target: str, shown: str) -> _State:
                 state.started = float(line["started"])
             else:
                 _apply_line(state, line)
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            IndexError,
+            RecursionError,
+        ) as error:
             raise ConfigError(
                 f"{shown}:{number}: the write-ahead record is damaged ({_why(error)}); if no "
                 "apply of this target ran in the last hour, move the file aside"

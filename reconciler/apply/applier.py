@@ -32,10 +32,10 @@ from reconciler.apply.evidence import (
     prepare,
     send_recorded,
 )
-from reconciler.apply.lostwrite import Delivery, send_whole
+from reconciler.apply.lostwrite import OUTCOME_UNKNOWN, Delivery, send_whole
 from reconciler.apply.verify import verify
 from reconciler.concurrency import fan_out_until
-from reconciler.errors import NotSent, OutcomeUnknown, ReconcilerError
+from reconciler.errors import LostAnswer, NotSent, OutcomeUnknown, ReconcilerError
 from reconciler.mapping import NO_MAPPING, TargetMapping, map_user
 from reconciler.model import (
     ApplyReport,
@@ -160,8 +160,8 @@ class _Sending:
     guard: Guard | None
     #: The changes that went out as one write answered at once (verify.py: "not kept").
     whole: dict[str, UserChange] = field(default_factory=dict)
-    #: Users whose last write's answers were all lost (fields only): why, if nothing shows it.
-    unanswered: dict[str, str] = field(default_factory=dict)
+    #: Users whose last write's answers were all lost (fields only): the last lost answer.
+    unanswered: dict[str, LostAnswer] = field(default_factory=dict)
 
     def send(self, change: UserChange) -> LiveUser | UserOutcome | None:
         target = self.target_plan.target
@@ -180,15 +180,32 @@ class _Sending:
         return answer
 
     def unknown(self, outcomes: Mapping[str, UserOutcome]) -> dict[str, UserOutcome]:
-        """Users whose every answer was lost and whom no read showed: outcome unknown, never
-        "not visible yet", nor "applied" on --no-wait's trust."""
-        trusted = self.provider.eventually_consistent and self.wait is None
+        """Users whose every answer was lost and whom no read showed as planned. Where a read
+        is the whole truth (Usertour, the sandbox), the server refused every attempt: failed,
+        in its words. Where it applies later (Sprig), the outcome is unknown: never "not
+        visible yet", nor "applied" on --no-wait's trust."""
+        target = self.target_plan.target
+        if not self.provider.eventually_consistent:
+            return {
+                user_id: UserOutcome(target, user_id, "failed", message=_refused(lost))
+                for user_id, lost in self.unanswered.items()
+                if outcomes[user_id].status != "applied"
+            }
+        trusted = self.wait is None
         return {
-            user_id: UserOutcome(self.target_plan.target, user_id, "unconfirmed", message=why)
-            for user_id, why in self.unanswered.items()
+            user_id: UserOutcome(
+                target, user_id, "unconfirmed", message=f"{OUTCOME_UNKNOWN} ({lost})"
+            )
+            for user_id, lost in self.unanswered.items()
             if outcomes[user_id].status == "not_visible"
             or (trusted and outcomes[user_id].status == "applied")
         }
+
+
+def _refused(lost: LostAnswer) -> str:
+    """A write every attempt of which the server answered with an error, and which a read
+    shows it did not keep: refused by the server, whatever the status said."""
+    return f"refused by the server: every attempt failed and the user does not show it ({lost})"
 
 
 def _whole_unless_pending(

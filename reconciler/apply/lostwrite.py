@@ -58,7 +58,7 @@ class Delivery:
 
     answer: LiveUser | None
     at_once: bool
-    unanswered: str | None = None
+    unanswered: LostAnswer | None = None
 
 
 def send_whole(provider: Provider, change: UserChange, wait: float | None) -> Delivery:
@@ -83,8 +83,7 @@ def send_whole(provider: Provider, change: UserChange, wait: float | None) -> De
     if sent.unsent is not None and sent.unsent.events:
         raise OutcomeUnknown(f"{OUTCOME_UNKNOWN} ({sent.lost})")
     # Nothing left, or only fields that merge: verification reads what stuck.
-    unanswered = f"{OUTCOME_UNKNOWN} ({sent.lost})" if sent.unsent is not None else None
-    return Delivery(sent.answer, not sent.resent, unanswered)
+    return Delivery(sent.answer, not sent.resent, sent.lost if sent.unsent is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

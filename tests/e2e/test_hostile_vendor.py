@@ -97,3 +97,34 @@ def test_writes_whose_every_answer_is_unreadable_are_outcome_unknown_not_applied
         last = applied.stdout.strip().splitlines()[-1]
         assert last == "Apply complete: 0 applied, 0 failed, 2 outcome unknown.", applied.both
         assert "not confirmed: outcome unknown, re-run apply later" in applied.stdout
+
+
+def test_a_usertour_write_refused_by_every_attempt_is_named_refused(tmp_path: Path) -> None:
+    """Issue 21.5: the real Usertour server answers 500 to the same body every time (a NUL):
+    after the resends, a read shows the user does not hold it: "refused by the server", not
+    "not confirmed: not visible on the target" nor "did not keep" (a type-lock story)."""
+
+    def refuse_every_write(request: bytes) -> tuple[bytes, bytes]:
+        if request.startswith(b"GET"):
+            body = b'{"error": {"code": "E1001", "message": "User not found"}}'
+            return answer_bytes(404, body), b""
+        return answer_bytes(500, b'{"error": {"code": "E0000", "message": "Internal"}}'), b""
+
+    config = {
+        "targets": {
+            "prod": {"provider": "usertour", "base_url": "", "api_key_env": "USERTOUR_API_KEY"}
+        },
+        "users": ["users.yaml"],
+    }
+    with HostileServer(route=refuse_every_write, give_up=30) as server:
+        config["targets"]["prod"]["base_url"] = server.url
+        (tmp_path / "reconciler.yaml").write_text(yaml.safe_dump(config))
+        (tmp_path / "users.yaml").write_text(
+            yaml.safe_dump({"users": [{"id": "u1", "attributes": {"plan": "pro"}}]})
+        )
+        applied = run_reconciler(
+            "apply", "--yes", cwd=tmp_path, env={"USERTOUR_API_KEY": "k-usertour"}
+        )
+    assert applied.code == 1, applied.both
+    assert "user u1 on prod failed: refused by the server: every attempt failed" in applied.stdout
+    assert "500" in applied.stdout and "did not keep" not in applied.stdout

@@ -15,7 +15,9 @@ from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS, write_repo
 
 #: Enough attempts of the tiny test backoff to outlast the race window.
-PATIENT = {**KEYS, "RECONCILER_RETRY_ATTEMPTS": "15"}
+#: 15 attempts, and pauses growing to 0.2 s: the losers of a 200 ms race must outlast it even
+#: on a loaded machine (with pauses of at most 0.05 s, 15 attempts could all fall inside it).
+PATIENT = {**KEYS, "RECONCILER_RETRY_ATTEMPTS": "15", "RECONCILER_RETRY_CAP": "0.2"}
 
 
 def test_apply_resends_the_upserts_that_lost_the_first_write_race(

@@ -18,8 +18,9 @@ The evidence, in the order apply looks for it (the README's "Exactly once" says 
 3. ``--assume-settled``: the operator says no earlier apply can still have writes on their way.
 
 Without any of these (a fresh machine or a lost CI cache, an events-only change of a user who
-shows every declared field, or a barrier that does not show within --wait) the events are
-held: not sent, reported as "held" with what evidence is missing and what to do (exit 5).
+shows every declared field, or a barrier that does not show within --wait, a minute at least)
+the events are held: not sent, reported as "held" with what evidence is missing and what to do
+(exit 5).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ from reconciler.model import (
 )
 from reconciler.plan.planner import diff_user
 from reconciler.providers.base import Provider
+
+#: Seconds a run waits at least for its barriers to show (see ``barrier_wait``).
+BARRIER_WAIT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +111,26 @@ def prepare(provider: Provider, change: UserChange, spec: UserSpec, guard: Guard
     return Waiting(rest, spec, barrier)
 
 
+def barrier_wait(wait: float | None) -> float:
+    """Seconds to wait for barriers to show: ``--wait``, but at least ``BARRIER_WAIT``.
+
+    The barrier is a precondition for sending the events, not the verification that --wait
+    (or --no-wait) is about: a short wait would hold every user's events on a first run, and
+    the run after it would hold them again, so they would never be sent. The wait ends as soon
+    as every barrier shows (within Sprig's lag, seconds)."""
+    return max(wait or 0.0, BARRIER_WAIT)
+
+
 def await_barriers(
     provider: Provider, waiting: Sequence[Waiting], wait: float | None, guard: Guard
 ) -> dict[str, Prepared]:
     """Read the users whose barriers were sent, all together, until each barrier shows (the
-    user is proved: its change is planned again against that read) or the wait runs out
-    (held). One read per user per poll, however many users wait."""
+    user is proved: its change is planned again against that read) or ``barrier_wait(wait)``
+    runs out (held). One read per user per poll, however many users wait."""
     left = {item.change.user_id: item for item in waiting}
     ready: dict[str, Prepared] = {}
-    for _ in polls(wait or 0.0, provider.stopping) if wait else ():
+    wait = barrier_wait(wait)
+    for _ in polls(wait, provider.stopping):
         live = provider.read_users(list(left))
         for user_id, item in list(left.items()):
             user = live.get(user_id)
@@ -125,7 +140,7 @@ def await_barriers(
                 del left[user_id]
         if not left:
             break
-    why = f"its barrier did not show within {wait or 0:g}s"
+    why = f"its barrier did not show within {wait:g}s"
     for user_id, item in left.items():
         ready[user_id] = _held(provider, item.change.upsert, guard, why)
     return ready

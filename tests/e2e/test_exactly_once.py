@@ -281,3 +281,23 @@ def test_kill_9_mid_apply_leaves_a_record_that_the_rerun_honours(
     counts, declared = _counts(running, users), _declared(users)
     for uid in declared:
         assert counts.get(uid) == declared[uid] or f"{uid}" in plan.stdout, uid
+
+
+def test_a_fresh_tree_with_a_short_wait_proves_sends_and_its_rerun_sends_nothing_again(
+    run: Run, emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """Issue 20 point 1 from a fresh working tree (no record): `apply --wait 0.2` against a
+    Sprig 1.5 s behind waits for its barriers (a minute at most, whatever --wait says), sends
+    the events, and ends "not visible yet"; the re-run at once sends no event again; once
+    Sprig catches up every event is recorded once and the plan is clean."""
+    running = emulator(visibility_delay_ms=DELAY_MS)
+    users = _users(40)
+    repo = write_repo(tmp_path, running, "sprig", users)
+    first = run("apply", "--yes", "--wait", "0.2", cwd=repo, env=REAL)
+    assert first.code in (0, 4), first.stdout + first.stderr
+    assert sum(bool(r.json().get("events")) for r in upserts(running)) == len(users)
+    running.clear_requests()
+    again = run("apply", "--yes", "--wait", "0.2", cwd=repo, env=REAL)
+    assert again.code in (0, 4), again.stdout + again.stderr
+    assert not any(r.json().get("events") for r in upserts(running)), "events were sent again"
+    _caught_up(run, repo, users, running)

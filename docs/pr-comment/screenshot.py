@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, "/work/wt/review")
-from tests.markdown_check import render  # noqa: E402
+from tests.markdown_check import render
 
 STYLE = """
 body { font: 14px -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 16px;

@@ -62,7 +62,8 @@ class Guard:
 
 
 def digest(barrier: Upsert) -> str:
-    """What the record keeps of a barrier: a digest of its one field, never the value."""
+    """What the record keeps of a barrier: a digest of its one field and value (the value
+    itself is never written to the record)."""
     body = json.dumps(upsert_to_json(barrier), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()[:32]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ConfigError, NotSent
-from reconciler.load.journal import Journal, journal_path, read_state, visible
-from reconciler.model import Event, EventStats, LiveUser
+from reconciler.load.journal import Journal, journal_path, read_state
+from reconciler.model import Event
 
 LOGIN1, LOGIN2, SIGNUP = Event("login", 1), Event("login", 2), Event("signup", 1)
 
@@ -21,7 +21,7 @@ def _journal(tmp_path: Path, run: str = "run1") -> Journal:
 
 def test_no_file_is_no_record_and_nothing_is_written_by_reading(tmp_path: Path) -> None:
     journal = _journal(tmp_path)
-    assert not journal.existed and journal.started is None and journal.inflight() == {}
+    assert journal.started is None and journal.inflight() == {}
     assert not journal.covers(1e12, 0)
     assert not (tmp_path / ".reconciler").exists()
 
@@ -33,7 +33,7 @@ def test_a_write_is_on_disk_before_it_leaves_and_a_new_run_reads_it(tmp_path: Pa
     again = _journal(tmp_path, "run2")
     (record,) = again.inflight()["u1"]
     assert record.events == (LOGIN1, LOGIN2) and record.run == "run1"
-    assert again.existed and again.started is not None
+    assert again.started is not None
     assert "login x2 sent " in record.describe() and "by run run1" in record.describe()
 
 
@@ -45,15 +45,6 @@ def test_clear_forgets_the_events_seen_and_keeps_the_rest(tmp_path: Path) -> Non
     journal.clear("u2")
     replayed = _journal(tmp_path).inflight()
     assert list(replayed) == ["u1"] and replayed["u1"][0].events == (LOGIN1,)
-
-
-def test_settle_clears_what_the_live_user_shows(tmp_path: Path) -> None:
-    journal = _journal(tmp_path)
-    journal.sending("u1", (LOGIN1, SIGNUP))
-    live = LiveUser("u1", events={"login": EventStats(1, 1, 1)})
-    assert visible(LOGIN1, live) and not visible(SIGNUP, live)
-    journal.settle("u1", live)
-    assert _journal(tmp_path).inflight()["u1"][0].events == (SIGNUP,)
 
 
 def test_a_torn_last_line_is_ignored_and_never_ends_up_in_the_middle(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from reconciler.apply.lostwrite import send_user
+from reconciler.apply.lostwrite import send_whole
 from reconciler.errors import LostAnswer, ReconcilerError
 from reconciler.escape import printable
 from reconciler.load.config import TargetConfig
@@ -41,7 +41,7 @@ def test_a_post_is_sent_at_most_the_budget_in_all(
     with SprigProvider(target, running.url, SPRIG_KEY, QUICK) as provider:
         caplog.set_level(logging.WARNING, "reconciler.http")
         with contextlib.suppress(ReconcilerError):
-            send_user(provider, change, wait=0.0)
+            send_whole(provider, change, wait=0.0)
     posts = [r.status for r in running.requests if r.method == "POST"]
     # Every send that may have been processed uses an attempt; a 429 (refused before any
     # processing, the emulator's every other failure) uses none, so they come on top.
@@ -103,7 +103,7 @@ class _LateSprig(Provider):
 def _send(provider: _LateSprig, spec: UserSpec) -> None:
     change, _ = diff_user(spec, LiveUser("u1"), SPRIG.capabilities)
     assert change is not None
-    send_user(provider, change, wait=1.0)
+    send_whole(provider, change, wait=1.0)
 
 
 def test_a_second_lost_answer_is_not_proven_by_the_first_barrier() -> None:

@@ -42,14 +42,6 @@ OUTCOME_UNKNOWN = "outcome unknown, re-run apply later"
 log = logging.getLogger("reconciler.http")
 
 
-def send_user(provider: Provider, change: UserChange, wait: float | None) -> LiveUser | None:
-    """Upsert one user under one retry budget; after a lost answer, resend only what is left.
-
-    Returns the target's answer, or None when the caller must read the user back.
-    """
-    return send_whole(provider, change, wait).answer
-
-
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """How one user's change went out: the target's answer (None: read it back), whether it
@@ -62,7 +54,9 @@ class Delivery:
 
 
 def send_whole(provider: Provider, change: UserChange, wait: float | None) -> Delivery:
-    """``send_user``, and how it went. ``at_once`` (no lost answer, no resend): Sprig, which
+    """Upsert one user under one retry budget; after a lost answer, resend only what is left.
+    Returns the target's answer (None: the caller reads the user back) and how it went.
+    ``at_once`` (no lost answer, no resend): Sprig, which
     applies a write whole, then shows all of it or none, and verification may call a field
     that never shows while the rest does "not kept". ``unanswered``: the budget was spent
     with only fields left to send: if verification does not see them, the outcome is unknown,

@@ -108,8 +108,6 @@ class Journal:
         #: This run's name in the record: short, random, printed in reports.
         self.run = run or uuid.uuid4().hex[:8]
         self._state = read_state(path, target)
-        #: Whether a record existed before this run (False: none to consult).
-        self.existed = self._state.started is not None
         self._lock = threading.Lock()
         self._file: Any = None
         #: Set by ``compact`` at the end of the run: a request still in flight then (an
@@ -185,13 +183,6 @@ class Journal:
         self._append({"op": "proved", "user": user_id})
         with self._lock:
             self._state.proved.add(user_id)
-
-    def settle(self, user_id: str, live: LiveUser | None) -> None:
-        """Clear the user's writes whose events the target shows now."""
-        records = self.inflight().get(user_id, ())
-        seen = [e for record in records for e in record.events if visible(e, live)]
-        if seen:
-            self.clear(user_id, seen)
 
     def expire(self, now: float, settle: float) -> list[InFlight]:
         """Forget the writes sent more than ``settle`` seconds ago and still not seen: by the

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import time
 
+from reconciler.kinds import CAPABILITIES
 from reconciler.model import Event, EventStats, LiveUser, UserSpec
 from reconciler.plan.planner import plan_target
-from reconciler.providers import CAPABILITIES
 
 T0 = 1_626_448_859_836
 

@@ -15,18 +15,18 @@ import pytest
 
 from reconciler.apply.applier import apply_plan
 from reconciler.errors import RefusedError
-from reconciler.load.config import TargetConfig
-from reconciler.load.typelock import DROPPED
 from reconciler.model import Plan, UserSpec
 from reconciler.plan import guards
 from reconciler.plan.guards import Limits
 from reconciler.plan.planner import plan_deletions, plan_target
+from reconciler.plan.typelock import DROPPED
 from reconciler.providers.base import Provider
-from reconciler.providers.retry import RetryPolicy
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.providers.sprig import SprigProvider
 from reconciler.providers.usertour import UsertourProvider
+from reconciler.retry import RetryPolicy
 from reconciler.sandbox.server import RunningEmulator
+from reconciler.settings import TargetConfig
 from tests.e2e.emulator import SPRIG_KEY, USERTOUR_KEY, StartEmulator
 
 pytest_plugins = ("tests.e2e.emulator",)

@@ -9,8 +9,10 @@ understood, tested or moved one without the other.
 from __future__ import annotations
 
 import ast
+import graphlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,14 +88,9 @@ def test_offline_commands_load_no_http_stack(
     assert not {m for m in loaded if m.startswith("reconciler.providers.")} - OFFLINE_PROVIDERS
 
 
-#: The provider modules an offline command may load: the interface and the kinds' facts.
-OFFLINE_PROVIDERS = {
-    "reconciler.providers.base",
-    "reconciler.providers.retry",
-    "reconciler.providers.sandbox_kind",
-    "reconciler.providers.sprig_kind",
-    "reconciler.providers.usertour_kind",
-}
+#: The provider modules an offline command may load: none. What each kind of target holds is
+#: on the floor (reconciler/kinds/), so checking declarations against it opens no provider.
+OFFLINE_PROVIDERS: set[str] = set()
 
 
 # --- import cycles -------------------------------------------------------------------------
@@ -208,7 +205,9 @@ def test_the_cycle_finder_sees_lazy_and_relative_imports(tmp_path: Path) -> None
 
 # --- the tree shows the flow: load -> plan -> render | apply -> providers ------------------------
 
-#: Modules every stage may use: plain values, errors, escaping, the one pool, progress lines.
+#: Modules every stage may use: plain values, errors, escaping, the one pool, progress lines,
+#: and the vocabulary several stages share: what each kind of target holds (``kinds``), a
+#: target's settings, the URL policy, the retry policy.
 FLOOR = {
     "errors",
     "model",
@@ -217,23 +216,31 @@ FLOOR = {
     "quoting",
     "concurrency",
     "progress",
+    "kinds",
+    "settings",
+    "urlpolicy",
+    "retry",
     "__init__",
 }
-#: The stages each stage may import besides the floor (README, "Architecture"). load and
-#: providers know each other: a target's config is loaded, and what a kind holds is checked
-#: offline. Nothing imports back up the flow: load never plans, plan never renders or
-#: applies, render only reads values; usecases puts the stages together into validate, plan,
-#: apply and import (the library surface), and cli only drives usecases and renders.
+#: The stages each stage may import besides the floor: the README's "Architecture" draws
+#: exactly these (checked below), every one is used, and they point one way (a topological
+#: order exists). load reads the repository and its ``.reconciler/`` state, the write-ahead
+#: record included, so apply reaches back past plan to load to write that record (a
+#: downstream edge, skipping a level, never against the flow); providers open the
+#: emulator's store; render only reads the plan's values; usecases puts the stages together
+#: into validate, plan, apply and import (the library surface), and cli only drives usecases,
+#: renders, and reads what its flags need (the configured targets when import gets no --target,
+#: the schema's path, the guards' defaults, the emulator to serve).
 STAGES: dict[str, set[str]] = {
-    "load": {"providers"},
-    "providers": {"load", "sandbox"},
-    "sandbox": {"load"},
+    "load": set(),
+    "sandbox": set(),
+    "providers": {"sandbox"},
     "plan": {"load", "providers"},
     "render": {"plan"},
     "apply": {"load", "plan", "providers"},
-    "importing": {"load", "plan", "providers"},
+    "importing": {"load"},
     "usecases": {"load", "plan", "render", "apply", "providers", "importing"},
-    "cli": {"usecases", "load", "plan", "render", "apply", "providers", "importing", "sandbox"},
+    "cli": {"usecases", "load", "plan", "render", "sandbox"},
     "__main__": {"cli"},
 }
 
@@ -259,6 +266,66 @@ def test_the_floor_imports_only_the_floor_and_every_stage_is_known() -> None:
     assert {_stage(m) for m in graph} <= FLOOR | set(STAGES)
     floor = {m: {_stage(t) for t in ts} for m, ts in graph.items() if _stage(m) in FLOOR}
     assert {m: s - FLOOR for m, s in floor.items() if s - FLOOR} == {}
+
+
+def stage_edges(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    """The stages each stage imports, besides its own and the floor's modules."""
+    edges: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        for target in targets:
+            if _stage(target) not in FLOOR | {_stage(module)}:
+                edges.setdefault(_stage(module), set()).add(_stage(target))
+    return edges
+
+
+def test_every_edge_the_table_allows_is_used() -> None:
+    """A permission no import needs is an edge the picture draws for nothing."""
+    used = stage_edges(import_graph(ROOT, "reconciler"))
+    unused = sorted(
+        f"{stage} -> {target}"
+        for stage, targets in STAGES.items()
+        for target in targets - used.get(stage, set())
+    )
+    assert unused == []
+
+
+def acyclic_order(edges: Mapping[str, set[str]]) -> list[str]:
+    """The stages, each after every stage it imports (raises graphlib.CycleError if none)."""
+    return list(graphlib.TopologicalSorter(edges).static_order())
+
+
+def test_the_stages_point_one_way() -> None:
+    """No stage imports, directly or through others, a stage that imports it back: a
+    topological order exists, with the flow's stages in the flow's order."""
+    order = acyclic_order(STAGES)
+    assert order.index("load") < order.index("plan") < order.index("apply") < order.index("cli")
+
+
+def test_the_acyclic_check_sees_a_cycle_through_several_stages() -> None:
+    with pytest.raises(graphlib.CycleError):
+        acyclic_order({"a": {"b"}, "b": {"c"}, "c": {"a"}})
+
+
+#: One line of the README's import table: ``plan/      ──▶ load/ · providers/``.
+README_EDGE = re.compile(r"^\s*(\S+?)/?\s+──▶\s+(.*)$")
+
+
+def readme_stage_edges(readme: str) -> dict[str, set[str]]:
+    """The edges the README's "Architecture" draws in its import table (the block after
+    the line that names it), by stage."""
+    section = readme.split("### Architecture", 1)[1].split("\n### ", 1)[0]
+    block = section.split("Who imports whom", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    edges: dict[str, set[str]] = {}
+    for line in block.splitlines():
+        if match := README_EDGE.match(line):
+            named = {name.strip().rstrip("/") for name in match[2].split("·")}
+            edges[match[1]] = {name for name in named if name and not name.startswith("(")}
+    return edges
+
+
+def test_the_readme_draws_exactly_the_allowed_edges() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_stage_edges(readme) == STAGES
 
 
 #: What the package's ``__init__`` loads its public names from (by name, on first use, so

@@ -3,10 +3,10 @@ of a user that exists, yet apply sends only the values that differ (issue 23.5).
 
 from __future__ import annotations
 
+from reconciler.kinds import CAPABILITIES
 from reconciler.model import Company, FieldPath, LiveUser, Membership, Upsert, UserSpec
 from reconciler.plan.blind import COMPARED_AT_APPLY, to_send
 from reconciler.plan.planner import diff_user
-from reconciler.providers import CAPABILITIES
 
 CAPS = CAPABILITIES["sandbox"]
 LIVE = LiveUser(

@@ -6,9 +6,10 @@ import dataclasses
 from pathlib import Path
 
 from reconciler.load.changes import ChangeSet, compare, content
-from reconciler.load.config import Config, TargetConfig
+from reconciler.load.config import Config
 from reconciler.load.declarations import Declarations
 from reconciler.model import Company, Event, Membership, Source, UserSpec
+from reconciler.settings import TargetConfig
 
 ROOT = Path("/repo")
 

@@ -35,9 +35,10 @@ from reconciler.cli.requests import (
     plan_request,
     validate_request,
 )
-from reconciler.load.config import Config, TargetConfig
+from reconciler.load.config import Config
 from reconciler.plan.guards import Limits
 from reconciler.render.markdown import COMMENT_LIMIT
+from reconciler.settings import TargetConfig
 
 R = TypeVar("R")
 

@@ -8,7 +8,8 @@ import pytest
 from conftest import ALL_KINDS_CONFIG, WriteRepo
 
 from reconciler.errors import ConfigError, Problem, ValidationError
-from reconciler.load.config import DEFAULT_MAX_CHANGES, DEFAULT_PARALLELISM, Config, load_config
+from reconciler.load.config import DEFAULT_MAX_CHANGES, Config, load_config
+from reconciler.settings import DEFAULT_PARALLELISM
 
 
 def problems_of(config_path: Path, environ: dict[str, str] | None = None) -> list[Problem]:

@@ -9,7 +9,7 @@ import pytest
 from reconciler.errors import ValidationError
 from reconciler.load import envvars
 from reconciler.load.config import load_config
-from reconciler.load.configcheck import url_problem
+from reconciler.urlpolicy import url_problem
 
 
 @pytest.mark.parametrize(

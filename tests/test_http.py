@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.load.config import TargetConfig
 from reconciler.providers.failures import why_not_connected
 from reconciler.providers.http import check_destination, read_api_key, user_path
+from reconciler.settings import TargetConfig
 
 SPRIG_HOSTS = ("api.sprig.com", "api.userleap.com")
 

@@ -24,14 +24,14 @@ import httpx
 import pytest
 
 from reconciler.errors import ConfigError, LostAnswer, NotSent, TargetError
-from reconciler.load.config import TargetConfig
 from reconciler.model import Upsert
 from reconciler.providers import transports
 from reconciler.providers.answers import MAX_ANSWER_BYTES, Limits, Unreadable, parse_json
 from reconciler.providers.rest import HttpProvider
-from reconciler.providers.retry import RetryPolicy
 from reconciler.providers.sprig import SprigProvider
 from reconciler.providers.usertour import UsertourProvider
+from reconciler.retry import RetryPolicy
+from reconciler.settings import TargetConfig
 from tests.faults import (
     FaultTransport,
     Handler,

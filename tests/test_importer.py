@@ -21,12 +21,12 @@ from yaml.nodes import CollectionNode
 from reconciler.importing import yamlemit
 from reconciler.importing.importer import ImportOptions, ImportResult, render_import, same
 from reconciler.importing.yamlemit import scalar
+from reconciler.kinds import CAPABILITIES
 from reconciler.load import yamlload
 from reconciler.load.config import load_config
 from reconciler.load.declarations import load_declarations
 from reconciler.model import Company, EventStats, LiveUser, Membership
 from reconciler.plan.planner import diff_user
-from reconciler.providers import CAPABILITIES
 
 LOGIN_1 = 1_626_448_859_836
 LOGIN_2 = LOGIN_1 + 86_400_000

@@ -16,13 +16,13 @@ import pytest
 from reconciler.apply.lostwrite import send_whole
 from reconciler.errors import LostAnswer, ReconcilerError
 from reconciler.escape import printable
-from reconciler.load.config import TargetConfig
+from reconciler.kinds.sprig import SPRIG
 from reconciler.model import Event, EventStats, LiveUser, Upsert, UserSpec
 from reconciler.plan.planner import diff_user
 from reconciler.providers.base import Provider
-from reconciler.providers.retry import Attempts, RetryPolicy
 from reconciler.providers.sprig import SprigProvider
-from reconciler.providers.sprig_kind import SPRIG
+from reconciler.retry import Attempts, RetryPolicy
+from reconciler.settings import TargetConfig
 from tests.e2e.emulator import SPRIG_KEY, StartEmulator
 
 pytest_plugins = ("tests.e2e.emulator",)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.importing.merge import Existing, Targets, merge_users
+from reconciler.kinds import CAPABILITIES
 from reconciler.mapping import AttributeRule, TargetMapping
 from reconciler.model import Company, UserSpec
-from reconciler.providers import CAPABILITIES
 
 TARGETS = ("local", "onboarding", "research")
 PROVIDERS = {"local": "sandbox", "onboarding": "usertour", "research": "sprig"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from reconciler.kinds import CAPABILITIES
+from reconciler.kinds.values import normalise, same_value
 from reconciler.load.declarations import targets_users
 from reconciler.model import (
     Company,
@@ -18,8 +20,6 @@ from reconciler.plan.planner import (
     plan_target,
     unapplied,
 )
-from reconciler.providers import CAPABILITIES
-from reconciler.providers.base import normalise, same_value
 
 SANDBOX = CAPABILITIES["sandbox"]
 SPRIG = CAPABILITIES["sprig"]

@@ -8,17 +8,12 @@ import dataclasses
 import pytest
 
 from reconciler.errors import TargetError
-from reconciler.load.config import TargetConfig
-from reconciler.providers import (
-    CAPABILITIES,
-    KINDS,
-    PROVIDER_KINDS,
-    open_provider,
-    provider_class,
-)
-from reconciler.providers.base import ProviderKind
-from reconciler.providers.sprig_kind import SPRIG
-from reconciler.providers.usertour_kind import USERTOUR
+from reconciler.kinds import CAPABILITIES, KINDS, PROVIDER_KINDS
+from reconciler.kinds.kind import ProviderKind
+from reconciler.kinds.sprig import SPRIG
+from reconciler.kinds.usertour import USERTOUR
+from reconciler.providers import open_provider, provider_class
+from reconciler.settings import TargetConfig
 
 KEYS = {"SPRIG_API_KEY": "k1", "USERTOUR_API_KEY": "k2"}
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.load.config import TargetConfig
+from reconciler.kinds.sandbox import SANDBOX, describe_request
 from reconciler.model import Company, Event, EventStats, LiveUser, Membership, Upsert
 from reconciler.providers import open_provider
 from reconciler.providers.sandbox import SandboxProvider, to_live_user
-from reconciler.providers.sandbox_kind import SANDBOX, describe_request
 from reconciler.sandbox.store_rows import StoredUser
+from reconciler.settings import TargetConfig
 
 ACME = Company("acme", {"plan": "enterprise"})
 

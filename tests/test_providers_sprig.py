@@ -4,12 +4,12 @@ and one round trip through the emulator (in process) where sending and reading b
 
 from __future__ import annotations
 
-from reconciler.load.config import TargetConfig
+from reconciler.kinds.sprig import SPRIG, describe_request, request_body, to_live_user
 from reconciler.model import Event, EventStats, LiveUser, Upsert
 from reconciler.providers import open_provider
 from reconciler.providers.sprig import SprigProvider, describe_error
-from reconciler.providers.sprig_kind import SPRIG, describe_request, request_body, to_live_user
 from reconciler.sandbox.app import EmulatorApp
+from reconciler.settings import TargetConfig
 from tests.e2e.emulator import NOWHERE, SPRIG_KEY
 from tests.faults import answer_of
 

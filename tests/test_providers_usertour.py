@@ -4,17 +4,12 @@ becomes (expanded or not), and one round trip through the emulator (in process).
 
 from __future__ import annotations
 
-from reconciler.load.config import TargetConfig
+from reconciler.kinds.usertour import USERTOUR, describe_request, request_body, to_live_user
 from reconciler.model import Company, LiveUser, Membership, Upsert
 from reconciler.providers import open_provider
 from reconciler.providers.usertour import UsertourProvider, describe_error, error_code
-from reconciler.providers.usertour_kind import (
-    USERTOUR,
-    describe_request,
-    request_body,
-    to_live_user,
-)
 from reconciler.sandbox.app import EmulatorApp
+from reconciler.settings import TargetConfig
 from tests.e2e.emulator import NOWHERE, USERTOUR_KEY
 from tests.faults import answer_of
 

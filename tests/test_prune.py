@@ -13,7 +13,8 @@ import pytest
 
 from reconciler.apply.applier import delete_target
 from reconciler.errors import ConfigError, RefusedError, TargetError
-from reconciler.load.config import Config, TargetConfig
+from reconciler.kinds.usertour import USERTOUR
+from reconciler.load.config import Config
 from reconciler.load.schemas import load_schema
 from reconciler.load.workspace import load_workspace
 from reconciler.model import (
@@ -33,11 +34,11 @@ from reconciler.plan.mask import mask_plan, mask_report
 from reconciler.plan.planfile import plan_checksum, read_saved_plan
 from reconciler.plan.planner import live_fingerprint, plan_deletions
 from reconciler.providers.base import Provider
-from reconciler.providers.usertour_kind import USERTOUR
 from reconciler.render.comment import render_markdown
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import report_lines
 from reconciler.render.text import render_text
+from reconciler.settings import TargetConfig
 from reconciler.usecases.present import present_plan
 
 

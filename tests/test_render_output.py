@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 
 from reconciler.apply.applier import ApplyReport, UserOutcome
+from reconciler.kinds import CAPABILITIES
 from reconciler.load.config import Config
 from reconciler.load.schemas import load_schema
 from reconciler.model import (
@@ -29,7 +30,6 @@ from reconciler.model import (
 from reconciler.plan.guards import Limits, Refusal
 from reconciler.plan.planfile import plan_checksum
 from reconciler.plan.planner import plan_target
-from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import apply_json, plan_json, saved_plan_json
 from reconciler.render.output import render_plan, render_report
 from reconciler.render.text import warning_message

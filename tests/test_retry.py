@@ -8,7 +8,7 @@ from email.utils import format_datetime
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.providers.retry import RetryPolicy, parse_retry_after
+from reconciler.retry import RetryPolicy, parse_retry_after
 
 
 def test_full_jitter_stays_under_the_capped_exponential() -> None:

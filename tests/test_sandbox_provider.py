@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ConfigError, TargetError
-from reconciler.load.config import TargetConfig
+from reconciler.kinds import CAPABILITIES
+from reconciler.kinds.sandbox import SANDBOX
 from reconciler.model import Company, Event, EventStats, LiveUser, Membership, Upsert
-from reconciler.providers import CAPABILITIES
 from reconciler.providers.sandbox import NAMESPACE, SandboxProvider
-from reconciler.providers.sandbox_kind import SANDBOX
 from reconciler.sandbox.store import UserStore
+from reconciler.settings import TargetConfig
 
 T1 = 1_626_448_859_836
 

@@ -8,15 +8,15 @@ import httpx
 import pytest
 
 from reconciler.errors import TargetError
-from reconciler.load.config import TargetConfig
 from reconciler.providers import transports
-from reconciler.providers.retry import RetryPolicy
 from reconciler.providers.sprig import SprigProvider
+from reconciler.retry import RetryPolicy
 from reconciler.sandbox.app import EmulatorApp
 from reconciler.sandbox.options import EmulatorOptions, resolve_keys
 from reconciler.sandbox.store import UserStore
 from reconciler.sandbox.transport import EmulatorTransport, to_httpx
 from reconciler.sandbox.wire import text_response
+from reconciler.settings import TargetConfig
 from tests.e2e.emulator import SPRIG_KEY, StartEmulator
 
 pytest_plugins = ("tests.e2e.emulator",)

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from reconciler.load.typelock import value_type
+from reconciler.kinds import CAPABILITIES
+from reconciler.kinds.usertour import value_type
 from reconciler.model import MASK, Company, LiveUser, Membership, Plan, UserSpec
 from reconciler.plan.mask import mask_plan
 from reconciler.plan.planner import plan_target
-from reconciler.providers import CAPABILITIES
 from reconciler.render.text import warning_message
 
 

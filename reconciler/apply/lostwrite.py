@@ -34,7 +34,7 @@ from reconciler.escape import printable
 from reconciler.model import Event, LiveUser, Upsert, UserChange, UserSpec
 from reconciler.plan.planner import unapplied
 from reconciler.providers.base import Provider
-from reconciler.providers.retry import Attempts
+from reconciler.retry import Attempts
 
 #: How a user whose upsert may or may not have been recorded is reported (never resent).
 OUTCOME_UNKNOWN = "outcome unknown, re-run apply later"

@@ -21,9 +21,9 @@ from pathlib import Path
 from reconciler.apply.evidence import Guard
 from reconciler.errors import ConfigError
 from reconciler.escape import printable
-from reconciler.load.config import TargetConfig
+from reconciler.kinds import KINDS
 from reconciler.load.journal import InFlight, Journal, journal_path, read_state
-from reconciler.providers import KINDS
+from reconciler.settings import TargetConfig
 
 #: Overrides every kind's settle time, in seconds (the operator's, never the repository's).
 SETTLE_ENV = "RECONCILER_SETTLE_SECONDS"

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 from reconciler.apply.polling import polls
 from reconciler.errors import ReconcilerError
-from reconciler.load.typelock import DROPPED
 from reconciler.model import FieldChange, LiveUser, UserChange, UserOutcome, UserSpec
 from reconciler.plan.planner import unapplied
+from reconciler.plan.typelock import DROPPED
 from reconciler.providers.base import Provider
 
 

@@ -28,6 +28,8 @@ from typing import Any
 from reconciler.errors import UnwritableError
 from reconciler.escape import printable
 from reconciler.importing.yamlemit import MAX_KEY, block_lines, key_fits, scalar
+from reconciler.kinds.kind import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities
+from reconciler.kinds.values import normalise
 from reconciler.load import yamlload
 from reconciler.load.targetcheck import (
     EMAIL_RE,  # validation's own rule, not a copy
@@ -39,15 +41,6 @@ from reconciler.load.targetcheck import (
 from reconciler.load.yamlcore import NUL, SAFE_INTEGER
 from reconciler.mapping import NO_MAPPING, TargetMapping
 from reconciler.model import LiveUser, Membership, format_path
-from reconciler.providers.base import (
-    BOOLEAN,
-    INTEGER,
-    LIST,
-    NUMBER,
-    STRING,
-    Capabilities,
-    normalise,
-)
 
 _KIND_WORDS = {
     STRING: "text",

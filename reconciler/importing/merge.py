@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.kinds.kind import Capabilities
 from reconciler.mapping import NO_MAPPING, TargetMapping
 from reconciler.model import UserSpec, format_path
-from reconciler.providers.base import Capabilities
 
 #: The fields a whole value of which is compared (a list of events, companies, memberships),
 #: and the capability a target needs to receive it.

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import ValidationError
-from reconciler.load.config import display_path, load_config
+from reconciler.load.config import load_config
 from reconciler.load.declarations import load_declarations
 from reconciler.load.digest import inputs_digest
 from reconciler.load.sources import find_files
 from reconciler.load.workspace import Workspace, select_targets
 from reconciler.quoting import PATH_CHARS
+from reconciler.settings import display_path
 
 
 @dataclass(frozen=True, slots=True)

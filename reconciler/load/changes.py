@@ -14,9 +14,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.load.config import Config, TargetConfig
+from reconciler.load.config import Config
 from reconciler.load.declarations import Declarations
 from reconciler.model import UserSpec
+from reconciler.settings import TargetConfig
 
 #: What makes a target another destination: a change here plans the target in full.
 #: What makes a target another destination, or sends other values there (``mapping``).

@@ -17,9 +17,14 @@ from reconciler.errors import ConfigError, Problem, ValidationError
 from reconciler.load import configcheck, confine, envvars, schemas, yamlload
 from reconciler.mapping import NO_MAPPING, AttributeRule, TargetMapping
 from reconciler.model import JsonPath, Source, format_path
+from reconciler.settings import (
+    DEFAULT_PARALLELISM,
+    DEFAULT_SANDBOX_PATH,
+    TargetConfig,
+    display_path,
+)
 
 CONFIG_FILE = "reconciler.yaml"
-DEFAULT_PARALLELISM = 8
 DEFAULT_SENSITIVE = ("email",)
 #: Names the workflow marks sensitive, comma-separated, on top of DEFAULT_SENSITIVE and the
 #: file's ``sensitive:``. The environment belongs to the base branch's workflow, which a pull
@@ -27,7 +32,6 @@ DEFAULT_SENSITIVE = ("email",)
 #: file can be dropped by the very pull request whose plan would then print its values.
 SENSITIVE_ENV = "RECONCILER_SENSITIVE"
 DEFAULT_USERS = ("users/",)
-DEFAULT_SANDBOX_PATH = ".reconciler/sandbox.db"
 
 
 #: safety.max_changes when reconciler.yaml does not set it. A pull request rarely changes more
@@ -35,35 +39,6 @@ DEFAULT_SANDBOX_PATH = ".reconciler/sandbox.db"
 #: A reviewed bulk change (a first apply of a big target) says so: --max-changes N, or a
 #: higher safety.max_changes.
 DEFAULT_MAX_CHANGES = 500
-
-
-@dataclass(frozen=True, slots=True)
-class TargetConfig:
-    """One entry of ``targets:``. Holds the *name* of the key variable, never the key."""
-
-    name: str
-    provider: str
-    base_url: str | None = None
-    api_key_env: str | None = None
-    parallelism: int = DEFAULT_PARALLELISM
-    rate_limit: float | None = None
-    #: Sandbox only: SQLite file, already resolved against the config file's folder.
-    path: Path | None = None
-    source: Source | None = None
-    #: (field, text as written) of the fields that held ``${VAR}``: what messages quote.
-    written: tuple[tuple[str, str], ...] = ()
-    #: How declared attributes are sent here (``mapping:``); empty: as declared.
-    mapping: TargetMapping = NO_MAPPING
-
-    def shown(self, field_name: str) -> str:
-        """A field for messages: as written when it held ``${VAR}``, else its value."""
-        for name, text in self.written:
-            if name == field_name:
-                return text
-        value = getattr(self, field_name)
-        if field_name == "path" and value is not None:
-            return display_path(value)
-        return "" if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +61,6 @@ class Config:
     max_change_ratio: float | None = None
     #: Deleting undeclared users refuses beyond this count.
     max_deletes: int | None = None
-
-
-def display_path(path: Path) -> str:
-    """How a file is named in messages: relative to the current folder when it is below it."""
-    absolute = path.absolute()
-    try:
-        return absolute.relative_to(Path.cwd()).as_posix()
-    except ValueError:  # elsewhere: the full path is clearer than ../../..
-        return absolute.as_posix()
 
 
 def load_config(

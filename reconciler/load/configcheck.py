@@ -11,21 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from reconciler.errors import Problem
 from reconciler.load import confine, envvars, mappingcheck, yamlload
 from reconciler.model import JsonPath
 from reconciler.quoting import PATH_CHARS, excerpt
+from reconciler.urlpolicy import invisible, url_problem
 
 if TYPE_CHECKING:
-    from reconciler.load.config import Config, TargetConfig
-
-
-def _invisible(text: str) -> bool:
-    """Whether ``text`` holds a character reconciler.escape.printable would escape (the rule
-    of ``str.isprintable``: controls, separators, bidi and zero-width characters)."""
-    return not text.isprintable()
+    from reconciler.load.config import Config
+    from reconciler.settings import TargetConfig
 
 
 def check(
@@ -90,28 +85,11 @@ def sandbox_path_problem(config: Config, target: TargetConfig) -> str | None:
         return confine.written_path_refusal("/") or ""
     relative = path.relative_to(config.root).as_posix()
     refusal = confine.written_path_refusal(relative)
-    if refusal is None and _invisible(relative):
+    if refusal is None and invisible(relative):
         refusal = "holds a control or invisible character: name the file with visible characters"
     if refusal is None and not confine.is_inside(path, config.root):
         refusal = confine.outside_refusal()
     return refusal
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` is no usable base URL (None when it is): checked offline, so that a URL
-    that would only fail when connecting (a bad port, ``https://[x]``) is a located problem."""
-    if _invisible(url) or any(char.isspace() for char in url):
-        return "holds a space, line break or control character: remove it"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a port that is no number or too big
-    except ValueError:
-        return "is not a valid URL (check the host and port)"
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        return "must not contain credentials (keys come from api_key_env)"
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        return "is not a plain http(s) URL (like https://api.example.com)"
-    return None
 
 
 def _key_variable_problem(target: TargetConfig, key_owner: dict[str, str]) -> str | None:

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import Problem
+from reconciler.kinds import CAPABILITIES
+from reconciler.kinds.kind import Capabilities
+from reconciler.kinds.usertour import WORDS, value_type
+from reconciler.kinds.values import normalise, same_value
 from reconciler.load import yamlload
 from reconciler.load.config import Config
-from reconciler.load.typelock import WORDS, value_type
 from reconciler.model import JsonPath
-from reconciler.providers import CAPABILITIES, Capabilities
-from reconciler.providers.base import normalise, same_value
 from reconciler.quoting import excerpt
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from reconciler.errors import Problem, ValidationError
 from reconciler.load import mappingcheck, schemas, yamlload
-from reconciler.load.config import Config, display_path
+from reconciler.load.config import Config
 from reconciler.load.crosscheck import (
     CompanyValue,
     Entry,
@@ -42,6 +42,7 @@ from reconciler.load.sources import FileTree, Read, find_files, reader
 from reconciler.load.targetcheck import UserChecker
 from reconciler.load.yamlcore import gc_paused
 from reconciler.model import Company, Event, JsonPath, Membership, Source, UserSpec
+from reconciler.settings import display_path
 
 #: Below this many bytes in total, starting worker processes costs more than it saves.
 POOL_MIN_BYTES = 2_000_000

@@ -15,10 +15,10 @@ from pathlib import Path
 import yaml
 
 from reconciler.load import yamlload
-from reconciler.load.config import display_path
 from reconciler.load.declarations import Declarations
 from reconciler.load.sources import reader
 from reconciler.model import FieldPath, JsonPath
+from reconciler.settings import display_path
 
 #: (user id, field path) -> ``file:line``.
 Positions = dict[tuple[str, FieldPath], str]

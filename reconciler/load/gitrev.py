@@ -28,10 +28,11 @@ from typing import IO
 from reconciler.errors import ConfigError, ValidationError
 from reconciler.load import confine, yamlload
 from reconciler.load.changes import ChangeSet, compare
-from reconciler.load.config import Config, display_path, load_config
+from reconciler.load.config import Config, load_config
 from reconciler.load.declarations import Declarations, load_declarations
 from reconciler.load.sources import find_files
 from reconciler.model import UserSpec
+from reconciler.settings import display_path
 
 #: ls-tree modes of regular files; symlinks (120000) and submodules (160000) are not declarations.
 _FILE_MODES = frozenset({"100644", "100755"})

@@ -14,15 +14,16 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import Problem
+from reconciler.kinds import CAPABILITIES
 from reconciler.load.schemas import describe
 from reconciler.load.yamlload import format_path
 from reconciler.mapping import AttributeRule, TargetMapping
 from reconciler.model import JsonPath, UserSpec
-from reconciler.providers import CAPABILITIES
 from reconciler.quoting import excerpt
 
 if TYPE_CHECKING:
-    from reconciler.load.config import Config, TargetConfig
+    from reconciler.load.config import Config
+    from reconciler.settings import TargetConfig
 
 Issue = tuple[JsonPath, str]
 

@@ -17,9 +17,10 @@ from typing import Protocol
 
 from reconciler.errors import Problem
 from reconciler.load import confine, yamlload
-from reconciler.load.config import Config, display_path
+from reconciler.load.config import Config
 from reconciler.model import JsonPath
 from reconciler.quoting import PATH_CHARS, excerpt
+from reconciler.settings import display_path
 
 YAML_SUFFIXES = confine.YAML_SUFFIXES
 _GLOB_CHARS = frozenset("*?[")

@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.escape import escape_char
+from reconciler.kinds import CAPABILITIES
+from reconciler.kinds import KINDS as PROVIDERS
+from reconciler.kinds.kind import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities, ProviderKind
 from reconciler.load import mappingcheck
-from reconciler.load.config import Config, display_path
+from reconciler.load.config import Config
 from reconciler.load.schemas import describe
 from reconciler.load.wirecheck import rounded_numbers, rounding_warning, too_large
 from reconciler.mapping import NO_MAPPING, TargetMapping
 from reconciler.model import JsonPath
-from reconciler.providers import CAPABILITIES, Capabilities, ProviderKind
-from reconciler.providers import KINDS as PROVIDERS
-from reconciler.providers.base import BOOLEAN, INTEGER, LIST, NUMBER, STRING
 from reconciler.quoting import excerpt
+from reconciler.settings import display_path
 
 NULL = "null"
 KINDS: dict[type, str] = {

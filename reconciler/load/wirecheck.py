@@ -17,8 +17,9 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from reconciler.kinds.kind import ProviderKind
+from reconciler.kinds.values import kept_digits
 from reconciler.model import Company, Event, JsonPath, Membership, Upsert
-from reconciler.providers.base import ProviderKind, kept_digits
 
 
 def request_bytes(kind: ProviderKind, user: Mapping[str, Any]) -> int:

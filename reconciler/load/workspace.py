@@ -10,10 +10,11 @@ from pathlib import Path
 
 from reconciler.errors import ConfigError
 from reconciler.load.changes import ChangeSet
-from reconciler.load.config import Config, TargetConfig, load_config
+from reconciler.load.config import Config, load_config
 from reconciler.load.declarations import Declarations, load_declarations, targets_users
 from reconciler.load.digest import inputs_digest
 from reconciler.model import UserSpec
+from reconciler.settings import TargetConfig
 
 
 @dataclass(frozen=True, slots=True)

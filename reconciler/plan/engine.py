@@ -11,13 +11,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 
 from reconciler.errors import ConfigError, MissingKey
-from reconciler.load import typelock
-from reconciler.load.config import TargetConfig
+from reconciler.kinds import CAPABILITIES
 from reconciler.load.declarations import targets_users
 from reconciler.load.journal import InFlight
 from reconciler.load.workspace import Workspace, in_shard
 from reconciler.mapping import map_user
 from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
+from reconciler.plan import typelock
 from reconciler.plan.inflight import hold_pending
 from reconciler.plan.liveread import read_live
 from reconciler.plan.planner import (
@@ -26,8 +26,9 @@ from reconciler.plan.planner import (
 )
 from reconciler.plan.readstrategy import MIN_TO_LIST
 from reconciler.progress import Quiet, StepFactory
-from reconciler.providers import CAPABILITIES, open_provider
+from reconciler.providers import open_provider
 from reconciler.providers.base import Provider
+from reconciler.settings import TargetConfig
 
 
 def open_providers(

@@ -8,8 +8,8 @@ import hashlib
 import json
 from collections.abc import Callable
 
+from reconciler.kinds.kind import Capabilities
 from reconciler.model import Attributes, AttributeValue, FieldPath, LiveUser, UserSpec
-from reconciler.providers.base import Capabilities
 
 #: The values to leave out of the digest (compared at apply: plan/blind.py); None: none.
 LeftOut = Callable[[FieldPath], bool] | None

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
-from reconciler.load import typelock
+from reconciler.kinds.kind import Capabilities
+from reconciler.kinds.values import normalise, same_value
 from reconciler.load.declarations import targets_users
 from reconciler.model import (
     Attributes,
@@ -36,9 +37,9 @@ from reconciler.model import (
     Withheld,
     is_sensitive,
 )
+from reconciler.plan import typelock
 from reconciler.plan.blind import COMPARED_AT_APPLY, UNKNOWN, Unknown, changed_since_base
 from reconciler.plan.fingerprint import fingerprint
-from reconciler.providers.base import Capabilities, normalise, same_value
 
 
 @dataclass(slots=True)

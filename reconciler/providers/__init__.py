@@ -1,8 +1,8 @@
-"""Target kinds and what each can hold. Providers are imported lazily: validate needs none.
+"""The providers: the only code that speaks to a target. Imported lazily: validate needs none.
 
-Each vendor declares its facts once, as a ``ProviderKind`` in its ``*_kind.py`` module (no
-HTTP stack there); its provider class (``sprig.py``, ``usertour.py``, ``sandbox.py``) names
-that value and is imported only when a target of that kind is opened.
+What each kind of target holds is on the floor (reconciler/kinds/); each kind names its
+provider class (``sprig.py``, ``usertour.py``, ``sandbox.py``), imported only when a target of
+that kind is opened.
 """
 
 from __future__ import annotations
@@ -12,24 +12,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from reconciler.errors import TargetError
-from reconciler.providers.base import Capabilities, Provider, ProviderKind
-from reconciler.providers.sandbox_kind import SANDBOX
-from reconciler.providers.sprig_kind import SPRIG
-from reconciler.providers.usertour_kind import USERTOUR
+from reconciler.kinds import KINDS
+from reconciler.kinds.kind import ProviderKind
+from reconciler.providers.base import Provider
 
 if TYPE_CHECKING:
-    from reconciler.load.config import TargetConfig
-
-#: Every kind by the name reconciler.yaml writes (``provider: sprig``).
-KINDS: Mapping[str, ProviderKind] = {kind.name: kind for kind in (SANDBOX, SPRIG, USERTOUR)}
-
-PROVIDER_KINDS = tuple(sorted(KINDS))
-
-#: What each kind can hold (a view of ``KINDS``), known offline, so validate can check
-#: declarations against every configured target without a key.
-CAPABILITIES: Mapping[str, Capabilities] = {
-    name: kind.capabilities for name, kind in sorted(KINDS.items())
-}
+    from reconciler.settings import TargetConfig
 
 
 def provider_class(kind: ProviderKind) -> type[Provider]:
@@ -51,13 +39,4 @@ def open_provider(target: TargetConfig, environ: Mapping[str, str]) -> Provider:
     return provider_class(kind).from_config(target, environ)
 
 
-__all__ = [
-    "CAPABILITIES",
-    "KINDS",
-    "PROVIDER_KINDS",
-    "Capabilities",
-    "Provider",
-    "ProviderKind",
-    "open_provider",
-    "provider_class",
-]
+__all__ = ["Provider", "open_provider", "provider_class"]

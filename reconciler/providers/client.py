@@ -21,7 +21,6 @@ import httpx
 from reconciler import __version__
 from reconciler.errors import LostAnswer, NotSent, TargetError
 from reconciler.escape import printable
-from reconciler.load.config import TargetConfig
 from reconciler.providers.answers import ACCEPT_ENCODING, Answer, Limits, cut, decode_body
 from reconciler.providers.deadline import Deadline, bound_client
 from reconciler.providers.failures import (
@@ -32,10 +31,11 @@ from reconciler.providers.failures import (
     status_failure,
 )
 from reconciler.providers.http import is_loopback
-from reconciler.providers.retry import Attempts, RetryPolicy
 from reconciler.providers.throttle import AdaptiveLimit, TokenBucket
 from reconciler.providers.transports import transport_for
 from reconciler.quoting import PATH_CHARS, excerpt
+from reconciler.retry import Attempts, RetryPolicy
+from reconciler.settings import TargetConfig
 
 TIMEOUT = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT)
 #: Answers that say "try again": throttled, or the vendor (or a proxy before it) failed.

@@ -22,7 +22,7 @@ import httpx
 from reconciler.errors import TargetError
 from reconciler.providers.answers import Answer, Unreadable
 from reconciler.providers.deadline import Deadline
-from reconciler.providers.retry import parse_retry_after
+from reconciler.retry import parse_retry_after
 
 log = logging.getLogger("reconciler.http")
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import quote, urlsplit
 
 from reconciler.errors import ConfigError, MissingKey
-from reconciler.load.config import TargetConfig
-from reconciler.load.configcheck import url_problem
 from reconciler.quoting import PATH_CHARS, excerpt
+from reconciler.settings import TargetConfig
+from reconciler.urlpolicy import url_problem
 
 ALLOWED_HOSTS_ENV = "RECONCILER_ALLOWED_HOSTS"
 #: ``provider:NAME,...``: variables the operator allows as a provider's key on top of the

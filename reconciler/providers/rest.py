@@ -1,7 +1,7 @@
 """The shape both HTTP vendors share: GET one user (the vendor's 404 = absent), POST one upsert.
 
 A vendor module says only what differs: its auth scheme, hosts and error wording; its kind
-(``*_kind.py``) holds its paths and wire format, which this class sends as they are.
+(reconciler/kinds/) holds its paths and wire format, which this class sends as they are.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Any, ClassVar, TypeVar
 from reconciler.concurrency import fan_out
 from reconciler.errors import TargetError
 from reconciler.escape import printable
-from reconciler.load.config import TargetConfig
 from reconciler.model import LiveUser, Upsert
 from reconciler.providers.answers import Answer, Limits, Unreadable
 from reconciler.providers.base import Provider
 from reconciler.providers.client import ApiClient
 from reconciler.providers.http import check_destination, read_api_key, user_path
-from reconciler.providers.retry import Attempts, RetryPolicy
+from reconciler.retry import Attempts, RetryPolicy
+from reconciler.settings import TargetConfig
 
 H = TypeVar("H", bound="HttpProvider")
 

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError, TargetError
+from reconciler.kinds.sandbox import SANDBOX
 from reconciler.model import ListedPage, LiveUser, Upsert
 from reconciler.providers.base import Provider
-from reconciler.providers.retry import Attempts
-from reconciler.providers.sandbox_kind import SANDBOX
 from reconciler.quoting import PATH_CHARS, excerpt
+from reconciler.retry import Attempts
 from reconciler.sandbox.store import StoredUser, StoreError, UserStore
 
 if TYPE_CHECKING:
-    from reconciler.load.config import TargetConfig
+    from reconciler.settings import TargetConfig
 
 #: The store namespace of sandbox targets; the emulator uses other namespaces in the same schema.
 NAMESPACE = "sandbox"

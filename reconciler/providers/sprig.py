@@ -3,14 +3,14 @@
 Vendor facts relied on (apis/sprig.md): ``Authorization: API-Key <key>``; upserts answer 202
 ``Accepted`` and are applied asynchronously (a GET right after may 404 or show the old state);
 errors come as ``{"error": "..."}`` or plain text. What Sprig holds and its wire format are its
-kind's (``sprig_kind.py``, known offline).
+kind's (``reconciler/kinds/sprig.py``, known offline).
 """
 
 from __future__ import annotations
 
 from reconciler.errors import LostAnswer, NotSent, TargetError
+from reconciler.kinds import sprig as sprig_kind
 from reconciler.model import LiveUser, Upsert
-from reconciler.providers import sprig_kind
 from reconciler.providers.answers import Answer
 from reconciler.providers.rest import HttpProvider
 

@@ -6,7 +6,7 @@ Vendor facts relied on (apis/usertour.md): ``Authorization: Bearer``; errors in 
 (``null``); values of another type than an attribute's first are silently dropped (the plan
 predicts it, typelock.py; the applier notices it by comparing the answer); only ``404 E1001``
 is a missing user, and ``.``/``..`` ids must be sent encoded. What Usertour holds and its wire
-format are its kind's (``usertour_kind.py``, known offline).
+format are its kind's (``reconciler/kinds/usertour.py``, known offline).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from reconciler.errors import ListingBroken, TargetError
+from reconciler.kinds import usertour as usertour_kind
+from reconciler.kinds.usertour import PAGE_SIZE
 from reconciler.model import ListedPage, LiveUser, Upsert
-from reconciler.providers import usertour_kind
 from reconciler.providers.answers import Answer, Unreadable
 from reconciler.providers.http import user_path
 from reconciler.providers.rest import HttpProvider
-from reconciler.providers.usertour_kind import PAGE_SIZE
 from reconciler.quoting import excerpt
 
 #: Every attribute's data type and scope (the environment's type locks), paged like users.

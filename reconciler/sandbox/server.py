@@ -27,7 +27,6 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from reconciler.errors import EmulatorError
-from reconciler.load.config import DEFAULT_SANDBOX_PATH
 from reconciler.sandbox.app import EmulatorApp, RecordedRequest
 from reconciler.sandbox.options import (
     DEFAULT_SPRIG_KEY,
@@ -39,6 +38,7 @@ from reconciler.sandbox.options import (
 )
 from reconciler.sandbox.store import UserStore
 from reconciler.sandbox.wire import Request, Response, text_response
+from reconciler.settings import DEFAULT_SANDBOX_PATH
 
 __all__ = [
     "DEFAULT_DB_PATH",

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from reconciler.errors import ConfigError
-from reconciler.load.config import display_path
+from reconciler.settings import display_path
 
 
 def write_private(path: Path, text: str) -> None:

@@ -22,12 +22,13 @@ from reconciler.escape import printable
 from reconciler.importing.importer import ImportOptions, LeftOut, declare_users, render_import
 from reconciler.importing.merge import EntryEdit, Existing, Finding, Merge, Targets, merge_users
 from reconciler.importing.yamledit import edit_file
+from reconciler.kinds import CAPABILITIES
 from reconciler.load import yamlload
-from reconciler.load.config import Config, TargetConfig, display_path
+from reconciler.load.config import Config
 from reconciler.load.declarations import Declarations, check_file, load_declarations
 from reconciler.load.sources import find_files
 from reconciler.model import LiveUser
-from reconciler.providers import CAPABILITIES
+from reconciler.settings import TargetConfig, display_path
 from reconciler.usecases.files import write_atomically
 
 #: Users named in one grouped line before "and N more".

@@ -25,13 +25,16 @@ from reconciler.errors import (
 )
 from reconciler.escape import printable
 from reconciler.importing.importer import ImportOptions, ImportResult, LeftOut, render_import
-from reconciler.load.config import Config, TargetConfig, display_path, load_config
+from reconciler.kinds import CAPABILITIES
+from reconciler.kinds.kind import Capabilities
+from reconciler.load.config import Config, load_config
 from reconciler.load.declarations import check_file, load_declarations
 from reconciler.load.sources import find_files
 from reconciler.load.workspace import select_targets
 from reconciler.model import LiveUser
 from reconciler.plan.liveread import read_live
-from reconciler.providers import CAPABILITIES, Capabilities, open_provider
+from reconciler.providers import open_provider
+from reconciler.settings import TargetConfig, display_path
 from reconciler.usecases import import_merge
 from reconciler.usecases.files import write_atomically
 from reconciler.usecases.requests import ImportRequest

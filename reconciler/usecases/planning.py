@@ -13,7 +13,6 @@ from pathlib import Path
 
 from reconciler.apply.records import Records, read_records
 from reconciler.errors import RefusedError
-from reconciler.load.config import display_path
 from reconciler.load.workspace import Workspace, load_workspace
 from reconciler.model import Plan
 from reconciler.plan.engine import check_prunable, make_plan, open_providers
@@ -21,6 +20,7 @@ from reconciler.plan.planfile import read_saved_plan
 from reconciler.plan.replan import compare
 from reconciler.providers.base import Provider
 from reconciler.render.view import PlanView
+from reconciler.settings import display_path
 from reconciler.usecases.present import present_plan
 from reconciler.usecases.requests import Overrides, PlanRequest, Scope
 from reconciler.usecases.runtime import Runtime

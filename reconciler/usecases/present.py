@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from reconciler.kinds import KINDS
 from reconciler.load.declared import declared_at
 from reconciler.model import Plan
 from reconciler.plan.guards import Limits, limits_of, refusals
 from reconciler.plan.mask import mask_plan
 from reconciler.plan.planfile import plan_checksum
-from reconciler.providers import KINDS
 from reconciler.render.rollup import is_masked
 from reconciler.render.view import PlanView, Requests
 

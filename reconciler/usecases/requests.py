@@ -12,8 +12,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.load.config import Config, TargetConfig
+from reconciler.load.config import Config
 from reconciler.plan.guards import Limits, limits_of
+from reconciler.settings import TargetConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from reconciler.providers.base import kept_digits
+from reconciler.kinds.usertour import MAX_REQUEST_BYTES, NUMBER_DIGITS, USERTOUR
+from reconciler.kinds.values import kept_digits
 from reconciler.providers.usertour import WALK_SIZES
-from reconciler.providers.usertour_kind import MAX_REQUEST_BYTES, NUMBER_DIGITS, USERTOUR
 from reconciler.sandbox.usertour_definitions import BUILT_IN
 from reconciler.sandbox.usertour_ties import tied_page
 from reconciler.sandbox.usertour_values import js_value

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import yaml
 
-from reconciler.load.config import TargetConfig
 from reconciler.plan.liveread import read_live
 from reconciler.providers import open_provider
 from reconciler.sandbox.store import UserStore
 from reconciler.sandbox.usertour_api import NAMESPACE
+from reconciler.settings import TargetConfig
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS

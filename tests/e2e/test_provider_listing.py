@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import TargetError
-from reconciler.load.config import TargetConfig
 from reconciler.providers import open_provider
+from reconciler.settings import TargetConfig
 from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS, seed
 

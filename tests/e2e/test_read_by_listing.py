@@ -17,7 +17,6 @@ import pytest
 import yaml
 
 from reconciler.errors import ListingBroken
-from reconciler.load.config import TargetConfig
 from reconciler.load.workspace import load_workspace
 from reconciler.model import Company, Membership, Upsert
 from reconciler.plan.engine import make_plan, open_providers
@@ -29,6 +28,7 @@ from reconciler.providers.base import Provider
 from reconciler.sandbox.server import RunningEmulator
 from reconciler.sandbox.store import UserStore
 from reconciler.sandbox.usertour_api import NAMESPACE
+from reconciler.settings import TargetConfig
 from tests.e2e.conftest import Run
 from tests.e2e.emulator import StartEmulator
 from tests.e2e.http_repo import KEYS, write_repo

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from reconciler.escape import json_text
+from reconciler.kinds import CAPABILITIES
 from reconciler.load.workspace import Workspace, load_workspace
 from reconciler.model import (
     ApplyReport,
@@ -29,7 +30,6 @@ from reconciler.model import (
 from reconciler.plan.mask import mask_report
 from reconciler.plan.message import decode, mask_vendor_text, skeleton
 from reconciler.plan.planner import plan_target
-from reconciler.providers import CAPABILITIES
 from reconciler.render.documents import report_document
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import PlanView, render_plan, report_lines, saved_plan_json, styled

@@ -5,16 +5,17 @@ own; a string matching ``YYYY-MM-DDTHH:MM:SS(.mmm)?Z`` that names a real instant
 any other string is a String; an object is "Nil" (only objects may follow it). The first value
 seen for a name (per level: users, companies, memberships) fixes its type for the whole
 environment, and later values of another type are silently dropped while the upsert still
-succeeds (apis/usertour.md). Knowing that beforehand
-lets validate warn and plan say what the server would do; pure, no I/O.
+succeeds (apis/usertour.md). Knowing that beforehand lets plan say what the server would do
+(and apply say why a value did not stick); pure, no I/O. How the server types one value
+(``value_type``) is a fact of the vendor, in kinds/usertour.py, which validate uses too.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from datetime import datetime
 
+from reconciler.kinds.kind import STRING
+from reconciler.kinds.usertour import WORDS, value_type
 from reconciler.model import (
     Attributes,
     AttributeValue,
@@ -25,43 +26,8 @@ from reconciler.model import (
     format_path,
 )
 
-NUMBER, BOOLEAN, LIST, DATETIME, STRING = "number", "boolean", "list", "datetime", "string"
-#: An object value (the server's "Nil" type: stored as sent, only objects may follow it).
-OBJECT = "object"
-#: A type in the words of a message: "seats is a number in this environment".
-WORDS = {
-    NUMBER: "a number",
-    BOOLEAN: "true/false",
-    LIST: "a list",
-    DATETIME: "a date-time",
-    STRING: "text",
-    OBJECT: "an object",
-}
-_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{3})?Z\Z")
 #: (level, attribute name): a name is locked separately for users, companies and memberships.
 Slot = tuple[str, str]
-
-
-def value_type(value: AttributeValue) -> str | None:
-    """The type Usertour gives ``value``; None for null (a removal has no type)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return BOOLEAN
-    if isinstance(value, (int, float)):
-        return NUMBER
-    if isinstance(value, list):
-        return LIST
-    if isinstance(value, dict):
-        return OBJECT
-    if isinstance(value, str) and (match := _DATETIME.match(value)):
-        try:
-            year, month, day, hour, minute, second = (int(part) for part in match.groups())
-            datetime(year, month, day, hour, minute, second)
-        except ValueError:
-            return STRING  # 2024-02-30T..., 24:00 or 60 seconds: not an instant, a String
-        return DATETIME
-    return STRING
 
 
 def live_slots(user: LiveUser) -> Iterator[tuple[str, Attributes]]:

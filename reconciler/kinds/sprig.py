@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.kinds.kind import BOOLEAN, INTEGER, STRING, Capabilities, ProviderKind
 from reconciler.model import EventStats, LiveUser, Upsert
-from reconciler.providers.base import BOOLEAN, INTEGER, STRING, Capabilities, ProviderKind
 
 #: GET ``{USERS_PATH}/{id}`` reads a user, POST ``{USERS_PATH}`` upserts one.
 USERS_PATH = "/v2/users"

@@ -10,19 +10,13 @@ and later values of another type are silently dropped; new users and companies g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from reconciler.model import Company, LiveUser, Membership, Upsert
-from reconciler.providers.base import (
-    BOOLEAN,
-    INTEGER,
-    LIST,
-    NUMBER,
-    STRING,
-    Capabilities,
-    ProviderKind,
-)
+from reconciler.kinds.kind import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities, ProviderKind
+from reconciler.model import AttributeValue, Company, LiveUser, Membership, Upsert
 
 #: GET ``{USERS_PATH}/{id}`` reads a user, POST ``{USERS_PATH}`` upserts one, GET lists them.
 USERS_PATH = "/v1/users"
@@ -40,6 +34,44 @@ _EMAIL = "email"
 #: Definition scopes -> the levels typelock.py locks separately.
 _LEVELS = {"user": "user", "company": "company", "companyMembership": "membership"}
 _DATA_TYPES = frozenset({"number", "string", "boolean", "list", "datetime"})
+
+
+#: The types the server gives values besides the capabilities' names (``value_type``).
+DATETIME = "datetime"
+#: An object value (the server's "Nil" type: stored as sent, only objects may follow it).
+OBJECT = "object"
+#: A type in the words of a message: "seats is a number in this environment".
+WORDS = {
+    NUMBER: "a number",
+    BOOLEAN: "true/false",
+    LIST: "a list",
+    DATETIME: "a date-time",
+    STRING: "text",
+    OBJECT: "an object",
+}
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{3})?Z\Z")
+
+
+def value_type(value: AttributeValue) -> str | None:
+    """The type Usertour gives ``value``; None for null (a removal has no type)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, (int, float)):
+        return NUMBER
+    if isinstance(value, list):
+        return LIST
+    if isinstance(value, dict):
+        return OBJECT
+    if isinstance(value, str) and (match := _DATETIME.match(value)):
+        try:
+            year, month, day, hour, minute, second = (int(part) for part in match.groups())
+            datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            return STRING  # 2024-02-30T..., 24:00 or 60 seconds: not an instant, a String
+        return DATETIME
+    return STRING
 
 
 def _company(raw: Mapping[str, Any]) -> Company:
@@ -82,7 +114,7 @@ def definition_types(definitions: Iterable[tuple[str, str, str]]) -> dict[tuple[
     """The environment's type locks by (level, name), from its attribute definitions:
     (scope, codeName, dataType) as ``GET /v1/attribute-definitions`` gives them (scope
     ``user``, ``company``, ``companyMembership``; dataType ``number``, ``string``,
-    ``boolean``, ``list``, ``datetime``: typelock.py's names). Event attributes and the
+    ``boolean``, ``list``, ``datetime``: ``value_type``'s names). Event attributes and the
     server's random types are left out."""
     return {
         (_LEVELS[scope], name): kind

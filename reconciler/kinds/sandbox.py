@@ -5,16 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.kinds.kind import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities, ProviderKind
 from reconciler.model import Upsert, upsert_to_json
-from reconciler.providers.base import (
-    BOOLEAN,
-    INTEGER,
-    LIST,
-    NUMBER,
-    STRING,
-    Capabilities,
-    ProviderKind,
-)
 
 
 def describe_request(upsert: Upsert) -> dict[str, Any]:

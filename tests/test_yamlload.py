@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import Problem
-from reconciler.load.yamlload import Document, format_path, load_file, locate, parse_mapping
+from reconciler.load.yamlload import Document, format_json_path, load_file, locate, parse_mapping
 
 
 def load(text: str) -> Document:
@@ -260,11 +260,11 @@ def test_locate_follows_merge_keys(tmp_path: Path) -> None:
     assert locate(path, ("user", "seats")) == (5, 3)
 
 
-def test_format_path() -> None:
-    assert format_path(("users", 3, "attributes", "plan")) == "users[3].attributes.plan"
-    assert format_path(("users", 0, "attributes", "!email")) == 'users[0].attributes["!email"]'
-    assert format_path(("targets", "prod", "parallelism")) == "targets.prod.parallelism"
-    assert format_path(()) == ""
+def test_format_json_path() -> None:
+    assert format_json_path(("users", 3, "attributes", "plan")) == "users[3].attributes.plan"
+    assert format_json_path(("users", 0, "attributes", "!email")) == 'users[0].attributes["!email"]'
+    assert format_json_path(("targets", "prod", "parallelism")) == "targets.prod.parallelism"
+    assert format_json_path(()) == ""
 
 
 def test_unreadable_file_is_a_problem(tmp_path: Path) -> None:

@@ -127,7 +127,7 @@ def _schema_problems(
     return expansion.problems + [
         _located(file, locator, issue)
         for issue in issues
-        if yamlload.format_path(issue.path) not in refused  # already said why it is empty
+        if yamlload.format_json_path(issue.path) not in refused  # already said why it is empty
     ]
 
 
@@ -190,7 +190,7 @@ def _config_file(path: Path) -> Path:
 
 def _located(file: str, locator: yamlload.Locator, issue: schemas.SchemaIssue) -> Problem:
     line, column = locator.locate(issue.path)
-    return Problem(file, line, column, yamlload.format_path(issue.path), issue.message)
+    return Problem(file, line, column, yamlload.format_json_path(issue.path), issue.message)
 
 
 def _build(

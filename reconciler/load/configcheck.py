@@ -37,7 +37,7 @@ def check(
     problems = []
     for path, message in found:
         line, column = locator.locate(path)
-        problems.append(Problem(file, line, column, yamlload.format_path(path), message))
+        problems.append(Problem(file, line, column, yamlload.format_json_path(path), message))
     keys = {t.api_key_env: t.name for t in config.targets.values() if t.api_key_env}
     for ref in references:
         if ref.name in keys:
@@ -45,7 +45,7 @@ def check(
                 f"${{{ref.name}}} is the API key variable of target {keys[ref.name]}: "
                 "reconciler.yaml never expands a key"
             )
-            field = yamlload.format_path(ref.path)
+            field = yamlload.format_json_path(ref.path)
             problems.append(Problem(file, ref.line, ref.column, field, message))
     return problems
 

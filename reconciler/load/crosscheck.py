@@ -164,11 +164,12 @@ def company_problems(
     """One problem per conflict, at the later value, naming where the first one is written."""
     problems = []
     for later, first in found:
-        first_at = f"{positions.shown(first.file, first.path)} ({yamlload.format_path(first.path)})"
+        where = yamlload.format_json_path(first.path)
+        first_at = f"{positions.shown(first.file, first.path)} ({where})"
         line, column = positions(later.file, later.path)
         message = conflict_message(later, first_at)
         problems.append(
-            Problem(later.file, line, column, yamlload.format_path(later.path), message)
+            Problem(later.file, line, column, yamlload.format_json_path(later.path), message)
         )
     return problems
 
@@ -243,6 +244,6 @@ def type_warnings(
             "values of another type: declare one type"
         )
         line, column = positions(value.file, value.path)
-        field = yamlload.format_path(value.path)
+        field = yamlload.format_json_path(value.path)
         warnings.append(Problem(value.file, line, column, field, message))
     return warnings

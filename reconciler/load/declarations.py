@@ -297,7 +297,7 @@ def merge_defaults(defaults: dict[str, Any], user: dict[str, Any]) -> dict[str, 
 
 def _located(file: str, locator: yamlload.Locator, path: JsonPath, message: str) -> Problem:
     line, column = locator.locate(path)
-    return Problem(file, line, column, yamlload.format_path(path), message)
+    return Problem(file, line, column, yamlload.format_json_path(path), message)
 
 
 def _user_spec(user: dict[str, Any], file: str, index: int) -> UserSpec:

@@ -132,7 +132,7 @@ def _expand_node(
         node.value = _expand(node.value, environ, names, errors)
     if node.style == "" and node.tag in (yamlcore.STR, yamlcore.NULL):
         node.tag = yamlcore.resolve_plain(node.value)
-    field_name = yamlload.format_path(path)
+    field_name = yamlload.format_json_path(path)
     into.problems.extend(Problem(file, line, column, field_name, error) for error in errors)
     into.references.extend(Reference(name, path, line, column) for name in names)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.errors import Problem
 from reconciler.kinds import CAPABILITIES
 from reconciler.load.schemas import describe
-from reconciler.load.yamlload import format_path
+from reconciler.load.yamlload import format_json_path
 from reconciler.mapping import AttributeRule, TargetMapping
 from reconciler.model import JsonPath, UserSpec
 from reconciler.quoting import excerpt
@@ -151,6 +151,6 @@ def unknown_attributes(
                 f"no user sent to target {target.name} declares the attribute "
                 f"{excerpt(rule.name)} ({hint})"
             )
-            field = format_path(("targets", target.name, "mapping", rule.name))
+            field = format_json_path(("targets", target.name, "mapping", rule.name))
             problems.append(Problem(config_file, rule.line, rule.column, field, message))
     return problems

@@ -229,4 +229,4 @@ def _source_problem(
         line, column = yamlload.locate(read(config.path), json_path)
     except OSError:
         line, column = 1, 1
-    return Problem(file, line, column, yamlload.format_path(json_path), message)
+    return Problem(file, line, column, yamlload.format_json_path(json_path), message)

@@ -180,7 +180,7 @@ def _text_problems(root: Node, data: bytes | str, file: str) -> list[Problem]:
     return [_problem_at(file, node.start_mark, message, path)]
 
 
-def format_path(path: JsonPath) -> str:
+def format_json_path(path: JsonPath) -> str:
     """``("users", 3, "attributes", "plan")`` -> ``users[3].attributes.plan``; odd keys quoted."""
     text = ""
     for part in path:
@@ -202,7 +202,7 @@ def _quoted_key(key: str) -> str:
 
 def _problem_at(file: str, mark: Any, message: str, path: JsonPath | None = None) -> Problem:
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    return Problem(file, line, column, format_path(path) if path else "", message)
+    return Problem(file, line, column, format_json_path(path) if path else "", message)
 
 
 def _syntax_problem(file: str, data: bytes | str, error: MarkedYAMLError) -> Problem:

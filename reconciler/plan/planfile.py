@@ -86,7 +86,7 @@ class SavedPlan:
 def read_saved_plan(path: Path) -> SavedPlan:
     """Parse and schema-check a plan file (its content is still only a claim: see replan.py)."""
     from reconciler.load.schemas import check
-    from reconciler.load.yamlload import format_path
+    from reconciler.load.yamlload import format_json_path
 
     try:
         data = path.read_bytes()
@@ -109,6 +109,6 @@ def read_saved_plan(path: Path) -> SavedPlan:
     issues = check("plan", document)
     if issues:
         first = issues[0]
-        where = f"{format_path(first.path)}: " if first.path else ""
+        where = f"{format_json_path(first.path)}: " if first.path else ""
         raise ConfigError(f"{path} is not a reconciler plan file: {where}{first.message}")
     return SavedPlan(document)

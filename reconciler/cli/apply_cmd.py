@@ -8,10 +8,10 @@ from typing import Any
 import click
 
 from reconciler.cli import console
+from reconciler.cli.arguments import ApplyArgs, apply_request
 from reconciler.cli.exits import apply_exit_code, exit_with
 from reconciler.cli.interrupts import Interrupts, interruptible
 from reconciler.cli.options import plan_options, prune_guard_options
-from reconciler.cli.requests import ApplyArgs, apply_request
 from reconciler.cli.support import (
     apply_markdown,
     checksum_option,

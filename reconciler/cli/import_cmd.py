@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 import click
 
 from reconciler.cli import console
+from reconciler.cli.arguments import ImportArgs, import_request
 from reconciler.cli.options import common_options, parallelism_option
-from reconciler.cli.requests import ImportArgs, import_request
 from reconciler.load.config import load_config
 from reconciler.usecases.importing import import_users
 

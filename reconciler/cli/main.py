@@ -34,7 +34,7 @@ COMMANDS = {
         "Read the live users and show what apply would change. Sends only GET requests.",
     ),
     "sandbox": Lazy(
-        "reconciler.cli.sandbox:sandbox",
+        "reconciler.cli.sandbox_cmd:sandbox",
         "The local sandbox: an HTTP emulator of the Sprig and Usertour APIs.",
     ),
     "schema": Lazy(

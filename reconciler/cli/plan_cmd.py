@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from reconciler.cli import console
+from reconciler.cli.arguments import PlanArgs, plan_request
 from reconciler.cli.exits import EXIT_CHANGES, exit_with
 from reconciler.cli.options import plan_options
-from reconciler.cli.requests import PlanArgs, plan_request
 from reconciler.cli.support import full_plan_pointer, step_summary
 from reconciler.render.markdown import STEP_SUMMARY_LIMIT
 from reconciler.render.output import render_plan, saved_plan_json

@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from reconciler.cli import console
+from reconciler.cli.arguments import ValidateArgs, validate_request
 from reconciler.cli.exits import EXIT_ERROR
 from reconciler.cli.options import common_options
-from reconciler.cli.requests import ValidateArgs, validate_request
 from reconciler.errors import ValidationError
 from reconciler.escape import printable
 from reconciler.usecases import validating

@@ -1,7 +1,7 @@
 """What a use case is asked to do: one frozen value per use case, plus the two parts plan and
 apply share (which users, and this run's overrides of reconciler.yaml).
 
-The CLI builds them from its flags (cli/requests.py); a program builds them directly. Pure: no
+The CLI builds them from its flags (cli/arguments.py); a program builds them directly. Pure: no
 disk, no network.
 """
 

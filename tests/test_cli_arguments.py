@@ -1,4 +1,4 @@
-"""Flags become one frozen value per command (cli/requests.py), holding the use case's request
+"""Flags become one frozen value per command (cli/arguments.py), holding the use case's request
 (usecases/requests.py): what each flag sets, which combinations are usage errors, and that the
 overrides of reconciler.yaml resolve in one place.
 
@@ -18,8 +18,7 @@ import click
 import pytest
 
 from reconciler.cli.apply_cmd import DEFAULT_WAIT
-from reconciler.cli.main import cli, main
-from reconciler.cli.requests import (
+from reconciler.cli.arguments import (
     ApplyArgs,
     ApplyRequest,
     ImportRequest,
@@ -35,6 +34,7 @@ from reconciler.cli.requests import (
     plan_request,
     validate_request,
 )
+from reconciler.cli.main import cli, main
 from reconciler.load.config import Config
 from reconciler.plan.guards import Limits
 from reconciler.render.markdown import COMMENT_LIMIT

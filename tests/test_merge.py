@@ -46,7 +46,7 @@ def test_what_another_target_would_receive_is_left_undeclared() -> None:
     live = {"id": "u1", "attributes": {"step": 2}, "companies": [{"id": "acme"}]}
     merge = merge_users([live], _existing(spec), _targets("onboarding"))
     assert merge.edits[0].fields == {} and merge.edits[0].attributes == {}
-    assert [(f.field, f.kind) for f in merge.findings] == [
+    assert [(f.field, f.outcome) for f in merge.findings] == [
         ("attributes.step", "undeclared"),
         ("companies", "undeclared"),  # the sandbox holds companies too
     ]
@@ -84,7 +84,7 @@ def test_differences_are_decisions_never_choices() -> None:
         "companies": [{"id": "acme", "attributes": {"name": "Acme"}}],
     }
     merge = merge_users([live], _existing(spec), _targets("onboarding"))
-    assert [(f.field, f.kind, f.line) for f in merge.findings] == [
+    assert [(f.field, f.outcome, f.line) for f in merge.findings] == [
         ("attributes.seats", "decide", 3),
         ("email", "decide", 3),
     ]

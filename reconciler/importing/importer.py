@@ -33,7 +33,7 @@ from reconciler.kinds.values import normalise
 from reconciler.load import yamlload
 from reconciler.load.targetcheck import (
     EMAIL_RE,  # validation's own rule, not a copy
-    KINDS,
+    TYPE_NAMES,
     holds,
     timestamp_problem,
     unprintable,
@@ -42,7 +42,7 @@ from reconciler.load.yamlcore import NUL, SAFE_INTEGER
 from reconciler.mapping import NO_MAPPING, TargetMapping
 from reconciler.model import LiveUser, Membership, format_path
 
-_KIND_WORDS = {
+_TYPE_WORDS = {
     STRING: "text",
     INTEGER: "an integer",
     NUMBER: "a decimal number",
@@ -296,21 +296,21 @@ def _value_problem(name: str, value: Any, caps: Capabilities) -> str | None:
         return f"a name longer than YAML allows for a key ({MAX_KEY} characters)"
     if value is None:
         return "null, which declared would remove the attribute"
-    kind = KINDS.get(value.__class__)
-    if kind is None:
+    type_name = TYPE_NAMES.get(value.__class__)
+    if type_name is None:
         return "an object, which declarations cannot hold"
-    if not holds(caps, kind):
-        return f"{_KIND_WORDS[kind]}, which declarations for this target cannot hold"
-    if kind == NUMBER and not math.isfinite(value):
+    if not holds(caps, type_name):
+        return f"{_TYPE_WORDS[type_name]}, which declarations for this target cannot hold"
+    if type_name == NUMBER and not math.isfinite(value):
         return "not a finite number"
-    if kind == INTEGER and abs(value) > SAFE_INTEGER:
+    if type_name == INTEGER and abs(value) > SAFE_INTEGER:
         return "an integer beyond ±2^53, which JavaScript servers round (declare it quoted)"
-    if kind == LIST:
+    if type_name == LIST:
         if not all(isinstance(item, str) for item in value):
             return "a list of more than text, which declarations cannot hold"
         problems = [p for p in map(_text_problem, value) if p]
         return f"a list holding {problems[0]}" if problems else None
-    return _text_problem(value) if kind == STRING else None
+    return _text_problem(value) if type_name == STRING else None
 
 
 def _text_problem(text: str) -> str | None:

@@ -89,7 +89,7 @@ class Finding:
     user_id: str
     field: str
     #: ``decide``: a person must choose; ``undeclared``: left out, said how to declare it.
-    kind: str
+    outcome: str
     reason: str
     file: str | None = None
     line: int | None = None
@@ -105,7 +105,7 @@ class Merge:
 
     @property
     def decisions(self) -> list[Finding]:
-        return [finding for finding in self.findings if finding.kind == "decide"]
+        return [finding for finding in self.findings if finding.outcome == "decide"]
 
 
 def merge_users(
@@ -133,8 +133,8 @@ def _merge_user(
     others = [name for name in before if name != target]
     edit = EntryEdit(found.file, found.index, spec.id)
 
-    def note(path: str, kind: str, reason: str) -> None:
-        findings.append(Finding(spec.id, path, kind, reason, found.file, found.line))
+    def note(path: str, outcome: str, reason: str) -> None:
+        findings.append(Finding(spec.id, path, outcome, reason, found.file, found.line))
 
     live_attributes = fields.get("attributes", {})
     declared = spec.attributes

@@ -186,7 +186,7 @@ class TypedName:
     target: str
     level: str
     name: str
-    kind: str
+    type_name: str
 
 
 #: (target, level, name, type) -> its first declaration; one file's, then every file's.
@@ -210,16 +210,16 @@ def note_types(config: Config, entry: Entry, seen: TypedNames) -> None:
         maps.append(("membership", at, membership.get("attributes") or {}, None))
     for level, at, attributes, written in maps:
         for name, value in attributes.items():
-            kind = value_type(value)
-            if kind is None:
+            type_name = value_type(value)
+            if type_name is None:
                 continue
             # A user attribute the entry does not write comes from the file's defaults.
             base = at if written is None or name in written else ("defaults",)
             for target in targets:
                 where = (*base, "attributes", name)
                 seen.setdefault(
-                    (target, level, name, kind),
-                    TypedName(entry.file, where, target, level, name, kind),
+                    (target, level, name, type_name),
+                    TypedName(entry.file, where, target, level, name, type_name),
                 )
 
 
@@ -232,13 +232,13 @@ def type_warnings(
     warnings = []
     for value in typed:
         seen = first.setdefault((value.target, value.level, value.name), value)
-        if seen.kind == value.kind:
+        if seen.type_name == value.type_name:
             continue
         provider = config.targets[value.target].provider
         what = {"user": "", "company": "company ", "membership": "membership "}[value.level]
         message = (
             f"warning: {what}attribute {excerpt(value.name)} is declared as "
-            f"{WORDS[value.kind]} here and as {WORDS[seen.kind]} at "
+            f"{WORDS[value.type_name]} here and as {WORDS[seen.type_name]} at "
             f"{positions.shown(seen.file, seen.path)}; target "
             f"{value.target} ({provider}) keeps the first type it sees for a name and drops "
             "values of another type: declare one type"

@@ -106,7 +106,7 @@ def load_declarations(
             noted.extend(result.warnings)
             companies.extend(result.companies)
             for typed in result.types:
-                types.setdefault((typed.target, typed.level, typed.name, typed.kind), typed)
+                types.setdefault((typed.target, typed.level, typed.name, typed.type_name), typed)
             for index, fields in result.users:
                 first = first_seen.setdefault(fields["id"], (result.file, index))
                 if first != (result.file, index):

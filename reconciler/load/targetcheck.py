@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.escape import escape_char
-from reconciler.kinds import CAPABILITIES
-from reconciler.kinds import KINDS as PROVIDERS
+from reconciler.kinds import CAPABILITIES, KINDS
 from reconciler.kinds.kind import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities, ProviderKind
 from reconciler.load import mappingcheck
 from reconciler.load.config import Config
@@ -27,7 +26,7 @@ from reconciler.quoting import excerpt
 from reconciler.settings import display_path
 
 NULL = "null"
-KINDS: dict[type, str] = {
+TYPE_NAMES: dict[type, str] = {
     str: STRING,
     int: INTEGER,
     float: NUMBER,
@@ -35,7 +34,7 @@ KINDS: dict[type, str] = {
     list: LIST,
     type(None): NULL,
 }
-#: What to suggest instead of a kind a target refuses (a float on Sprig: round it or quote it).
+#: What to suggest instead of a value type a target refuses (a float on Sprig: round or quote it).
 _ALTERNATIVES = {NUMBER: (STRING, INTEGER), LIST: (STRING,)}
 #: Plausible event times: 2000-01-01 .. 2100-01-01 in Unix milliseconds.
 MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS = 946_684_800_000, 4_102_444_800_000
@@ -47,13 +46,13 @@ Issue = tuple[JsonPath, str]
 Where = Callable[..., JsonPath]
 
 
-def holds(capabilities: Capabilities, kind: str) -> bool:
-    """Whether a target kind accepts an attribute value of ``kind`` (``null`` = removal)."""
-    if kind == NULL:
+def holds(capabilities: Capabilities, type_name: str) -> bool:
+    """Whether a target kind accepts a value of type ``type_name`` (``null`` = removal)."""
+    if type_name == NULL:
         return capabilities.remove_attributes
-    if kind == INTEGER:  # "number" means any JSON number
+    if type_name == INTEGER:  # "number" means any JSON number
         return bool({INTEGER, NUMBER} & capabilities.value_types)
-    return kind in capabilities.value_types
+    return type_name in capabilities.value_types
 
 
 def _kinds_with(feature: str) -> str:
@@ -71,7 +70,7 @@ class TargetSet:
     unknown: frozenset[str]
     events: bool
     companies: bool
-    #: value kind -> labels of the targets that refuse it (only kinds someone refuses).
+    #: value type -> labels of the targets that refuse it (only types someone refuses).
     rejects: dict[str, tuple[str, ...]]
     company_rejects: dict[str, tuple[str, ...]]
     reserved: tuple[tuple[str, str], ...]
@@ -112,7 +111,7 @@ class TargetSet:
             email_attributes={c.email_attribute: lbl for lbl, c in caps if c.email_attribute},
             max_attributes=min(limits) if limits else None,
             size_limits=tuple(
-                (label, PROVIDERS[config.targets[name].provider])
+                (label, KINDS[config.targets[name].provider])
                 for name, (label, c) in zip(known, caps, strict=True)
                 if c.max_request_bytes is not None
             ),
@@ -122,10 +121,10 @@ class TargetSet:
 
 def _rejects(targets: list[tuple[str, Capabilities]]) -> dict[str, tuple[str, ...]]:
     refused = {
-        kind: tuple(label for label, caps in targets if not holds(caps, kind))
-        for kind in sorted(set(KINDS.values()))
+        type_name: tuple(label for label, caps in targets if not holds(caps, type_name))
+        for type_name in sorted(set(TYPE_NAMES.values()))
     }
-    return {kind: labels for kind, labels in refused.items() if labels}
+    return {type_name: labels for type_name, labels in refused.items() if labels}
 
 
 class UserChecker:
@@ -321,13 +320,13 @@ def _check_values(
     prefix: tuple[str | int, ...],
     issues: list[Issue],
 ) -> None:
-    """Each value against the kinds some target refuses (a float or a null on Sprig)."""
+    """Each value against the types some target refuses (a float or a null on Sprig)."""
     if not rejects:
         return
     for name, value in values.items():
-        kind = KINDS[value.__class__]
-        if kind in rejects:
-            issues.append((where(*prefix, name), refusal(value, kind, rejects[kind])))
+        type_name = TYPE_NAMES[value.__class__]
+        if type_name in rejects:
+            issues.append((where(*prefix, name), refusal(value, type_name, rejects[type_name])))
 
 
 def _check_company_values(
@@ -345,18 +344,19 @@ def _check_company_values(
         _check_values(values, rejects, where, (*prefix, "attributes"), issues)
 
 
-def refusal(value: Any, kind: str, labels: tuple[str, ...]) -> str:
+def refusal(value: Any, type_name: str, labels: tuple[str, ...]) -> str:
     """Why these targets refuse ``value``, what to write instead, and that targets: narrows."""
     who = f"target {labels[0]}" if len(labels) == 1 else f"targets {', '.join(labels)}"
-    if kind == NULL:
+    if type_name == NULL:
         return (
             f"{who} cannot remove attributes (null); drop the key, or limit this user with targets:"
         )
     kinds = {label.rsplit("(", 1)[-1].rstrip(")") for label in labels}
     refusing = [CAPABILITIES[k] for k in sorted(kinds) if k in CAPABILITIES]
-    options = [k for k in _ALTERNATIVES.get(kind, (STRING,)) if all(holds(c, k) for c in refusing)]
+    alternatives = _ALTERNATIVES.get(type_name, (STRING,))
+    options = [k for k in alternatives if all(holds(c, k) for c in refusing)]
     instead = f"use a {' or '.join(options)}, or " if options else ""
-    if kind == LIST:  # the same list may suit the other targets: join it for these alone
+    if type_name == LIST:  # the same list may suit the other targets: join it for these alone
         instead += "join it into a string with a mapping: in reconciler.yaml, or "
     return f"{who} cannot hold {describe(value)}; {instead}limit this user with targets:"
 

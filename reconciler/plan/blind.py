@@ -57,12 +57,12 @@ def changed_since_base(
 
 def declared_at(spec: UserSpec, path: FieldPath) -> AttributeValue | object:
     """The value ``spec`` declares at a leaf ``path`` (a sentinel when it declares none)."""
-    kind, *rest = path
-    if kind == "email":
+    section, *rest = path
+    if section == "email":
         return spec.email
-    if kind == "attributes":
+    if section == "attributes":
         return spec.attributes.get(str(rest[0]), _ABSENT)
-    if kind == "companies":
+    if section == "companies":
         for company in spec.companies:
             if company.id == rest[0]:
                 return company.attributes.get(str(rest[1]), _ABSENT)

@@ -86,7 +86,7 @@ def _compare_target(
 
 def _compare_users(
     target: str,
-    kind: str,
+    section: str,
     saved: Sequence[Mapping[str, Any]],
     derived: Sequence[Mapping[str, Any]],
     found: Differences,
@@ -98,10 +98,10 @@ def _compare_users(
     only_derived = sorted(derived_users.keys() - saved_users.keys())
     if only_saved:
         # Edited into the file, or the live user changed since so that nothing is left to do.
-        found.other.append(f"target {target}: {kind} only in the file: users {_ids(only_saved)}")
+        found.other.append(f"target {target}: {section} only in the file: users {_ids(only_saved)}")
     if only_derived:
         found.other.append(
-            f"target {target}: {kind} missing from the file: users {_ids(only_derived)}"
+            f"target {target}: {section} missing from the file: users {_ids(only_derived)}"
         )
     edited: list[str] = []
     parts: set[str] = set()
@@ -114,7 +114,7 @@ def _compare_users(
             parts.update(key for key in entry.keys() | now.keys() if entry.get(key) != now.get(key))
     if edited:
         which = ", ".join(sorted(parts))
-        found.other.append(f"target {target}: {kind} differ ({which}) for users {_ids(edited)}")
+        found.other.append(f"target {target}: {section} differ ({which}) for users {_ids(edited)}")
 
 
 def _names(targets: Iterable[str]) -> str:

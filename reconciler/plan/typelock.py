@@ -47,9 +47,9 @@ def environment_types(users: Iterable[LiveUser]) -> dict[Slot, str]:
     for user in users:
         for level, attributes in live_slots(user):
             for name, value in attributes.items():
-                kind = value_type(value)
-                if kind is not None:
-                    types.setdefault((level, name), kind)
+                type_name = value_type(value)
+                if type_name is not None:
+                    types.setdefault((level, name), type_name)
     return types
 
 
@@ -87,8 +87,8 @@ def predicted_drops(
 ) -> Iterator[tuple[FieldPath, AttributeValue, str]]:
     """(field, declared value, the environment's type) of each value the server would drop."""
     for field, slot, value in sent_values(spec, fields):
-        kind, held = value_type(value), types.get(slot)
-        if kind is not None and held is not None and held != kind:
+        type_name, held = value_type(value), types.get(slot)
+        if type_name is not None and held is not None and held != type_name:
             yield field, value, held
 
 

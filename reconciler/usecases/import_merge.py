@@ -233,7 +233,7 @@ def decisions_left(merged: Merged) -> DecisionsLeft | None:
 def _undeclared_lines(findings: Sequence[Finding]) -> list[str]:
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for finding in findings:
-        if finding.kind == "undeclared":
+        if finding.outcome == "undeclared":
             groups[(finding.field, finding.reason)].append(finding.user_id)
     lines = []
     for (field_name, reason), ids in sorted(groups.items()):

@@ -279,7 +279,7 @@ class TargetPlan:
 
 
 @dataclass(frozen=True, slots=True)
-class PlanScope:
+class ChangedSince:
     """What a plan restricted to the changes since a git revision left out (--changed-since).
 
     Carried by the plan so that every format says the same: how many of the declared users were
@@ -304,7 +304,7 @@ class Plan:
 
     targets: tuple[TargetPlan, ...]
     #: Set when only the users changed since a revision were planned.
-    scope: PlanScope | None = None
+    changed_since: ChangedSince | None = None
 
     @property
     def creates(self) -> int:

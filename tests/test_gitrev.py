@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.errors import ConfigError
 from reconciler.load import confine
-from reconciler.load.changes import ChangeSet
+from reconciler.load.changed_users import ChangedUsers
 from reconciler.load.config import load_config
 from reconciler.load.declarations import load_declarations
 from reconciler.load.gitrev import Revision, changed_since, open_revision
@@ -65,12 +65,12 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     return git_repo
 
 
-def changes_in(folder: Path, rev: str = "HEAD~1", environ: Mapping[str, str] = {}) -> ChangeSet:
+def changes_in(folder: Path, rev: str = "HEAD~1", environ: Mapping[str, str] = {}) -> ChangedUsers:
     config = load_config(folder / "reconciler.yaml", environ)
     return changed_since(config, load_declarations(config), rev, environ)
 
 
-def changed(changes: ChangeSet) -> dict[str, list[str]]:
+def changed(changes: ChangedUsers) -> dict[str, list[str]]:
     return {target: sorted(ids) for target, ids in changes.changed.items()}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from reconciler.load.changes import changed_targets
+from reconciler.load.changed_users import changed_targets
 from reconciler.load.config import load_config
 from reconciler.mapping import AttributeRule, TargetMapping, map_user
 from reconciler.model import UserSpec

@@ -5,7 +5,7 @@ from the config's folder, ``REV`` is resolved to one commit, files are listed wi
 and read through a single ``git cat-file --batch`` process, so hundreds of declaration files cost
 one process, not hundreds of ``git show``. The old side is then loaded by the same loader as the
 working tree (``load_config(read=...)``, ``load_declarations(tree=...)``), and
-:func:`reconciler.load.changes.compare` says which users to plan.
+:func:`reconciler.load.changed_users.compare` says which users to plan.
 
 Paths: the loader speaks absolute paths of the working tree; git speaks paths relative to the
 repository's top with forward slashes. :class:`Revision` translates, so a config folder below the
@@ -27,7 +27,7 @@ from typing import IO
 
 from reconciler.errors import ConfigError, ValidationError
 from reconciler.load import confine, yamlload
-from reconciler.load.changes import ChangeSet, compare
+from reconciler.load.changed_users import ChangedUsers, compare
 from reconciler.load.config import Config, load_config
 from reconciler.load.declarations import Declarations, load_declarations
 from reconciler.load.sources import find_files
@@ -43,7 +43,7 @@ _CHECKOUT_HINT = "actions/checkout fetches one commit by default: set fetch-dept
 
 def changed_since(
     config: Config, declarations: Declarations, rev: str, environ: Mapping[str, str]
-) -> ChangeSet:
+) -> ChangedUsers:
     """Which users ``plan --changed-since REV`` plans: the working tree compared with ``rev``.
 
     ``config`` and ``declarations`` are the working tree's, already loaded (uncommitted and
@@ -53,7 +53,7 @@ def changed_since(
 
     Files at ``rev`` that do not load (no reconciler.yaml then, invalid YAML, a check this version
     of reconciler added since) are not the user's problem today: nothing can be compared, so every
-    target is planned in full and ``ChangeSet.warnings`` says why. Planning too much is slow but
+    target is planned in full and ``ChangedUsers.warnings`` says why. Planning too much is slow but
     safe; planning too little would hide a change.
     """
     everyone = declarations

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.errors import ConfigError
-from reconciler.load.changes import ChangeSet
+from reconciler.load.changed_users import ChangedUsers
 from reconciler.load.config import Config, load_config
 from reconciler.load.declarations import Declarations, load_declarations, targets_users
 from reconciler.load.digest import inputs_digest
@@ -30,7 +30,7 @@ class Workspace:
     #: --shard I/N, if any: pruning deletes only the undeclared live users of this shard.
     shard: tuple[int, int] | None = None
     #: --changed-since REV: only the users whose declaration changed since REV are planned.
-    changes: ChangeSet | None = None
+    changed_users: ChangedUsers | None = None
     #: A pull request's plan (its base revision known): the sensitive names whose values are
     #: compared at apply only, so that the plan cannot confirm a guess (plan/blind.py).
     compared_at_apply: frozenset[str] = frozenset()

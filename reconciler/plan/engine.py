@@ -16,7 +16,7 @@ from reconciler.load.declarations import targets_users
 from reconciler.load.journal import InFlight
 from reconciler.load.workspace import Workspace, in_shard
 from reconciler.mapping import map_user
-from reconciler.model import LiveUser, Plan, PlanScope, TargetPlan, UserSpec
+from reconciler.model import ChangedSince, LiveUser, Plan, TargetPlan, UserSpec
 from reconciler.plan import typelock
 from reconciler.plan.inflight import hold_pending
 from reconciler.plan.liveread import read_live
@@ -78,8 +78,8 @@ def make_plan(
     for target in workspace.targets:
         desired = targets_users(workspace.users, target.name)
         declared.update(user.id for user in desired)
-        if workspace.changes is not None:
-            desired = list(workspace.changes.select(target.name, desired))
+        if workspace.changed_users is not None:
+            desired = list(workspace.changed_users.select(target.name, desired))
         planned.update(user.id for user in desired)
         provider = providers[target.name]
         records = (inflight or {}).get(target.name, {})
@@ -87,7 +87,9 @@ def make_plan(
             _plan_target(workspace, target, provider, desired, steps, (prune, min_to_list), records)
         )
     deleted = {(t.target, d.user_id) for t in target_plans for d in t.deletions}
-    return Plan(tuple(target_plans), _scope(workspace, len(planned), len(declared), deleted))
+    return Plan(
+        tuple(target_plans), _changed_since(workspace, len(planned), len(declared), deleted)
+    )
 
 
 def _plan_target(
@@ -161,17 +163,17 @@ def _needs_definitions(
     )
 
 
-def _scope(
+def _changed_since(
     workspace: Workspace, planned: int, declared: int, deleted: set[tuple[str, str]]
-) -> PlanScope | None:
+) -> ChangedSince | None:
     """What a --changed-since plan left out, for the selected targets: ``planned`` of the
     ``declared`` users that go to them (users no longer declared are left alone, unless
     --prune plans their deletion)."""
-    changes = workspace.changes
+    changes = workspace.changed_users
     if changes is None:
         return None
     names = [target.name for target in workspace.targets]
-    return PlanScope(
+    return ChangedSince(
         rev=changes.rev,
         commit=changes.commit,
         planned=planned,
@@ -193,7 +195,7 @@ def _removed_ids(workspace: Workspace, target: str) -> list[str] | None:
     """With --changed-since (and the target not planned in full), the only deletion candidates
     are the users the change stopped declaring for it (of the shard), read by id: no listing
     of the whole target. None: pruning judges every live user, from the whole listing."""
-    changes = workspace.changes
+    changes = workspace.changed_users
     if changes is None or changes.users_for(target) is None:
         return None
     return [

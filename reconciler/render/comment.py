@@ -44,9 +44,9 @@ from reconciler.render.rollup import (
     user_groups,
 )
 from reconciler.render.text import (
+    changed_since_lines,
     deletion_details,
     plan_counts,
-    scope_lines,
     target_counts,
     warning_message,
     withheld_lines,
@@ -255,8 +255,10 @@ def _head(plan: Plan, title: str, refusals: Sequence[str]) -> str:
     head = f"**{escape_inline(title)}:** {plan_counts(plan)}."
     if not plan.has_changes:
         head += "\n\nNo changes. The targets match the declarations."
-    if plan.scope is not None:
-        head += "\n\n" + "\n".join(f"- {escape_inline(line)}" for line in scope_lines(plan.scope))
+    if plan.changed_since is not None:
+        head += "\n\n" + "\n".join(
+            f"- {escape_inline(line)}" for line in changed_since_lines(plan.changed_since)
+        )
     if refusals:
         head += "\n\n" + "\n".join(
             f"- **Apply would refuse:** {escape_inline(refusal)}" for refusal in refusals

@@ -21,8 +21,8 @@ from reconciler.errors import Problem
 from reconciler.escape import json_chunks, json_text
 from reconciler.model import (
     ApplyReport,
+    ChangedSince,
     FieldChange,
-    PlanScope,
     TargetPlan,
     UserChange,
     upsert_to_json,
@@ -72,7 +72,11 @@ def plan_document(view: PlanView) -> dict[str, Any]:
             plan.creates, plan.updates, plan.unchanged, plan.deletes if plan.pruned else None
         ),
         "targets": [_target_json(t, view.requests) for t in plan.targets],
-        **({"scope": _scope_json(plan.scope)} if plan.scope is not None else {}),
+        **(
+            {"scope": _changed_since_json(plan.changed_since)}
+            if plan.changed_since is not None
+            else {}
+        ),
     }
     if view.refusals:
         document["apply_would_refuse"] = [
@@ -147,16 +151,16 @@ def _target_json(target: TargetPlan, requests: Requests) -> dict[str, Any]:
     return document
 
 
-def _scope_json(scope: PlanScope) -> dict[str, Any]:
+def _changed_since_json(since: ChangedSince) -> dict[str, Any]:
     """A --changed-since plan says what it left out (absent from full plans: same bytes)."""
     return {
-        "changed_since": scope.rev,
-        "commit": scope.commit,
-        "planned_users": scope.planned,
-        "declared_users": scope.declared,
-        "left_alone": [{"target": t, "user_id": u} for t, u in scope.left_alone],
-        "full_targets": [{"target": t, "reason": r} for t, r in scope.full_targets],
-        "warnings": list(scope.warnings),
+        "changed_since": since.rev,
+        "commit": since.commit,
+        "planned_users": since.planned,
+        "declared_users": since.declared,
+        "left_alone": [{"target": t, "user_id": u} for t, u in since.left_alone],
+        "full_targets": [{"target": t, "reason": r} for t, r in since.full_targets],
+        "warnings": list(since.warnings),
     }
 
 

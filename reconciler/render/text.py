@@ -18,10 +18,10 @@ from reconciler.escape import printable
 from reconciler.model import (
     ApplyReport,
     AttributeValue,
+    ChangedSince,
     FieldChange,
     Masked,
     Plan,
-    PlanScope,
     PlanWarning,
     TargetPlan,
     UserDeletion,
@@ -125,22 +125,22 @@ def render_text(plan: Plan) -> list[tuple[str, str]]:
     if not plan.has_changes:
         lines.append(("", "No changes. The targets match the declarations."))
     lines.append(("", f"Plan: {plan_counts(plan)}."))
-    if plan.scope is not None:
-        lines.extend(("", line) for line in scope_lines(plan.scope))
+    if plan.changed_since is not None:
+        lines.extend(("", line) for line in changed_since_lines(plan.changed_since))
     return lines
 
 
-def scope_lines(scope: PlanScope) -> list[str]:
+def changed_since_lines(since: ChangedSince) -> list[str]:
     """What a --changed-since plan did not look at, said in every format: a partial plan that
     looked complete would hide drift."""
-    lines = [f"Target {target} planned in full: {reason}." for target, reason in scope.full_targets]
+    lines = [f"Target {target} planned in full: {reason}." for target, reason in since.full_targets]
     lines += [
         f"User {user_id} is no longer declared for target {target} — left alone."
-        for target, user_id in scope.left_alone
+        for target, user_id in since.left_alone
     ]
-    lines += [f"Warning: {warning}" for warning in scope.warnings]
+    lines += [f"Warning: {warning}" for warning in since.warnings]
     lines.append(
-        f"Planned {scope.planned:,} of {scope.declared:,} users (changed since {scope.rev}). "
+        f"Planned {since.planned:,} of {since.declared:,} users (changed since {since.rev}). "
         "Run a full plan to detect drift."
     )
     return lines

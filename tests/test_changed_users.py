@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from reconciler.load.changes import ChangeSet, compare, content
+from reconciler.load.changed_users import ChangedUsers, compare, content
 from reconciler.load.config import Config
 from reconciler.load.declarations import Declarations
 from reconciler.model import Company, Event, Membership, Source, UserSpec
@@ -170,7 +170,7 @@ def test_nothing_to_compare_plans_everything() -> None:
 
 
 def test_select_narrows_users_per_target() -> None:
-    changes = ChangeSet(frozenset({"onboarding"}), changed={"production": frozenset({"2"})})
+    changes = ChangedUsers(frozenset({"onboarding"}), changed={"production": frozenset({"2"})})
     assert [u.id for u in changes.select("production", OLD.users)] == ["2"]
     assert [u.id for u in changes.select("onboarding", OLD.users)] == ["1", "2", "3"]
     assert changes.select("unknown", OLD.users) == ()

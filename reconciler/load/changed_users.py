@@ -1,6 +1,6 @@
 """Which declared users changed between two loads of a config repository (``--changed-since``).
 
-Pure: two (Config, Declarations) pairs in, a :class:`ChangeSet` out; no disk, no git (that is
+Pure: two (Config, Declarations) pairs in, a :class:`ChangedUsers` out; no disk, no git (that is
 ``gitrev``), so every rule is tested with literals. What is compared is each user's *effective*
 declaration, after its file's ``defaults`` were merged in: a ``defaults`` change therefore marks
 exactly the users that inherit it, and a user that overrides the changed key stays unchanged.
@@ -25,7 +25,7 @@ _TARGET_IDENTITY = ("provider", "base_url", "api_key_env", "path", "mapping")
 
 
 @dataclass(frozen=True, slots=True)
-class ChangeSet:
+class ChangedUsers:
     """What ``plan --changed-since REV`` plans, per target of the working tree's config.
 
     A target in ``full_targets`` is planned in full (``reasons`` says why). Every other target
@@ -71,7 +71,7 @@ def compare(
     old_declarations: Declarations | None,
     config: Config,
     declarations: Declarations,
-) -> ChangeSet:
+) -> ChangedUsers:
     """The users to plan per target of ``config``: those whose declaration differs from the old.
 
     The old side is None when it cannot be compared (no reconciler.yaml at REV, files that do
@@ -79,7 +79,9 @@ def compare(
     """
     if old_config is None or old_declarations is None:
         reason = "nothing to compare with"
-        return ChangeSet(frozenset(config.targets), reasons=dict.fromkeys(config.targets, reason))
+        return ChangedUsers(
+            frozenset(config.targets), reasons=dict.fromkeys(config.targets, reason)
+        )
     reasons = changed_targets(old_config, config)
     old_users = {user.id: user for user in old_declarations.users}
     declared = {user.id for user in declarations.users}
@@ -97,7 +99,7 @@ def compare(
                 left_alone[target].append(user.id)
     removed = sorted(set(old_users) - declared)
     _leave_alone_removed(left_alone, [old_users[user_id] for user_id in removed])
-    return ChangeSet(
+    return ChangedUsers(
         full_targets=frozenset(reasons),
         changed={target: frozenset(ids) for target, ids in changed.items()},
         removed=tuple(removed),

@@ -73,7 +73,7 @@ class ProviderKind:
     name: str
     capabilities: Capabilities
     #: ``module:Class`` of the Provider that talks to it, imported by ``open_provider`` only.
-    provider: str
+    class_path: str
     #: The exact request apply sends for an upsert (method, path, body), for saved plans and
     #: reviews; the HTTP providers send this very request.
     describe_request: Callable[[Upsert], dict[str, Any]]

@@ -24,7 +24,7 @@ SANDBOX = ProviderKind(
         keeps_float_type=True,
         can_list=True,
     ),
-    provider="reconciler.providers.sandbox:SandboxProvider",
+    class_path="reconciler.providers.sandbox:SandboxProvider",
     describe_request=describe_request,
     # One SQLite writer: more requests in flight gain nothing.
     parallelism=1,

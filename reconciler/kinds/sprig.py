@@ -75,7 +75,7 @@ SPRIG = ProviderKind(
             "which reconciler never sends)"
         ),
     ),
-    provider="reconciler.providers.sprig:SprigProvider",
+    class_path="reconciler.providers.sprig:SprigProvider",
     describe_request=describe_request,
     # Upserts answer 202 and become visible later: verification must poll (SPEC section 3).
     eventually_consistent=True,

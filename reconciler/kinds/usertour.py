@@ -167,7 +167,7 @@ USERTOUR = ProviderKind(
         number_digits=NUMBER_DIGITS,
         max_request_bytes=MAX_REQUEST_BYTES,
     ),
-    provider="reconciler.providers.usertour:UsertourProvider",
+    class_path="reconciler.providers.usertour:UsertourProvider",
     describe_request=describe_request,
     list_page_size=PAGE_SIZE,
 )

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 def provider_class(kind: ProviderKind) -> type[Provider]:
     """The class that talks to targets of ``kind``; importing it is what loads httpx."""
-    module_name, _, class_name = kind.provider.partition(":")
+    module_name, _, class_name = kind.class_path.partition(":")
     found = getattr(importlib.import_module(module_name), class_name)
     if not (isinstance(found, type) and issubclass(found, Provider) and found.kind is kind):
-        raise TypeError(f"{kind.provider} is not the provider of kind {kind.name}")
+        raise TypeError(f"{kind.class_path} is not the provider of kind {kind.name}")
     return found
 
 

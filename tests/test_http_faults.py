@@ -26,7 +26,7 @@ import pytest
 from reconciler.errors import ConfigError, LostAnswer, NotSent, TargetError
 from reconciler.model import Upsert
 from reconciler.providers import transports
-from reconciler.providers.answers import MAX_ANSWER_BYTES, Limits, Unreadable, parse_json
+from reconciler.providers.answers import MAX_ANSWER_BYTES, AnswerLimits, Unreadable, parse_json
 from reconciler.providers.rest import HttpProvider
 from reconciler.providers.sprig import SprigProvider
 from reconciler.providers.usertour import UsertourProvider
@@ -52,7 +52,7 @@ USER = b'{"attributes": {"plan": "pro"}, "events": []}'
 def open_at(
     url: str,
     kind: type[HttpProvider] = SprigProvider,
-    limits: Limits | None = None,
+    limits: AnswerLimits | None = None,
     retry: RetryPolicy = QUICK,
     parallelism: int = 1,
 ) -> HttpProvider:
@@ -75,7 +75,7 @@ def opened(*handlers: Handler, **options: Any) -> Iterator[tuple[FaultTransport,
 
 def test_a_body_dripped_one_byte_at_a_time_ends_at_the_deadline_without_retry() -> None:
     with (
-        opened(dripping(USER * 100, every=0.05), limits=Limits(deadline=0.3)) as (
+        opened(dripping(USER * 100, every=0.05), limits=AnswerLimits(deadline=0.3)) as (
             transport,
             provider,
         ),
@@ -93,7 +93,7 @@ def test_a_status_line_dripped_over_a_real_socket_ends_at_the_deadline() -> None
     drip = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
     with (
         HostileServer(head, drip, every=0.1, give_up=8.0) as server,
-        open_at(server.url, limits=Limits(deadline=1.0)) as provider,
+        open_at(server.url, limits=AnswerLimits(deadline=1.0)) as provider,
         pytest.raises(TargetError, match=r"no complete answer within 1s"),
     ):
         provider.read_users(["u1"])
@@ -102,7 +102,7 @@ def test_a_status_line_dripped_over_a_real_socket_ends_at_the_deadline() -> None
 
 def test_a_write_that_runs_out_of_time_is_a_lost_answer() -> None:
     with (
-        opened(dripping(b"Accepted", every=0.2, status=202), limits=Limits(deadline=0.3)) as (
+        opened(dripping(b"Accepted", every=0.2, status=202), limits=AnswerLimits(deadline=0.3)) as (
             _transport,
             provider,
         ),
@@ -117,7 +117,10 @@ def test_a_write_that_runs_out_of_time_is_a_lost_answer() -> None:
 
 def test_an_answer_over_the_cap_is_unreadable_and_not_read_whole() -> None:
     with (
-        opened(serving(200, b"x" * 5000), limits=Limits(max_bytes=1000)) as (transport, provider),
+        opened(serving(200, b"x" * 5000), limits=AnswerLimits(max_bytes=1000)) as (
+            transport,
+            provider,
+        ),
         pytest.raises(TargetError, match=r"unreadable answer \(an answer larger"),
     ):
         provider.read_users(["u1"])
@@ -418,11 +421,11 @@ def test_a_real_self_signed_certificate_fails_at_once(tmp_path: Path) -> None:
 
 
 def test_the_deadline_can_be_lowered_from_the_environment_never_raised() -> None:
-    assert Limits.from_env({}) == Limits()
-    assert Limits.from_env({"RECONCILER_HTTP_DEADLINE": "2.5"}).deadline == 2.5
+    assert AnswerLimits.from_env({}) == AnswerLimits()
+    assert AnswerLimits.from_env({"RECONCILER_HTTP_DEADLINE": "2.5"}).deadline == 2.5
     for wrong in ("0", "61", "soon", "nan"):
         with pytest.raises(ConfigError, match="RECONCILER_HTTP_DEADLINE"):
-            Limits.from_env({"RECONCILER_HTTP_DEADLINE": wrong})
+            AnswerLimits.from_env({"RECONCILER_HTTP_DEADLINE": wrong})
 
 
 def test_scalars_and_shallow_json_parse_as_json() -> None:

@@ -42,7 +42,7 @@ DEADLINE_ENV = "RECONCILER_HTTP_DEADLINE"
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class AnswerLimits:
     """The limits of one target's answers (tests lower them; runs use the defaults)."""
 
     deadline: float = DEADLINE
@@ -50,7 +50,7 @@ class Limits:
     max_error_bytes: int = MAX_ERROR_BYTES
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Limits:
+    def from_env(cls, environ: Mapping[str, str]) -> AnswerLimits:
         """The defaults, with ``RECONCILER_HTTP_DEADLINE`` (seconds, at most 60) applied."""
         raw = environ.get(DEADLINE_ENV, "").strip()
         if not raw:
@@ -182,7 +182,7 @@ def _decoder(encoding: str) -> _Identity | _Inflate:
 
 
 def decode_body(
-    status: int, headers: Mapping[str, str], chunks: Iterable[bytes], limits: Limits
+    status: int, headers: Mapping[str, str], chunks: Iterable[bytes], limits: AnswerLimits
 ) -> tuple[bytes, bool]:
     """The decoded body from the raw ``chunks``, and whether it was cut (error answers only).
 

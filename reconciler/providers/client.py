@@ -21,7 +21,7 @@ import httpx
 from reconciler import __version__
 from reconciler.errors import LostAnswer, NotSent, TargetError
 from reconciler.escape import printable
-from reconciler.providers.answers import ACCEPT_ENCODING, Answer, Limits, cut, decode_body
+from reconciler.providers.answers import ACCEPT_ENCODING, Answer, AnswerLimits, cut, decode_body
 from reconciler.providers.deadline import Deadline, bound_client
 from reconciler.providers.failures import (
     CONNECT_TIMEOUT,
@@ -102,7 +102,7 @@ class ApiClient:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         stopping: threading.Event | None = None,
-        limits: Limits | None = None,
+        limits: AnswerLimits | None = None,
     ) -> None:
         self.target = target.name
         self.key_variable = target.api_key_env or ""
@@ -112,7 +112,7 @@ class ApiClient:
         plain = written.rstrip("/") == base_url and len(base_url) <= PATH_CHARS
         self.shown_url = base_url if plain else excerpt(written, PATH_CHARS)
         self.retry = retry or RetryPolicy()
-        self.limits = limits or Limits()
+        self.limits = limits or AnswerLimits()
         #: Set when the run is interrupted: no attempt starts, a retry's pause ends at once.
         self.stopping = stopping or threading.Event()
         self._describe_error = describe_error

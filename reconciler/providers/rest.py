@@ -14,7 +14,7 @@ from reconciler.concurrency import fan_out
 from reconciler.errors import TargetError
 from reconciler.escape import printable
 from reconciler.model import LiveUser, Upsert
-from reconciler.providers.answers import Answer, Limits, Unreadable
+from reconciler.providers.answers import Answer, AnswerLimits, Unreadable
 from reconciler.providers.base import Provider
 from reconciler.providers.client import ApiClient
 from reconciler.providers.http import check_destination, read_api_key, user_path
@@ -46,7 +46,7 @@ class HttpProvider(Provider):
         base_url: str,
         api_key: str,
         retry: RetryPolicy | None = None,
-        limits: Limits | None = None,
+        limits: AnswerLimits | None = None,
     ) -> None:
         super().__init__(target.name, target.parallelism, retry)
         header = f"{self.auth_scheme} {api_key}"
@@ -76,7 +76,7 @@ class HttpProvider(Provider):
         )
         key = read_api_key(target, environ, cls.key_words)
         retry = RetryPolicy.from_env(environ, cls.kind.retry)
-        return cls(target, checked, key, retry, Limits.from_env(environ))
+        return cls(target, checked, key, retry, AnswerLimits.from_env(environ))
 
     @staticmethod
     def describe_error(response: Answer) -> str:

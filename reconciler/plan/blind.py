@@ -52,10 +52,10 @@ def changed_since_base(
     """Whether ``spec`` declares ``path`` otherwise than ``base`` did (always, base unknown)."""
     if isinstance(base, Unknown) or spec is None:
         return True
-    return base is None or declared_at(spec, path) != declared_at(base, path)
+    return base is None or declared_value(spec, path) != declared_value(base, path)
 
 
-def declared_at(spec: UserSpec, path: FieldPath) -> AttributeValue | object:
+def declared_value(spec: UserSpec, path: FieldPath) -> AttributeValue | object:
     """The value ``spec`` declares at a leaf ``path`` (a sentinel when it declares none)."""
     section, *rest = path
     if section == "email":

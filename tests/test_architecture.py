@@ -345,3 +345,32 @@ def test_the_public_surface_is_the_use_cases_and_nothing_imports_them_but_the_cl
         if any(_stage(target) == "usecases" for target in targets)
     }
     assert {_stage(module) for module in users} == {"usecases", "cli"}
+
+
+# --- one meaning per name (issue 25 point 5) -----------------------------------------------
+
+
+def public_definitions(root: Path, package: str) -> dict[str, list[str]]:
+    """Every public class and function defined at a module's top level, by name: the modules
+    that define it."""
+    found: dict[str, list[str]] = {}
+    for module, path in module_files(root, package).items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and not node.name.startswith("_"):
+                found.setdefault(node.name, []).append(module)
+    return found
+
+
+def test_a_class_name_and_a_format_function_have_one_meaning() -> None:
+    """Two classes of one name (the safety ``Limits`` and an answer's) or two ``format_path``
+    (a declared field and a place in a file) read alike and mean different things."""
+    defined = public_definitions(ROOT, "reconciler")
+    classes = {
+        node.name
+        for path in module_files(ROOT, "reconciler").values()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.ClassDef)
+    }
+    twice = {name: modules for name, modules in defined.items() if len(modules) > 1}
+    assert {name: twice[name] for name in classes if name in twice} == {}
+    assert {name: twice[name] for name in twice if name.startswith("format_")} == {}

@@ -17,8 +17,7 @@ This module imports nothing heavy: ``validate`` and ``--help`` load it to build 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 #: The forms, as the ``--format`` flag spells them.
 TEXT, MARKDOWN, JSON, GITHUB = "text", "markdown", "json", "github"
@@ -40,8 +39,7 @@ def chosen(forms: Mapping[str, V], name: str) -> V:
         raise ValueError(f"no form {name!r}: one of {', '.join(forms)}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
+class Output(NamedTuple):
     """A piece of what a view prints: its text, on stdout or on stderr."""
 
     text: str

@@ -10,8 +10,7 @@ Pure: strings of counts and problems; the CLI writes them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reconciler.errors import Problem
 from reconciler.escape import printable
@@ -21,27 +20,30 @@ from reconciler.render.views import GITHUB, JSON, TEXT, Output, Printed, chosen
 # (and the saved plan's format) along, which ``validate`` in a pre-commit hook does without.
 
 
-class Checked(Protocol):
-    """A valid repository (usecases.validating.Validated): counts and warnings."""
+# The protocols are for the type checker alone: every ``validate`` loads this module, and
+# creating them would cost it start-up time for nothing.
+if TYPE_CHECKING:
 
-    @property
-    def users(self) -> int: ...
-    @property
-    def files(self) -> int: ...
-    @property
-    def targets(self) -> int: ...
-    @property
-    def warnings(self) -> Sequence[Problem]: ...
+    class Checked(Protocol):
+        """A valid repository (usecases.validating.Validated): counts and warnings."""
 
+        @property
+        def users(self) -> int: ...
+        @property
+        def files(self) -> int: ...
+        @property
+        def targets(self) -> int: ...
+        @property
+        def warnings(self) -> Sequence[Problem]: ...
 
-class ValidateForm(Protocol):
-    """What ``validate`` prints, in one form."""
+    class ValidateForm(Protocol):
+        """What ``validate`` prints, in one form."""
 
-    def valid(self, checked: Checked) -> Printed:
-        """The warnings, then how much was checked."""
+        def valid(self, checked: Checked) -> Printed:
+            """The warnings, then how much was checked."""
 
-    def invalid(self, problems: Sequence[Problem]) -> Printed | None:
-        """The problems; None: the error itself says them (on stderr, like every error)."""
+        def invalid(self, problems: Sequence[Problem]) -> Printed | None:
+            """The problems; None: the error itself says them (on stderr, like every error)."""
 
 
 def _valid_line(checked: Checked) -> str:
@@ -52,7 +54,6 @@ def _valid_line(checked: Checked) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
 class ValidateText:
     """For people: warnings on stderr, the count on stdout."""
 
@@ -64,7 +65,6 @@ class ValidateText:
         return None
 
 
-@dataclass(frozen=True, slots=True)
 class ValidateGithub:
     """In GitHub Actions: ``::error`` and ``::warning`` annotations on the pull request's lines."""
 
@@ -82,7 +82,6 @@ class ValidateGithub:
         return (Output("\n".join(render_github(problems)) + "\n"),)
 
 
-@dataclass(frozen=True, slots=True)
 class ValidateJson:
     """For programs: ``{"valid": ..., "problems": [...]}`` with the counts when valid."""
 

@@ -51,6 +51,7 @@ from reconciler.render.views import validate as validate_views
 from reconciler.render.views.apply import apply_view
 from reconciler.render.views.imports import ImportText
 from reconciler.render.views.plan import plan_view, rerun_pointer
+from reconciler.render.views.schema import SchemaText
 from reconciler.render.views.validate import validate_view
 from tests.test_render_pure import FORBIDDEN_NAMES, _allowed, _runtime_imports
 
@@ -344,3 +345,23 @@ def test_import_prints_the_file_then_its_report_escaped_on_stderr() -> None:
         Output("Left out \\x1b[2J of u1\ndone\n", stderr=True),
     )
     assert ImportText().imported(None, ())[0] == Output("")  # --out wrote the file
+
+
+# --- schema -------------------------------------------------------------------------------
+
+
+def test_schema_lists_prints_and_says_how_an_editor_uses_a_copy() -> None:
+    view = SchemaText()
+    described = {"users": "declaration files", "plan": "saved plans"}
+    installed = {"users": Path("/s/users.json"), "plan": Path("/s/plan.json")}
+    assert view.listed(described, installed) == (
+        Output("users  declaration files: /s/users.json\nplan   saved plans: /s/plan.json\n"),
+    )
+    assert view.shown('{"a": 1}') == (Output('{"a": 1}'),)  # byte for byte, no newline added
+    assert view.located(Path("/s/plan.json")) == (Output("/s/plan.json\n"),)
+    [users] = view.written("users", Path("schemas/users.schema.json"))
+    assert (
+        users.stderr and "$schema=<path of users.schema.json relative to that file>" in users.text
+    )
+    [plan] = view.written("plan", Path("p.json"))  # written by reconciler: no hint
+    assert plan == Output("Wrote the plan schema to p.json.\n", stderr=True)

@@ -4,10 +4,10 @@ each form it has, and the one lookup from its ``--format`` flag to that form.
 A command's view is an object chosen once, from the flag's name, by :func:`chosen`; the command
 then calls its methods and never looks at the name again. Every form of a command answers the
 same methods (a Protocol per command), so a command has no ``if`` on the format: the plan's
-text, Markdown and JSON, apply's plan and report, validate's text, GitHub annotations and JSON.
-A view returns strings and leaves writing them to the CLI; it only composes the pure renderers
-beside this package (``text``, ``comment``, ``markdown``, ``documents``, ``problems``), never
-another command's view.
+text, Markdown and JSON, apply's plan and report, validate's text, GitHub annotations and JSON;
+import and schema have one form each. A view returns strings and leaves writing them to the
+CLI; it only composes the pure renderers beside this package (``text``, ``comment``,
+``markdown``, ``documents``, ``problems``), never another command's view.
 
 The names below are the only spelling of the forms: the commands' ``click.Choice`` lists are
 these tuples, and tests/test_render_views.py fails on a module that compares a format name.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli.support import finish_json
+from reconciler.cli.console import echo_chunks
 from reconciler.model import (
     ApplyReport,
     FieldChange,
@@ -22,6 +22,7 @@ from reconciler.model import (
 )
 from reconciler.render.documents import apply_json
 from reconciler.render.view import PlanView
+from reconciler.render.views.apply import apply_view
 
 USERS = 5000
 
@@ -59,7 +60,7 @@ def test_the_json_report_is_written_as_it_is_encoded(
         monkeypatch.setattr(sys, "stdout", file)
         tracemalloc.start()
         try:
-            finish_json("json", view, report)
+            echo_chunks(apply_view("json").outcome(view, report))
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()

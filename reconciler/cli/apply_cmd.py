@@ -12,15 +12,9 @@ from reconciler.cli.arguments import ApplyArgs, apply_request
 from reconciler.cli.exits import apply_exit_code, exit_with
 from reconciler.cli.interrupts import Interrupts, interruptible
 from reconciler.cli.options import plan_options, prune_guard_options
-from reconciler.cli.support import (
-    apply_markdown,
-    checksum_option,
-    confirm,
-    finish_json,
-    step_summary,
-)
-from reconciler.model import ApplyReport
-from reconciler.render.output import PlanView
+from reconciler.cli.support import checksum_option, confirm, step_summary
+from reconciler.render.view import PlanView
+from reconciler.render.views.apply import apply_view
 from reconciler.usecases.applying import apply_changes
 
 #: Seconds apply polls Sprig until it shows what was sent (it answers 202 and applies later).
@@ -95,14 +89,13 @@ def apply(**flags: Any) -> None:
 
 def run_apply(args: ApplyArgs) -> None:
     """Apply (usecases: locks, plan or PLANFILE's plan, guards, the question, send, verify)
-    with the plan printed before the question and the report after; the exit code says how it
-    ended."""
+    with the plan printed before the question and the outcome after, in the view --format
+    chose; the exit code says how it ended."""
     console.setup_logging(args.verbose)
-    output_format = args.view.output_format
+    view = apply_view(args.view.output_format, args.view.markdown_limit, console.use_colour())
 
     def show(shown: PlanView) -> None:
-        if output_format != "json":
-            console.echo_plan(shown, output_format, args.view.markdown_limit)
+        console.echo(view.plan(shown))
 
     with interruptible(Interrupts()) as interrupts:
         applied = apply_changes(
@@ -112,18 +105,10 @@ def run_apply(args: ApplyArgs) -> None:
             show=show,
             stopping=interrupts.stopping,
         )
+        console.echo_chunks(view.outcome(applied.shown, applied.report))
         if applied.report is None:
-            finish_json(output_format, applied.shown, None)
             return
-        _show_report(output_format, applied.shown, applied.report)
+        report = applied.report
+        step_summary(lambda: view.summary(report))
     interrupted = applied.interrupted or interrupts.stopping.stopped  # even while reporting
     exit_with(apply_exit_code(applied.report, interrupted))
-
-
-def _show_report(output_format: str, shown: PlanView, report: ApplyReport) -> None:
-    """The (masked) outcome in the asked format and in the job summary."""
-    if output_format == "json":
-        finish_json(output_format, shown, report)
-    else:
-        console.echo_report(report)
-    step_summary(lambda: apply_markdown(report))

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import click
 
 from reconciler.render.markdown import COMMENT_LIMIT
+from reconciler.render.views import PLAN_FORMS, VALIDATE_FORMS
 from reconciler.usecases.requests import (
     ApplyRequest,
     ImportRequest,
@@ -43,9 +44,10 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """How to show a plan: --format and --markdown-limit."""
+    """How to show a plan: --format and --markdown-limit (the command picks its view by them,
+    render/views/)."""
 
-    output_format: str = "text"
+    output_format: str = PLAN_FORMS[0]
     markdown_limit: int = COMMENT_LIMIT
 
 
@@ -54,7 +56,8 @@ class ValidateArgs:
     """``reconciler validate [FILES]``."""
 
     request: ValidateRequest
-    output_format: str = "text"
+    #: --format: the name of validate's view (render/views/validate.py).
+    output_format: str = VALIDATE_FORMS[0]
     verbose: int = 0
 
 

@@ -15,11 +15,13 @@ from reconciler.escape import printable
 from reconciler.progress import Progress
 from reconciler.usecases.runtime import Runtime
 
-# The renderers are imported where they are used: every command loads this module (exits.py
-# does), and ``validate`` or ``--help`` should not pay for the plan's renderers.
 if TYPE_CHECKING:
-    from reconciler.model import ApplyReport
-    from reconciler.render.view import PlanView
+    from collections.abc import Iterable
+
+    from reconciler.render.views import Printed
+
+#: Characters written to stdout at once while a view's output is streamed.
+BATCH = 1 << 16
 
 
 def runtime() -> Runtime:
@@ -38,24 +40,25 @@ def echo(text: str) -> None:
     click.echo(text, nl=False, color=use_colour())
 
 
-def echo_plan(
-    shown: PlanView, output_format: str, markdown_limit: int, where: str | None = None
-) -> None:
-    """The plan in ``output_format`` (markdown within ``markdown_limit`` characters, saying
-    ``where`` the full plan is if it leaves detail out: by default, the comment's own words)."""
-    from reconciler.render.comment import DEFAULT_WHERE
-    from reconciler.render.output import render_plan
+def echo_chunks(chunks: Iterable[str]) -> None:
+    """A view's output written as it is rendered, in batches (``apply --format json``: the text
+    of a large plan is never held whole), coloured only where ``use_colour``."""
+    batch: list[str] = []
+    size = 0
+    for chunk in chunks:
+        batch.append(chunk)
+        size += len(chunk)
+        if size >= BATCH:
+            echo("".join(batch))
+            batch, size = [], 0
+    echo("".join(batch))
 
-    shown_where = DEFAULT_WHERE if where is None else where
-    echo(render_plan(shown, output_format, use_colour(), markdown_limit, shown_where))
 
-
-def echo_report(report: ApplyReport) -> None:
-    """apply's (masked) report, coloured only where ``use_colour``."""
-    from reconciler.render.output import render_report
-
-    colour = use_colour()
-    click.echo(render_report(report, colour), nl=False, color=colour)
+def emit(printed: Printed) -> None:
+    """What a view printed, each piece on its stream, in order."""
+    for output in printed:
+        if output.text:
+            click.echo(output.text, nl=False, err=output.stderr)
 
 
 def note(line: str) -> None:

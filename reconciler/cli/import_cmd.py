@@ -17,6 +17,7 @@ from reconciler.cli import console
 from reconciler.cli.arguments import ImportArgs, import_request
 from reconciler.cli.options import common_options, parallelism_option
 from reconciler.load.config import load_config
+from reconciler.render.views.imports import ImportText
 from reconciler.usecases.importing import import_users
 
 #: ``reconciler import --help`` (a constant, not the docstring: it is longer than the command).
@@ -109,10 +110,7 @@ def run_import(args: ImportArgs) -> None:
     if len(set(args.target_names)) != 1:
         _not_one_target(request.config_path)
     imported = import_users(request, console.runtime())
-    if imported.text is not None:
-        click.echo(imported.text, nl=False)
-    for line in imported.report:
-        console.note(line)
+    console.emit(ImportText().imported(imported.text, imported.report))
     if imported.problem is not None:
         raise imported.problem
 

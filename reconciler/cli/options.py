@@ -10,6 +10,7 @@ import click
 
 from reconciler.plan.guards import MAX_DELETE_RATIO
 from reconciler.render.markdown import COMMENT_LIMIT
+from reconciler.render.views import PLAN_FORMS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,8 +72,8 @@ def format_option(command: F) -> F:
     return click.option(
         "--format",
         "output_format",
-        type=click.Choice(["text", "markdown", "json"]),
-        default="text",
+        type=click.Choice(PLAN_FORMS),
+        default=PLAN_FORMS[0],
         show_default=True,
         help="text for people, markdown for pull-request comments, json for programs.",
     )(command)

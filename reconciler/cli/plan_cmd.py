@@ -11,9 +11,8 @@ from reconciler.cli import console
 from reconciler.cli.arguments import PlanArgs, plan_request
 from reconciler.cli.exits import EXIT_CHANGES, exit_with
 from reconciler.cli.options import plan_options
-from reconciler.cli.support import full_plan_pointer, step_summary
-from reconciler.render.markdown import STEP_SUMMARY_LIMIT
-from reconciler.render.output import render_plan, saved_plan_json
+from reconciler.cli.support import step_summary
+from reconciler.render.views.plan import plan_view, rerun_pointer
 from reconciler.usecases.files import write_atomically, write_private
 from reconciler.usecases.planning import plan_changes
 
@@ -56,21 +55,20 @@ def plan(**flags: Any) -> None:
 
 
 def run_plan(args: PlanArgs) -> None:
-    """Plan (usecases), print it in the asked format, save it with --out, add it to the job
-    summary; --detailed-exitcode: exit 2 when it changes something."""
+    """Plan (usecases), print it in the view --format chose, save it with --out, add it to
+    the job summary; --detailed-exitcode: exit 2 when it changes something."""
     console.setup_logging(args.verbose)
     planned = plan_changes(args.request, console.runtime())
     shown = planned.shown
-    view = args.view
-    elsewhere = full_plan_pointer(view.output_format, args.out_path)
-    echoed = full_plan_pointer("markdown", args.out_path)
-    console.echo_plan(shown, view.output_format, view.markdown_limit, echoed)
+    view = plan_view(args.view.output_format, args.view.markdown_limit, console.use_colour())
+    saved_as = None if args.out_path is None else args.out_path.name
+    console.echo(view.plan(shown, rerun_pointer(saved_as)))
+    elsewhere = view.elsewhere(saved_as)
     if args.markdown_out is not None:
-        markdown = render_plan(shown, "markdown", False, view.markdown_limit, elsewhere)
-        write_atomically(args.markdown_out, markdown)
+        write_atomically(args.markdown_out, view.comment(shown, elsewhere))
     if args.out_path is not None:
-        write_private(args.out_path, saved_plan_json(shown))
+        write_private(args.out_path, view.saved(shown))
         console.note(f"Saved the plan to {args.out_path} (sensitive values masked).")
-    step_summary(lambda: render_plan(shown, "markdown", False, STEP_SUMMARY_LIMIT, elsewhere))
+    step_summary(lambda: view.summary(shown, elsewhere))
     if args.detailed_exitcode and planned.plan.has_changes:
         exit_with(EXIT_CHANGES)

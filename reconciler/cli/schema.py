@@ -12,8 +12,10 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli import console
 from reconciler.errors import ConfigError
 from reconciler.load.schemas import schema_path
+from reconciler.render.views.schema import SchemaText
 from reconciler.usecases.files import write_atomically
 
 #: Each schema, and the files it describes.
@@ -59,37 +61,20 @@ def schema(name: str | None, out_path: Path | None, show_path: bool) -> None:
                        "./schemas/config.schema.json": "reconciler.yaml"}
     Write the copies again after upgrading reconciler.
     """
+    view = SchemaText()
     if name is None:
         if out_path is not None or show_path:
             raise click.UsageError("--out and --path need a NAME: users, config or plan")
-        _list_schemas()
+        console.emit(view.listed(SCHEMAS, {key: _shipped(key) for key in SCHEMAS}))
     elif show_path:
-        click.echo(str(_shipped(name)))
+        console.emit(view.located(_shipped(name)))
     else:
-        _print_schema(name, out_path)
-
-
-def _list_schemas() -> None:
-    """One line per schema: its name, what it describes, where it is installed."""
-    width = max(len(key) for key in SCHEMAS)
-    for key, described in SCHEMAS.items():
-        click.echo(f"{key:<{width}}  {described}: {_shipped(key)}")
-
-
-def _print_schema(name: str, out_path: Path | None) -> None:
-    """The schema on stdout, or written to ``out_path`` with a hint on how editors use it."""
-    text = _shipped(name).read_text(encoding="utf-8")
-    if out_path is None:
-        click.echo(text, nl=False)
-        return
-    write_atomically(out_path, text)
-    hint = (
-        f" Point a YAML file at it with a first line '# yaml-language-server: "
-        f"$schema=<path of {out_path.name} relative to that file>'."
-        if name != "plan"  # saved plans are JSON that reconciler writes, not edited by hand
-        else ""
-    )
-    click.echo(f"Wrote the {name} schema to {out_path}.{hint}", err=True)
+        text = _shipped(name).read_text(encoding="utf-8")
+        if out_path is None:
+            console.emit(view.shown(text))
+        else:
+            write_atomically(out_path, text)
+            console.emit(view.written(name, out_path))
 
 
 def _shipped(name: str) -> Path:

@@ -1,5 +1,5 @@
-"""The CLI's helpers around plan and apply: the --checksum flag, the question, and what CI
-reads (the job summary, apply's JSON).
+"""The CLI's helpers around plan and apply: the --checksum flag, the question, and the job's
+step summary CI shows.
 
 The terminal side of the use cases (usecases/): what they are handed (a confirmation, a way
 to stop) and how what they return is written out.
@@ -10,14 +10,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 
 from reconciler.errors import RefusedError
-from reconciler.model import ApplyReport, Plan
-from reconciler.render.markdown import code_span
-from reconciler.render.output import PlanView, apply_json_chunks
+from reconciler.model import Plan
 
 #: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
 MIN_CHECKSUM = 12
@@ -46,33 +43,6 @@ def step_summary(markdown: Callable[[], str]) -> None:
             file.write(markdown().rstrip("\n") + "\n\n")
 
 
-def apply_markdown(report: ApplyReport) -> str:
-    """The (masked) apply report for the job summary."""
-    from reconciler.render.markdown import render_apply_markdown
-
-    return render_apply_markdown(report)
-
-
-#: Characters written to stdout at once while a JSON report is streamed.
-JSON_BATCH = 1 << 16
-
-
-def finish_json(output_format: str, shown: PlanView, report: ApplyReport | None) -> None:
-    """``apply --format json``: the plan and the outcome, written as it is encoded (the text
-    of a large plan is never held whole)."""
-    if output_format != "json":
-        return
-    batch: list[str] = []
-    size = 0
-    for chunk in apply_json_chunks(shown, report):
-        batch.append(chunk)
-        size += len(chunk)
-        if size >= JSON_BATCH:
-            click.echo("".join(batch), nl=False)
-            batch, size = [], 0
-    click.echo("".join(batch))
-
-
 def confirm(the_plan: Plan) -> bool:
     """Ask like Terraform does: only the exact answer "yes" applies."""
     if not sys.stdin.isatty():
@@ -88,17 +58,3 @@ def confirm(the_plan: Plan) -> bool:
         err=True,
     )
     return bool(answer.strip() == "yes")
-
-
-def full_plan_pointer(stdout_format: str, out_path: Path | None) -> str:
-    """Where the whole plan is, for Markdown that may leave detail out and is not itself
-    stdout (``--markdown-out``, the step summary): stdout, in its text or json format (in CI:
-    the job log). When stdout is the Markdown, it takes another run. The saved plan (``--out``)
-    is named by its file name only: its folder is the runner's, not the reader's."""
-    if stdout_format != "markdown":
-        where = f"The full plan is in this run's {stdout_format} output (in CI: the job log)"
-    else:
-        where = "The full plan: `reconciler plan` (text) or `reconciler plan --format json`"
-    if out_path is not None:
-        where += f"; as JSON in {code_span(out_path.name)}, the file `--out` saved"
-    return where + "."

@@ -12,9 +12,9 @@ from reconciler.cli.arguments import ValidateArgs, validate_request
 from reconciler.cli.exits import EXIT_ERROR
 from reconciler.cli.options import common_options
 from reconciler.errors import ValidationError
-from reconciler.escape import printable
+from reconciler.render.views import VALIDATE_FORMS
+from reconciler.render.views.validate import validate_view
 from reconciler.usecases import validating
-from reconciler.usecases.validating import Validated
 
 
 @click.command()
@@ -22,8 +22,8 @@ from reconciler.usecases.validating import Validated
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "github", "json"]),
-    default="text",
+    type=click.Choice(VALIDATE_FORMS),
+    default=VALIDATE_FORMS[0],
     show_default=True,
     help="github: ::error annotations on the pull request's lines; json: for programs.",
 )
@@ -52,46 +52,16 @@ def validate(**flags: Any) -> None:
 
 
 def run_validate(args: ValidateArgs) -> None:
-    """Validate (usecases: every problem at once), then say so in the asked format; text
-    problems go to stderr through main like every error, the other formats print them on
-    stdout."""
+    """Validate (usecases: every problem at once), then say so in the view --format chose; a
+    view that prints no problems (text) leaves them to main, on stderr like every error."""
     console.setup_logging(args.verbose)
+    view = validate_view(args.output_format)
     try:
         validated = validating.validate(args.request, console.runtime())
     except ValidationError as invalid:
-        if args.output_format == "text":
+        printed = view.invalid(invalid.problems)
+        if printed is None:
             raise
-        _print_problems(invalid, args.output_format)
+        console.emit(printed)
         raise click.exceptions.Exit(EXIT_ERROR) from None
-    _print_valid(validated, args.output_format)
-
-
-def _print_problems(invalid: ValidationError, output_format: str) -> None:
-    from reconciler.render.problems import render_github, render_validation_json
-
-    if output_format == "github":
-        click.echo("\n".join(render_github(invalid.problems)))
-    else:
-        click.echo(render_validation_json(invalid.problems))
-
-
-def _print_valid(validated: Validated, output_format: str) -> None:
-    """Warnings (annotations with github), then the count of users, files and targets."""
-    read = validated.files
-    for warning in validated.warnings:
-        if output_format == "github":
-            from reconciler.render.problems import github_annotation
-
-            click.echo(github_annotation(warning, "warning"))
-        elif output_format == "text":
-            click.echo(printable(str(warning)), err=True)
-    if output_format == "json":
-        from reconciler.render.problems import render_validation_json
-
-        click.echo(render_validation_json([], users=validated.users, files=read))
-        return
-    users, targets = validated.users, validated.targets
-    click.echo(
-        f"Valid: {users} users in {read} file{'s' if read != 1 else ''}, "
-        f"{targets} target{'s' if targets != 1 else ''}."
-    )
+    console.emit(view.valid(validated))

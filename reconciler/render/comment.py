@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from reconciler.escape import printable
 from reconciler.model import Plan, PlanWarning, TargetPlan
@@ -51,6 +52,9 @@ from reconciler.render.text import (
     warning_message,
     withheld_lines,
 )
+
+if TYPE_CHECKING:
+    from reconciler.render.view import PlanView
 
 #: Where the full plan is, when the caller does not say (``reconciler plan --format markdown``).
 DEFAULT_WHERE = "The full plan: `reconciler plan` (text) or `reconciler plan --format json`."
@@ -295,6 +299,20 @@ def render_markdown(
     if not complete:
         omitted = Omitted("comment size limit", "", where)
     return fit(head + rollups, pieces, tail, limit, omitted, (users, warnings))
+
+
+def plan_view_markdown(view: PlanView, limit: int, where: str = DEFAULT_WHERE) -> str:
+    """The Markdown form of a plan as plan and apply print it, ending with a newline, all of it
+    within ``limit`` characters: the comment with what apply would refuse and the checksum."""
+    markdown = render_markdown(
+        view.masked,
+        checksum=view.checksum,
+        refusals=[r.message for r in view.refusals],
+        limit=limit - 1,
+        declared_at=view.declared_at,
+        where=where,
+    )
+    return markdown + "\n"  # the newline is within the limit too
 
 
 def _fitting_rollups(memo: _Memo, room: int, where: str) -> tuple[str, bool]:

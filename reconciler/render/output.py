@@ -1,19 +1,21 @@
-"""What plan and apply print in each --format, as strings: the one entry the CLI renders by.
+"""A plan or apply's report rendered by a format's name, for callers that hold the name rather
+than a command's view (the library's users, tests): each goes through the plan command's view,
+chosen by the one lookup (render/views/), so a name means the same bytes here as on the CLI.
 
 Text is for people, markdown for pull-request comments and step summaries, json for programs
-(the plan document of schemas/plan.schema.json, built in documents.py). Every function is pure,
-of a :class:`~reconciler.render.view.PlanView` and apply's masked report: the CLI decides where
-the string goes and whether colour is wanted.
+(the plan document of schemas/plan.schema.json, built in documents.py). Pure, of a
+:class:`~reconciler.render.view.PlanView` and apply's masked report.
 """
 
 from __future__ import annotations
 
 from reconciler.model import ApplyReport
-from reconciler.render.comment import DEFAULT_WHERE, render_markdown
+from reconciler.render.comment import DEFAULT_WHERE
 from reconciler.render.documents import apply_json, apply_json_chunks, plan_json, saved_plan_json
 from reconciler.render.markdown import COMMENT_LIMIT, render_apply_markdown
-from reconciler.render.text import render_text, report_lines, styled
+from reconciler.render.text import report_lines, report_text, styled
 from reconciler.render.view import PlanView
+from reconciler.render.views.plan import plan_view
 
 __all__ = [
     "PlanView",
@@ -36,27 +38,12 @@ def render_plan(
     markdown_limit: int = COMMENT_LIMIT,
     where: str = DEFAULT_WHERE,
 ) -> str:
-    """The plan in one format; markdown stays under ``markdown_limit`` characters and says
-    ``where`` the full plan is if it leaves detail out. Every format says what apply would
-    refuse, and the checksum ``apply --checksum`` takes."""
-    if output_format == "json":
-        return plan_json(view)
-    if output_format == "markdown":
-        markdown = render_markdown(
-            view.masked,
-            checksum=view.checksum,
-            refusals=[r.message for r in view.refusals],
-            limit=markdown_limit - 1,
-            declared_at=view.declared_at,
-            where=where,
-        )
-        return markdown + "\n"  # the newline is within the limit too
-    lines = render_text(view.masked)
-    lines += [("-", f"Apply would refuse: {r.message}") for r in view.refusals]
-    lines.append(("", f"Plan checksum: {view.checksum}"))
-    return styled(lines, colour)
+    """The plan as ``plan --format output_format`` prints it; markdown stays under
+    ``markdown_limit`` characters and says ``where`` the full plan is if it leaves detail out.
+    Every format says what apply would refuse, and the checksum ``apply --checksum`` takes."""
+    return plan_view(output_format, markdown_limit, colour).plan(view, where)
 
 
 def render_report(report: ApplyReport, colour: bool) -> str:
     """apply's (masked) outcome as text: the users that did not apply cleanly, then counts."""
-    return styled(report_lines(report), colour)
+    return report_text(report, colour)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,6 +27,9 @@ from reconciler.model import (
     TargetPlan,
     UserDeletion,
 )
+
+if TYPE_CHECKING:
+    from reconciler.render.view import PlanView
 
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta"}
 
@@ -130,6 +134,15 @@ def render_text(plan: Plan) -> list[tuple[str, str]]:
     return lines
 
 
+def plan_view_text(view: PlanView, colour: bool) -> str:
+    """The text form of a plan as plan and apply print it: the diff, what apply would refuse,
+    and the checksum ``apply --checksum`` takes."""
+    lines = render_text(view.masked)
+    lines += [("-", f"Apply would refuse: {r.message}") for r in view.refusals]
+    lines.append(("", f"Plan checksum: {view.checksum}"))
+    return styled(lines, colour)
+
+
 def changed_since_lines(since: ChangedSince) -> list[str]:
     """What a --changed-since plan did not look at, said in every format: a partial plan that
     looked complete would hide drift."""
@@ -195,6 +208,11 @@ def report_lines(report: ApplyReport) -> list[tuple[str, str]]:
             lines.append(("", f"Target {target}: {counts}, in {seconds:.1f}s"))
     lines.append(("", f"Apply complete: {_counts(report, 'failed')}."))
     return lines
+
+
+def report_text(report: ApplyReport, colour: bool) -> str:
+    """apply's (masked) outcome as text: the users that did not apply cleanly, then counts."""
+    return styled(report_lines(report), colour)
 
 
 def unconfirmed(report: ApplyReport) -> int:

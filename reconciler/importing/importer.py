@@ -27,7 +27,8 @@ from typing import Any
 
 from reconciler.errors import UnwritableError
 from reconciler.escape import printable
-from reconciler.importing.yamlemit import MAX_KEY, block_lines, key_fits, scalar
+from reconciler.importing.housestyle import block_lines, key_fits, scalar
+from reconciler.importing.yamlemit import MAX_KEY
 from reconciler.load import yamlload
 from reconciler.load.targetcheck import (
     EMAIL_RE,  # validation's own rule, not a copy

@@ -26,7 +26,7 @@ from yaml.events import ScalarEvent
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.escape import printable
-from reconciler.load.yamlcore import SEQ, resolve_plain
+from reconciler.load.yamlcore import BOOL, INT, SEQ, STR, resolve_plain
 
 #: Lines longer than this are written in block style instead of ``{a: 1, b: 2}``.
 WIDTH = 100
@@ -36,6 +36,8 @@ MAX_KEY = 1000
 _MISREAD = "tag:reconciler,2024:misread"
 #: YAML 1.1 booleans that PyYAML's own resolver leaves out (go-yaml v2 reads them).
 _YAML11_BOOLS = frozenset({"y", "Y", "n", "N"})
+#: The tags of the scalars ``housestyle`` writes itself.
+STR_TAG, INT_TAG, BOOL_TAG = STR, INT, BOOL
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
@@ -105,6 +107,28 @@ def _analysis(scalar: str) -> ScalarAnalysis:
 @functools.lru_cache(maxsize=1 << 16)
 def _plain_tag(value: str, implicit: tuple[bool, bool]) -> str:
     return _prototype().resolve_uncached(value, implicit)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def scalar_forms(tag: str, text: str) -> tuple[str, str] | None:
+    """How ImportDumper writes the scalar ``text`` tagged ``tag``: in block context (a value,
+    a list item, a key) and in flow context (inside ``[...]`` or ``{...}``); None when it needs
+    a ``!!tag``. PyYAML's choice (``Emitter.choose_scalar_style``, ``process_tag``): plain
+    when the plain text resolves to ``tag`` and the analysis allows plain in that context;
+    else quoted (double quotes here), which only text needs no tag for. A key is written as a
+    value in its context is: the key context only refuses plain text that is empty or
+    multiline, which is never plain anyway (empty text reads as null; a line break is
+    escaped)."""
+    dumper = _prototype()
+    analysis = dumper.analyze_uncached(text)
+    plain = tag == dumper.resolve_uncached(text, (True, False))
+    block, flow = plain and analysis.allow_block_plain, plain and analysis.allow_flow_plain
+    if block and flow:
+        return text, text
+    if tag != STR_TAG:
+        return None
+    quoted = _quoted(text)
+    return text if block else quoted, text if flow else quoted
 
 
 @functools.cache

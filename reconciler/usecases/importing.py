@@ -26,9 +26,10 @@ from reconciler.errors import (
 from reconciler.escape import printable
 from reconciler.importing.importer import ImportOptions, ImportResult, LeftOut, render_import
 from reconciler.load.config import Config, TargetConfig, display_path, load_config
-from reconciler.load.declarations import check_file, load_declarations
+from reconciler.load.declarations import FileResult, check_document, load_declarations
 from reconciler.load.sources import find_files
 from reconciler.load.workspace import select_targets
+from reconciler.load.yamlcore import gc_paused
 from reconciler.model import LiveUser
 from reconciler.plan.liveread import read_live
 from reconciler.providers import CAPABILITIES, Capabilities, open_provider
@@ -88,10 +89,10 @@ def import_users(request: ImportRequest, runtime: Runtime) -> Imported:
             problem = _not_found(target, wanted, live_users, out_path)
             return Imported(None, tuple(lines), problem or import_merge.decisions_left(merged))
     result = render_import(live_users, options)
-    _check_declarations(result, config, out_path)
+    checked = _check_declarations(result, config, out_path)
     if out_path is not None:
         write_atomically(out_path, result.text)
-    report = _report(result, target, config, out_path, schema)
+    report = _report(result, target, config, out_path, schema, checked)
     problem = _not_found(target, wanted, live_users, out_path)
     return Imported(result.text if out_path is None else None, tuple(report), problem)
 
@@ -162,15 +163,16 @@ def _users_folder(config: Config) -> Path:
     return config.root
 
 
-def _check_declarations(result: ImportResult, config: Config, out_path: Path | None) -> None:
-    """Validate the text as plan will (schema, targets, value types), before writing it."""
+def _check_declarations(result: ImportResult, config: Config, out_path: Path | None) -> FileResult:
+    """Validate the text as plan will (schema, targets, value types), before writing it: the
+    text as the importer read it back, not parsed again."""
     where = display_path(out_path) if out_path is not None else "<stdout>"
-    data = result.text.encode("utf-8")
-    path = out_path.absolute() if out_path is not None else config.root / "import.yaml"
-    checked = check_file(path, where, config, read=lambda _path: data)
+    with gc_paused():
+        checked = check_document(result.parsed, where, config)
     if checked.problems:
         shown = "; ".join(str(problem) for problem in checked.problems[:3])
         raise UnwritableError(f"the imported YAML does not validate ({shown}); please report")
+    return checked
 
 
 def _report(
@@ -179,8 +181,10 @@ def _report(
     config: Config,
     out_path: Path | None,
     schema: Path,
+    checked: FileResult,
 ) -> list[str]:
-    """What was left out, then where the file went and what to check next."""
+    """What was left out, then where the file went and what to check next. The declarations
+    are checked as a whole again, with the file written taken as checked already."""
     lines = left_out_lines(result.left_out)
     users = _plural(result.users)
     if out_path is None:
@@ -199,7 +203,7 @@ def _report(
         )
         return lines
     try:
-        load_declarations(config)
+        load_declarations(config, checked={out_path.absolute(): checked})
     except ValidationError as invalid:
         count = len(invalid.problems)
         lines.append(

@@ -75,10 +75,14 @@ def _entry(key: Any, value: Any, indent: int, force: int, lines: list[str]) -> N
     if value.__class__ is not dict and value.__class__ is not list:
         lines.append(f"{written}: {_forms(value)[0]}")
         return
-    flow = _flow(value)  # its width decides, as yamlemit._line_width measures it
-    if not value or (force <= 0 and indent + len(_forms(key)[1]) + 2 + len(flow) <= WIDTH):
-        lines.append(f"{written}: {flow}")
+    if not value:
+        lines.append(f"{written}: {'{}' if value.__class__ is dict else '[]'}")
         return
+    if force <= 0:  # one line when it fits: its width as yamlemit._line_width measures it
+        flow = _flow(value)
+        if indent + len(_forms(key)[1]) + 2 + len(flow) <= WIDTH:
+            lines.append(f"{written}: {flow}")
+            return
     lines.append(f"{written}:")
     nested = _block(value, indent + 2, force - 1)
     lines.extend("  " + line for line in nested)
@@ -95,8 +99,8 @@ def _block(value: dict[str, Any] | list[Any], indent: int, force: int) -> list[s
         if item.__class__ is not dict and item.__class__ is not list:
             lines.append(f"- {_forms(item)[0]}")
             continue
-        flow = _flow(item)
-        if not item or (force <= 0 and indent + 2 + len(flow) <= WIDTH):
+        flow = _flow(item) if force <= 0 or not item else ""
+        if not item or (flow and indent + 2 + len(flow) <= WIDTH):
             lines.append(f"- {flow}")
             continue
         # PyYAML writes a block collection's first line after the dash, the rest under it.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +39,11 @@ _MISREAD = "tag:reconciler,2024:misread"
 _YAML11_BOOLS = frozenset({"y", "Y", "n", "N"})
 #: The tags of the scalars ``housestyle`` writes itself.
 STR_TAG, INT_TAG, BOOL_TAG = STR, INT, BOOL
+#: Text that PyYAML's analysis allows plain in block and flow context alike, known without
+#: running it (most ids and emails): printable ASCII with no indicator, space or leading
+#: ``-``/``.``; none of ``analyze_scalar``'s flags is set by these characters where they are.
+#: tests/test_housestyle.py checks it against the analysis.
+_PLAIN_ANYWHERE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+/-]*\Z")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
@@ -120,8 +126,10 @@ def scalar_forms(tag: str, text: str) -> tuple[str, str] | None:
     multiline, which is never plain anyway (empty text reads as null; a line break is
     escaped)."""
     dumper = _prototype()
-    analysis = dumper.analyze_uncached(text)
     plain = tag == dumper.resolve_uncached(text, (True, False))
+    if plain and _PLAIN_ANYWHERE_RE.match(text):
+        return text, text
+    analysis = dumper.analyze_uncached(text)
     block, flow = plain and analysis.allow_block_plain, plain and analysis.allow_flow_plain
     if block and flow:
         return text, text

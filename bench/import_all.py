@@ -7,9 +7,11 @@ process:
   floor   a bare ``http.client`` walk of the same pages (``GET /v1/users?limit=100``, expanded
           as reconciler asks), then ``yaml.dump`` of the users with libyaml's CSafeDumper
 and prints the median CPU (user + system) and wall time of each and the median of the
-pair-by-pair ratios.
+pair-by-pair ratios. With ``--base DIR`` (a copy of another commit, e.g. ``git archive BASE |
+tar -x -C DIR``), that commit's import runs in the same rounds (PYTHONPATH=DIR), against the
+same floor, and its file must be byte-identical to ours.
 
-    python bench/import_all.py [--users 5000] [--runs 3]
+    python bench/import_all.py [--users 5000] [--runs 3] [--base DIR]
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--base", type=Path, help="a copy of another commit, run alike")
     args = parser.parse_args()
     env = {**os.environ, "USERTOUR_API_KEY": DEFAULT_USERTOUR_KEY}
     with tempfile.TemporaryDirectory(prefix="reconciler-import-") as temp:
@@ -101,14 +104,23 @@ def main() -> None:
             ours += ["--out", str(out)]
             floor = [sys.executable, "-c", FLOOR, str(port), DEFAULT_USERTOUR_KEY]
             floor += [str(root / "floor.yaml"), str(args.users)]
-            pairs = []
-            for _ in range(args.runs + 1):  # the first pair warms the caches: not counted
+            base_env = {**env, "PYTHONPATH": str(args.base)} if args.base else env
+            pairs, base_pairs = [], []
+            for _ in range(args.runs + 1):  # the first round warms the caches: not counted
                 out.unlink(missing_ok=True)
-                pairs.append((timed(ours, repo, env), timed(floor, repo, env)))
+                floor_run = timed(floor, repo, env)
+                pairs.append((timed(ours, repo, env), floor_run))
+                if args.base:
+                    written = out.read_bytes()
+                    out.unlink()
+                    base_pairs.append((timed(ours, repo, base_env), floor_run))
+                    assert out.read_bytes() == written, "the files differ"
             assert out.read_text().count("  - id: ") == args.users
-    pairs = pairs[1:]
-    print(f"import --all of {args.users} Usertour users; {args.runs} pairs, medians")
-    print_pairs(pairs, "reconciler import", "walk + C dump")
+    print(f"import --all of {args.users} Usertour users; {args.runs} rounds, medians")
+    print_pairs(pairs[1:], "reconciler import", "walk + C dump")
+    if args.base:
+        print(f"{args.base} (its file byte-identical to ours):")
+        print_pairs(base_pairs[1:], "base import", "walk + C dump")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from typing import Any
 
 from reconciler.errors import UnwritableError
 from reconciler.escape import printable
-from reconciler.importing.yamlemit import MAX_KEY, block_lines, key_fits, scalar
+from reconciler.importing.housestyle import block_lines, key_fits, scalar
+from reconciler.importing.yamlemit import MAX_KEY
 from reconciler.kinds.kind import BOOLEAN, INTEGER, LIST, NUMBER, STRING, Capabilities
 from reconciler.kinds.values import normalise
 from reconciler.load import yamlload
@@ -94,6 +95,9 @@ class ImportResult:
     text: str
     users: int
     left_out: tuple[LeftOut, ...]
+    #: The text as reconciler's loader read it back (equal to the values written): what the
+    #: declaration checks run on, so that the text is parsed once.
+    parsed: yamlload.Document = field(repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -136,8 +140,8 @@ def render_import(live_users: Iterable[LiveUser], options: ImportOptions) -> Imp
         document["defaults"] = {"targets": [options.target]}
     document["users"] = [user.fields for user in declared]
     text = _document_text(document, declared, options)
-    _check_round_trip(text, document)
-    return ImportResult(text, len(declared), tuple(left_out))
+    parsed = _check_round_trip(text, document)
+    return ImportResult(text, len(declared), tuple(left_out), parsed)
 
 
 # --- live user -> declaration fields -------------------------------------------------------
@@ -388,11 +392,11 @@ def _document_text(
 # --- the safety net -------------------------------------------------------------------------
 
 
-def _check_round_trip(text: str, document: dict[str, Any]) -> None:
+def _check_round_trip(text: str, document: dict[str, Any]) -> yamlload.Document:
     """Read the text back with reconciler's loader: it must give exactly ``document``."""
     parsed = yamlload.parse_mapping(text, "import")
     if parsed.value is not None and same(document, parsed.value):
-        return
+        return parsed
     read_back = parsed.value["users"] if parsed.value else []
     wrong = [w["id"] for w, g in zip(document["users"], read_back, strict=False) if not same(w, g)]
     where = f" (user {wrong[0]!r})" if wrong else "; ".join(map(str, parsed.problems[:3]))

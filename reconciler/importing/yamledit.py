@@ -21,8 +21,8 @@ from typing import Any
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import UnwritableError
+from reconciler.importing.housestyle import block_lines, flow_text
 from reconciler.importing.merge import EntryEdit, same
-from reconciler.importing.yamlemit import block_lines, flow_text
 from reconciler.load import yamlload
 
 #: How deep a user's fields stay in block style (as ``import`` writes them).

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -26,7 +27,7 @@ from yaml.events import ScalarEvent
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.escape import printable
-from reconciler.load.yamlcore import SEQ, resolve_plain
+from reconciler.load.yamlcore import BOOL, INT, SEQ, STR, resolve_plain
 
 #: Lines longer than this are written in block style instead of ``{a: 1, b: 2}``.
 WIDTH = 100
@@ -36,6 +37,13 @@ MAX_KEY = 1000
 _MISREAD = "tag:reconciler,2024:misread"
 #: YAML 1.1 booleans that PyYAML's own resolver leaves out (go-yaml v2 reads them).
 _YAML11_BOOLS = frozenset({"y", "Y", "n", "N"})
+#: The tags of the scalars ``housestyle`` writes itself.
+STR_TAG, INT_TAG, BOOL_TAG = STR, INT, BOOL
+#: Text that PyYAML's analysis allows plain in block and flow context alike, known without
+#: running it (most ids and emails): printable ASCII with no indicator, space or leading
+#: ``-``/``.``; none of ``analyze_scalar``'s flags is set by these characters where they are.
+#: tests/test_housestyle.py checks it against the analysis.
+_PLAIN_ANYWHERE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+/-]*\Z")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
@@ -105,6 +113,30 @@ def _analysis(scalar: str) -> ScalarAnalysis:
 @functools.lru_cache(maxsize=1 << 16)
 def _plain_tag(value: str, implicit: tuple[bool, bool]) -> str:
     return _prototype().resolve_uncached(value, implicit)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def scalar_forms(tag: str, text: str) -> tuple[str, str] | None:
+    """How ImportDumper writes the scalar ``text`` tagged ``tag``: in block context (a value,
+    a list item, a key) and in flow context (inside ``[...]`` or ``{...}``); None when it needs
+    a ``!!tag``. PyYAML's choice (``Emitter.choose_scalar_style``, ``process_tag``): plain
+    when the plain text resolves to ``tag`` and the analysis allows plain in that context;
+    else quoted (double quotes here), which only text needs no tag for. A key is written as a
+    value in its context is: the key context only refuses plain text that is empty or
+    multiline, which is never plain anyway (empty text reads as null; a line break is
+    escaped)."""
+    dumper = _prototype()
+    plain = tag == dumper.resolve_uncached(text, (True, False))
+    if plain and _PLAIN_ANYWHERE_RE.match(text):
+        return text, text
+    analysis = dumper.analyze_uncached(text)
+    block, flow = plain and analysis.allow_block_plain, plain and analysis.allow_flow_plain
+    if block and flow:
+        return text, text
+    if tag != STR_TAG:
+        return None
+    quoted = _quoted(text)
+    return text if block else quoted, text if flow else quoted
 
 
 @functools.cache

@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -83,6 +84,7 @@ def load_declarations(
     tree: FileTree | None = None,
     only: frozenset[str] | None = None,
     check_mappings: bool = True,
+    checked: Mapping[Path, FileResult] | None = None,
 ) -> Declarations:
     """Read and check every declaration file; raise ValidationError with all problems at once.
 
@@ -91,7 +93,8 @@ def load_declarations(
     (no worker pool: the bytes would have to be sent to the workers). ``only`` (validate
     --target): the checks of what a target can hold run for these targets alone.
     ``check_mappings`` False: a mapping may name attributes nobody declares yet (import
-    adopting a target whose users are not declared yet).
+    adopting a target whose users are not declared yet). ``checked``: files checked already,
+    by path (``import`` checked the file it wrote before writing it): not read again.
     """
     files, problems = find_files(config, paths, tree=tree)
     users: list[UserSpec] = []
@@ -101,7 +104,7 @@ def load_declarations(
     types: TypedNames = {}
     noted: list[Problem] = []
     with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
-        for result in _checked_files(files, config, tree, only):
+        for result in _checked_files(files, config, tree, only, checked or {}):
             problems.extend(result.problems)
             noted.extend(result.warnings)
             companies.extend(result.companies)
@@ -131,8 +134,25 @@ def _checked_files(
     files: list[tuple[Path, str]],
     config: Config,
     tree: FileTree | None,
-    only: frozenset[str] | None = None,
+    only: frozenset[str] | None,
+    checked: Mapping[Path, FileResult],
 ) -> Iterator[FileResult]:
+    """Check files in file order (those in ``checked`` are not read again)."""
+    if not checked:
+        yield from _fresh_results(files, config, tree, only)
+        return
+    fresh = _fresh_results([f for f in files if f[0] not in checked], config, tree, only)
+    with closing(fresh):  # a worker pool, if any, is shut down here
+        for path, _ in files:
+            yield checked[path] if path in checked else next(fresh)
+
+
+def _fresh_results(
+    files: list[tuple[Path, str]],
+    config: Config,
+    tree: FileTree | None,
+    only: frozenset[str] | None,
+) -> Generator[FileResult, None, None]:
     """Check files in file order: in this process, or in one worker per core for big repos."""
     workers = _worker_count(files) if tree is None else 1
     if workers <= 1:
@@ -187,7 +207,17 @@ def check_file(
 def _check_file(
     path: Path, file: str, config: Config, read: Read | None, only: frozenset[str] | None
 ) -> FileResult:
-    document = _load(path, file, read)
+    return check_document(_load(path, file, read), file, config, only)
+
+
+def check_document(
+    document: yamlload.Document,
+    file: str,
+    config: Config,
+    only: frozenset[str] | None = None,
+) -> FileResult:
+    """:func:`check_file` of a file parsed already (``import`` checks the text it parsed to
+    compare with the values it wrote: one parse, not two)."""
     # Problems in some values (``01234``) do not stop the checks of the rest of the file.
     value = document.value if document.value is not None else document.partial
     if value is None:

@@ -17,16 +17,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import DecisionsLeft, UnwritableError
+from reconciler.errors import DecisionsLeft, Problem, UnwritableError
 from reconciler.escape import printable
-from reconciler.importing.importer import ImportOptions, LeftOut, declare_users, render_import
+from reconciler.importing.importer import (
+    ImportOptions,
+    ImportResult,
+    LeftOut,
+    declare_users,
+    render_import,
+)
 from reconciler.importing.merge import EntryEdit, Existing, Finding, Merge, Targets, merge_users
 from reconciler.importing.yamledit import edit_file
 from reconciler.kinds import CAPABILITIES
 from reconciler.load import yamlload
 from reconciler.load.config import Config
-from reconciler.load.declarations import Declarations, check_file, load_declarations
+from reconciler.load.declarations import (
+    Declarations,
+    check_document,
+    check_file,
+    load_declarations,
+)
 from reconciler.load.sources import find_files
+from reconciler.load.yamlcore import gc_paused
 from reconciler.model import LiveUser
 from reconciler.settings import TargetConfig, display_path
 from reconciler.usecases.files import write_atomically
@@ -69,12 +81,15 @@ def merge_import(
     merged = Merged(merge, left_out)
     merged.unchanged = len(fields) - len(merge.new_users) - len(merge.edits)
     texts = _edited_texts(config, declarations, merge, target, out_path, merged)
-    fresh = _fresh_file(config, declarations, merge, live_users, options, out_path)
-    if fresh is not None:
-        texts[out_path.absolute()] = fresh
-        merged.new_file = display_path(out_path)
     for path, text in texts.items():
         _check(config, path, text)
+    fresh = _fresh_file(declarations, merge, live_users, options, out_path)
+    if fresh is not None:  # read back by the importer: checked on that reading
+        texts[out_path.absolute()] = fresh.text
+        merged.new_file = display_path(out_path)
+        with gc_paused():
+            checked = check_document(fresh.parsed, display_path(out_path), config)
+        _refuse(checked.problems)
     for path, text in texts.items():
         write_atomically(path, text)
     return merged
@@ -176,26 +191,28 @@ def _pinned(
 
 
 def _fresh_file(
-    config: Config,
     declarations: Declarations,
     merge: Merge,
     live_users: Sequence[LiveUser],
     options: ImportOptions,
     out_path: Path,
-) -> str | None:
+) -> ImportResult | None:
     """FILE as a new file of the new users, when it is not a declaration file already."""
     if not merge.new_users or out_path.absolute() in set(declarations.files):
         return None
     new_ids = {user["id"] for user in merge.new_users}
-    return render_import([u for u in live_users if u.id in new_ids], options).text
+    return render_import([u for u in live_users if u.id in new_ids], options)
 
 
 def _check(config: Config, path: Path, text: str) -> None:
     """Each written file validates as plan will read it, before any is written."""
     data = text.encode("utf-8")
-    checked = check_file(path, display_path(path), config, read=lambda _path: data)
-    if checked.problems:
-        shown = "; ".join(str(problem) for problem in checked.problems[:3])
+    _refuse(check_file(path, display_path(path), config, read=lambda _path: data).problems)
+
+
+def _refuse(problems: Sequence[Problem]) -> None:
+    if problems:
+        shown = "; ".join(str(problem) for problem in problems[:3])
         raise UnwritableError(f"the merged YAML does not validate ({shown}); please report")
 
 

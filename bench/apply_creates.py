@@ -33,10 +33,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from threading import local
+from typing import Any
 
 from common import run_reconciler
 
-from reconciler.model import Upsert
+from reconciler.model import Event, Upsert
 from reconciler.providers import sprig_kind, usertour_kind
 from reconciler.sandbox.options import DEFAULT_SPRIG_KEY, DEFAULT_USERTOUR_KEY
 
@@ -51,8 +52,19 @@ VENDORS = {
 }
 
 
-def user(index: int) -> dict[str, object]:
-    return {"id": f"user-{index:06d}", "attributes": {"plan": "pro", "seats": index}}
+#: ``--events``: each Sprig user also carries one event (recorded before its POST leaves).
+EVENTS = [False]
+T0 = 1_700_000_000_000
+
+
+def user(index: int, vendor: str = "usertour") -> dict[str, object]:
+    spec: dict[str, object] = {
+        "id": f"user-{index:06d}",
+        "attributes": {"plan": "pro", "seats": index},
+    }
+    if EVENTS[0] and vendor == "sprig":
+        spec["events"] = [{"event": "login", "timestamp": T0 + index}]
+    return spec
 
 
 def write_repo(root: Path, vendor: str, url: str, count: int, parallelism: int) -> None:
@@ -62,7 +74,7 @@ def write_repo(root: Path, vendor: str, url: str, count: int, parallelism: int) 
         f"targets:\n  prod:\n    provider: {vendor}\n    base_url: {url}\n"
         f"    api_key_env: {variable}\n    parallelism: {parallelism}\n"
     )
-    users = [user(i) for i in range(count)]
+    users = [user(i, vendor) for i in range(count)]
     (root / "users" / "all.yaml").write_text(json.dumps({"users": users}))
 
 
@@ -116,8 +128,11 @@ def floor(
     _, header, _, kind = VENDORS[vendor]
     bodies = []
     for index in range(count):
-        spec = user(index)
-        upsert = Upsert(str(spec["id"]), dict(spec["attributes"]))  # type: ignore[call-overload]
+        spec = user(index, vendor)
+        raw: list[dict[str, Any]] = spec.get("events", [])  # type: ignore[assignment]
+        events = tuple(Event(e["event"], e["timestamp"]) for e in raw)
+        attributes: dict[str, Any] = spec["attributes"]  # type: ignore[assignment]
+        upsert = Upsert(str(spec["id"]), attributes, events=events)
         request = kind.describe_request(upsert)
         bodies.append(json.dumps(request["body"]).encode())
     path = request["path"]
@@ -149,7 +164,8 @@ def floor(
 def apply(vendor: str, repo: Path, code: str | None) -> tuple[float, float]:
     variable, _, key, _ = VENDORS[vendor]
     env = {variable: key, **({"PYTHONPATH": code} if code else {})}
-    timed = run_reconciler(repo, env, "apply", "--yes", "--max-changes", "1000000")
+    settled = ("--assume-settled",) if EVENTS[0] and vendor == "sprig" else ()
+    timed = run_reconciler(repo, env, "apply", "--yes", "--max-changes", "1000000", *settled)
     assert timed.stdout.rstrip().endswith(" 0 failed."), timed.stdout[-400:]
     return timed.wall, timed.cpu
 
@@ -178,8 +194,9 @@ requests: dict[str, dict[str, int]] = {}
 
 
 def report(vendor: str, args: argparse.Namespace, runs: Figures) -> None:
+    with_events = " with an event each" if EVENTS[0] and vendor == "sprig" else ""
     print(
-        f"{vendor}: {args.users} new users, latency {args.latency_ms} ms, "
+        f"{vendor}: {args.users} new users{with_events}, latency {args.latency_ms} ms, "
         f"parallelism {args.parallelism}, medians of {args.runs} pairs"
     )
     for name, figures in runs.items():
@@ -202,7 +219,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="measured pairs (after a warm-up)")
     parser.add_argument("--vendors", default="sprig,usertour")
     parser.add_argument("--before", help="another copy of the code (its PYTHONPATH) to time too")
+    parser.add_argument(
+        "--events",
+        action="store_true",
+        help="Sprig users carry an event (--assume-settled: the record covers, one line each)",
+    )
     args = parser.parse_args()
+    EVENTS[0] = args.events
     for vendor in args.vendors.split(","):
         runs: Figures = {}
         with tempfile.TemporaryDirectory() as tmp:

@@ -194,3 +194,23 @@ def test_concurrent_appends_share_fsyncs_and_none_returns_before_its_line_is_on_
     assert late == []
     assert len(journal.inflight()) == 16
     assert fsyncs[0] < 16
+
+
+def test_clearing_many_users_is_one_fsync_and_a_new_run_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verification clears every user it saw at the end of a run: one fsync for them all
+    (it was one each, 5 ms apiece, in one thread), and a clear never seen by the disk errs
+    on the side of "in flight" anyway."""
+    journal = _journal(tmp_path)
+    for number in range(10):
+        journal.sending(f"u{number}", (LOGIN1, SIGNUP))
+    fsyncs: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd)))
+    journal.clear_all([("u0", None), ("u1", (LOGIN1,)), ("nobody", None)])
+    journal.clear_all((f"u{number}", None) for number in range(2, 9))
+    assert len(fsyncs) == 2
+    again = _journal(tmp_path, "run2")
+    assert set(again.inflight()) == {"u1", "u9"}
+    assert again.inflight()["u1"][0].events == (SIGNUP,)

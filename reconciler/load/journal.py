@@ -163,14 +163,33 @@ class Journal:
     def clear(self, user_id: str, events: Iterable[Event] | None = None) -> None:
         """Forget the user's writes in flight that carried ``events`` (None: all of them):
         seen on the target, refused, or never sent."""
-        listed = None if events is None else tuple(events)
+        self.clear_all([(user_id, events)])
+
+    def clear_all(self, cleared: Iterable[tuple[str, Iterable[Event] | None]]) -> None:
+        """``clear`` for many users at once, their lines on disk with one fsync (verification
+        clears every user it saw: one fsync each cost 5 ms apiece, in one thread)."""
+        wanted = [
+            (user_id, None if events is None else tuple(events)) for user_id, events in cleared
+        ]
         with self._lock:
-            if user_id not in self._state.inflight:
-                return
-        body = None if listed is None else _events(listed)
-        self._append({"op": "clear", "user": user_id, "events": body})
+            wanted = [
+                (user_id, events) for user_id, events in wanted if user_id in self._state.inflight
+            ]
+        if not wanted:
+            return
+        self._append(
+            *(
+                {
+                    "op": "clear",
+                    "user": user_id,
+                    "events": None if events is None else _events(events),
+                }
+                for user_id, events in wanted
+            )
+        )
         with self._lock:
-            _clear(self._state, user_id, listed)
+            for user_id, events in wanted:
+                _clear(self._state, user_id, events)
 
     def sent_barrier(self, user_id: str, digest: str) -> None:
         """Record a barrier (a write without events) before it leaves."""
@@ -213,9 +232,11 @@ class Journal:
         with self._lock:
             self._close_file()
 
-    def _append(self, line: dict[str, Any]) -> None:
-        line = {**line, "run": self.run}
-        data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
+    def _append(self, *lines: dict[str, Any]) -> None:
+        data = b"".join(
+            (json.dumps({**line, "run": self.run}, ensure_ascii=False) + "\n").encode()
+            for line in lines
+        )
         with self._lock:
             if self._closed:
                 return

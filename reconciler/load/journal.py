@@ -99,7 +99,7 @@ class Journal:
     """A target's write-ahead record, open for one run: read at once, appended as apply sends.
 
     Thread-safe: apply's workers append concurrently; each line is written and flushed to the
-    disk (fsync) before the write it announces leaves.
+    disk (fsync) before the write it announces leaves; lines appended together share an fsync.
     """
 
     def __init__(self, path: Path, target: str, run: str | None = None) -> None:
@@ -110,6 +110,10 @@ class Journal:
         self._state = read_state(path, target)
         self._lock = threading.Lock()
         self._file: Any = None
+        #: Lines written (flushed to the OS) and lines known on disk: appends share fsyncs.
+        self._written = 0
+        self._synced = 0
+        self._syncing = threading.Lock()
         #: Set by ``compact`` at the end of the run: a request still in flight then (an
         #: interrupted run's worker) appends nothing more, so the record stays as compacted,
         #: which errs on the side of "in flight".
@@ -159,14 +163,33 @@ class Journal:
     def clear(self, user_id: str, events: Iterable[Event] | None = None) -> None:
         """Forget the user's writes in flight that carried ``events`` (None: all of them):
         seen on the target, refused, or never sent."""
-        listed = None if events is None else tuple(events)
+        self.clear_all([(user_id, events)])
+
+    def clear_all(self, cleared: Iterable[tuple[str, Iterable[Event] | None]]) -> None:
+        """``clear`` for many users at once, their lines on disk with one fsync (verification
+        clears every user it saw: one fsync each cost 5 ms apiece, in one thread)."""
+        wanted = [
+            (user_id, None if events is None else tuple(events)) for user_id, events in cleared
+        ]
         with self._lock:
-            if user_id not in self._state.inflight:
-                return
-        body = None if listed is None else _events(listed)
-        self._append({"op": "clear", "user": user_id, "events": body})
+            wanted = [
+                (user_id, events) for user_id, events in wanted if user_id in self._state.inflight
+            ]
+        if not wanted:
+            return
+        self._append(
+            *(
+                {
+                    "op": "clear",
+                    "user": user_id,
+                    "events": None if events is None else _events(events),
+                }
+                for user_id, events in wanted
+            )
+        )
         with self._lock:
-            _clear(self._state, user_id, listed)
+            for user_id, events in wanted:
+                _clear(self._state, user_id, events)
 
     def sent_barrier(self, user_id: str, digest: str) -> None:
         """Record a barrier (a write without events) before it leaves."""
@@ -209,16 +232,43 @@ class Journal:
         with self._lock:
             self._close_file()
 
-    def _append(self, line: dict[str, Any]) -> None:
-        line = {**line, "run": self.run}
-        data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
+    def _append(self, *lines: dict[str, Any]) -> None:
+        data = b"".join(
+            (json.dumps({**line, "run": self.run}, ensure_ascii=False) + "\n").encode()
+            for line in lines
+        )
         with self._lock:
             if self._closed:
                 return
             handle = self._open_file()
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            self._written += 1
+            line_number = self._written
+        self._sync(line_number)
+
+    def _sync(self, line_number: int) -> None:
+        """Return once line ``line_number`` is on disk: an fsync that began after it was
+        written has ended (group commit). Workers that append while one fsync runs (5 ms here)
+        share the next one instead of queueing one each: 16 workers sending events did one
+        POST per fsync, not 16. No caller returns, and so no write leaves, before its own line
+        is on disk."""
+        with self._syncing:
+            if self._synced >= line_number:
+                return  # an fsync that began after this line was written covered it
+            with self._lock:
+                covered = self._written
+                fd = os.dup(self._file.fileno()) if self._file is not None else None
+            if fd is None:  # closed meanwhile (end of run): sync the file by its name
+                try:
+                    fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+                except FileNotFoundError:
+                    return
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._synced = covered
 
     def _open_file(self) -> Any:
         if self._file is None:

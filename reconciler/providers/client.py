@@ -31,6 +31,7 @@ from reconciler.providers.failures import (
     status_failure,
 )
 from reconciler.providers.http import is_loopback
+from reconciler.providers.sending import Sender
 from reconciler.providers.throttle import AdaptiveLimit, TokenBucket
 from reconciler.providers.transports import transport_for
 from reconciler.quoting import PATH_CHARS, excerpt
@@ -52,8 +53,15 @@ log = logging.getLogger("reconciler.http")
 
 def _client(
     base_url: str, auth_header: str, pool: int, transport: httpx.BaseTransport | None
-) -> httpx.Client:
-    """The target's connection pool: keep-alive, no redirects, the key in one header."""
+) -> Sender:
+    """The target's connections: keep-alive, no redirects, the key in one header."""
+    trust_env = not is_loopback(urlsplit(base_url).hostname or "")
+    # Plain http (loopback only, see check_destination) never does TLS, and redirects are not
+    # followed: loading the CA bundle for it would cost ~130 ms at every start. One context,
+    # shared by every connection (sending.py), is loaded once for https.
+    verify = (
+        False if base_url.startswith("http://") else httpx.create_ssl_context(trust_env=trust_env)
+    )
     client = httpx.Client(
         base_url=base_url,
         headers={
@@ -67,15 +75,13 @@ def _client(
         follow_redirects=False,
         # HTTP(S)_PROXY / ALL_PROXY / .netrc are for the network; a loopback target's key
         # (over plain http) must never go through a proxy, in clear.
-        trust_env=not is_loopback(urlsplit(base_url).hostname or ""),
-        # Plain http (loopback only, see check_destination) never does TLS, and redirects
-        # are not followed: loading the CA bundle for it would cost ~130 ms at every start.
-        verify=not base_url.startswith("http://"),
+        trust_env=trust_env,
+        verify=verify,
         # None: the network, unless a test mounted the in-process emulator (transports.py).
         transport=transport or transport_for(base_url),
     )
     bound_client(client)
-    return client
+    return Sender(client, verify, TIMEOUT)
 
 
 def _attempt_note(failure: Failure, attempt: int, max_attempts: int) -> str:
@@ -213,22 +219,19 @@ class ApiClient:
         self, method: str, path: str, kwargs: Mapping[str, Any], attempted: Attempted
     ) -> Answer:
         """Send, then read the body within the limits (streamed: never more than the cap)."""
-        request = self._client.build_request(method, path, **kwargs)
-        response = self._client.send(request, stream=True)
-        answered = dataclasses.replace(attempted, status=response.status_code)
-        try:
-            headers = {name.lower(): value for name, value in response.headers.items()}
-            raw: Iterable[bytes] = response.iter_raw()
-            if response.is_stream_consumed:
-                # An in-process transport (the emulator's) answered from memory, decoded.
-                headers.pop("content-encoding", None)
-                raw = [response.content]
-            chunks = _until(raw, attempted.deadline)
-            body, truncated = decode_body(response.status_code, headers, chunks, self.limits)
-        except Exception as error:
-            raise _Answered(error, answered) from error
-        finally:
-            response.close()
+        with self._client.send(method, path, kwargs) as response:
+            try:
+                headers = dict(response.headers.items())  # names in lower case
+                raw: Iterable[bytes] = response.iter_raw()
+                if response.is_stream_consumed:
+                    # An in-process transport (the emulator's) answered from memory, decoded.
+                    headers.pop("content-encoding", None)
+                    raw = [response.content]
+                chunks = _until(raw, attempted.deadline)
+                body, truncated = decode_body(response.status_code, headers, chunks, self.limits)
+            except Exception as error:
+                answered = dataclasses.replace(attempted, status=response.status_code)
+                raise _Answered(error, answered) from error
         return Answer(response.status_code, headers, body, truncated)
 
     def _judged(self, answer: Answer, attempted: Attempted) -> Answer | Failure:

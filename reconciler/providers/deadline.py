@@ -122,22 +122,28 @@ class _BoundedBackend(httpcore.NetworkBackend):
 
 def bound_client(client: httpx.Client) -> bool:
     """Put the deadline under every network transport of ``client`` (its own and the proxy
-    mounts httpx made from the environment); False when one could not be reached.
+    mounts httpx made from the environment); False when one could not be reached."""
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
+    bounded = True
+    for transport in transports:
+        if isinstance(transport, httpx.HTTPTransport):
+            bounded = bound_transport(transport) and bounded
+        # else: an in-process transport, bounded between chunks by ApiClient
+    return bounded
+
+
+def bound_transport(transport: httpx.HTTPTransport) -> bool:
+    """Put the deadline under ``transport``'s connections; False when it could not be reached.
 
     httpx offers no public way to give its transport a network backend, so this reaches its
     connection pool (``HTTPTransport._pool``, httpcore's ``_network_backend``); tests with a
     loopback server that drips its answer prove it still works with the installed versions.
     """
-    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
-    bounded = True
-    for transport in transports:
-        if not isinstance(transport, httpx.HTTPTransport):
-            continue  # an in-process transport: bounded between chunks by ApiClient
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if backend is None:
-            log.debug("cannot bound the reads of %r by a deadline", transport)
-            bounded = False
-        elif not isinstance(backend, _BoundedBackend):
-            pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
-    return bounded
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if backend is None:
+        log.debug("cannot bound the reads of %r by a deadline", transport)
+        return False
+    if not isinstance(backend, _BoundedBackend):
+        pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
+    return True

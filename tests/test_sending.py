@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from reconciler import __version__
-from reconciler.settings import TargetConfig
 from reconciler.model import Upsert
 from reconciler.providers.rest import HttpProvider
 from reconciler.providers.sprig import SprigProvider
 from reconciler.providers.usertour import UsertourProvider
+from reconciler.settings import TargetConfig
 
 
 class _Recorder(ThreadingHTTPServer):

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import ConfigError, MissingKey
 from reconciler.load import typelock
 from reconciler.load.config import TargetConfig
@@ -28,14 +29,19 @@ from reconciler.plan.readstrategy import MIN_TO_LIST
 from reconciler.progress import Quiet, StepFactory
 from reconciler.providers import CAPABILITIES, open_provider
 from reconciler.providers.base import Provider
+from reconciler.providers.transports import TransportFor, network
 
 
 def open_providers(
     workspace: Workspace,
     environ: Mapping[str, str],
     stack: ExitStack,
+    *,
+    transport: TransportFor = network,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> dict[str, Provider]:
-    """Open every selected target before any request, so a missing key fails fast and whole.
+    """Open every selected target before any request, so a missing key fails fast and whole
+    (through the run's ``transport`` and ``clock``: its runtime's).
 
     --parallelism and the other run overrides are already in ``workspace.targets``
     (usecases/requests.py ``Overrides``): this is the one place targets are opened, not resolved.
@@ -44,7 +50,9 @@ def open_providers(
     missing: list[MissingKey] = []
     for target in workspace.targets:
         try:
-            providers[target.name] = stack.enter_context(open_provider(target, environ))
+            providers[target.name] = stack.enter_context(
+                open_provider(target, environ, transport=transport, clock=clock)
+            )
         except MissingKey as error:
             missing.append(error)
     if missing:  # every missing variable at once, not one per run

@@ -11,10 +11,12 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import TargetError
 from reconciler.providers.base import Capabilities, Provider, ProviderKind
 from reconciler.providers.sandbox_kind import SANDBOX
 from reconciler.providers.sprig_kind import SPRIG
+from reconciler.providers.transports import TransportFor, network
 from reconciler.providers.usertour_kind import USERTOUR
 
 if TYPE_CHECKING:
@@ -41,14 +43,21 @@ def provider_class(kind: ProviderKind) -> type[Provider]:
     return found
 
 
-def open_provider(target: TargetConfig, environ: Mapping[str, str]) -> Provider:
-    """Open the provider for one configured target (checks its key variable, no request yet)."""
+def open_provider(
+    target: TargetConfig,
+    environ: Mapping[str, str],
+    *,
+    transport: TransportFor = network,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Provider:
+    """Open the provider for one configured target (checks its key variable, no request yet),
+    in the run's runtime: its requests go through ``transport`` and its waits use ``clock``."""
     kind = KINDS.get(target.provider)
     if kind is None:
         raise TargetError(
             target.name, f"provider {target.provider!r} is not supported by this version yet"
         )
-    return provider_class(kind).from_config(target, environ)
+    return provider_class(kind).from_config(target, environ, transport=transport, clock=clock)
 
 
 __all__ = [

@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import TargetError
 from reconciler.model import AttributeValue, ListedPage, LiveUser, Upsert
 from reconciler.providers.retry import Attempts, RetryPolicy
+from reconciler.providers.transports import TransportFor, network
 
 if TYPE_CHECKING:
     from reconciler.load.config import TargetConfig
@@ -119,6 +121,8 @@ class Provider(abc.ABC):
         #: Set once the run is interrupted (``stop_sending``): no new request starts, and a
         #: retry's pause ends at once (the HTTP client waits on it instead of sleeping).
         self.stopping = threading.Event()
+        #: The run's clock: the pauses of apply's polls (apply/polling.py) are timed by it.
+        self.clock: Clock = SYSTEM_CLOCK
 
     def stop_sending(self) -> None:
         """The run was interrupted (SIGINT, SIGTERM): start no new request; requests already
@@ -126,9 +130,18 @@ class Provider(abc.ABC):
         self.stopping.set()
 
     @classmethod
-    def from_config(cls: type[P], target: TargetConfig, environ: Mapping[str, str]) -> P:
+    def from_config(
+        cls: type[P],
+        target: TargetConfig,
+        environ: Mapping[str, str],
+        *,
+        transport: TransportFor = network,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> P:
         """Open the provider of one configured target: check its settings and key variable
-        (no request yet). Each kind's provider class implements it."""
+        (no request yet), its requests sent through ``transport`` (the runtime's: None for
+        its URL is the network) and its waits timed by ``clock``. Each kind's provider class
+        implements it."""
         raise NotImplementedError
 
     @property

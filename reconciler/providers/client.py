@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reconciler import __version__
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import LostAnswer, NotSent, TargetError
 from reconciler.escape import printable
 from reconciler.load.config import TargetConfig
@@ -34,7 +35,6 @@ from reconciler.providers.failures import (
 from reconciler.providers.http import is_loopback
 from reconciler.providers.retry import Attempts, RetryPolicy
 from reconciler.providers.throttle import AdaptiveLimit, TokenBucket
-from reconciler.providers.transports import transport_for
 from reconciler.quoting import PATH_CHARS, excerpt
 
 TIMEOUT = httpx.Timeout(30.0, connect=CONNECT_TIMEOUT)
@@ -71,8 +71,8 @@ def _client(
         # Plain http (loopback only, see check_destination) never does TLS, and redirects
         # are not followed: loading the CA bundle for it would cost ~130 ms at every start.
         verify=not base_url.startswith("http://"),
-        # None: the network, unless a test mounted the in-process emulator (transports.py).
-        transport=transport or transport_for(base_url),
+        # None: the network; a runtime's in-process emulator otherwise (transports.py).
+        transport=transport,
     )
     bound_client(client)
     return client
@@ -103,6 +103,7 @@ class ApiClient:
         transport: httpx.BaseTransport | None = None,
         stopping: threading.Event | None = None,
         limits: Limits | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.target = target.name
         self.key_variable = target.api_key_env or ""
@@ -125,7 +126,8 @@ class ApiClient:
         pool = max(1, target.parallelism)
         #: ``rate_limit`` is a ceiling for the whole target; the adaptive cap halves the
         #: requests in flight when the target answers 429 instead of hammering it.
-        self._bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
+        rate = target.rate_limit
+        self._bucket = TokenBucket(rate, clock=clock.monotonic, sleep=clock.sleep) if rate else None
         self._limit = AdaptiveLimit(pool)
         try:
             self._client = _client(base_url, auth_header, pool, transport)

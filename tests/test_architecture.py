@@ -208,7 +208,8 @@ def test_the_cycle_finder_sees_lazy_and_relative_imports(tmp_path: Path) -> None
 
 # --- the tree shows the flow: load -> plan -> render | apply -> providers ------------------------
 
-#: Modules every stage may use: plain values, errors, escaping, the one pool, progress lines.
+#: Modules every stage may use: plain values, errors, escaping, the one pool, progress lines,
+#: the clock.
 FLOOR = {
     "errors",
     "model",
@@ -217,6 +218,7 @@ FLOOR = {
     "quoting",
     "concurrency",
     "progress",
+    "clock",
     "__init__",
 }
 #: The stages each stage may import besides the floor (README, "Architecture"). load and

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import ConfigError, MissingKey
@@ -29,7 +30,9 @@ from reconciler.plan.readstrategy import MIN_TO_LIST
 from reconciler.progress import Quiet, StepFactory
 from reconciler.providers import CAPABILITIES, open_provider
 from reconciler.providers.base import Provider
-from reconciler.providers.transports import TransportFor, network
+
+if TYPE_CHECKING:
+    from reconciler.providers.transports import TransportFor
 
 
 def open_providers(
@@ -37,7 +40,7 @@ def open_providers(
     environ: Mapping[str, str],
     stack: ExitStack,
     *,
-    transport: TransportFor = network,
+    transport: TransportFor | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> dict[str, Provider]:
     """Open every selected target before any request, so a missing key fails fast and whole

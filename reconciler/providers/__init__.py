@@ -16,11 +16,11 @@ from reconciler.errors import TargetError
 from reconciler.providers.base import Capabilities, Provider, ProviderKind
 from reconciler.providers.sandbox_kind import SANDBOX
 from reconciler.providers.sprig_kind import SPRIG
-from reconciler.providers.transports import TransportFor, network
 from reconciler.providers.usertour_kind import USERTOUR
 
 if TYPE_CHECKING:
     from reconciler.load.config import TargetConfig
+    from reconciler.providers.transports import TransportFor
 
 #: Every kind by the name reconciler.yaml writes (``provider: sprig``).
 KINDS: Mapping[str, ProviderKind] = {kind.name: kind for kind in (SANDBOX, SPRIG, USERTOUR)}
@@ -47,7 +47,7 @@ def open_provider(
     target: TargetConfig,
     environ: Mapping[str, str],
     *,
-    transport: TransportFor = network,
+    transport: TransportFor | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> Provider:
     """Open the provider for one configured target (checks its key variable, no request yet),

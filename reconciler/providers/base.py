@@ -17,10 +17,10 @@ from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import TargetError
 from reconciler.model import AttributeValue, ListedPage, LiveUser, Upsert
 from reconciler.providers.retry import Attempts, RetryPolicy
-from reconciler.providers.transports import TransportFor, network
 
 if TYPE_CHECKING:
     from reconciler.load.config import TargetConfig
+    from reconciler.providers.transports import TransportFor
 
 #: Value type names used in capabilities and messages.
 STRING, INTEGER, NUMBER, BOOLEAN, LIST = "string", "integer", "number", "boolean", "list"
@@ -135,7 +135,7 @@ class Provider(abc.ABC):
         target: TargetConfig,
         environ: Mapping[str, str],
         *,
-        transport: TransportFor = network,
+        transport: TransportFor | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> P:
         """Open the provider of one configured target: check its settings and key variable

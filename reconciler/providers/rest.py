@@ -21,10 +21,11 @@ from reconciler.providers.base import Provider
 from reconciler.providers.client import ApiClient
 from reconciler.providers.http import check_destination, read_api_key, user_path
 from reconciler.providers.retry import Attempts, RetryPolicy
-from reconciler.providers.transports import TransportFor, network
 
 if TYPE_CHECKING:
     import httpx
+
+    from reconciler.providers.transports import TransportFor
 
 H = TypeVar("H", bound="HttpProvider")
 
@@ -77,7 +78,7 @@ class HttpProvider(Provider):
         target: TargetConfig,
         environ: Mapping[str, str],
         *,
-        transport: TransportFor = network,
+        transport: TransportFor | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> H:
         """Check where the key would go and read it, before any connection."""
@@ -95,7 +96,8 @@ class HttpProvider(Provider):
         key = read_api_key(target, environ, cls.key_words)
         retry = RetryPolicy.from_env(environ, cls.kind.retry)
         limits = Limits.from_env(environ)
-        return cls(target, checked, key, retry, limits, transport=transport(checked), clock=clock)
+        routed = transport(checked) if transport is not None else None
+        return cls(target, checked, key, retry, limits, transport=routed, clock=clock)
 
     @staticmethod
     def describe_error(response: Answer) -> str:

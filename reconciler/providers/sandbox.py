@@ -18,12 +18,12 @@ from reconciler.model import ListedPage, LiveUser, Upsert
 from reconciler.providers.base import Provider
 from reconciler.providers.retry import Attempts
 from reconciler.providers.sandbox_kind import SANDBOX
-from reconciler.providers.transports import TransportFor, network
 from reconciler.quoting import PATH_CHARS, excerpt
 from reconciler.sandbox.store import StoredUser, StoreError, UserStore
 
 if TYPE_CHECKING:
     from reconciler.load.config import TargetConfig
+    from reconciler.providers.transports import TransportFor
 
 #: The store namespace of sandbox targets; the emulator uses other namespaces in the same schema.
 NAMESPACE = "sandbox"
@@ -49,7 +49,7 @@ class SandboxProvider(Provider):
         target: TargetConfig,
         environ: Mapping[str, str],
         *,
-        transport: TransportFor = network,
+        transport: TransportFor | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> SandboxProvider:
         """A ``provider: sandbox`` target needs a path and no key (and no transport: it

@@ -33,8 +33,3 @@ def by_url(transports: Mapping[str, httpx.BaseTransport]) -> TransportFor:
         return table.get(_key(base_url))
 
     return transport_for
-
-
-def network(base_url: str) -> httpx.BaseTransport | None:
-    """Every URL to the network: the CLI's."""
-    return None

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.progress import Quiet, StepFactory
-from reconciler.providers.transports import TransportFor, network
+
+if TYPE_CHECKING:
+    from reconciler.providers.transports import TransportFor
 
 
 def _ignore(line: str) -> None:
@@ -35,9 +38,9 @@ class Runtime:
     #: A line for the person running it (skipped files, what import left out): already the
     #: words to show, never a value of a user. Called in the order they happen.
     note: Callable[[str], None] = field(default=_ignore)
-    #: A target's base URL -> the httpx transport its requests go through, or None: the
-    #: network (``network``, the default, says None for every URL). ``transports.by_url`` builds
-    #: one from a mapping, e.g. ``by_url({emulator.url: EmulatorTransport(emulator.app)})``.
-    transport: TransportFor = network
+    #: A target's base URL -> the httpx transport its requests go through (None for a URL: the
+    #: network); None, the default, sends every request to the network. ``transports.by_url``
+    #: builds one from a mapping: ``by_url({emulator.url: EmulatorTransport(emulator.app)})``.
+    transport: TransportFor | None = None
     #: Wall time of records, deadlines, and the pauses between apply's polls and lock tries.
     clock: Clock = SYSTEM_CLOCK

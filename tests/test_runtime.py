@@ -15,6 +15,7 @@ import pytest
 
 import reconciler
 from reconciler import ApplyRequest, PlanRequest, Runtime, Scope, TargetError
+from reconciler.cli.main import main
 from reconciler.providers.transports import by_url
 from reconciler.sandbox.app import EmulatorApp
 from reconciler.sandbox.options import EmulatorOptions, resolve_keys
@@ -113,3 +114,17 @@ def test_a_runtime_without_a_transport_for_the_url_uses_the_network(
     with pytest.raises(TargetError):
         reconciler.plan_changes(PlanRequest(CONFIG, ONBOARDING), plain)
     assert app.requests.snapshot() == []
+
+
+def test_the_cli_runs_in_the_runtime_main_is_given(
+    repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``main(argv, runtime=...)``, the CLI's one seam: its key and its transport are the
+    runtime's, not the process's (which has neither)."""
+    monkeypatch.delenv("USERTOUR_API_KEY", raising=False)
+    app = _emulator(tmp_path / "a.db", "ak_right")
+    with pytest.raises(SystemExit) as ended:
+        main(["plan", "--detailed-exitcode"], runtime=_runtime(app, "ak_right"))
+    assert ended.value.code == 2, capsys.readouterr().err  # changes pending
+    assert "2 to create" in capsys.readouterr().out
+    assert app.requests.snapshot() != []

@@ -117,7 +117,10 @@ def test_a_runtime_without_a_transport_for_the_url_uses_the_network(
 
 
 def test_the_cli_runs_in_the_runtime_main_is_given(
-    repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    repository: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """``main(argv, runtime=...)``, the CLI's one seam: its key and its transport are the
     runtime's, not the process's (which has neither)."""

@@ -8,25 +8,37 @@ and every run in the process sent to whatever was mounted.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 import reconciler
-from reconciler import ApplyRequest, PlanRequest, Runtime, Scope, TargetError
+from reconciler import ApplyRequest, PlanRequest, RefusedError, Runtime, Scope, TargetError
 from reconciler.cli.main import main
 from reconciler.providers.transports import by_url
 from reconciler.sandbox.app import EmulatorApp
 from reconciler.sandbox.options import EmulatorOptions, resolve_keys
 from reconciler.sandbox.store import UserStore
 from reconciler.sandbox.transport import EmulatorTransport
+from tests.fakeclock import FakeClock
 
 #: Nothing listens there: a request that missed its runtime's transport fails, never lands.
 URL = "http://127.0.0.1:9"
 CONFIG = Path("reconciler.yaml")
 ONBOARDING = Scope(target_names=("onboarding",))
 FAST = {"RECONCILER_RETRY_BASE": "0.01", "RECONCILER_RETRY_CAP": "0.05"}
+#: Another apply, in another process, holding the target's lock until killed.
+HOLD = """
+import sys, time
+from pathlib import Path
+from reconciler.apply.lock import target_locks
+with target_locks(Path(sys.argv[1]), ["onboarding"]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
 
 REPOSITORY = {
     "reconciler.yaml": f"""\
@@ -131,3 +143,22 @@ def test_the_cli_runs_in_the_runtime_main_is_given(
     assert ended.value.code == 2, capsys.readouterr().err  # changes pending
     assert "2 to create" in capsys.readouterr().out
     assert app.requests.snapshot() != []
+
+
+def test_apply_waits_on_the_runtime_s_clock(repository: Path, tmp_path: Path) -> None:
+    """--lock-timeout 30 while another process holds the target: the wait is the runtime's
+    clock's (30 s of it slept, none of the test's), and nothing reached the target."""
+    app = _emulator(tmp_path / "a.db", "ak_right")
+    clock = FakeClock()
+    runtime = dataclasses.replace(_runtime(app, "ak_right"), clock=clock)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(repository)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        request = ApplyRequest(CONFIG, scope=ONBOARDING, assume_yes=True, lock_timeout=30)
+        with pytest.raises(RefusedError, match="after waiting 30s"):
+            reconciler.apply_changes(request, runtime)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert 29.99 < sum(clock.slept) < 30.5
+    assert app.requests.snapshot() == []

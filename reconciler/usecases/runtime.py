@@ -5,9 +5,9 @@ and its streams (how long steps report progress, and where notes go).
 The CLI builds one from its process (``cli/console.py``: ``os.environ``, the network, the
 system clock, progress lines and notes on stderr); a program or a test builds its own. By
 default it sees nothing drawn and no note printed, sends to the network and uses the system
-clock. Nothing below the use cases reads ``os.environ`` or sleeps on its own
-(tests/test_architecture.py), so two runs in one process with two runtimes never see each
-other's environment or transports.
+clock. Nothing below the use cases reads ``os.environ`` or sleeps on its own (the schema
+cache's folder and the emulator's simulated latency aside: tests/test_runtime_boundary.py), so
+two runs in one process with two runtimes never see each other's environment or transports.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ command (most of the suite's time once): ``main(argv)`` with its own stdin, stdo
 the environment and the current folder it would have in a child process, logging and warnings
 as a fresh interpreter sets them, the process's caches emptied, and exit codes as the process
 would exit. The emulators a test started (``serve_in_process``) are reached without a socket
-(``EmulatorTransport``); any other URL goes to the network as usual.
+(``EmulatorTransport``): the process's runtime with those transports is passed to
+``main(argv, runtime=...)``, the CLI's one seam for it; any other URL goes to the network.
 
 ``in_subprocess=True`` starts a real process instead: for what only a process shows (signals,
 the console script, imports at start). ``RECONCILER_TESTS_SUBPROCESS=1`` runs every command
@@ -16,6 +17,7 @@ so, to check that both ways agree.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import logging
 import os
@@ -28,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from reconciler.providers import transports
 from reconciler.sandbox.server import RunningEmulator
 from reconciler.sandbox.transport import EmulatorTransport
 
@@ -115,10 +116,6 @@ def _in_process(args: Sequence[str], cwd: Path, environ: Mapping[str, str], stdi
         stack.enter_context(_streams(stdin, stdout, stderr))
         stack.enter_context(_fresh_logging())
         stack.enter_context(_fresh_warnings())
-        for emulator in _serving:
-            if not emulator.stopped:
-                transport = EmulatorTransport(emulator.app)
-                stack.enter_context(transports.mounted(emulator.url, transport))
         _clear_caches()
         code = _call_main(args)
     # Decoded as ``subprocess.run(text=True)`` does: strictly, in the locale's encoding.
@@ -127,10 +124,14 @@ def _in_process(args: Sequence[str], cwd: Path, environ: Mapping[str, str], stdi
 
 def _call_main(args: Sequence[str]) -> int:
     """The exit status the process would end with, the traceback of a crash on stderr."""
+    from reconciler.cli.console import from_process
     from reconciler.cli.main import main
+    from reconciler.providers.transports import by_url
 
+    serving = {e.url: EmulatorTransport(e.app) for e in _serving if not e.stopped}
+    runtime = dataclasses.replace(from_process(), transport=by_url(serving))
     try:
-        main(list(args))
+        main(list(args), runtime=runtime)
     except SystemExit as done:
         return _exit_status(done.code)
     except Exception:

@@ -1,9 +1,9 @@
 """Broken and hostile vendors, for tests: a fault transport (in process) and a hostile server.
 
     transport = FaultTransport(raising(httpx.ReadError), serving(200, b"{}"))
-    with transports.mounted(URL, transport):
-        provider = open_provider(target_at(URL), ENV)   # the real provider, the real client
-        ...
+    # the real provider, the real client, its requests through the runtime's transport
+    provider = open_provider(target_at(URL), ENV, transport=by_url({URL: transport}))
+    ...
     assert len(transport.requests) == 2
 
 ``FaultTransport`` is an ``httpx.MockTransport`` that answers the n-th request with its n-th

@@ -207,7 +207,7 @@ def test_the_cycle_finder_sees_lazy_and_relative_imports(tmp_path: Path) -> None
 
 #: Modules every stage may use: plain values, errors, escaping, the one pool, progress lines,
 #: and the vocabulary several stages share: what each kind of target holds (``kinds``), a
-#: target's settings, the URL policy, the retry policy.
+#: target's settings, the URL policy, the retry policy; and the clock.
 FLOOR = {
     "errors",
     "model",
@@ -220,6 +220,7 @@ FLOOR = {
     "settings",
     "urlpolicy",
     "retry",
+    "clock",
     "__init__",
 }
 #: The stages each stage may import besides the floor: the README's "Architecture" draws

@@ -294,10 +294,10 @@ def test_shallow_clone_missing_the_revision(repo: GitRepo, tmp_path: Path) -> No
     )
 
 
-def test_git_not_installed(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(repo.top / "no-bin"))
+def test_git_not_installed(repo: GitRepo) -> None:
+    # git runs in the run's environment (its runtime's), not the process's: its PATH is asked.
     with pytest.raises(ConfigError, match="needs git, which is not installed"):
-        open_revision(repo.top, "HEAD", {})
+        open_revision(repo.top, "HEAD", {"PATH": str(repo.top / "no-bin")})
 
 
 def test_revision_reads_files_and_refuses_absent_ones(repo: GitRepo) -> None:

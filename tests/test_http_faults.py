@@ -25,7 +25,6 @@ import pytest
 
 from reconciler.errors import ConfigError, LostAnswer, NotSent, TargetError
 from reconciler.model import Upsert
-from reconciler.providers import transports
 from reconciler.providers.answers import MAX_ANSWER_BYTES, AnswerLimits, Unreadable, parse_json
 from reconciler.providers.rest import HttpProvider
 from reconciler.providers.sprig import SprigProvider
@@ -55,18 +54,19 @@ def open_at(
     limits: AnswerLimits | None = None,
     retry: RetryPolicy = QUICK,
     parallelism: int = 1,
+    transport: httpx.BaseTransport | None = None,
 ) -> HttpProvider:
     target = TargetConfig(
         "prod", kind.kind.name, base_url=url, api_key_env="K", parallelism=parallelism
     )
-    return kind(target, url, "secret-key", retry, limits)
+    return kind(target, url, "secret-key", retry, limits, transport=transport)
 
 
 @contextmanager
 def opened(*handlers: Handler, **options: Any) -> Iterator[tuple[FaultTransport, HttpProvider]]:
     """The real provider (``open_at(URL, **options)``) over a FaultTransport of ``handlers``."""
     transport = FaultTransport(*handlers)
-    with transports.mounted(URL, transport), open_at(URL, **options) as provider:
+    with open_at(URL, transport=transport, **options) as provider:
         yield transport, provider
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from reconciler.apply.lock import lock_path, target_locks
 from reconciler.errors import RefusedError
+from tests.fakeclock import FakeClock
 
 HOLD = """
 import sys, time
@@ -97,3 +98,20 @@ def test_a_symlinked_state_folder_is_refused_before_anything_is_made_there(tmp_p
     with pytest.raises(RefusedError, match="must not be a symlink"), target_locks(repo, ["prod"]):
         pass
     assert list(outside.iterdir()) == []
+
+
+def test_a_lock_wait_is_timed_by_the_run_s_clock(tmp_path: Path) -> None:
+    """--lock-timeout 30 on a clock that moves only when slept on: refused after 30 s of that
+    clock's time, at once in the test's."""
+    child = _holder(tmp_path)
+    clock = FakeClock()
+    try:
+        with (
+            pytest.raises(RefusedError, match="after waiting 30s"),
+            target_locks(tmp_path, ["prod"], timeout=30, clock=clock),
+        ):
+            pass
+    finally:
+        child.kill()
+        child.wait()
+    assert 29.99 < sum(clock.slept) < 30.5

@@ -10,7 +10,7 @@ from reconciler.providers import open_provider
 from reconciler.providers.sprig import SprigProvider, describe_error
 from reconciler.sandbox.app import EmulatorApp
 from reconciler.settings import TargetConfig
-from tests.e2e.emulator import NOWHERE, SPRIG_KEY
+from tests.e2e.emulator import NOWHERE, SPRIG_KEY, nowhere
 from tests.faults import answer_of
 
 pytest_plugins = ("tests.e2e.emulator",)
@@ -111,7 +111,9 @@ def test_what_is_sent_is_what_describe_request_shows_and_reads_back(
     upsert = Upsert(
         "a/b", {"plan": "pro", "seats": 3}, email="a@example.com", events=(Event("signed_up", T1),)
     )
-    with open_provider(target, {"SPRIG_API_KEY": SPRIG_KEY}) as provider:
+    with open_provider(
+        target, {"SPRIG_API_KEY": SPRIG_KEY}, transport=nowhere(emulator_app)
+    ) as provider:
         assert isinstance(provider, SprigProvider)
         assert provider.upsert(upsert) is None  # 202: the answer shows no user
         emulator_app.flush()  # Sprig applies upserts later; the emulator when told to

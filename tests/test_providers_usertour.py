@@ -10,7 +10,7 @@ from reconciler.providers import open_provider
 from reconciler.providers.usertour import UsertourProvider, describe_error, error_code
 from reconciler.sandbox.app import EmulatorApp
 from reconciler.settings import TargetConfig
-from tests.e2e.emulator import NOWHERE, USERTOUR_KEY
+from tests.e2e.emulator import NOWHERE, USERTOUR_KEY, nowhere
 from tests.faults import answer_of
 
 pytest_plugins = ("tests.e2e.emulator",)
@@ -139,7 +139,9 @@ def test_what_is_sent_is_what_describe_request_shows_and_reads_back(
         email="a@example.com",
         memberships=(Membership(ACME, {"role": "admin"}),),
     )
-    with open_provider(target, {"USERTOUR_API_KEY": USERTOUR_KEY}) as provider:
+    with open_provider(
+        target, {"USERTOUR_API_KEY": USERTOUR_KEY}, transport=nowhere(emulator_app)
+    ) as provider:
         assert isinstance(provider, UsertourProvider)
         # Memberships were sent: the answer cannot show them, so the applier reads back.
         assert provider.upsert(upsert) is None

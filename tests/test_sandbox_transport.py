@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from reconciler.errors import TargetError
-from reconciler.providers import transports
 from reconciler.providers.sprig import SprigProvider
+from reconciler.providers.transports import by_url
 from reconciler.retry import RetryPolicy
 from reconciler.sandbox.app import EmulatorApp
 from reconciler.sandbox.options import EmulatorOptions, resolve_keys
@@ -79,13 +79,14 @@ def test_answer_headers_are_kept() -> None:
     assert answer.text == "slow down"
 
 
-def test_a_mounted_transport_carries_the_clients_of_its_url_only_while_mounted(
+def test_a_runtime_transport_carries_the_clients_of_its_url_only(
     emulator: StartEmulator,
 ) -> None:
     served, elsewhere = emulator(), emulator()
     target = TargetConfig("prod", "sprig", served.url, "SPRIG_API_KEY")
-    mounted = transports.mounted(served.url + "/", EmulatorTransport(elsewhere.app))
-    with mounted, SprigProvider(target, served.url, SPRIG_KEY) as provider:
+    transport_for = by_url({served.url + "/": EmulatorTransport(elsewhere.app)})
+    opened = SprigProvider(target, served.url, SPRIG_KEY, transport=transport_for(served.url))
+    with opened as provider:
         assert provider.read_users(["u1"]) == {}
     assert [r.path for r in elsewhere.requests] == ["/v2/users/u1"]
     assert served.requests == []
@@ -94,13 +95,9 @@ def test_a_mounted_transport_carries_the_clients_of_its_url_only_while_mounted(
     assert [r.path for r in served.requests] == ["/v2/users/u2"]
 
 
-def test_without_a_mount_the_network_is_used(app: EmulatorApp) -> None:
+def test_without_a_transport_the_network_is_used(app: EmulatorApp) -> None:
     target = TargetConfig("prod", "sprig", NOWHERE, "SPRIG_API_KEY")
-    first = transports.mounted(NOWHERE, EmulatorTransport(app))
-    second = transports.mounted(NOWHERE, EmulatorTransport(app))
-    with first, pytest.raises(ValueError, match="already mounted"), second:
-        pass
-    assert transports.transport_for(NOWHERE) is None
+    assert by_url({NOWHERE: EmulatorTransport(app)})("http://127.0.0.1:8") is None
     once = RetryPolicy(max_attempts=1)
     with SprigProvider(target, NOWHERE, SPRIG_KEY, once) as provider, pytest.raises(TargetError):
         provider.read_users(["u1"])

@@ -131,7 +131,7 @@ def await_barriers(
     left = {item.change.user_id: item for item in waiting}
     ready: dict[str, Prepared] = {}
     wait = barrier_wait(wait)
-    for _ in polls(wait, provider.stopping):
+    for _ in polls(wait, provider.stopping, provider.clock):
         live = provider.read_users(list(left))
         for user_id, item in list(left.items()):
             user = live.get(user_id)

@@ -163,7 +163,7 @@ def _poll(
 ) -> Upsert | None:
     """Read the user until the lost write's events show (it was applied: send the rest) or the
     barrier shows without them (it was refused: resend them); unknown when the wait runs out."""
-    for _ in polls(wait, provider.stopping):
+    for _ in polls(wait, provider.stopping, provider.clock):
         live = _read(provider, upsert.user_id, error)
         left = _unrecorded(upsert, live)
         if not left:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
 from reconciler.apply.evidence import Guard
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import ConfigError
 from reconciler.escape import printable
 from reconciler.kinds import KINDS
@@ -52,10 +52,14 @@ def settle_time(target: TargetConfig, environ: Mapping[str, str]) -> float | Non
 
 
 def read_records(
-    root: Path, targets: Iterable[TargetConfig], environ: Mapping[str, str]
+    root: Path,
+    targets: Iterable[TargetConfig],
+    environ: Mapping[str, str],
+    clock: Clock = SYSTEM_CLOCK,
 ) -> dict[str, dict[str, tuple[InFlight, ...]]]:
-    """What plan holds back: each recording target's writes in flight, less the expired."""
-    now = time.time()
+    """What plan holds back: each recording target's writes in flight, less the expired (as
+    of ``clock``: the run's)."""
+    now = clock.now()
     found: dict[str, dict[str, tuple[InFlight, ...]]] = {}
     for target in targets:
         settle = settle_time(target, environ)
@@ -76,17 +80,18 @@ def open_guards(
     environ: Mapping[str, str],
     assume_settled: bool,
     stack: ExitStack,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[dict[str, Guard], Records]:
     """Open the record of each recording target for this apply (its locks already held):
     the guards apply sends through, and the writes in flight the plan holds back."""
     guards: dict[str, Guard] = {}
     inflight: dict[str, Mapping[str, Sequence[InFlight]]] = {}
-    now = time.time()
+    now = clock.now()
     for target in targets:
         settle = settle_time(target, environ)
         if settle is None:
             continue
-        journal = Journal(journal_path(root, target.name), target.name)
+        journal = Journal(journal_path(root, target.name), target.name, clock=clock)
         stack.callback(journal.compact)
         for lost in journal.expire(now, settle):
             log.warning(
@@ -94,7 +99,7 @@ def open_guards(
                 *(target.name, printable(lost.user_id), lost.describe(), settle),
             )
         journal.start(now - settle if assume_settled else None)
-        covered = journal.covers(time.time(), settle)
+        covered = journal.covers(clock.now(), settle)
         guards[target.name] = Guard(journal, covered, settle)
         inflight[target.name] = journal.inflight()
     return guards, inflight

@@ -85,7 +85,7 @@ def _read_back(
     waiting = dict(pending)
     results: dict[str, UserOutcome] = {}
     last: dict[str, UserOutcome] = {}
-    for _ in polls(budget, provider.stopping):
+    for _ in polls(budget, provider.stopping, provider.clock):
         try:
             live = provider.read_users(list(waiting))
         except ReconcilerError as error:

@@ -24,15 +24,23 @@ if TYPE_CHECKING:
 BATCH = 1 << 16
 
 
-def runtime() -> Runtime:
-    """What the use cases get from this process: its environment, progress lines and notes on
-    stderr."""
+def from_process() -> Runtime:
+    """The runtime of this process: its environment (the one place reconciler reads
+    ``os.environ``), the network, the system clock, progress lines and notes on stderr."""
     return Runtime(environ=os.environ, steps=Progress, note=note)
+
+
+def runtime() -> Runtime:
+    """What the use cases get: the runtime ``main(argv, runtime=...)`` was given (a test's,
+    with the emulator's transport), else the process's."""
+    context = click.get_current_context(silent=True)
+    given = context.find_root().obj if context is not None else None
+    return given if isinstance(given, Runtime) else from_process()
 
 
 def use_colour() -> bool:
     """Colour only on a terminal, never when NO_COLOR is set (https://no-color.org)."""
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return sys.stdout.isatty() and "NO_COLOR" not in runtime().environ
 
 
 def echo(text: str) -> None:

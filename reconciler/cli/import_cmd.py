@@ -7,7 +7,6 @@ else), the report on stderr.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -123,7 +122,7 @@ for _param in import_command.params:
 
 def _not_one_target(config_path: Path) -> NoReturn:
     """Exactly one --target: a file is imported from one target, whose users it declares."""
-    config = load_config(config_path, os.environ)
+    config = load_config(config_path, console.runtime().environ)
     known = ", ".join(config.targets) or "none"
     raise click.UsageError(
         f"import reads exactly one target: pass --target NAME once (configured: {known})"

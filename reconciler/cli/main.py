@@ -10,6 +10,7 @@ of SPEC section 4 (exits.py).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,9 @@ from reconciler import __version__
 from reconciler.cli.exits import EXIT_OK, HANDLED, exit_code_of, report
 from reconciler.cli.hints import hinted
 from reconciler.cli.lazy import Lazy, LazyGroup
+
+if TYPE_CHECKING:
+    from reconciler.usecases.runtime import Runtime
 
 #: Each command's module, imported only when the command runs (lazy.py), and the first
 #: paragraph of its help, which ``reconciler --help`` shortens to list it.
@@ -72,13 +76,18 @@ def cli() -> None:
     """
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: runs the CLI and owns every exit code."""
+def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> None:
+    """Console-script entry point: runs the CLI and owns every exit code.
+
+    ``runtime`` is the one seam for running the CLI inside another program (the tests' harness,
+    tests/cli_process.py): the use cases get it instead of the process's (console.runtime)."""
     arguments = sys.argv[1:] if argv is None else argv
     try:
         try:
             # Without standalone mode click returns Exit's code instead of exiting (--help).
-            code = cli.main(args=arguments, prog_name="reconciler", standalone_mode=False)
+            code = cli.main(
+                args=arguments, prog_name="reconciler", standalone_mode=False, obj=runtime
+            )
         except click.NoSuchOption as unknown:
             raise hinted(unknown, arguments) from None
     except HANDLED as error:

@@ -75,6 +75,7 @@ def sandbox_serve(host: str, port: int, db_path: Path, **options: Any) -> None:
       SPRIG_API_KEY=sprig-sandbox-key reconciler plan   # with base_url http://127.0.0.1:8011
       reconciler sandbox serve --fail-rate 0.3 --latency-ms 50 --visibility-delay-ms 2000
     """
+    from reconciler.cli.console import runtime
     from reconciler.sandbox.server import EmulatorOptions, serve_forever
 
     serve_forever(
@@ -83,4 +84,5 @@ def sandbox_serve(host: str, port: int, db_path: Path, **options: Any) -> None:
         host=host,
         port=port,
         announce=lambda message: click.echo(message),
+        environ=runtime().environ,
     )

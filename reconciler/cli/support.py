@@ -7,7 +7,6 @@ to stop) and how what they return is written out.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 
@@ -37,7 +36,9 @@ def checksum_option(ctx: click.Context, param: click.Parameter, value: str | Non
 
 def step_summary(markdown: Callable[[], str]) -> None:
     """On GitHub Actions, append to the job's summary page too (rendered only there)."""
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    from reconciler.cli.console import runtime
+
+    summary = runtime().environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as file:
             file.write(markdown().rstrip("\n") + "\n\n")

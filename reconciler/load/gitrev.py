@@ -175,15 +175,16 @@ def _first(error: ValidationError) -> str:
 def open_revision(folder: Path, rev: str, environ: Mapping[str, str]) -> Revision:
     """The revision ``rev`` of the repository that holds ``folder``, ready to list and read.
 
-    ``environ`` is only asked whether this runs in GitHub Actions, to add the checkout hint.
+    git runs in ``environ`` (the run's: git finds its config, GIT_DIR..., in it), which is also
+    asked whether this runs in GitHub Actions, to add the checkout hint.
     """
-    top = repository_top(folder)
-    return Revision(top, rev, resolve_commit(top, rev, environ))
+    top = repository_top(folder, environ)
+    return Revision(top, rev, resolve_commit(top, rev, environ), environ)
 
 
-def repository_top(folder: Path) -> Path:
+def repository_top(folder: Path, environ: Mapping[str, str]) -> Path:
     """The top folder of the git work tree holding ``folder``; ConfigError when there is none."""
-    result = _git(folder, "rev-parse", "--show-toplevel")
+    result = _git(folder, environ, "rev-parse", "--show-toplevel")
     if result.returncode != 0:
         message = _stderr(result)
         if "not a git repository" in message:
@@ -196,13 +197,15 @@ def repository_top(folder: Path) -> Path:
 def resolve_commit(top: Path, rev: str, environ: Mapping[str, str]) -> str:
     """The full id of the commit ``rev`` names, or a ConfigError that says how to get it."""
     # A leading "-" would be read as an option; no revision is spelt that way.
-    result = None if rev.startswith("-") else _git(top, "rev-parse", "--verify", "--quiet", rev)
+    result = (
+        None if rev.startswith("-") else _git(top, environ, "rev-parse", "--verify", "--quiet", rev)
+    )
     if result is not None and result.returncode == 0:
-        peeled = _git(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        peeled = _git(top, environ, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
         if peeled.returncode == 0:
             return peeled.stdout.decode("ascii").strip()
         raise ConfigError(f"revision {rev!r} is not a commit: pass a commit, branch or tag")
-    shallow = _git(top, "rev-parse", "--is-shallow-repository")
+    shallow = _git(top, environ, "rev-parse", "--is-shallow-repository")
     if shallow.stdout.strip() == b"true":
         raise ConfigError(
             f"this is a shallow clone: {rev!r} is not in it; fetch more history "
@@ -219,8 +222,9 @@ class Revision:
     Satisfies ``sources.FileTree``: the loader lists and reads through it as on disk.
     """
 
-    def __init__(self, top: Path, rev: str, commit: str) -> None:
+    def __init__(self, top: Path, rev: str, commit: str, environ: Mapping[str, str]) -> None:
         self.top = top
+        self._environ = environ
         self.rev = rev
         self.commit = commit
         self._blobs: dict[PurePosixPath, str] = {}  # repository path -> blob id
@@ -301,7 +305,9 @@ class Revision:
     def _list(self, relative: PurePosixPath) -> list[PurePosixPath]:
         """``git ls-tree`` below one path: regular files only, their blob ids remembered."""
         where = [] if relative == PurePosixPath(".") else ["--", str(relative)]
-        result = _git(self.top, "ls-tree", "-r", "-z", "--full-tree", self.commit, *where)
+        result = _git(
+            self.top, self._environ, "ls-tree", "-r", "-z", "--full-tree", self.commit, *where
+        )
         if result.returncode != 0:
             raise ConfigError(f"git cannot list {relative} at {self.rev}: {_stderr(result)}")
         files = []
@@ -321,7 +327,7 @@ class Revision:
         ``limit``, the bytes are skipped (the stream stays in step), never held."""
         if self._reader is None:
             command = ["git", "cat-file", "--batch"]
-            self._reader = _popen(command, self.top)
+            self._reader = _popen(command, self.top, self._environ)
         stdin, stdout = _stream(self._reader.stdin), _stream(self._reader.stdout)
         stdin.write(blob.encode("ascii") + b"\n")
         stdin.flush()
@@ -344,10 +350,12 @@ def _skip(stream: IO[bytes], count: int) -> None:
         count -= len(chunk)
 
 
-def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+def _git(
+    folder: Path, environ: Mapping[str, str], *args: str
+) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(
-            ["git", *args], cwd=folder, capture_output=True, env=_environment(), check=False
+            ["git", *args], cwd=folder, capture_output=True, env=_environment(environ), check=False
         )
     except FileNotFoundError as error:
         if error.filename == "git":
@@ -355,18 +363,24 @@ def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
         raise ConfigError(f"folder {display_path(folder)} not found") from error
 
 
-def _popen(command: Sequence[str], folder: Path) -> subprocess.Popen[bytes]:
+def _popen(
+    command: Sequence[str], folder: Path, environ: Mapping[str, str]
+) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
-            command, cwd=folder, env=_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            command,
+            cwd=folder,
+            env=_environment(environ),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
     except FileNotFoundError as error:
         raise _no_git() from error
 
 
-def _environment() -> dict[str, str]:
-    """The process environment (git finds its own config, GIT_DIR...) plus safe settings."""
-    return {**os.environ, **_GIT_ENV}
+def _environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The run's environment (git finds its own config, GIT_DIR...) plus safe settings."""
+    return {**environ, **_GIT_ENV}
 
 
 def _no_git() -> ConfigError:

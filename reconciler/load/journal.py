@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import ConfigError, NotSent
 from reconciler.escape import printable
 from reconciler.model import Event, LiveUser
@@ -102,9 +103,13 @@ class Journal:
     disk (fsync) before the write it announces leaves; lines appended together share an fsync.
     """
 
-    def __init__(self, path: Path, target: str, run: str | None = None) -> None:
+    def __init__(
+        self, path: Path, target: str, run: str | None = None, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.path = path
         self.target = target
+        #: The run's clock: when each write was recorded, and when the run started.
+        self._clock = clock
         #: This run's name in the record: short, random, printed in reports.
         self.run = run or uuid.uuid4().hex[:8]
         self._state = read_state(path, target)
@@ -153,7 +158,7 @@ class Journal:
         carried = tuple(events)
         if not carried:
             return
-        record = InFlight(user_id, carried, self.run, time.time())
+        record = InFlight(user_id, carried, self.run, self._clock.now())
         if self._closed:  # the run is ending: nothing leaves without its record
             raise NotSent(self.target, "not sent: the run is ending")
         self._append({"op": "sent", "user": user_id, "events": _events(carried), "at": record.at})
@@ -193,7 +198,7 @@ class Journal:
 
     def sent_barrier(self, user_id: str, digest: str) -> None:
         """Record a barrier (a write without events) before it leaves."""
-        at = time.time()
+        at = self._clock.now()
         self._append({"op": "barrier", "user": user_id, "digest": digest, "at": at})
         with self._lock:
             self._state.barriers[user_id] = (digest, at)
@@ -273,7 +278,7 @@ class Journal:
     def _open_file(self) -> Any:
         if self._file is None:
             if self._state.started is None:
-                self._state.started = time.time()
+                self._state.started = self._clock.now()
             # Rewritten from what was read before the first append: a torn line left by a
             # killed run never ends up in the middle of the file.
             self._rewrite()

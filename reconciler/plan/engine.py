@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import ConfigError, MissingKey
 from reconciler.kinds import CAPABILITIES
 from reconciler.load.declarations import targets_users
@@ -30,13 +32,20 @@ from reconciler.providers import open_provider
 from reconciler.providers.base import Provider
 from reconciler.settings import TargetConfig
 
+if TYPE_CHECKING:
+    from reconciler.providers.transports import TransportFor
+
 
 def open_providers(
     workspace: Workspace,
     environ: Mapping[str, str],
     stack: ExitStack,
+    *,
+    transport: TransportFor | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> dict[str, Provider]:
-    """Open every selected target before any request, so a missing key fails fast and whole.
+    """Open every selected target before any request, so a missing key fails fast and whole
+    (through the run's ``transport`` and ``clock``: its runtime's).
 
     --parallelism and the other run overrides are already in ``workspace.targets``
     (usecases/requests.py ``Overrides``): this is the one place targets are opened, not resolved.
@@ -45,7 +54,9 @@ def open_providers(
     missing: list[MissingKey] = []
     for target in workspace.targets:
         try:
-            providers[target.name] = stack.enter_context(open_provider(target, environ))
+            providers[target.name] = stack.enter_context(
+                open_provider(target, environ, transport=transport, clock=clock)
+            )
         except MissingKey as error:
             missing.append(error)
     if missing:  # every missing variable at once, not one per run

@@ -11,12 +11,14 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import TargetError
 from reconciler.kinds import KINDS
 from reconciler.kinds.kind import ProviderKind
 from reconciler.providers.base import Provider
 
 if TYPE_CHECKING:
+    from reconciler.providers.transports import TransportFor
     from reconciler.settings import TargetConfig
 
 
@@ -29,14 +31,21 @@ def provider_class(kind: ProviderKind) -> type[Provider]:
     return found
 
 
-def open_provider(target: TargetConfig, environ: Mapping[str, str]) -> Provider:
-    """Open the provider for one configured target (checks its key variable, no request yet)."""
+def open_provider(
+    target: TargetConfig,
+    environ: Mapping[str, str],
+    *,
+    transport: TransportFor | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Provider:
+    """Open the provider for one configured target (checks its key variable, no request yet),
+    in the run's runtime: its requests go through ``transport`` and its waits use ``clock``."""
     kind = KINDS.get(target.provider)
     if kind is None:
         raise TargetError(
             target.name, f"provider {target.provider!r} is not supported by this version yet"
         )
-    return provider_class(kind).from_config(target, environ)
+    return provider_class(kind).from_config(target, environ, transport=transport, clock=clock)
 
 
 __all__ = ["Provider", "open_provider", "provider_class"]

@@ -11,12 +11,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import TargetError
 from reconciler.kinds.kind import Capabilities, ProviderKind
 from reconciler.model import ListedPage, LiveUser, Upsert
 from reconciler.retry import Attempts, RetryPolicy
 
 if TYPE_CHECKING:
+    from reconciler.providers.transports import TransportFor
     from reconciler.settings import TargetConfig
 
 P = TypeVar("P", bound="Provider")
@@ -38,6 +40,8 @@ class Provider(abc.ABC):
         #: Set once the run is interrupted (``stop_sending``): no new request starts, and a
         #: retry's pause ends at once (the HTTP client waits on it instead of sleeping).
         self.stopping = threading.Event()
+        #: The run's clock: the pauses of apply's polls (apply/polling.py) are timed by it.
+        self.clock: Clock = SYSTEM_CLOCK
 
     def stop_sending(self) -> None:
         """The run was interrupted (SIGINT, SIGTERM): start no new request; requests already
@@ -45,9 +49,18 @@ class Provider(abc.ABC):
         self.stopping.set()
 
     @classmethod
-    def from_config(cls: type[P], target: TargetConfig, environ: Mapping[str, str]) -> P:
+    def from_config(
+        cls: type[P],
+        target: TargetConfig,
+        environ: Mapping[str, str],
+        *,
+        transport: TransportFor | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> P:
         """Open the provider of one configured target: check its settings and key variable
-        (no request yet). Each kind's provider class implements it."""
+        (no request yet), its requests sent through ``transport`` (the runtime's: None for
+        its URL is the network) and its waits timed by ``clock``. Each kind's provider class
+        implements it."""
         raise NotImplementedError
 
     @property

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reconciler import __version__
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import LostAnswer, NotSent, TargetError
 from reconciler.escape import printable
 from reconciler.providers.answers import ACCEPT_ENCODING, Answer, AnswerLimits, cut, decode_body
@@ -33,7 +34,6 @@ from reconciler.providers.failures import (
 from reconciler.providers.http import is_loopback
 from reconciler.providers.sending import Sender
 from reconciler.providers.throttle import AdaptiveLimit, TokenBucket
-from reconciler.providers.transports import transport_for
 from reconciler.quoting import PATH_CHARS, excerpt
 from reconciler.retry import Attempts, RetryPolicy
 from reconciler.settings import TargetConfig
@@ -77,8 +77,8 @@ def _client(
         # (over plain http) must never go through a proxy, in clear.
         trust_env=trust_env,
         verify=verify,
-        # None: the network, unless a test mounted the in-process emulator (transports.py).
-        transport=transport or transport_for(base_url),
+        # None: the network; a runtime's in-process emulator otherwise (transports.py).
+        transport=transport,
     )
     bound_client(client)
     return Sender(client, verify, TIMEOUT)
@@ -109,6 +109,7 @@ class ApiClient:
         transport: httpx.BaseTransport | None = None,
         stopping: threading.Event | None = None,
         limits: AnswerLimits | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.target = target.name
         self.key_variable = target.api_key_env or ""
@@ -131,7 +132,8 @@ class ApiClient:
         pool = max(1, target.parallelism)
         #: ``rate_limit`` is a ceiling for the whole target; the adaptive cap halves the
         #: requests in flight when the target answers 429 instead of hammering it.
-        self._bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
+        rate = target.rate_limit
+        self._bucket = TokenBucket(rate, clock=clock.monotonic, sleep=clock.sleep) if rate else None
         self._limit = AdaptiveLimit(pool)
         try:
             self._client = _client(base_url, auth_header, pool, transport)

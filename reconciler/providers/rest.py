@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.concurrency import fan_out
 from reconciler.errors import TargetError
 from reconciler.escape import printable
@@ -20,6 +21,11 @@ from reconciler.providers.client import ApiClient
 from reconciler.providers.http import check_destination, read_api_key, user_path
 from reconciler.retry import Attempts, RetryPolicy
 from reconciler.settings import TargetConfig
+
+if TYPE_CHECKING:
+    import httpx
+
+    from reconciler.providers.transports import TransportFor
 
 H = TypeVar("H", bound="HttpProvider")
 
@@ -47,8 +53,12 @@ class HttpProvider(Provider):
         api_key: str,
         retry: RetryPolicy | None = None,
         limits: AnswerLimits | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__(target.name, target.parallelism, retry)
+        self.clock = clock
         header = f"{self.auth_scheme} {api_key}"
         self._api = ApiClient(
             target,
@@ -56,12 +66,21 @@ class HttpProvider(Provider):
             header,
             self.describe_error,
             self.retry,
+            transport=transport,
             stopping=self.stopping,
             limits=limits,
+            clock=clock,
         )
 
     @classmethod
-    def from_config(cls: type[H], target: TargetConfig, environ: Mapping[str, str]) -> H:
+    def from_config(
+        cls: type[H],
+        target: TargetConfig,
+        environ: Mapping[str, str],
+        *,
+        transport: TransportFor | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> H:
         """Check where the key would go and read it, before any connection."""
         base_url = target.base_url or cls.default_base_url
         shown = target.shown("base_url") if target.base_url else None
@@ -76,7 +95,9 @@ class HttpProvider(Provider):
         )
         key = read_api_key(target, environ, cls.key_words)
         retry = RetryPolicy.from_env(environ, cls.kind.retry)
-        return cls(target, checked, key, retry, AnswerLimits.from_env(environ))
+        limits = AnswerLimits.from_env(environ)
+        routed = transport(checked) if transport is not None else None
+        return cls(target, checked, key, retry, limits, transport=routed, clock=clock)
 
     @staticmethod
     def describe_error(response: Answer) -> str:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler.clock import SYSTEM_CLOCK, Clock
 from reconciler.errors import ConfigError, TargetError
 from reconciler.kinds.sandbox import SANDBOX
 from reconciler.model import ListedPage, LiveUser, Upsert
@@ -21,6 +22,7 @@ from reconciler.retry import Attempts
 from reconciler.sandbox.store import StoredUser, StoreError, UserStore
 
 if TYPE_CHECKING:
+    from reconciler.providers.transports import TransportFor
     from reconciler.settings import TargetConfig
 
 #: The store namespace of sandbox targets; the emulator uses other namespaces in the same schema.
@@ -42,11 +44,21 @@ class SandboxProvider(Provider):
         self._open_lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, target: TargetConfig, environ: Mapping[str, str]) -> SandboxProvider:
-        """A ``provider: sandbox`` target needs a path and no key."""
+    def from_config(
+        cls,
+        target: TargetConfig,
+        environ: Mapping[str, str],
+        *,
+        transport: TransportFor | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> SandboxProvider:
+        """A ``provider: sandbox`` target needs a path and no key (and no transport: it
+        sends no request)."""
         if target.path is None:
             raise ConfigError(f"target {target.name}: provider sandbox needs a `path`")
-        return cls(target.name, target.path, excerpt(target.shown("path"), PATH_CHARS))
+        provider = cls(target.name, target.path, excerpt(target.shown("path"), PATH_CHARS))
+        provider.clock = clock
+        return provider
 
     @contextmanager
     def _opened(self, *, write: bool = False) -> Iterator[UserStore]:

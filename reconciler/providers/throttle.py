@@ -8,9 +8,10 @@ target's traffic under its limit, not each thread's.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+from reconciler.clock import SYSTEM_CLOCK
 
 #: Successful answers in a row before one more request may be in flight again.
 RECOVERY_STREAK = 20
@@ -20,11 +21,16 @@ class TokenBucket:
     """At most ``rate`` requests per second on average, with bursts of up to ``burst``."""
 
     def __init__(
-        self, rate: float, burst: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: float = 1.0,
+        clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
+        sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
     ) -> None:
         self.rate = rate
         self.burst = max(1.0, burst)
         self._clock = clock
+        self._sleep = sleep
         self._tokens = self.burst
         self._updated = clock()
         self._lock = threading.Lock()
@@ -41,7 +47,7 @@ class TokenBucket:
     def acquire(self) -> None:
         delay = self._reserve()
         if delay > 0:
-            time.sleep(delay)
+            self._sleep(delay)
 
 
 class AdaptiveLimit:

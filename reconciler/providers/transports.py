@@ -1,43 +1,35 @@
 """Where a base URL's requests go when not to the network: the seam for an in-process emulator.
 
-A test that starts the emulator mounts its socket-free transport on the emulator's URL; every
-``ApiClient`` opened for that URL while it is mounted (in any thread: apply's workers too, which
-a context variable would not reach) sends through it. Nothing mounts one in a normal run, so
-the CLI always uses the network. Only code can mount: no setting or variable reaches this.
+A ``TransportFor`` answers, for a target's base URL, the httpx transport its ``ApiClient``
+sends through, or None: the network. It is part of the ``Runtime`` a use case is given (a test
+builds one with the emulator's socket-free transport; the CLI's has none, so a normal run
+always uses the network), and it reaches the clients of that run only: two runs in one
+process, with two runtimes, never see each other's transports. No setting or variable reaches
+this; only code that builds a runtime can.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
-_mounted: dict[str, httpx.BaseTransport] = {}
-_lock = threading.Lock()
+#: A target's base URL -> the transport its requests go through (None: the network).
+TransportFor = Callable[[str], "httpx.BaseTransport | None"]
 
 
 def _key(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def transport_for(base_url: str) -> httpx.BaseTransport | None:
-    """The transport mounted on ``base_url``, or None: use the network."""
-    with _lock:
-        return _mounted.get(_key(base_url))
+def by_url(transports: Mapping[str, httpx.BaseTransport]) -> TransportFor:
+    """Send the requests for each base URL of ``transports`` through its transport (a
+    trailing slash does not matter); any other URL goes to the network."""
+    table = {_key(url): transport for url, transport in transports.items()}
 
+    def transport_for(base_url: str) -> httpx.BaseTransport | None:
+        return table.get(_key(base_url))
 
-@contextmanager
-def mounted(base_url: str, transport: httpx.BaseTransport) -> Iterator[None]:
-    """Send requests for ``base_url`` through ``transport`` until the block ends."""
-    key = _key(base_url)
-    with _lock:
-        if key in _mounted:
-            raise ValueError(f"a transport is already mounted on {key}")
-        _mounted[key] = transport
-    try:
-        yield
-    finally:
-        with _lock:
-            del _mounted[key]
+    return transport_for

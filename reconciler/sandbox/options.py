@@ -8,7 +8,6 @@ defaults that the README shows, so a fresh checkout has a working setup without 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -101,9 +100,10 @@ class Keys:
     usertour: Key
 
 
-def resolve_keys(options: EmulatorOptions, environ: Mapping[str, str] | None = None) -> Keys:
-    """Option, else environment variable, else the documented default, for each vendor."""
-    env = os.environ if environ is None else environ
+def resolve_keys(options: EmulatorOptions, environ: Mapping[str, str]) -> Keys:
+    """Option, else environment variable (of ``environ``: the CLI passes its process's), else
+    the documented default, for each vendor."""
+    env = environ
     return Keys(
         sprig=_resolve(options.sprig_key, "--sprig-key", env, SPRIG_KEY_ENV, DEFAULT_SPRIG_KEY),
         usertour=_resolve(

@@ -325,10 +325,11 @@ def start_emulator(
     allow_remote: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> RunningEmulator:
-    """Serve both APIs over the store at ``db_path``; ``port=0`` picks a free port."""
+    """Serve both APIs over the store at ``db_path``; ``port=0`` picks a free port. Keys not
+    in ``options`` come from ``environ`` (None: none, the documented defaults)."""
     options = options or EmulatorOptions()
     check_host(host, allow_remote=allow_remote)
-    keys = resolve_keys(options, environ)
+    keys = resolve_keys(options, environ or {})
     store = UserStore(db_path)
     app = EmulatorApp(store, options, keys)
     try:
@@ -363,10 +364,13 @@ def serve_forever(
     allow_remote: bool = False,
     announce: Callable[[str], None] = print,
     stopping: threading.Event | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> None:
     """Run until Ctrl+C, SIGTERM or ``stopping`` is set (the CLI command); ``announce`` gets
     the listening message once the port is bound, so ``--port 0`` users learn the port."""
-    emulator = start_emulator(db_path, options, host=host, port=port, allow_remote=allow_remote)
+    emulator = start_emulator(
+        db_path, options, host=host, port=port, allow_remote=allow_remote, environ=environ
+    )
     stopping = stopping or threading.Event()
     restore = _on_sigterm(stopping)
     try:

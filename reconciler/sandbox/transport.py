@@ -2,9 +2,9 @@
 
 httpx's ``MockTransport`` pattern, over the real ``EmulatorApp``: the same routes, faults,
 rate limit and request log as ``sandbox serve``, minus the TCP round trip and the HTTP parser
-(server.py, which its own tests cover). Tests register it for an emulator's ``base_url``
-(``reconciler.providers.transports.mounted``) so a CLI run inside the test process talks to the
-emulator the test started, from every worker thread apply opens.
+(server.py, which its own tests cover). Tests put it in a runtime's transport for an
+emulator's ``base_url`` (``reconciler.providers.transports.by_url``) so a CLI run inside the
+test process talks to the emulator the test started, from every worker thread apply opens.
 
     app = EmulatorApp(store, EmulatorOptions(), resolve_keys(EmulatorOptions(), {}))
     client = httpx.Client(base_url="http://emulator", transport=EmulatorTransport(app))

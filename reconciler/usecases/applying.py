@@ -128,9 +128,9 @@ def _locked(
     def prepare(workspace: Workspace) -> Records:
         root = workspace.config.root
         names = [target.name for target in workspace.targets]
-        stack.enter_context(target_locks(root, names, request.lock_timeout))
+        stack.enter_context(target_locks(root, names, request.lock_timeout, runtime.clock))
         opened, inflight = open_guards(
-            root, workspace.targets, runtime.environ, request.assume_settled, stack
+            root, workspace.targets, runtime.environ, request.assume_settled, stack, runtime.clock
         )
         guards.update(opened)
         return inflight

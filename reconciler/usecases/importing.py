@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -132,12 +131,15 @@ def _read(target: TargetConfig, wanted: Sequence[str] | None, runtime: Runtime) 
     """The live users: every one (listed page by page) or the ones asked for (by GETs, or by
     the page when that is fewer requests: the read strategy of plans)."""
     with ExitStack() as stack:
-        provider = stack.enter_context(open_provider(target, runtime.environ))
-        started = time.monotonic()
+        opened = open_provider(
+            target, runtime.environ, transport=runtime.transport, clock=runtime.clock
+        )
+        provider = stack.enter_context(opened)
+        started = runtime.clock.monotonic()
         whole = wanted is None
         read = read_live(provider, wanted or (), runtime.steps, whole=whole, complete=whole)
         live_users = list(read.listed if read.listed is not None else read.live.values())
-        seconds = time.monotonic() - started
+        seconds = runtime.clock.monotonic() - started
     log.info("target %s: %d users read in %.1fs", target.name, len(live_users), seconds)
     return live_users
 

@@ -77,7 +77,7 @@ def _inflight(workspace: Workspace, runtime: Runtime, prepare: Prepare | None) -
     """The writes in flight: ``prepare``'s, or the records as they are (plan never writes them)."""
     if prepare is not None:
         return prepare(workspace)
-    return read_records(workspace.config.root, workspace.targets, runtime.environ)
+    return read_records(workspace.config.root, workspace.targets, runtime.environ, runtime.clock)
 
 
 def open_targets(
@@ -85,7 +85,9 @@ def open_targets(
 ) -> dict[str, Provider]:
     """Every selected target, as this run's overrides (--parallelism) have it."""
     overridden = dataclasses.replace(workspace, targets=overrides.targets(workspace.targets))
-    return open_providers(overridden, runtime.environ, stack)
+    return open_providers(
+        overridden, runtime.environ, stack, transport=runtime.transport, clock=runtime.clock
+    )
 
 
 def saved_plan(

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.providers import transports
+from reconciler.providers.transports import TransportFor, by_url
 from reconciler.sandbox.app import EmulatorApp
 from reconciler.sandbox.options import (
     DEFAULT_SPRIG_KEY,
@@ -77,14 +77,19 @@ def usertour_client(running: RunningEmulator, key: str = USERTOUR_KEY) -> httpx.
     return httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {key}"})
 
 
-#: A base URL nothing listens on: ``emulator_app`` mounts the emulator there, in this process.
+#: A base URL nothing listens on: ``emulator_app`` serves there, in this process, for a
+#: provider opened with ``transport=nowhere(app)`` (a runtime's transport).
 NOWHERE = "http://127.0.0.1:9"
+
+
+def nowhere(app: EmulatorApp) -> TransportFor:
+    """Requests to ``NOWHERE`` go to ``app`` without a socket; any other URL to the network."""
+    return by_url({NOWHERE: EmulatorTransport(app)})
 
 
 @pytest.fixture
 def emulator_app(tmp_path: Path) -> Iterator[EmulatorApp]:
-    """The emulator's app behind ``NOWHERE``, without a socket (the in-process transport)."""
+    """The emulator's app, reached at ``NOWHERE`` through ``nowhere(app)``, without a socket."""
     options = EmulatorOptions()
     app = EmulatorApp(UserStore(tmp_path / "emulator.db"), options, resolve_keys(options, {}))
-    with transports.mounted(NOWHERE, EmulatorTransport(app)):
-        yield app
+    yield app

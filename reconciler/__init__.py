@@ -10,7 +10,7 @@ and returns a result value, raising the errors below (never printing or exiting)
 
     runtime = reconciler.Runtime(environ=os.environ)
     planned = reconciler.plan_changes(reconciler.PlanRequest(Path("reconciler.yaml")), runtime)
-    print(planned.plan.has_changes, planned.shown.checksum)
+    print(planned.plan.has_changes, planned.plan_view.checksum)
 
 The names load on first use (``validate`` must not pay for the HTTP stack), from
 reconciler/usecases/; the stage packages ``plan`` and ``apply`` keep their names, so the calls

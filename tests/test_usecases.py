@@ -63,7 +63,7 @@ def test_plan_then_apply_returns_values_and_prints_nothing(
     assert (valid.users, valid.files, valid.targets) == (5, 2, 1)
     planned = reconciler.plan_changes(PlanRequest(CONFIG), runtime)
     assert (planned.plan.creates, planned.plan.updates) == (5, 0)
-    assert planned.shown.masked.has_changes and len(planned.shown.checksum) == 64
+    assert planned.plan_view.masked.has_changes and len(planned.plan_view.checksum) == 64
     applied = reconciler.apply_changes(ApplyRequest(CONFIG, assume_yes=True), runtime)
     assert applied.report is not None
     assert (applied.report.applied, applied.report.failed, applied.interrupted) == (5, 0, False)
@@ -95,7 +95,7 @@ def test_a_saved_plan_is_applied_only_while_it_is_the_plan(
 ) -> None:
     planfile = examples / "plan.json"
     planfile.write_text(
-        saved_plan_json(reconciler.plan_changes(PlanRequest(CONFIG), runtime).shown)
+        saved_plan_json(reconciler.plan_changes(PlanRequest(CONFIG), runtime).plan_view)
     )
     customers = examples / "users" / "customers.yaml"
     original = customers.read_text(encoding="utf-8")

@@ -105,7 +105,7 @@ def run_apply(args: ApplyArgs) -> None:
             show=show,
             stopping=interrupts.stopping,
         )
-        console.echo_chunks(view.outcome(applied.shown, applied.report))
+        console.echo_chunks(view.outcome(applied.plan_view, applied.report))
         if applied.report is None:
             return
         report = applied.report

@@ -59,7 +59,7 @@ def run_plan(args: PlanArgs) -> None:
     the job summary; --detailed-exitcode: exit 2 when it changes something."""
     console.setup_logging(args.verbose)
     planned = plan_changes(args.request, console.runtime())
-    shown = planned.shown
+    shown = planned.plan_view
     view = plan_view(args.view.output_format, args.view.markdown_limit, console.use_colour())
     saved_as = None if args.out_path is None else args.out_path.name
     console.echo(view.plan(shown, rerun_pointer(saved_as)))

@@ -68,7 +68,7 @@ class Applied:
     #: The plan that was applied (unmasked).
     plan: Plan
     #: The plan as every format shows it.
-    shown: PlanView
+    plan_view: PlanView
     #: What happened to each user, values and vendor messages masked; None: nothing to apply.
     report: ApplyReport | None
     #: Stopped before the end (``Stopping.stop``): the report says what was not sent.

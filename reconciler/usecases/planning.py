@@ -140,7 +140,7 @@ class Planned:
     plan: Plan
     #: Masked, with its checksum, each vendor's request and what apply would refuse: the
     #: value the text, Markdown and JSON renderers and a saved plan file are made from.
-    shown: PlanView
+    plan_view: PlanView
 
 
 def plan_changes(request: PlanRequest, runtime: Runtime) -> Planned:

@@ -4,16 +4,20 @@ A git repository of N users in 10 files (bench/validate.py's realistic users), t
 targets; its last commit edits one user. Runs in turn (A B A B ...), each a whole process:
   ours    ``reconciler plan --changed-since HEAD~1`` (plans the one changed user)
   floor   ``reconciler validate`` of the same repository (reads and checks every file once)
-and prints the median CPU (user + system, children included) and wall time of each and the
+The plan's cache of unchanged files' summaries (load/filecache.py) lives in a folder of the
+run's own: warm by default (the first plan, not measured, fills it, as the base branch's run
+would in CI), or empty before every plan with ``--cold``.
+Prints the median CPU (user + system, children included) and wall time of each and the
 median of the pair-by-pair ratios. The cost of a partial plan should follow the change, not
 the repository: the goal is at most 0.2x the validate.
 
-    python bench/changed_since_cost.py [--users 100000] [--runs 3]
+    python bench/changed_since_cost.py [--users 100000] [--runs 3] [--cold]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -60,12 +64,19 @@ def make_repo(repo: Path, users: int) -> str:
     return f"u{edited:07d}"
 
 
-def run(repo: Path, *args: str) -> tuple[float, float, str]:
-    """CPU and wall seconds of ``reconciler ARGS`` in ``repo``, and what it printed."""
+def run(repo: Path, *args: str, cache: Path | None = None) -> tuple[float, float, str]:
+    """CPU and wall seconds of ``reconciler ARGS`` in ``repo``, and what it printed; with the
+    cache folder ``cache`` (default: the repository's sibling ``cache``)."""
+    folder = cache or repo.parent / "cache"
+    environ = {**os.environ, "XDG_CACHE_HOME": str(folder)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "reconciler", *args], cwd=repo, capture_output=True, text=True
+        [sys.executable, "-m", "reconciler", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=environ,
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -78,15 +89,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cold", action="store_true", help="an empty cache for every plan")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="reconciler-changed-") as temp:
-        repo = Path(temp)
+        repo = Path(temp) / "repo"
+        repo.mkdir()
         edited = make_repo(repo, args.users)
         ours = ("plan", "--changed-since", "HEAD~1", "--target", "production")
         said = run(repo, *ours)[2]
         assert edited in said and "Planned 1 of" in said, said[-800:]
-        pairs = [(run(repo, *ours), run(repo, "validate")) for _ in range(args.runs)]
-    print(f"{args.users} users in 10 files, 1 changed; {args.runs} pairs, medians")
+        pairs = []
+        for number in range(args.runs):
+            cache = Path(temp) / f"cold-{number}" if args.cold else None
+            pairs.append((run(repo, *ours, cache=cache), run(repo, "validate")))
+    cache = "an empty cache each" if args.cold else "a warm cache"
+    print(f"{args.users} users in 10 files, 1 changed; {args.runs} pairs, medians; {cache}")
     print_pairs(pairs, "plan --changed-since", "validate (floor)")
 
 

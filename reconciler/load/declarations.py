@@ -16,14 +16,14 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import Problem, ValidationError
-from reconciler.load import mappingcheck, schemas, yamlload
+from reconciler.load import confine, filecache, mappingcheck, schemas, yamlload
 from reconciler.load.config import Config, display_path
 from reconciler.load.crosscheck import (
     CompanyValue,
@@ -73,6 +73,10 @@ class FileResult:
     types: list[TypedName] = field(default_factory=list)
     #: What is allowed but not kept as written (numbers a target rounds), located.
     warnings: list[Problem] = field(default_factory=list)
+    #: A file known by its summary (load/filecache.py): its users by id, targets and place.
+    summarised: list[tuple[int, UserSpec]] = field(default_factory=list)
+    #: With ``summarised``: the attribute names its users declare, per set of targets.
+    names: filecache.Names = field(default_factory=list)
 
 
 def load_declarations(
@@ -82,6 +86,7 @@ def load_declarations(
     tree: FileTree | None = None,
     only: frozenset[str] | None = None,
     check_mappings: bool = True,
+    summarise: frozenset[Path] = frozenset(),
 ) -> Declarations:
     """Read and check every declaration file; raise ValidationError with all problems at once.
 
@@ -90,7 +95,9 @@ def load_declarations(
     (no worker pool: the bytes would have to be sent to the workers). ``only`` (validate
     --target): the checks of what a target can hold run for these targets alone.
     ``check_mappings`` False: a mapping may name attributes nobody declares yet (import
-    adopting a target whose users are not declared yet).
+    adopting a target whose users are not declared yet). ``summarise``: files whose users
+    are never planned (``--changed-since``: unchanged since the base revision), taken from
+    their cached summary when there is one (their users are then ``filecache.SummaryUser``).
     """
     files, problems = find_files(config, paths, tree=tree)
     users: list[UserSpec] = []
@@ -99,8 +106,9 @@ def load_declarations(
     companies: list[CompanyValue] = []
     types: TypedNames = {}
     noted: list[Problem] = []
+    names: filecache.Names = []
     with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
-        for result in _checked_files(files, config, tree, only):
+        for result in _results(files, config, tree, only, summarise):
             problems.extend(result.problems)
             noted.extend(result.warnings)
             companies.extend(result.companies)
@@ -111,13 +119,21 @@ def load_declarations(
                 if first != (result.file, index):
                     duplicates.append((result.file, index, fields["id"], *first))
                 users.append(_user_spec(fields, result.file, index))
+            for index, spec in result.summarised:
+                first = first_seen.setdefault(spec.id, (result.file, index))
+                if first != (result.file, index):
+                    duplicates.append((result.file, index, spec.id, *first))
+                users.append(spec)
+            names.extend(result.names)
     positions = Positions(files, reader(tree))
     problems.extend(duplicate_problems(duplicates, positions))
     problems.extend(company_problems(conflicts(config, companies), positions))
     if paths is None and tree is None and check_mappings:
         # Only with every file read can an attribute be said to be declared nowhere.
         config_file = display_path(config.path)
-        problems.extend(mappingcheck.unknown_attributes(config, config_file, users, only))
+        problems.extend(
+            mappingcheck.unknown_attributes(config, config_file, users, only, also=names)
+        )
     if problems:
         raise ValidationError(problems)
     users.sort(key=lambda user: user.id)
@@ -126,17 +142,92 @@ def load_declarations(
     return Declarations(tuple(users), files_read, complete=paths is None, warnings=warnings)
 
 
+def _results(
+    files: list[tuple[Path, str]],
+    config: Config,
+    tree: FileTree | None,
+    only: frozenset[str] | None,
+    summarise: frozenset[Path],
+) -> Iterator[FileResult]:
+    """Each file's result in file order: from its cached summary when it is in ``summarise``
+    and one was remembered for its bytes, else checked (and, if in ``summarise`` and clean,
+    remembered). A file to remember is checked from the very bytes its key was made of."""
+    cached: dict[Path, FileResult] = {}
+    keyed: dict[Path, tuple[str, bytes]] = {}
+    for path, file in files:
+        if path not in summarise or tree is not None:
+            continue
+        try:
+            data = confine.read_bounded(path)
+        except OSError:  # checking it says why
+            continue
+        entry = filecache.key(data, file, config, only)
+        summary = filecache.load(entry, file)
+        if summary is None:
+            keyed[path] = (entry, data)
+        else:
+            cached[path] = FileResult(
+                file,
+                [],
+                [],
+                summary.companies,
+                summary.types,
+                summary.warnings,
+                summary.users,
+                summary.names,
+            )
+    given = {path: data for path, (_, data) in keyed.items()}
+    checked = _checked_files([f for f in files if f[0] not in cached], config, tree, only, given)
+    for path, _ in files:
+        result = cached.get(path) or next(checked)
+        if path in keyed and not result.problems:
+            filecache.store(keyed[path][0], _summary(result))
+        yield result
+
+
+def _summary(result: FileResult) -> filecache.Summary:
+    """What a cached summary keeps of a file that checked clean."""
+    users: list[tuple[int, UserSpec]] = [
+        (
+            index,
+            filecache.SummaryUser(
+                fields["id"],
+                targets=_user_spec(fields, result.file, index).targets,
+                source=Source(result.file, ("users", index)),
+            ),
+        )
+        for index, fields in result.users
+    ]
+    names = filecache.names_of(result.users)
+    return filecache.Summary(users, names, result.companies, result.types, result.warnings)
+
+
+class _Given:
+    """A file's bytes already read, handed to ``check_file`` as its ``read`` (picklable, for
+    the worker processes)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __call__(self, path: Path) -> bytes:
+        return self.data
+
+
 def _checked_files(
     files: list[tuple[Path, str]],
     config: Config,
     tree: FileTree | None,
     only: frozenset[str] | None = None,
+    given: Mapping[Path, bytes] | None = None,
 ) -> Iterator[FileResult]:
-    """Check files in file order: in this process, or in one worker per core for big repos."""
+    """Check files in file order: in this process, or in one worker per core for big repos.
+    ``given``: files already read, checked from those bytes."""
+    given = given or {}
     workers = _worker_count(files) if tree is None else 1
     if workers <= 1:
         for path, file in files:
-            yield check_file(path, file, config, tree.read_bytes if tree else None, only)
+            read = _Given(given[path]) if path in given else (tree.read_bytes if tree else None)
+            yield check_file(path, file, config, read, only)
         return
     # Imported here: most runs (validate in a hook, a small repo) never start a pool.
     from concurrent.futures import ProcessPoolExecutor
@@ -145,7 +236,8 @@ def _checked_files(
     schemas.compiled("users", "user")
     with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
         paths, names = [path for path, _ in files], [file for _, file in files]
-        yield from pool.map(check_file, paths, names, repeat(config), repeat(None), repeat(only))
+        reads = [_Given(given[path]) if path in given else None for path in paths]
+        yield from pool.map(check_file, paths, names, repeat(config), reads, repeat(only))
 
 
 def _worker_count(files: list[tuple[Path, str]]) -> int:

@@ -1,0 +1,173 @@
+"""Each declaration file's checked result, remembered by content: what lets ``plan
+--changed-since`` skip parsing the files a change did not touch.
+
+A partial plan plans only the users of the changed files, yet its output needs the others:
+their ids (a changed file may declare one again), their companies' values and attribute types
+(a changed file may contradict them), which attribute names they send to each target (a
+``mapping:`` rule must name one), how many users go to each target ("Planned 1 of N users"),
+and their warnings. That is a small summary of a file, kept here after the file was checked
+once, under a key made of the file's bytes (SHA-256), its name, the part of reconciler.yaml the
+checks read (targets' providers and mappings), the selection of targets checked, this
+reconciler's loader and schema, and Python's version: any change to any of them is another key,
+so an entry is never used for other bytes or other rules.
+
+Entries live in the user's cache folder (``schemacache.folder()``), never in the repository (a
+pull request controls that), written atomically, readable by the owner only, and signed with
+this user's key for this key: an entry planted, corrupted, truncated or copied from another
+file's name does not verify and is ignored (the file is parsed, as without a cache). A summary
+only stands for users that are never planned: ``changed_since`` asks for summaries of the files
+whose bytes equal the base revision's, and those users are left out of the comparison.
+
+``RECONCILER_NO_CACHE=1`` turns it off; a folder that cannot be written only makes runs slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler import __version__
+from reconciler.errors import Problem
+from reconciler.load import schemacache, schemas
+from reconciler.load.config import Config
+from reconciler.load.crosscheck import CompanyValue, TypedName
+from reconciler.model import Source, UserSpec
+
+#: Bumped whenever what a summary holds changes.
+_FORMAT = 1
+#: A summary of a 10 MB file (the largest declaration file loaded) is far below this.
+_MAX_ENTRY_BYTES = 64 << 20
+#: The modules and schema whose rules decide a file's checked result.
+_RULES = ("load", "providers", "mapping.py", "model.py")
+
+#: (targets the users go to, None: every target) -> attribute names they declare.
+Names = list[tuple[tuple[str, ...] | None, list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryUser(UserSpec):
+    """A user known only by its id, targets and place, from a file's summary: never planned
+    (its attributes are not known), only counted and looked up by id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the cross-file checks and a partial plan need of one file that checked clean."""
+
+    users: list[tuple[int, UserSpec]]
+    names: Names
+    companies: list[CompanyValue]
+    types: list[TypedName]
+    warnings: list[Problem]
+
+
+def enabled(environ: Mapping[str, str]) -> bool:
+    """Whether summaries are read and written (``RECONCILER_NO_CACHE`` unset or empty)."""
+    return not environ.get("RECONCILER_NO_CACHE")
+
+
+def key(data: bytes, file: str, config: Config, only: frozenset[str] | None) -> str:
+    """The entry's key: everything a file's checked result depends on."""
+    material = {
+        "format": _FORMAT,
+        "rules": _rules_digest(),
+        "file": file,
+        "bytes": hashlib.sha256(data).hexdigest(),
+        "targets": [
+            [name, target.provider, repr(target.mapping)] for name, target in config.targets.items()
+        ],
+        "only": sorted(only) if only is not None else None,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def load(entry_key: str, file: str) -> Summary | None:
+    """The summary remembered under ``entry_key``, or None (absent, not ours, not readable)."""
+    body = schemacache.load_signed(_name(entry_key), entry_key, _MAX_ENTRY_BYTES)
+    if body is None:
+        return None
+    try:
+        data = json.loads(body)
+        if data["key"] != entry_key:
+            return None
+        return _summary(data, file)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def store(entry_key: str, summary: Summary) -> None:
+    """Remember ``summary`` under ``entry_key``; values JSON cannot hold are not remembered."""
+    data = {
+        "key": entry_key,
+        "users": [[index, user.id, user.targets] for index, user in summary.users],
+        "names": summary.names,
+        "companies": [[c.path, c.company, c.name, c.value, c.targets] for c in summary.companies],
+        "types": [[t.path, t.target, t.level, t.name, t.kind] for t in summary.types],
+        "warnings": [[p.line, p.column, p.field, p.message] for p in summary.warnings],
+    }
+    try:
+        body = json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError):  # a value JSON would not give back as it was
+        return
+    schemacache.store_signed(_name(entry_key), entry_key, body)
+
+
+def _summary(data: dict[str, Any], file: str) -> Summary:
+    users: list[tuple[int, UserSpec]] = []
+    for index, user_id, targets in data["users"]:
+        chosen = tuple(targets) if targets is not None else None
+        source = Source(file, ("users", index))
+        users.append((index, SummaryUser(str(user_id), targets=chosen, source=source)))
+    return Summary(
+        users,
+        [(tuple(t) if t is not None else None, list(names)) for t, names in data["names"]],
+        [
+            CompanyValue(file, tuple(path), company, name, value, tuple(targets))
+            for path, company, name, value, targets in data["companies"]
+        ],
+        [TypedName(file, tuple(path), *rest) for path, *rest in data["types"]],
+        [Problem(file, *fields) for fields in data["warnings"]],
+    )
+
+
+def names_of(users: list[tuple[int, dict[str, Any]]]) -> Names:
+    """The attribute names ``users`` (merged with defaults) declare, per set of targets."""
+    grouped: dict[tuple[str, ...] | None, set[str]] = {}
+    for _, user in users:
+        targets = user.get("targets")
+        chosen = tuple(dict.fromkeys(targets)) if targets is not None else None
+        grouped.setdefault(chosen, set()).update(user.get("attributes") or {})
+    return [(targets, sorted(names)) for targets, names in grouped.items()]
+
+
+def _name(entry_key: str) -> str:
+    return f"file-{entry_key}.json"
+
+
+_rules: list[str] = []
+
+
+def _rules_digest() -> str:
+    """SHA-256 of this reconciler's checking code and schemas (once per process): an edited
+    loader, even without a new version number, never reads a summary the old one wrote."""
+    if not _rules:
+        package = Path(__file__).resolve().parent.parent
+        digest = hashlib.sha256(f"{__version__}\0{sys.version}".encode())
+        paths = []
+        for name in _RULES:
+            where = package / name
+            paths.extend(sorted(where.rglob("*.py")) if where.is_dir() else [where])
+        paths.append(schemas.schema_path("users"))
+        for path in paths:
+            try:
+                digest.update(f"{path.name}\0".encode())
+                digest.update(path.read_bytes())
+            except OSError:
+                digest.update(b"?")
+        _rules.append(digest.hexdigest())
+    return _rules[0]

@@ -58,6 +58,9 @@ class Declarations:
     complete: bool = True
     #: What is allowed but likely wrong (one attribute name declared with two types).
     warnings: tuple[Problem, ...] = ()
+    #: Positions of the files a partial plan checked (not those known by their summary), by
+    #: name shown: what locates its masked values without a parse (load/declared.py).
+    locators: Mapping[str, yamlload.Locator] = field(default_factory=dict, compare=False)
 
 
 @dataclass(slots=True)
@@ -77,6 +80,8 @@ class FileResult:
     summarised: list[tuple[int, UserSpec]] = field(default_factory=list)
     #: With ``summarised``: the attribute names its users declare, per set of targets.
     names: filecache.Names = field(default_factory=list)
+    #: The positions of the file as checked, when its nodes were kept (``check_file``).
+    locator: yamlload.Locator | None = None
 
 
 def load_declarations(
@@ -100,46 +105,72 @@ def load_declarations(
     their cached summary when there is one (their users are then ``filecache.SummaryUser``).
     """
     files, problems = find_files(config, paths, tree=tree)
-    users: list[UserSpec] = []
-    first_seen: dict[str, tuple[str, int]] = {}
-    duplicates: list[tuple[str, int, str, str, int]] = []
-    companies: list[CompanyValue] = []
-    types: TypedNames = {}
-    noted: list[Problem] = []
-    names: filecache.Names = []
-    with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
+    gathered = _Gathered()
+    # 100k small objects arrive, then are checked across files: scanning them repeatedly
+    # for cycles (there are none) would be waste.
+    with gc_paused():
         for result in _results(files, config, tree, only, summarise):
-            problems.extend(result.problems)
-            noted.extend(result.warnings)
-            companies.extend(result.companies)
-            for typed in result.types:
-                types.setdefault((typed.target, typed.level, typed.name, typed.kind), typed)
-            for index, fields in result.users:
-                first = first_seen.setdefault(fields["id"], (result.file, index))
-                if first != (result.file, index):
-                    duplicates.append((result.file, index, fields["id"], *first))
-                users.append(_user_spec(fields, result.file, index))
-            for index, spec in result.summarised:
-                first = first_seen.setdefault(spec.id, (result.file, index))
-                if first != (result.file, index):
-                    duplicates.append((result.file, index, spec.id, *first))
-                users.append(spec)
-            names.extend(result.names)
-    positions = Positions(files, reader(tree))
-    problems.extend(duplicate_problems(duplicates, positions))
-    problems.extend(company_problems(conflicts(config, companies), positions))
-    if paths is None and tree is None and check_mappings:
-        # Only with every file read can an attribute be said to be declared nowhere.
-        config_file = display_path(config.path)
-        problems.extend(
-            mappingcheck.unknown_attributes(config, config_file, users, only, also=names)
-        )
-    if problems:
-        raise ValidationError(problems)
-    users.sort(key=lambda user: user.id)
-    warnings = (*noted, *type_warnings(config, types.values(), positions))
-    files_read = tuple(path for path, _ in files)
-    return Declarations(tuple(users), files_read, complete=paths is None, warnings=warnings)
+            gathered.add(result)
+        problems.extend(gathered.problems)
+        positions = Positions(files, reader(tree))
+        problems.extend(duplicate_problems(gathered.duplicates, positions))
+        problems.extend(company_problems(conflicts(config, gathered.companies), positions))
+        if paths is None and tree is None and check_mappings:
+            # Only with every file read can an attribute be said to be declared nowhere.
+            config_file = display_path(config.path)
+            problems.extend(
+                mappingcheck.unknown_attributes(
+                    config, config_file, gathered.users, only, also=gathered.names
+                )
+            )
+        if problems:
+            raise ValidationError(problems)
+        users = sorted(gathered.users, key=lambda user: user.id)
+        noted = gathered.warnings
+        warnings = (*noted, *type_warnings(config, gathered.types.values(), positions))
+    return Declarations(
+        tuple(users),
+        tuple(path for path, _ in files),
+        complete=paths is None,
+        warnings=warnings,
+        locators=gathered.locators,
+    )
+
+
+class _Gathered:
+    """What the files' results add up to, in file order, for the checks across files."""
+
+    def __init__(self) -> None:
+        self.users: list[UserSpec] = []
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.first_seen: dict[str, tuple[str, int]] = {}
+        self.duplicates: list[tuple[str, int, str, str, int]] = []
+        self.companies: list[CompanyValue] = []
+        self.types: TypedNames = {}
+        self.names: filecache.Names = []
+        self.locators: dict[str, yamlload.Locator] = {}
+
+    def add(self, result: FileResult) -> None:
+        self.problems.extend(result.problems)
+        self.warnings.extend(result.warnings)
+        self.companies.extend(result.companies)
+        for typed in result.types:
+            self.types.setdefault((typed.target, typed.level, typed.name, typed.kind), typed)
+        for index, fields in result.users:
+            self._declared(fields["id"], result.file, index)
+            self.users.append(_user_spec(fields, result.file, index))
+        for index, spec in result.summarised:
+            self._declared(spec.id, result.file, index)
+            self.users.append(spec)
+        self.names.extend(result.names)
+        if result.locator is not None:
+            self.locators[result.file] = result.locator
+
+    def _declared(self, user_id: str, file: str, index: int) -> None:
+        first = self.first_seen.setdefault(user_id, (file, index))
+        if first != (file, index):
+            self.duplicates.append((file, index, user_id, *first))
 
 
 def _results(
@@ -177,7 +208,9 @@ def _results(
                 summary.names,
             )
     given = {path: data for path, (_, data) in keyed.items()}
-    checked = _checked_files([f for f in files if f[0] not in cached], config, tree, only, given)
+    rest = [f for f in files if f[0] not in cached]
+    # A partial plan keeps the changed files' nodes: it may point at their masked values.
+    checked = _checked_files(rest, config, tree, only, given, keep_nodes=bool(summarise))
     for path, _ in files:
         result = cached.get(path) or next(checked)
         if path in keyed and not result.problems:
@@ -219,15 +252,17 @@ def _checked_files(
     tree: FileTree | None,
     only: frozenset[str] | None = None,
     given: Mapping[Path, bytes] | None = None,
+    keep_nodes: bool = False,
 ) -> Iterator[FileResult]:
     """Check files in file order: in this process, or in one worker per core for big repos.
-    ``given``: files already read, checked from those bytes."""
+    ``given``: files already read, checked from those bytes. ``keep_nodes``: the results of
+    the files checked in this process keep their positions (never sent back by a worker)."""
     given = given or {}
     workers = _worker_count(files) if tree is None else 1
     if workers <= 1:
         for path, file in files:
             read = _Given(given[path]) if path in given else (tree.read_bytes if tree else None)
-            yield check_file(path, file, config, read, only)
+            yield check_file(path, file, config, read, only, keep_nodes)
         return
     # Imported here: most runs (validate in a hook, a small repo) never start a pool.
     from concurrent.futures import ProcessPoolExecutor
@@ -265,20 +300,26 @@ def check_file(
     config: Config,
     read: Read | None = None,
     only: frozenset[str] | None = None,
+    keep_nodes: bool = False,
 ) -> FileResult:
     """Parse, schema-check, merge defaults and check every user of one file (runs in workers).
 
     The cyclic GC stays paused throughout: nothing here makes cycles, and a collection would
     rescan every value of the file again and again while they only accumulate.
+    ``keep_nodes``: the result keeps the file's node graph (``FileResult.locator``), so that
+    a plan can point at a masked value without parsing the file again (load/declared.py).
     """
     with gc_paused():
-        return _check_file(path, file, config, read, only)
+        document = _load(path, file, read, keep_nodes)
+        result = _check_file(document, file, config, only)
+    if document.root is not None:
+        result.locator = yamlload.Locator(document.root)
+    return result
 
 
 def _check_file(
-    path: Path, file: str, config: Config, read: Read | None, only: frozenset[str] | None
+    document: yamlload.Document, file: str, config: Config, only: frozenset[str] | None
 ) -> FileResult:
-    document = _load(path, file, read)
     # Problems in some values (``01234``) do not stop the checks of the rest of the file.
     value = document.value if document.value is not None else document.partial
     if value is None:
@@ -316,16 +357,16 @@ def _check_file(
     return FileResult(file, users, problems, companies, list(types.values()), warnings)
 
 
-def _load(path: Path, file: str, read: Read | None) -> yamlload.Document:
+def _load(path: Path, file: str, read: Read | None, keep_nodes: bool) -> yamlload.Document:
     """The disk's file as ``yamlload.load_file`` reads it, or ``read``'s bytes, parsed alike."""
     if read is None:
-        return yamlload.load_file(path, file)
+        return yamlload.load_file(path, file, keep_nodes=keep_nodes)
     try:
         data = read(path)
     except OSError as error:
         problem = Problem(file, None, None, "", f"cannot read: {error.strerror}")
         return yamlload.Document(file, None, [problem])
-    return yamlload.parse_mapping(data, file)
+    return yamlload.parse_mapping(data, file, keep_nodes=keep_nodes)
 
 
 def _schema_valid_users(

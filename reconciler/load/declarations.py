@@ -92,6 +92,7 @@ def load_declarations(
     only: frozenset[str] | None = None,
     check_mappings: bool = True,
     summarise: frozenset[Path] = frozenset(),
+    remember: bool = False,
 ) -> Declarations:
     """Read and check every declaration file; raise ValidationError with all problems at once.
 
@@ -100,16 +101,17 @@ def load_declarations(
     (no worker pool: the bytes would have to be sent to the workers). ``only`` (validate
     --target): the checks of what a target can hold run for these targets alone.
     ``check_mappings`` False: a mapping may name attributes nobody declares yet (import
-    adopting a target whose users are not declared yet). ``summarise``: files whose users
-    are never planned (``--changed-since``: unchanged since the base revision), taken from
-    their cached summary when there is one (their users are then ``filecache.SummaryUser``).
+    adopting a target whose users are not declared yet). ``remember`` (``--changed-since``'s
+    loads): results are taken from and kept in the user's cache (load/filecache.py), the
+    files of ``summarise`` (unchanged since the base revision: their users are never planned)
+    as a summary whose users are ``filecache.SummaryUser``.
     """
     files, problems = find_files(config, paths, tree=tree)
     gathered = _Gathered()
     # 100k small objects arrive, then are checked across files: scanning them repeatedly
     # for cycles (there are none) would be waste.
     with gc_paused():
-        for result in _results(files, config, tree, only, summarise):
+        for result in _results(files, config, tree, only, (remember, summarise)):
             gathered.add(result)
         problems.extend(gathered.problems)
         positions = Positions(files, reader(tree))
@@ -178,44 +180,68 @@ def _results(
     config: Config,
     tree: FileTree | None,
     only: frozenset[str] | None,
-    summarise: frozenset[Path],
+    remember: tuple[bool, frozenset[Path]],
 ) -> Iterator[FileResult]:
-    """Each file's result in file order: from its cached summary when it is in ``summarise``
-    and one was remembered for its bytes, else checked (and, if in ``summarise`` and clean,
-    remembered). A file to remember is checked from the very bytes its key was made of."""
+    """Each file's result in file order, checked or from the cache (load/filecache.py) when
+    ``remember`` (a partial plan's loads) says to use it: the files of its set (unchanged
+    since the base revision) from their summary, a file of ``tree`` (the base revision) from
+    its whole checked result; what is checked here is remembered for the next run, from the
+    very bytes its key was made of."""
+    use, summarise = remember
     cached: dict[Path, FileResult] = {}
     keyed: dict[Path, tuple[str, bytes]] = {}
-    for path, file in files:
-        if path not in summarise or tree is not None:
-            continue
-        try:
-            data = confine.read_bounded(path)
-        except OSError:  # checking it says why
-            continue
+    for path, file in files if use and (summarise or tree is not None) else ():
+        data = _read(path, tree)
+        if data is None:
+            continue  # checking it says why
         entry = filecache.key(data, file, config, only)
-        summary = filecache.load(entry, file)
-        if summary is None:
+        found = _remembered(entry, file, path in summarise and tree is None)
+        if found is None:
             keyed[path] = (entry, data)
         else:
-            cached[path] = FileResult(
-                file,
-                [],
-                [],
-                summary.companies,
-                summary.types,
-                summary.warnings,
-                summary.users,
-                summary.names,
-            )
+            cached[path] = found
     given = {path: data for path, (_, data) in keyed.items()}
     rest = [f for f in files if f[0] not in cached]
     # A partial plan keeps the changed files' nodes: it may point at their masked values.
-    checked = _checked_files(rest, config, tree, only, given, keep_nodes=bool(summarise))
+    keep = bool(summarise) and tree is None
+    checked = _checked_files(rest, config, tree, only, given, keep_nodes=keep)
     for path, _ in files:
         result = cached.get(path) or next(checked)
         if path in keyed and not result.problems:
-            filecache.store(keyed[path][0], _summary(result))
+            _remember(keyed[path][0], result, path in summarise and tree is None)
         yield result
+
+
+def _read(path: Path, tree: FileTree | None) -> bytes | None:
+    try:
+        return tree.read_bytes(path) if tree is not None else confine.read_bounded(path)
+    except OSError:
+        return None
+
+
+def _remembered(entry: str, file: str, summarised: bool) -> FileResult | None:
+    """A file's result from the cache: its summary, or its whole checked result."""
+    if summarised:
+        summary = filecache.load(entry, file)
+        if summary is None:
+            return None
+        return FileResult(
+            *(file, [], [], summary.companies, summary.types, summary.warnings),
+            summarised=summary.users,
+            names=summary.names,
+        )
+    checked = filecache.load_checked(entry, file)
+    if checked is None:
+        return None
+    return FileResult(file, checked.users, [], checked.companies, checked.types, checked.warnings)
+
+
+def _remember(entry: str, result: FileResult, summarised: bool) -> None:
+    if summarised:
+        filecache.store(entry, _summary(result))
+    else:
+        checked = (result.users, result.companies, result.types, result.warnings)
+        filecache.store_checked(entry, filecache.Checked(*checked))
 
 
 def _summary(result: FileResult) -> filecache.Summary:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,33 +89,17 @@ def key(data: bytes, file: str, config: Config, only: frozenset[str] | None) -> 
 
 def load(entry_key: str, file: str) -> Summary | None:
     """The summary remembered under ``entry_key``, or None (absent, not ours, not readable)."""
-    body = schemacache.load_signed(_name(entry_key), entry_key, _MAX_ENTRY_BYTES)
-    if body is None:
-        return None
+    data = _read(entry_key, "summary")
     try:
-        data = json.loads(body)
-        if data["key"] != entry_key:
-            return None
-        return _summary(data, file)
+        return _summary(data, file) if data is not None else None
     except (ValueError, KeyError, TypeError, IndexError):
         return None
 
 
 def store(entry_key: str, summary: Summary) -> None:
-    """Remember ``summary`` under ``entry_key``; values JSON cannot hold are not remembered."""
-    data = {
-        "key": entry_key,
-        "users": [[index, user.id, user.targets] for index, user in summary.users],
-        "names": summary.names,
-        "companies": [[c.path, c.company, c.name, c.value, c.targets] for c in summary.companies],
-        "types": [[t.path, t.target, t.level, t.name, t.kind] for t in summary.types],
-        "warnings": [[p.line, p.column, p.field, p.message] for p in summary.warnings],
-    }
-    try:
-        body = json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
-    except (TypeError, ValueError):  # a value JSON would not give back as it was
-        return
-    schemacache.store_signed(_name(entry_key), entry_key, body)
+    """Remember ``summary`` under ``entry_key``."""
+    users = [(index, user.id, user.targets) for index, user in summary.users]
+    _write(entry_key, "summary", {"users": users, "names": summary.names, **_checks(summary)})
 
 
 def _summary(data: dict[str, Any], file: str) -> Summary:
@@ -135,6 +120,69 @@ def _summary(data: dict[str, Any], file: str) -> Summary:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """All a file's check gives when it checked clean: each user's fields (defaults merged),
+    by index, as ``check_file`` gives them; what ``--changed-since`` needs of a changed file
+    at the base revision (its users are compared with the working tree's)."""
+
+    users: list[tuple[int, dict[str, Any]]]
+    companies: list[CompanyValue]
+    types: list[TypedName]
+    warnings: list[Problem]
+
+
+def load_checked(entry_key: str, file: str) -> Checked | None:
+    """The checked result remembered under ``entry_key``, or None."""
+    data = _read(entry_key, "checked")
+    if data is None:
+        return None
+    try:
+        users = [(int(index), fields) for index, fields in data["users"]]
+        if not all(isinstance(fields, dict) for _, fields in users):
+            return None
+        summary = _summary({**data, "users": [], "names": []}, file)
+        return Checked(users, summary.companies, summary.types, summary.warnings)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def store_checked(entry_key: str, checked: Checked) -> None:
+    """Remember ``checked`` under ``entry_key``."""
+    _write(entry_key, "checked", {"users": checked.users, **_checks(checked)})
+
+
+def _checks(result: Summary | Checked) -> dict[str, Any]:
+    """The results of a file that the checks across files use, as plain values."""
+    return {
+        "companies": [(c.path, c.company, c.name, c.value, c.targets) for c in result.companies],
+        "types": [(t.path, t.target, t.level, t.name, t.kind) for t in result.types],
+        "warnings": [(p.line, p.column, p.field, p.message) for p in result.warnings],
+    }
+
+
+def _read(entry_key: str, kind: str) -> dict[str, Any] | None:
+    """An entry's values, when it is signed for ``entry_key`` (only then is it unmarshalled:
+    marshal is not meant for data someone else wrote) and names that key inside too."""
+    body = schemacache.load_signed(_name(entry_key, kind), entry_key, _MAX_ENTRY_BYTES)
+    if body is None:
+        return None
+    try:
+        data = marshal.loads(body)
+    except (ValueError, EOFError, TypeError):
+        return None
+    return data if isinstance(data, dict) and data.get("key") == entry_key else None
+
+
+def _write(entry_key: str, kind: str, data: dict[str, Any]) -> None:
+    """Write an entry; one holding a value marshal cannot write is not written."""
+    try:
+        body = marshal.dumps({"key": entry_key, **data})
+    except ValueError:
+        return
+    schemacache.store_signed(_name(entry_key, kind), entry_key, body)
+
+
 def names_of(users: list[tuple[int, dict[str, Any]]]) -> Names:
     """The attribute names ``users`` (merged with defaults) declare, per set of targets."""
     grouped: dict[tuple[str, ...] | None, set[str]] = {}
@@ -145,8 +193,8 @@ def names_of(users: list[tuple[int, dict[str, Any]]]) -> Names:
     return [(targets, sorted(names)) for targets, names in grouped.items()]
 
 
-def _name(entry_key: str) -> str:
-    return f"file-{entry_key}.json"
+def _name(entry_key: str, kind: str) -> str:
+    return f"{kind}-{entry_key}.marshal"
 
 
 _rules: list[str] = []

@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import IO
 
 from reconciler.errors import ConfigError, Problem, ValidationError
-from reconciler.load import confine, yamlload
+from reconciler.load import confine, filecache, yamlload
 from reconciler.load.changes import ChangeSet, changed_targets, compare
 from reconciler.load.config import Config, display_path, load_config
 from reconciler.load.declarations import Declarations, load_declarations
@@ -75,7 +75,11 @@ def changed_since(
         declarations = everyone = load(summarise)
         if old_config is not None:
             old_declarations, declarations, warnings = declarations_at(
-                revision, old_config, declarations, (old_files, unchanged)
+                revision,
+                old_config,
+                declarations,
+                (old_files, unchanged),
+                remember=filecache.enabled(environ),
             )
         if old_declarations is None and summarise:
             declarations = everyone = load(frozenset())
@@ -173,6 +177,7 @@ def declarations_at(
     old_config: Config,
     declarations: Declarations,
     listed: tuple[list[tuple[Path, str]] | None, frozenset[Path]] | None = None,
+    remember: bool = False,
 ) -> tuple[Declarations | None, Declarations, tuple[str, ...]]:
     """The declarations at ``revision`` and the working tree's, both without the files whose
     bytes did not change (None and why when the old ones do not load).
@@ -181,7 +186,9 @@ def declarations_at(
     leaving them out keeps the old side's cost (one process, no worker pool) to the files that
     changed. It is exact because ids are unique on each side: a user of an unchanged file cannot
     also be declared in a changed one. ``listed``: the files at ``revision`` and those the
-    working tree has the bytes of, when ``_unchanged_files`` already found them.
+    working tree has the bytes of, when ``_unchanged_files`` already found them. ``remember``:
+    a changed file's result at ``revision`` may come from the user's cache, and is kept there
+    (load/filecache.py; keyed by its bytes, so a base branch's run fills it for pull requests).
     """
     at = f"at {revision.rev}"
     files, same = listed if listed is not None and listed[0] is not None else (None, None)
@@ -196,7 +203,7 @@ def declarations_at(
     unchanged = {path for path in same if path in now}
     try:
         changed_files = [path for path, _ in files if path not in unchanged]
-        old = load_declarations(old_config, changed_files, tree=revision)
+        old = load_declarations(old_config, changed_files, tree=revision, remember=remember)
     except ValidationError as error:
         warning = f"the declarations {at} do not validate ({_first(error)}): planning every user"
         return None, declarations, (warning,)

@@ -9,6 +9,7 @@ committed), so ``--changed-since HEAD`` plans its one edited user.
 from __future__ import annotations
 
 import json
+import marshal
 import os
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def _plan(run: Run, repo: GitRepo, env: dict[str, str], *more: str) -> tuple[int
 
 
 def _entries(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "cache" / "reconciler").glob("file-*.json"))
+    return sorted((tmp_path / "cache" / "reconciler").glob("summary-*.marshal"))
 
 
 @pytest.mark.parametrize("form", ["text", "json"])
@@ -141,9 +142,9 @@ def test_an_entry_not_signed_for_its_key_is_ignored(
     first, second = _entries(tmp_path)
     signed = {path: path.read_bytes() for path in (first, second)}
     signature, body = signed[first][:32], signed[first][32:]
-    claimed = json.loads(body)
+    claimed = marshal.loads(body)
     claimed["users"] = claimed["users"][:1]  # a file of one user
-    forged = json.dumps(claimed, separators=(",", ":")).encode()
+    forged = marshal.dumps(claimed)
     for tampered in [
         {first: signature + forged},
         {first: signed[first][: len(signed[first]) // 2]},
@@ -157,7 +158,8 @@ def test_an_entry_not_signed_for_its_key_is_ignored(
             path.write_bytes(data)
     # The guard is the signature: the same forgery, signed with this user's key, is believed.
     monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
-    schemacache.store_signed(first.name, first.name[5:-5], forged)
+    key = first.name.removeprefix("summary-").removesuffix(".marshal")
+    schemacache.store_signed(first.name, key, forged)
     believed = _plan(run, repo, env)
     assert believed != expected
     assert "Planned 1 of" in believed[1] and "Planned 1 of 55" not in believed[1]

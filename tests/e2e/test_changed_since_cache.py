@@ -165,6 +165,38 @@ def test_an_entry_not_signed_for_its_key_is_ignored(
     assert "Planned 1 of" in believed[1] and "Planned 1 of 55" not in believed[1]
 
 
+def test_the_base_revisions_result_is_remembered_and_a_forged_one_ignored(
+    run: Run, repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """users/c.yaml at HEAD (the base) is parsed once, then taken from its remembered result.
+    A forged one that says c2 already had the new email (so that nothing would be planned)
+    is ignored unless signed with this user's key."""
+    env = _cache(tmp_path)
+    _plan(run, repo, env)
+    repo.write({"users/c.yaml": _edited().replace("c3@example.com", "c3@example.org")})
+    expected = _plan(run, repo, {**env, "RECONCILER_NO_CACHE": "1"})
+    assert "Planned 2 of 55" in expected[1]
+    folder = tmp_path / "cache" / "reconciler"
+    [base] = [
+        path
+        for path in folder.glob("checked-*.marshal")
+        if b"c2@example.com" in path.read_bytes()  # the base's c2 (the working tree's: .org)
+    ]
+    signed = base.read_bytes()
+    data = marshal.loads(signed[32:])
+    for _, fields in data["users"]:
+        if fields["id"] in ("c2", "c3"):
+            fields["email"] = fields["email"].replace("example.com", "example.org")
+    forged = marshal.dumps(data)
+    base.write_bytes(signed[:32] + forged)
+    assert _plan(run, repo, env) == expected
+    assert base.read_bytes() == signed  # ignored, then remembered again from git's bytes
+    monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
+    key = base.name.removeprefix("checked-").removesuffix(".marshal")
+    schemacache.store_signed(base.name, key, forged)
+    assert "Planned 0 of 55" in _plan(run, repo, env)[1]  # signed: believed (so it is used)
+
+
 def test_a_folder_others_may_write_is_not_read(run: Run, repo: GitRepo, tmp_path: Path) -> None:
     env = _cache(tmp_path)
     expected = _plan(run, repo, {**env, "RECONCILER_NO_CACHE": "1"})

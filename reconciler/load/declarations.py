@@ -20,10 +20,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import Problem, ValidationError
-from reconciler.load import confine, filecache, mappingcheck, schemas, yamlload
+from reconciler.load import confine, mappingcheck, schemas, yamlload
 from reconciler.load.config import Config, display_path
 from reconciler.load.crosscheck import (
     CompanyValue,
@@ -42,6 +42,10 @@ from reconciler.load.sources import FileTree, Read, find_files, reader
 from reconciler.load.targetcheck import UserChecker
 from reconciler.load.yamlcore import gc_paused
 from reconciler.model import Company, Event, JsonPath, Membership, Source, UserSpec
+
+if TYPE_CHECKING:
+    # Imported where used: only --changed-since reads or writes the cache.
+    from reconciler.load import filecache
 
 #: Below this many bytes in total, starting worker processes costs more than it saves.
 POOL_MIN_BYTES = 2_000_000
@@ -188,6 +192,8 @@ def _results(
     its whole checked result; what is checked here is remembered for the next run, from the
     very bytes its key was made of."""
     use, summarise = remember
+    if use:
+        from reconciler.load import filecache
     cached: dict[Path, FileResult] = {}
     keyed: dict[Path, tuple[str, bytes]] = {}
     for path, file in files if use and (summarise or tree is not None) else ():
@@ -221,6 +227,8 @@ def _read(path: Path, tree: FileTree | None) -> bytes | None:
 
 def _remembered(entry: str, file: str, summarised: bool) -> FileResult | None:
     """A file's result from the cache: its summary, or its whole checked result."""
+    from reconciler.load import filecache
+
     if summarised:
         summary = filecache.load(entry, file)
         if summary is None:
@@ -237,6 +245,8 @@ def _remembered(entry: str, file: str, summarised: bool) -> FileResult | None:
 
 
 def _remember(entry: str, result: FileResult, summarised: bool) -> None:
+    from reconciler.load import filecache
+
     if summarised:
         filecache.store(entry, _summary(result))
     else:
@@ -246,6 +256,8 @@ def _remember(entry: str, result: FileResult, summarised: bool) -> None:
 
 def _summary(result: FileResult) -> filecache.Summary:
     """What a cached summary keeps of a file that checked clean."""
+    from reconciler.load import filecache
+
     users: list[tuple[int, UserSpec]] = [
         (
             index,

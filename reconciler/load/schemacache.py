@@ -16,9 +16,7 @@ import hashlib
 import hmac
 import marshal
 import os
-import secrets
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +77,8 @@ def store_signed(name: str, key: str, body: bytes) -> None:
     signing_key = _signing_key(create=True)
     if signing_key is None:
         return
+    import tempfile  # writes are rare (a new schema or file): reads need none of it
+
     try:
         descriptor, temporary = tempfile.mkstemp(dir=folder(), prefix=".tmp-")
     except OSError:
@@ -119,6 +119,8 @@ def _create_key(path: Path) -> None:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another reconciler just made it: use theirs
         return
+    import secrets
+
     with os.fdopen(descriptor, "wb") as file:
         file.write(secrets.token_bytes(_KEY_BYTES))
 

@@ -201,7 +201,7 @@ def _results(
         if data is None:
             continue  # checking it says why
         entry = filecache.key(data, file, config, only)
-        found = _remembered(entry, file, path in summarise and tree is None)
+        found = filecache.recall(entry, file, path in summarise and tree is None)
         if found is None:
             keyed[path] = (entry, data)
         else:
@@ -214,7 +214,7 @@ def _results(
     for path, _ in files:
         result = cached.get(path) or next(checked)
         if path in keyed and not result.problems:
-            _remember(keyed[path][0], result, path in summarise and tree is None)
+            filecache.remember(keyed[path][0], result, path in summarise and tree is None)
         yield result
 
 
@@ -223,54 +223,6 @@ def _read(path: Path, tree: FileTree | None) -> bytes | None:
         return tree.read_bytes(path) if tree is not None else confine.read_bounded(path)
     except OSError:
         return None
-
-
-def _remembered(entry: str, file: str, summarised: bool) -> FileResult | None:
-    """A file's result from the cache: its summary, or its whole checked result."""
-    from reconciler.load import filecache
-
-    if summarised:
-        summary = filecache.load(entry, file)
-        if summary is None:
-            return None
-        return FileResult(
-            *(file, [], [], summary.companies, summary.types, summary.warnings),
-            summarised=summary.users,
-            names=summary.names,
-        )
-    checked = filecache.load_checked(entry, file)
-    if checked is None:
-        return None
-    return FileResult(file, checked.users, [], checked.companies, checked.types, checked.warnings)
-
-
-def _remember(entry: str, result: FileResult, summarised: bool) -> None:
-    from reconciler.load import filecache
-
-    if summarised:
-        filecache.store(entry, _summary(result))
-    else:
-        checked = (result.users, result.companies, result.types, result.warnings)
-        filecache.store_checked(entry, filecache.Checked(*checked))
-
-
-def _summary(result: FileResult) -> filecache.Summary:
-    """What a cached summary keeps of a file that checked clean."""
-    from reconciler.load import filecache
-
-    users: list[tuple[int, UserSpec]] = [
-        (
-            index,
-            filecache.SummaryUser(
-                fields["id"],
-                targets=_user_spec(fields, result.file, index).targets,
-                source=Source(result.file, ("users", index)),
-            ),
-        )
-        for index, fields in result.users
-    ]
-    names = filecache.names_of(result.users)
-    return filecache.Summary(users, names, result.companies, result.types, result.warnings)
 
 
 class _Given:

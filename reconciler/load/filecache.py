@@ -30,7 +30,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
 from reconciler.errors import Problem
@@ -38,6 +38,9 @@ from reconciler.load import schemacache, schemas
 from reconciler.load.config import Config
 from reconciler.load.crosscheck import CompanyValue, TypedName
 from reconciler.model import Source, UserSpec
+
+if TYPE_CHECKING:
+    from reconciler.load.declarations import FileResult
 
 #: Bumped whenever what a summary holds changes.
 _FORMAT = 1
@@ -54,17 +57,6 @@ Names = list[tuple[tuple[str, ...] | None, list[str]]]
 class SummaryUser(UserSpec):
     """A user known only by its id, targets and place, from a file's summary: never planned
     (its attributes are not known), only counted and looked up by id."""
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """What the cross-file checks and a partial plan need of one file that checked clean."""
-
-    users: list[tuple[int, UserSpec]]
-    names: Names
-    companies: list[CompanyValue]
-    types: list[TypedName]
-    warnings: list[Problem]
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
@@ -87,30 +79,41 @@ def key(data: bytes, file: str, config: Config, only: frozenset[str] | None) -> 
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def load(entry_key: str, file: str) -> Summary | None:
-    """The summary remembered under ``entry_key``, or None (absent, not ours, not readable)."""
-    data = _read(entry_key, "summary")
+def recall(entry_key: str, file: str, summarised: bool) -> FileResult | None:
+    """The result remembered under ``entry_key``, or None (absent, not ours, not readable):
+    a summary (``summarised``: its users are ``SummaryUser``), else the whole checked result
+    (each user's fields, as ``check_file`` gives them)."""
+    data = _read(entry_key, "summary" if summarised else "checked")
+    if data is None:
+        return None
     try:
-        return _summary(data, file) if data is not None else None
+        return _result(data, file, summarised)
     except (ValueError, KeyError, TypeError, IndexError):
         return None
 
 
-def store(entry_key: str, summary: Summary) -> None:
-    """Remember ``summary`` under ``entry_key``."""
-    users = [(index, user.id, user.targets) for index, user in summary.users]
-    _write(entry_key, "summary", {"users": users, "names": summary.names, **_checks(summary)})
+def remember(entry_key: str, result: FileResult, summarised: bool) -> None:
+    """Keep ``result`` (of a file that checked clean) under ``entry_key``: as a summary, or
+    whole. A value marshal cannot write, or a folder that cannot be written: nothing kept."""
+    checks = {
+        "companies": [(c.path, c.company, c.name, c.value, c.targets) for c in result.companies],
+        "types": [(t.path, t.target, t.level, t.name, t.kind) for t in result.types],
+        "warnings": [(p.line, p.column, p.field, p.message) for p in result.warnings],
+    }
+    if not summarised:
+        _write(entry_key, "checked", {"users": result.users, **checks})
+        return
+    users = [(index, fields["id"], _targets(fields)) for index, fields in result.users]
+    _write(entry_key, "summary", {"users": users, "names": names_of(result.users), **checks})
 
 
-def _summary(data: dict[str, Any], file: str) -> Summary:
-    users: list[tuple[int, UserSpec]] = []
-    for index, user_id, targets in data["users"]:
-        chosen = tuple(targets) if targets is not None else None
-        source = Source(file, ("users", index))
-        users.append((index, SummaryUser(str(user_id), targets=chosen, source=source)))
-    return Summary(
-        users,
-        [(tuple(t) if t is not None else None, list(names)) for t, names in data["names"]],
+def _result(data: dict[str, Any], file: str, summarised: bool) -> FileResult:
+    from reconciler.load.declarations import FileResult
+
+    result = FileResult(
+        file,
+        [],
+        [],
         [
             CompanyValue(file, tuple(path), company, name, value, tuple(targets))
             for path, company, name, value, targets in data["companies"]
@@ -118,47 +121,20 @@ def _summary(data: dict[str, Any], file: str) -> Summary:
         [TypedName(file, tuple(path), *rest) for path, *rest in data["types"]],
         [Problem(file, *fields) for fields in data["warnings"]],
     )
+    if not summarised:
+        result.users = [(int(index), dict(fields)) for index, fields in data["users"]]
+        return result
+    for index, user_id, targets in data["users"]:
+        source = Source(file, ("users", index))
+        result.summarised.append((index, SummaryUser(str(user_id), targets=targets, source=source)))
+    result.names = [(targets, list(names)) for targets, names in data["names"]]
+    return result
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """All a file's check gives when it checked clean: each user's fields (defaults merged),
-    by index, as ``check_file`` gives them; what ``--changed-since`` needs of a changed file
-    at the base revision (its users are compared with the working tree's)."""
-
-    users: list[tuple[int, dict[str, Any]]]
-    companies: list[CompanyValue]
-    types: list[TypedName]
-    warnings: list[Problem]
-
-
-def load_checked(entry_key: str, file: str) -> Checked | None:
-    """The checked result remembered under ``entry_key``, or None."""
-    data = _read(entry_key, "checked")
-    if data is None:
-        return None
-    try:
-        users = [(int(index), fields) for index, fields in data["users"]]
-        if not all(isinstance(fields, dict) for _, fields in users):
-            return None
-        summary = _summary({**data, "users": [], "names": []}, file)
-        return Checked(users, summary.companies, summary.types, summary.warnings)
-    except (ValueError, KeyError, TypeError, IndexError):
-        return None
-
-
-def store_checked(entry_key: str, checked: Checked) -> None:
-    """Remember ``checked`` under ``entry_key``."""
-    _write(entry_key, "checked", {"users": checked.users, **_checks(checked)})
-
-
-def _checks(result: Summary | Checked) -> dict[str, Any]:
-    """The results of a file that the checks across files use, as plain values."""
-    return {
-        "companies": [(c.path, c.company, c.name, c.value, c.targets) for c in result.companies],
-        "types": [(t.path, t.target, t.level, t.name, t.kind) for t in result.types],
-        "warnings": [(p.line, p.column, p.field, p.message) for p in result.warnings],
-    }
+def _targets(fields: dict[str, Any]) -> tuple[str, ...] | None:
+    """The user's ``targets:``, each once, as ``UserSpec.targets`` holds them."""
+    targets = fields.get("targets")
+    return tuple(dict.fromkeys(targets)) if targets is not None else None
 
 
 def _read(entry_key: str, kind: str) -> dict[str, Any] | None:
@@ -187,9 +163,7 @@ def names_of(users: list[tuple[int, dict[str, Any]]]) -> Names:
     """The attribute names ``users`` (merged with defaults) declare, per set of targets."""
     grouped: dict[tuple[str, ...] | None, set[str]] = {}
     for _, user in users:
-        targets = user.get("targets")
-        chosen = tuple(dict.fromkeys(targets)) if targets is not None else None
-        grouped.setdefault(chosen, set()).update(user.get("attributes") or {})
+        grouped.setdefault(_targets(user), set()).update(user.get("attributes") or {})
     return [(targets, sorted(names)) for targets, names in grouped.items()]
 
 

@@ -205,7 +205,8 @@ def _results(
         if found is None:
             keyed[path] = (entry, data)
         else:
-            cached[path] = found
+            checks = (found.companies, found.types, found.warnings)
+            cached[path] = FileResult(file, found.users, [], *checks, found.summarised, found.names)
     given = {path: data for path, (_, data) in keyed.items()}
     rest = [f for f in files if f[0] not in cached]
     # A partial plan keeps the changed files' nodes: it may point at their masked values.

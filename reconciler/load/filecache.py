@@ -28,9 +28,9 @@ import json
 import marshal
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from reconciler import __version__
 from reconciler.errors import Problem
@@ -38,9 +38,6 @@ from reconciler.load import schemacache, schemas
 from reconciler.load.config import Config
 from reconciler.load.crosscheck import CompanyValue, TypedName
 from reconciler.model import Source, UserSpec
-
-if TYPE_CHECKING:
-    from reconciler.load.declarations import FileResult
 
 #: Bumped whenever what a summary holds changes.
 _FORMAT = 1
@@ -57,6 +54,28 @@ Names = list[tuple[tuple[str, ...] | None, list[str]]]
 class SummaryUser(UserSpec):
     """A user known only by its id, targets and place, from a file's summary: never planned
     (its attributes are not known), only counted and looked up by id."""
+
+
+class Checked(Protocol):
+    """What checking one file gives (``declarations.FileResult``), as kept here."""
+
+    users: list[tuple[int, dict[str, Any]]]
+    companies: list[CompanyValue]
+    types: list[TypedName]
+    warnings: list[Problem]
+
+
+@dataclass(slots=True)
+class Recalled:
+    """A file's result as remembered: its users' fields (a whole result), or, for a
+    summary, its users as ``SummaryUser`` and the attribute names they declare."""
+
+    users: list[tuple[int, dict[str, Any]]]
+    companies: list[CompanyValue]
+    types: list[TypedName]
+    warnings: list[Problem]
+    summarised: list[tuple[int, UserSpec]] = field(default_factory=list)
+    names: Names = field(default_factory=list)
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
@@ -79,7 +98,7 @@ def key(data: bytes, file: str, config: Config, only: frozenset[str] | None) -> 
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def recall(entry_key: str, file: str, summarised: bool) -> FileResult | None:
+def recall(entry_key: str, file: str, summarised: bool) -> Recalled | None:
     """The result remembered under ``entry_key``, or None (absent, not ours, not readable):
     a summary (``summarised``: its users are ``SummaryUser``), else the whole checked result
     (each user's fields, as ``check_file`` gives them)."""
@@ -92,7 +111,7 @@ def recall(entry_key: str, file: str, summarised: bool) -> FileResult | None:
         return None
 
 
-def remember(entry_key: str, result: FileResult, summarised: bool) -> None:
+def remember(entry_key: str, result: Checked, summarised: bool) -> None:
     """Keep ``result`` (of a file that checked clean) under ``entry_key``: as a summary, or
     whole. A value marshal cannot write, or a folder that cannot be written: nothing kept."""
     checks = {
@@ -107,12 +126,8 @@ def remember(entry_key: str, result: FileResult, summarised: bool) -> None:
     _write(entry_key, "summary", {"users": users, "names": names_of(result.users), **checks})
 
 
-def _result(data: dict[str, Any], file: str, summarised: bool) -> FileResult:
-    from reconciler.load.declarations import FileResult
-
-    result = FileResult(
-        file,
-        [],
+def _result(data: dict[str, Any], file: str, summarised: bool) -> Recalled:
+    result = Recalled(
         [],
         [
             CompanyValue(file, tuple(path), company, name, value, tuple(targets))

@@ -13,7 +13,7 @@ from reconciler.errors import ConfigError
 from reconciler.load import confine
 from reconciler.load.changed_users import ChangedUsers
 from reconciler.load.config import load_config
-from reconciler.load.declarations import load_declarations
+from reconciler.load.declarations import Declarations, load_declarations
 from reconciler.load.gitrev import Revision, changed_since, open_revision
 from reconciler.load.sources import find_files, reader
 from tests.gitrepo import GitRepo, isolate_git, requires_git
@@ -67,7 +67,11 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
 
 def changes_in(folder: Path, rev: str = "HEAD~1", environ: Mapping[str, str] = {}) -> ChangedUsers:
     config = load_config(folder / "reconciler.yaml", environ)
-    return changed_since(config, load_declarations(config), rev, environ)
+
+    def load(unchanged: frozenset[Path]) -> Declarations:
+        return load_declarations(config, summarise=unchanged)
+
+    return changed_since(config, load, rev, environ)[1]
 
 
 def changed(changes: ChangedUsers) -> dict[str, list[str]]:

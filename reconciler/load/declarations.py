@@ -16,15 +16,14 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import Problem, ValidationError
-from reconciler.load import mappingcheck, schemas, yamlload
+from reconciler.load import confine, mappingcheck, schemas, yamlload
 from reconciler.load.config import Config
 from reconciler.load.crosscheck import (
     CompanyValue,
@@ -45,6 +44,10 @@ from reconciler.load.yamlcore import gc_paused
 from reconciler.model import Company, Event, JsonPath, Membership, Source, UserSpec
 from reconciler.settings import display_path
 
+if TYPE_CHECKING:
+    # Imported where used: only --changed-since reads or writes the cache.
+    from reconciler.load import filecache
+
 #: Below this many bytes in total, starting worker processes costs more than it saves.
 POOL_MIN_BYTES = 2_000_000
 
@@ -60,6 +63,9 @@ class Declarations:
     complete: bool = True
     #: What is allowed but likely wrong (one attribute name declared with two types).
     warnings: tuple[Problem, ...] = ()
+    #: Positions of the files a partial plan checked (not those known by their summary), by
+    #: name shown: what locates its masked values without a parse (load/declared.py).
+    locators: Mapping[str, yamlload.Locator] = field(default_factory=dict, compare=False)
 
 
 @dataclass(slots=True)
@@ -75,6 +81,12 @@ class FileResult:
     types: list[TypedName] = field(default_factory=list)
     #: What is allowed but not kept as written (numbers a target rounds), located.
     warnings: list[Problem] = field(default_factory=list)
+    #: A file known by its summary (load/filecache.py): its users by id, targets and place.
+    summarised: list[tuple[int, UserSpec]] = field(default_factory=list)
+    #: With ``summarised``: the attribute names its users declare, per set of targets.
+    names: filecache.Names = field(default_factory=list)
+    #: The positions of the file as checked, when its nodes were kept (``check_file``).
+    locator: yamlload.Locator | None = None
 
 
 def load_declarations(
@@ -84,6 +96,8 @@ def load_declarations(
     tree: FileTree | None = None,
     only: frozenset[str] | None = None,
     check_mappings: bool = True,
+    summarise: frozenset[Path] = frozenset(),
+    remember: bool = False,
     checked: Mapping[Path, FileResult] | None = None,
 ) -> Declarations:
     """Read and check every declaration file; raise ValidationError with all problems at once.
@@ -93,71 +107,157 @@ def load_declarations(
     (no worker pool: the bytes would have to be sent to the workers). ``only`` (validate
     --target): the checks of what a target can hold run for these targets alone.
     ``check_mappings`` False: a mapping may name attributes nobody declares yet (import
-    adopting a target whose users are not declared yet). ``checked``: files checked already,
-    by path (``import`` checked the file it wrote before writing it): not read again.
+    adopting a target whose users are not declared yet). ``remember`` (``--changed-since``'s
+    loads): results are taken from and kept in the user's cache (load/filecache.py), the
+    files of ``summarise`` (unchanged since the base revision: their users are never planned)
+    as a summary whose users are ``filecache.SummaryUser``. ``checked``: files checked
+    already, by path (``import`` checked the file it wrote before writing it): not read again.
     """
     files, problems = find_files(config, paths, tree=tree)
-    users: list[UserSpec] = []
-    first_seen: dict[str, tuple[str, int]] = {}
-    duplicates: list[tuple[str, int, str, str, int]] = []
-    companies: list[CompanyValue] = []
-    types: TypedNames = {}
-    noted: list[Problem] = []
-    with gc_paused():  # 100k small objects arrive; scanning them repeatedly is waste
-        for result in _checked_files(files, config, tree, only, checked or {}):
-            problems.extend(result.problems)
-            noted.extend(result.warnings)
-            companies.extend(result.companies)
-            for typed in result.types:
-                types.setdefault((typed.target, typed.level, typed.name, typed.type_name), typed)
-            for index, fields in result.users:
-                first = first_seen.setdefault(fields["id"], (result.file, index))
-                if first != (result.file, index):
-                    duplicates.append((result.file, index, fields["id"], *first))
-                users.append(_user_spec(fields, result.file, index))
-    positions = Positions(files, reader(tree))
-    problems.extend(duplicate_problems(duplicates, positions))
-    problems.extend(company_problems(conflicts(config, companies), positions))
-    if paths is None and tree is None and check_mappings:
-        # Only with every file read can an attribute be said to be declared nowhere.
-        config_file = display_path(config.path)
-        problems.extend(mappingcheck.unknown_attributes(config, config_file, users, only))
-    if problems:
-        raise ValidationError(problems)
-    users.sort(key=lambda user: user.id)
-    warnings = (*noted, *type_warnings(config, types.values(), positions))
-    files_read = tuple(path for path, _ in files)
-    return Declarations(tuple(users), files_read, complete=paths is None, warnings=warnings)
+    gathered = _Gathered()
+    # 100k small objects arrive, then are checked across files: scanning them repeatedly
+    # for cycles (there are none) would be waste.
+    with gc_paused():
+        for result in _results(files, config, tree, only, (remember, summarise), checked or {}):
+            gathered.add(result)
+        problems.extend(gathered.problems)
+        positions = Positions(files, reader(tree))
+        problems.extend(duplicate_problems(gathered.duplicates, positions))
+        problems.extend(company_problems(conflicts(config, gathered.companies), positions))
+        if paths is None and tree is None and check_mappings:
+            # Only with every file read can an attribute be said to be declared nowhere.
+            config_file = display_path(config.path)
+            problems.extend(
+                mappingcheck.unknown_attributes(
+                    config, config_file, gathered.users, only, also=gathered.names
+                )
+            )
+        if problems:
+            raise ValidationError(problems)
+        users = sorted(gathered.users, key=lambda user: user.id)
+        noted = gathered.warnings
+        warnings = (*noted, *type_warnings(config, gathered.types.values(), positions))
+    return Declarations(
+        tuple(users),
+        tuple(path for path, _ in files),
+        complete=paths is None,
+        warnings=warnings,
+        locators=gathered.locators,
+    )
+
+
+class _Gathered:
+    """What the files' results add up to, in file order, for the checks across files."""
+
+    def __init__(self) -> None:
+        self.users: list[UserSpec] = []
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.first_seen: dict[str, tuple[str, int]] = {}
+        self.duplicates: list[tuple[str, int, str, str, int]] = []
+        self.companies: list[CompanyValue] = []
+        self.types: TypedNames = {}
+        self.names: filecache.Names = []
+        self.locators: dict[str, yamlload.Locator] = {}
+
+    def add(self, result: FileResult) -> None:
+        self.problems.extend(result.problems)
+        self.warnings.extend(result.warnings)
+        self.companies.extend(result.companies)
+        for typed in result.types:
+            self.types.setdefault((typed.target, typed.level, typed.name, typed.type_name), typed)
+        for index, fields in result.users:
+            self._declared(fields["id"], result.file, index)
+            self.users.append(_user_spec(fields, result.file, index))
+        for index, spec in result.summarised:
+            self._declared(spec.id, result.file, index)
+            self.users.append(spec)
+        self.names.extend(result.names)
+        if result.locator is not None:
+            self.locators[result.file] = result.locator
+
+    def _declared(self, user_id: str, file: str, index: int) -> None:
+        first = self.first_seen.setdefault(user_id, (file, index))
+        if first != (file, index):
+            self.duplicates.append((file, index, user_id, *first))
+
+
+def _results(
+    files: list[tuple[Path, str]],
+    config: Config,
+    tree: FileTree | None,
+    only: frozenset[str] | None,
+    remember: tuple[bool, frozenset[Path]],
+    premade: Mapping[Path, FileResult],
+) -> Iterator[FileResult]:
+    """Each file's result in file order, checked or from the cache (load/filecache.py) when
+    ``remember`` (a partial plan's loads) says to use it: the files of its set (unchanged
+    since the base revision) from their summary, a file of ``tree`` (the base revision) from
+    its whole checked result; what is checked here is remembered for the next run, from the
+    very bytes its key was made of. The files of ``premade`` were checked already."""
+    use, summarise = remember
+    if use:
+        from reconciler.load import filecache
+    cached: dict[Path, FileResult] = dict(premade)
+    keyed: dict[Path, tuple[str, bytes]] = {}
+    for path, file in files if use and (summarise or tree is not None) else ():
+        data = None if path in cached else _read(path, tree)
+        if data is None:
+            continue  # checked already, or checking it says why
+        entry = filecache.key(data, file, config, only)
+        found = filecache.recall(entry, file, path in summarise and tree is None)
+        if found is None:
+            keyed[path] = (entry, data)
+        else:
+            checks = (found.companies, found.types, found.warnings)
+            cached[path] = FileResult(file, found.users, [], *checks, found.summarised, found.names)
+    given = {path: data for path, (_, data) in keyed.items()}
+    rest = [f for f in files if f[0] not in cached]
+    # A partial plan keeps the changed files' nodes: it may point at their masked values.
+    keep = bool(summarise) and tree is None
+    checked = _checked_files(rest, config, tree, only, given, keep_nodes=keep)
+    for path, _ in files:
+        result = cached.get(path) or next(checked)
+        if path in keyed and not result.problems:
+            filecache.remember(keyed[path][0], result, path in summarise and tree is None)
+        yield result
+
+
+def _read(path: Path, tree: FileTree | None) -> bytes | None:
+    try:
+        return tree.read_bytes(path) if tree is not None else confine.read_bounded(path)
+    except OSError:
+        return None
+
+
+class _Given:
+    """A file's bytes already read, handed to ``check_file`` as its ``read`` (picklable, for
+    the worker processes)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __call__(self, path: Path) -> bytes:
+        return self.data
 
 
 def _checked_files(
     files: list[tuple[Path, str]],
     config: Config,
     tree: FileTree | None,
-    only: frozenset[str] | None,
-    checked: Mapping[Path, FileResult],
+    only: frozenset[str] | None = None,
+    given: Mapping[Path, bytes] | None = None,
+    keep_nodes: bool = False,
 ) -> Iterator[FileResult]:
-    """Check files in file order (those in ``checked`` are not read again)."""
-    if not checked:
-        yield from _fresh_results(files, config, tree, only)
-        return
-    fresh = _fresh_results([f for f in files if f[0] not in checked], config, tree, only)
-    with closing(fresh):  # a worker pool, if any, is shut down here
-        for path, _ in files:
-            yield checked[path] if path in checked else next(fresh)
-
-
-def _fresh_results(
-    files: list[tuple[Path, str]],
-    config: Config,
-    tree: FileTree | None,
-    only: frozenset[str] | None,
-) -> Generator[FileResult, None, None]:
-    """Check files in file order: in this process, or in one worker per core for big repos."""
+    """Check files in file order: in this process, or in one worker per core for big repos.
+    ``given``: files already read, checked from those bytes. ``keep_nodes``: the results of
+    the files checked in this process keep their positions (never sent back by a worker)."""
+    given = given or {}
     workers = _worker_count(files) if tree is None else 1
     if workers <= 1:
         for path, file in files:
-            yield check_file(path, file, config, tree.read_bytes if tree else None, only)
+            read = _Given(given[path]) if path in given else (tree.read_bytes if tree else None)
+            yield check_file(path, file, config, read, only, keep_nodes)
         return
     # Imported here: most runs (validate in a hook, a small repo) never start a pool.
     from concurrent.futures import ProcessPoolExecutor
@@ -166,7 +266,8 @@ def _fresh_results(
     schemas.compiled("users", "user")
     with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
         paths, names = [path for path, _ in files], [file for _, file in files]
-        yield from pool.map(check_file, paths, names, repeat(config), repeat(None), repeat(only))
+        reads = [_Given(given[path]) if path in given else None for path in paths]
+        yield from pool.map(check_file, paths, names, repeat(config), reads, repeat(only))
 
 
 def _worker_count(files: list[tuple[Path, str]]) -> int:
@@ -194,20 +295,21 @@ def check_file(
     config: Config,
     read: Read | None = None,
     only: frozenset[str] | None = None,
+    keep_nodes: bool = False,
 ) -> FileResult:
     """Parse, schema-check, merge defaults and check every user of one file (runs in workers).
 
     The cyclic GC stays paused throughout: nothing here makes cycles, and a collection would
     rescan every value of the file again and again while they only accumulate.
+    ``keep_nodes``: the result keeps the file's node graph (``FileResult.locator``), so that
+    a plan can point at a masked value without parsing the file again (load/declared.py).
     """
     with gc_paused():
-        return _check_file(path, file, config, read, only)
-
-
-def _check_file(
-    path: Path, file: str, config: Config, read: Read | None, only: frozenset[str] | None
-) -> FileResult:
-    return check_document(_load(path, file, read), file, config, only)
+        document = _load(path, file, read, keep_nodes)
+        result = check_document(document, file, config, only)
+    if document.root is not None:
+        result.locator = yamlload.Locator(document.root)
+    return result
 
 
 def check_document(
@@ -255,16 +357,16 @@ def check_document(
     return FileResult(file, users, problems, companies, list(types.values()), warnings)
 
 
-def _load(path: Path, file: str, read: Read | None) -> yamlload.Document:
+def _load(path: Path, file: str, read: Read | None, keep_nodes: bool) -> yamlload.Document:
     """The disk's file as ``yamlload.load_file`` reads it, or ``read``'s bytes, parsed alike."""
     if read is None:
-        return yamlload.load_file(path, file)
+        return yamlload.load_file(path, file, keep_nodes=keep_nodes)
     try:
         data = read(path)
     except OSError as error:
         problem = Problem(file, None, None, "", f"cannot read: {error.strerror}")
         return yamlload.Document(file, None, [problem])
-    return yamlload.parse_mapping(data, file)
+    return yamlload.parse_mapping(data, file, keep_nodes=keep_nodes)
 
 
 def _schema_valid_users(

@@ -3,7 +3,8 @@
 A reviewer cannot see a sensitive value in the pull-request comment, but can check that the
 line the comment names is the one the pull request meant to change. The value is in the user's
 entry or, when the entry does not write it, in its file's ``defaults``; a field that is not an
-email or attribute (a company's) points at the user's entry. Files are read again, bounded like
+email or attribute (a company's) points at the user's entry. A file whose positions the load
+kept (a partial plan's changed files) is not parsed again; others are read again, bounded like
 the first read, only for the masked fields of a plan.
 """
 
@@ -35,7 +36,8 @@ def declared_at(declarations: Declarations, wanted: Iterable[tuple[str, FieldPat
         if source is None or source.file not in paths:
             continue
         if source.file not in locators:
-            locators[source.file] = _locator(paths[source.file])
+            kept = declarations.locators.get(source.file)
+            locators[source.file] = kept if kept is not None else _locator(paths[source.file])
         line = _line(locators[source.file], source.path, field)
         if line is not None:
             found[user_id, field] = f"{source.file}:{line}"

@@ -20,16 +20,17 @@ import functools
 import hashlib
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import IO
 
-from reconciler.errors import ConfigError, ValidationError
-from reconciler.load import confine, yamlload
-from reconciler.load.changed_users import ChangedUsers, compare
+from reconciler.errors import ConfigError, Problem, ValidationError
+from reconciler.load import confine, filecache, yamlload
+from reconciler.load.changed_users import ChangedUsers, changed_targets, compare
 from reconciler.load.config import Config, load_config
 from reconciler.load.declarations import Declarations, load_declarations
+from reconciler.load.filecache import SummaryUser
 from reconciler.load.sources import find_files
 from reconciler.model import UserSpec
 from reconciler.settings import display_path
@@ -41,37 +42,77 @@ _GIT_ENV = {"GIT_LITERAL_PATHSPECS": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": 
 _CHECKOUT_HINT = "actions/checkout fetches one commit by default: set fetch-depth: 0"
 
 
-def changed_since(
-    config: Config, declarations: Declarations, rev: str, environ: Mapping[str, str]
-) -> ChangedUsers:
-    """Which users ``plan --changed-since REV`` plans: the working tree compared with ``rev``.
+#: Loads the working tree's declarations; the files given may be known by their summary.
+Loader = Callable[[frozenset[Path]], Declarations]
 
-    ``config`` and ``declarations`` are the working tree's, already loaded (uncommitted and
-    untracked files count: they are what would be applied). The old side is read from git with
-    the same loader and the same ``environ`` (for ``${VAR}``). Raises ConfigError when git cannot
-    answer (not a repository, unknown revision, shallow clone without ``rev``, git missing).
+
+def changed_since(
+    config: Config, load: Loader, rev: str, environ: Mapping[str, str]
+) -> tuple[Declarations, ChangedUsers]:
+    """Which users ``plan --changed-since REV`` plans: the working tree compared with ``rev``;
+    and the working tree's declarations, loaded by ``load``.
+
+    ``config`` is the working tree's (uncommitted and untracked files count: they are what
+    would be applied). The old side is read from git with the same loader and the same
+    ``environ`` (for ``${VAR}``). Raises ConfigError when git cannot answer (not a repository,
+    unknown revision, shallow clone without ``rev``, git missing).
+
+    Files whose bytes are the same at ``rev`` declare no changed user: when no target is planned
+    in full, ``load`` is told them, and may take them from their cached summary
+    (load/filecache.py) instead of parsing them. Should the old side then not load after all,
+    the working tree is loaded again in full, since every user is then planned.
 
     Files at ``rev`` that do not load (no reconciler.yaml then, invalid YAML, a check this version
     of reconciler added since) are not the user's problem today: nothing can be compared, so every
     target is planned in full and ``ChangedUsers.warnings`` says why. Planning too much is slow but
     safe; planning too little would hide a change.
     """
-    everyone = declarations
     with open_revision(config.root, rev, environ) as revision:
         old_config, warnings = config_at(revision, config, environ)
         old_declarations = None
+        old_files, unchanged = _unchanged_files(revision, old_config)
+        partial = old_config is not None and not changed_targets(old_config, config)
+        summarise = unchanged if partial else frozenset()
+        declarations = everyone = load(summarise)
         if old_config is not None:
             old_declarations, declarations, warnings = declarations_at(
-                revision, old_config, declarations
+                revision,
+                old_config,
+                declarations,
+                (old_files, unchanged),
+                remember=filecache.enabled(environ),
             )
+        if old_declarations is None and summarise:
+            declarations = everyone = load(frozenset())
     changes = compare(old_config, old_declarations, config, declarations)
-    return dataclasses.replace(
+    _check_planned(changes, declarations)
+    return everyone, dataclasses.replace(
         changes,
         rev=rev,
         commit=revision.commit,
         warnings=(*warnings, *changes.warnings),
         base_users=_base_users(old_declarations, everyone, declarations),
     )
+
+
+def _unchanged_files(
+    revision: Revision, old_config: Config | None
+) -> tuple[list[tuple[Path, str]] | None, frozenset[Path]]:
+    """The declaration files at ``revision`` (None: they cannot be listed), and those whose
+    bytes the working tree has too (their blob ids: nothing is read from git)."""
+    if old_config is None:
+        return None, frozenset()
+    files, problems = find_files(old_config, tree=revision)
+    if problems:
+        return None, frozenset()
+    return files, frozenset(path for path, _ in files if revision.unchanged_on_disk(path))
+
+
+def _check_planned(changes: ChangedUsers, declarations: Declarations) -> None:
+    """A user known by its summary has no values to plan: none may be compared or planned
+    (``changed_since`` asks for summaries of unchanged files only, left out of the comparison)."""
+    if any(isinstance(user, SummaryUser) for user in declarations.users):
+        raise AssertionError("a summarised user would be planned")
 
 
 def _base_users(
@@ -133,7 +174,11 @@ def config_at(
 
 
 def declarations_at(
-    revision: Revision, old_config: Config, declarations: Declarations
+    revision: Revision,
+    old_config: Config,
+    declarations: Declarations,
+    listed: tuple[list[tuple[Path, str]] | None, frozenset[Path]] | None = None,
+    remember: bool = False,
 ) -> tuple[Declarations | None, Declarations, tuple[str, ...]]:
     """The declarations at ``revision`` and the working tree's, both without the files whose
     bytes did not change (None and why when the old ones do not load).
@@ -141,17 +186,25 @@ def declarations_at(
     An unchanged file declares the same users on both sides, so they can only compare equal:
     leaving them out keeps the old side's cost (one process, no worker pool) to the files that
     changed. It is exact because ids are unique on each side: a user of an unchanged file cannot
-    also be declared in a changed one.
+    also be declared in a changed one. ``listed``: the files at ``revision`` and those the
+    working tree has the bytes of, when ``_unchanged_files`` already found them. ``remember``:
+    a changed file's result at ``revision`` may come from the user's cache, and is kept there
+    (load/filecache.py; keyed by its bytes, so a base branch's run fills it for pull requests).
     """
     at = f"at {revision.rev}"
-    files, problems = find_files(old_config, tree=revision)
+    files, same = listed if listed is not None and listed[0] is not None else (None, None)
+    problems: list[Problem] = []
+    if files is None:
+        files, problems = find_files(old_config, tree=revision)
     if problems:
         return None, declarations, (f"the declarations {at} ({problems[0]}): planning every user",)
     now = set(declarations.files)
-    unchanged = {path for path, _ in files if path in now and revision.unchanged_on_disk(path)}
+    if same is None:
+        same = frozenset(path for path, _ in files if revision.unchanged_on_disk(path))
+    unchanged = {path for path in same if path in now}
     try:
         changed_files = [path for path, _ in files if path not in unchanged]
-        old = load_declarations(old_config, changed_files, tree=revision)
+        old = load_declarations(old_config, changed_files, tree=revision, remember=remember)
     except ValidationError as error:
         warning = f"the declarations {at} do not validate ({_first(error)}): planning every user"
         return None, declarations, (warning,)

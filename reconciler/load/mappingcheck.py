@@ -127,9 +127,13 @@ def unknown_attributes(
     config_file: str,
     users: Sequence[UserSpec],
     only: Iterable[str] | None = None,
+    also: Iterable[tuple[tuple[str, ...] | None, Iterable[str]]] = (),
 ) -> list[Problem]:
     """Rules naming an attribute that no user sent to the target declares (every declaration
-    must have been read: with some files only, an attribute may be declared in the others)."""
+    must have been read: with some files only, an attribute may be declared in the others).
+    ``also``: more names declared, per set of targets (None: every target), for the files
+    known by their summary (load/filecache.py)."""
+    also = list(also)
     problems = []
     for target in config.targets.values():
         if not target.mapping or (only is not None and target.name not in set(only)):
@@ -140,6 +144,12 @@ def unknown_attributes(
                 for user in users
                 if user.targets is None or target.name in user.targets
                 for name in user.attributes
+            }
+            | {
+                name
+                for targets, names in also
+                if targets is None or target.name in targets
+                for name in names
             }
         )
         for rule in target.mapping.rules:

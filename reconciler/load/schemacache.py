@@ -16,9 +16,7 @@ import hashlib
 import hmac
 import marshal
 import os
-import secrets
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +33,8 @@ def folder() -> Path:
 
 def load(key: str) -> Any:
     """The cached code object for ``key``, or None when absent, unsigned or not ours."""
-    signing_key = _signing_key(create=False)
-    if signing_key is None:
-        return None
-    path = folder() / f"schema-{key}.marshal"
-    try:
-        if not _private(path):
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    signature, body = data[:_DIGEST_BYTES], data[_DIGEST_BYTES:]
-    if not hmac.compare_digest(signature, _sign(signing_key, key, body)):
+    body = load_signed(f"schema-{key}.marshal", key)
+    if body is None:
         return None
     try:
         code = marshal.loads(body)
@@ -57,18 +45,48 @@ def load(key: str) -> Any:
 
 def store(key: str, code: Any) -> None:
     """Write signed and atomically, readable by the owner only; failing to is no error."""
+    store_signed(f"schema-{key}.marshal", key, marshal.dumps(code))
+
+
+def load_signed(name: str, key: str, limit: int | None = None) -> bytes | None:
+    """The body of the cache file ``name`` when it is this user's, private, at most ``limit``
+    bytes, and signed for ``key`` (another file's body copied here does not verify); else None.
+    """
+    signing_key = _signing_key(create=False)
+    if signing_key is None:
+        return None
+    path = folder() / name
+    try:
+        if not _private(path):
+            return None
+        with path.open("rb") as file:
+            data = file.read(-1 if limit is None else _DIGEST_BYTES + limit + 1)
+    except OSError:
+        return None
+    if limit is not None and len(data) > _DIGEST_BYTES + limit:
+        return None
+    signature, body = data[:_DIGEST_BYTES], data[_DIGEST_BYTES:]
+    if not hmac.compare_digest(signature, _sign(signing_key, key, body)):
+        return None
+    return body
+
+
+def store_signed(name: str, key: str, body: bytes) -> None:
+    """Write ``body`` signed for ``key`` as the cache file ``name``, atomically, readable by
+    the owner only; failing to (no home, a read-only folder) is no error."""
     signing_key = _signing_key(create=True)
     if signing_key is None:
         return
-    body = marshal.dumps(code)
+    import tempfile  # writes are rare (a new schema or file): reads need none of it
+
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=folder(), prefix=".schema-")
+        descriptor, temporary = tempfile.mkstemp(dir=folder(), prefix=".tmp-")
     except OSError:
         return
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(_sign(signing_key, key, body) + body)
-        os.replace(temporary, folder() / f"schema-{key}.marshal")
+        os.replace(temporary, folder() / name)
     except OSError:
         Path(temporary).unlink(missing_ok=True)
 
@@ -101,6 +119,8 @@ def _create_key(path: Path) -> None:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another reconciler just made it: use theirs
         return
+    import secrets
+
     with os.fdopen(descriptor, "wb") as file:
         file.write(secrets.token_bytes(_KEY_BYTES))
 

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
-
 if TYPE_CHECKING:
     # Imported only to explain a failure (see _explainer): it costs ~70 ms at every start.
     import jsonschema  # type: ignore[import-untyped,unused-ignore]
@@ -102,6 +100,7 @@ def compiled(name: str, definition: str | None = None) -> Callable[[Any], Any]:
     if code is None:
         code = compile(_generate(schema), f"<schema {name}>", "exec")
         schemacache.store(key, code)
+    namespace.update(JsonSchemaValueException=Invalid, JsonSchemaValuesException=Invalid)
     exec(code, namespace)
     validator: Callable[[Any], Any] = namespace[namespace["ROOT_VALIDATOR"]]
     return validator
@@ -109,18 +108,51 @@ def compiled(name: str, definition: str | None = None) -> Callable[[Any], Any]:
 
 def _generate(schema: dict[str, Any]) -> str:
     """The validator's Python source, naming its entry point (the first function generated)."""
+    import fastjsonschema  # only to compile: ~14 ms, which a cached validator does not need
+
     handlers = {"http": _no_remote, "https": _no_remote}
     # use_default=False: "default" documents the value for editors; it must not be written
     # into the user's data (a sprig target would get the sandbox's path).
     source = fastjsonschema.compile_to_code(schema, handlers=handlers, use_default=False)
+    # The code raises Invalid (given to it by ``compiled``), not fastjsonschema's exceptions,
+    # so that running it does not import fastjsonschema.
+    source, imports = _FASTJSONSCHEMA_IMPORT.subn("", source)
+    if imports != 1:  # pragma: no cover - what fastjsonschema generates changed
+        raise RuntimeError("fastjsonschema's generated code imports something else now")
     root = re.search(r"^def (\w+)\(", source, re.MULTILINE)
     if root is None:  # pragma: no cover - fastjsonschema always generates a function
         raise RuntimeError("fastjsonschema generated no validator function")
     return f"{source}\nROOT_VALIDATOR = {root.group(1)!r}\n"
 
 
+_FASTJSONSCHEMA_IMPORT = re.compile(r"^from fastjsonschema import .*$", re.MULTILINE)
+#: Bumped when what ``_generate`` makes of fastjsonschema's code changes.
+_GENERATED = "2"
+
+
+class Invalid(ValueError):
+    """Raised by a compiled validator when the data does not satisfy its schema (as
+    fastjsonschema's JsonSchemaValueException, whose arguments it takes)."""
+
+    def __init__(self, message: str, *args: Any, **details: Any) -> None:
+        super().__init__(message)
+
+
+@functools.cache
+def _fastjsonschema_version() -> str:
+    """fastjsonschema's VERSION, read from its version.py without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fastjsonschema")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("fastjsonschema is not installed")
+    text = (Path(spec.origin).parent / "version.py").read_text(encoding="utf-8")
+    found = re.search(r"""^VERSION\s*=\s*['"]([^'"]+)['"]""", text, re.MULTILINE)
+    return found.group(1) if found else text
+
+
 def _cache_key(schema: dict[str, Any]) -> str:
-    material = json.dumps(schema, sort_keys=True) + fastjsonschema.VERSION
+    material = json.dumps(schema, sort_keys=True) + _fastjsonschema_version() + _GENERATED
     material += sys.implementation.cache_tag or sys.version
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
@@ -136,7 +168,7 @@ def is_valid(name: str, instance: Any, definition: str | None = None) -> bool:
     """The fast path: does ``instance`` satisfy the schema (or one of its definitions)?"""
     try:
         compiled(name, definition)(instance)
-    except fastjsonschema.JsonSchemaValueException:
+    except Invalid:
         return False
     return True
 

@@ -3,6 +3,7 @@ selected targets, users and shard, with the digest of what was read. The load st
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -13,6 +14,7 @@ from reconciler.load.changed_users import ChangedUsers
 from reconciler.load.config import Config, load_config
 from reconciler.load.declarations import Declarations, load_declarations, targets_users
 from reconciler.load.digest import inputs_digest
+from reconciler.load.yamlcore import gc_paused
 from reconciler.model import UserSpec
 from reconciler.settings import TargetConfig
 
@@ -55,7 +57,9 @@ def load_workspace(
     selected targets alone, not for every target of the config.
 
     ``changed_since`` (a git revision) compares the declarations with those at that revision,
-    read with git in-process, so that only the changed users are planned.
+    read with git in-process, so that only the changed users are planned; the files that did
+    not change may then be known by their cached summary (load/filecache.py), unless the
+    environment sets ``RECONCILER_NO_CACHE``.
 
     ``sensitive_from`` (a git revision; ``changed_since`` when not given) adds the names
     reconciler.yaml listed under ``sensitive:`` there: a pull request may add names, never
@@ -69,18 +73,30 @@ def load_workspace(
         config = replace(config, sensitive=config.sensitive | sensitive_at(config, base, environ))
     targets = select_targets(config, target_names)
     only = frozenset(target_names) if check_selected_only and target_names else None
-    declarations = load_declarations(config, only=only)
+    changes = None
+    if changed_since is None:
+        declarations = load_declarations(config, only=only)
+    else:
+        from reconciler.load import filecache
+        from reconciler.load.gitrev import changed_since as compare_with_revision
+
+        cache = filecache.enabled(environ)
+
+        def load(unchanged: frozenset[Path]) -> Declarations:
+            summarise = unchanged if cache else frozenset()
+            return load_declarations(config, only=only, summarise=summarise, remember=cache)
+
+        with gc_paused():
+            declarations, changes = compare_with_revision(config, load, changed_since, environ)
+            # What was loaded lives as long as the plan and holds no cycles: a partial plan
+            # is short, and scanning 100k users for cycles would cost a tenth of it.
+            gc.freeze()
     users = select_users(declarations.users, user_ids)
     if user_ids and not target_names:
         # --user alone: the targets those users go to, not an empty block for every other one.
         targets = tuple(t for t in targets if targets_users(users, t.name))
     if shard is not None:
         users = tuple(u for u in users if in_shard(u.id, shard))
-    changes = None
-    if changed_since is not None:
-        from reconciler.load.gitrev import changed_since as compare_with_revision
-
-        changes = compare_with_revision(config, declarations, changed_since, environ)
     digest = inputs_digest(config.path, declarations.files)
     blind = config.sensitive if base is not None else frozenset()
     base_users = changes.base_users if changes is not None else None

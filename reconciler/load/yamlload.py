@@ -118,14 +118,14 @@ def _kind(node: Node) -> str:
     return kinds.get(node.tag, "a single value")
 
 
-def load_file(path: Path, file: str) -> Document:
+def load_file(path: Path, file: str, *, keep_nodes: bool = False) -> Document:
     """Read (at most ``confine.MAX_FILE_BYTES``) and parse a file; an unreadable or too large
     file is a Problem like any other."""
     try:
         data = read_bounded(path)
     except OSError as error:
         return Document(file, None, [unreadable(file, error)])
-    return parse_mapping(data, file)
+    return parse_mapping(data, file, keep_nodes=keep_nodes)
 
 
 def unreadable(file: str, error: OSError) -> Problem:

@@ -1,0 +1,48 @@
+"""What ``validate`` does not import once its schema validators are cached: fastjsonschema
+(~14 ms: only compiling a validator needs it) and the declaration cache of ``--changed-since``
+(load/filecache.py, with tempfile and secrets, which only writing a cache file needs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROBE = """\
+import json, sys
+from reconciler.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+NOT_NEEDED = {"fastjsonschema", "reconciler.load.filecache", "secrets"}
+
+
+def _loaded(folder: Path, cache: Path) -> set[str]:
+    environ = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "validate"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+    )
+    assert "Valid:" in done.stdout, done.stdout + done.stderr
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_a_cached_validator_needs_no_fastjsonschema(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", examples, ignore=shutil.ignore_patterns(".reconciler"))
+    first = _loaded(examples, tmp_path / "cache")
+    assert "fastjsonschema" in first  # nothing cached yet: the validators are compiled
+    assert _loaded(examples, tmp_path / "cache") & NOT_NEEDED == set()

@@ -33,7 +33,7 @@ def test_the_changed_file_is_located_from_the_kept_nodes(
     repo.write({"users/p.yaml": people.replace("b@example.com", "b@example.org")})
     monkeypatch.chdir(repo.top)  # file names are shown relative to the current folder
     workspace = load_workspace(repo.top / "reconciler.yaml", {}, changed_since="HEAD")
-    assert workspace.changes is not None and workspace.changes.changed["prod"] == {"b"}
+    assert workspace.changed_users is not None and workspace.changed_users.changed["prod"] == {"b"}
     wanted = [("b", ("email",))]
     assert declared_at(workspace.declarations, wanted) == {("b", ("email",)): "users/p.yaml:5"}
     # Gone from the disk since it was loaded: the positions it was checked with still hold.

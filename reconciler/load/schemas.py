@@ -100,7 +100,9 @@ def compiled(name: str, definition: str | None = None) -> Callable[[Any], Any]:
     if code is None:
         code = compile(_generate(schema), f"<schema {name}>", "exec")
         schemacache.store(key, code)
-    namespace.update(JsonSchemaValueException=Invalid, JsonSchemaValuesException=Invalid)
+    namespace.update(
+        JsonSchemaValueException=SchemaInvalid, JsonSchemaValuesException=SchemaInvalid
+    )
     exec(code, namespace)
     validator: Callable[[Any], Any] = namespace[namespace["ROOT_VALIDATOR"]]
     return validator
@@ -114,7 +116,7 @@ def _generate(schema: dict[str, Any]) -> str:
     # use_default=False: "default" documents the value for editors; it must not be written
     # into the user's data (a sprig target would get the sandbox's path).
     source = fastjsonschema.compile_to_code(schema, handlers=handlers, use_default=False)
-    # The code raises Invalid (given to it by ``compiled``), not fastjsonschema's exceptions,
+    # The code raises SchemaInvalid (given to it by ``compiled``), not fastjsonschema's exceptions,
     # so that running it does not import fastjsonschema.
     source, imports = _FASTJSONSCHEMA_IMPORT.subn("", source)
     if imports != 1:  # pragma: no cover - what fastjsonschema generates changed
@@ -130,7 +132,7 @@ _FASTJSONSCHEMA_IMPORT = re.compile(r"^from fastjsonschema import .*$", re.MULTI
 _GENERATED = "2"
 
 
-class Invalid(ValueError):
+class SchemaInvalid(ValueError):
     """Raised by a compiled validator when the data does not satisfy its schema (as
     fastjsonschema's JsonSchemaValueException, whose arguments it takes)."""
 
@@ -168,7 +170,7 @@ def is_valid(name: str, instance: Any, definition: str | None = None) -> bool:
     """The fast path: does ``instance`` satisfy the schema (or one of its definitions)?"""
     try:
         compiled(name, definition)(instance)
-    except Invalid:
+    except SchemaInvalid:
         return False
     return True
 

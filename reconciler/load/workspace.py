@@ -3,7 +3,6 @@ selected targets, users and shard, with the digest of what was read. The load st
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -88,9 +87,6 @@ def load_workspace(
 
         with gc_paused():
             declarations, changes = compare_with_revision(config, load, changed_since, environ)
-            # What was loaded lives as long as the plan and holds no cycles: a partial plan
-            # is short, and scanning 100k users for cycles would cost a tenth of it.
-            gc.freeze()
     users = select_users(declarations.users, user_ids)
     if user_ids and not target_names:
         # --user alone: the targets those users go to, not an empty block for every other one.

@@ -224,3 +224,15 @@ def test_validate_and_plan_work_with_a_cache_folder_that_cannot_be_made(
     validated = run("validate", cwd=repo.top, env=env)
     assert validated.code == 0, validated.stdout + validated.stderr
     assert os.path.isfile(blocked)
+
+
+def test_a_partial_plan_leaves_the_garbage_collector_as_it_found_it(
+    run: Run, repo: GitRepo, tmp_path: Path
+) -> None:
+    """The loaded users are frozen out of the collector while the plan runs, and given back
+    after: a program that plans again and again must not keep every plan's leftovers."""
+    import gc
+
+    before = gc.get_freeze_count()
+    assert _plan(run, repo, _cache(tmp_path))[0] == 0
+    assert gc.get_freeze_count() == before

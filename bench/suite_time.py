@@ -5,10 +5,14 @@ Runs, in turn (A B A B ...), ``pytest`` (the project's own settings: pyproject's
 tests, running none) in the tree given by ``--code`` (default: this checkout), with PYTHONPATH
 pointing at that tree; prints each pair's wall times and ratio, their medians, CPU (user +
 system of the child processes, the operating system's accounting) and the slowest tests of the
-last run as pytest's ``--durations`` reports them. The suite must pass: a failing run is
-reported and not counted, since its time says nothing about a passing one.
+last run as pytest's ``--durations`` reports them. A run with failures still counts (a failed
+test ran to its failure), and the failures are listed under it.
 
-    python bench/suite_time.py [--runs 2] [--code PATH] [--slowest 20] [-- PYTEST_ARGS...]
+    python bench/suite_time.py [--runs 2] [--code PATH] [--extra-path DIR] [--slowest 20]
+                               [-- PYTEST_ARGS...]
+
+``--extra-path`` appends a folder to PYTHONPATH (pytest-xdist installed with ``pip --target``,
+where the dev extra is not installed).
 
 To compare with another commit, run this script against a copy of it
 (``git archive COMMIT | tar -x -C /tmp/base``, then ``--code /tmp/base``) in the same run.
@@ -41,9 +45,9 @@ class Run:
     output: str
 
 
-def pytest(code: Path, args: list[str]) -> Run:
-    """Run ``python -m pytest ARGS`` in ``code`` with only that tree on PYTHONPATH."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
+def pytest(code: Path, args: list[str], extra: list[str]) -> Run:
+    """Run ``python -m pytest ARGS`` in ``code`` with that tree (and ``extra``) on PYTHONPATH."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), *extra])}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
@@ -72,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="pairs to run (default 2)")
     parser.add_argument("--code", type=Path, default=ROOT, help="the tree to test")
+    parser.add_argument("--extra-path", action="append", default=[], help="for PYTHONPATH")
     parser.add_argument("--slowest", type=int, default=20)
     parser.add_argument("pytest_args", nargs="*", help="after --: more arguments for pytest")
     args = parser.parse_args()
@@ -81,17 +86,18 @@ def main() -> None:
     pairs: list[tuple[Run, Run]] = []
     last = None
     for number in range(1, args.runs + 1):
-        ours, base = pytest(code, suite), pytest(code, floor)
+        ours = pytest(code, suite, args.extra_path)
+        base = pytest(code, floor, args.extra_path)
         last = ours
         ratio = ours.wall / base.wall
-        state = "passed" if ours.code == 0 else f"FAILED (exit {ours.code}), not counted"
+        failed = [line for line in ours.output.splitlines() if line.startswith("FAILED ")]
+        state = "passed" if ours.code == 0 else f"exit {ours.code}: " + "; ".join(failed)
         print(
             f"pair {number}: suite {ours.wall:6.1f} s wall, {ours.cpu:6.1f} s CPU   "
             f"collect-only {base.wall:5.1f} s   ratio {ratio:5.1f}   {state}",
             flush=True,
         )
-        if ours.code == 0:
-            pairs.append((ours, base))
+        pairs.append((ours, base))
     if pairs:
         wall = statistics.median(a.wall for a, _ in pairs)
         cpu = statistics.median(a.cpu for a, _ in pairs)
@@ -104,8 +110,6 @@ def main() -> None:
     if last is not None:
         print(f"slowest {args.slowest} (last run):")
         print("\n".join(slowest(last.output, args.slowest)))
-        if last.code != 0:
-            print(last.output[-3000:])
 
 
 if __name__ == "__main__":

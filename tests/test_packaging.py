@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 #: Run inside the fresh venv, from a folder outside the checkout, so only the wheel can answer.
 PROBE = """
 import json
+import os
 from pathlib import Path
 import reconciler, reconciler.load.schemas as schemas
 package = Path(reconciler.__file__).resolve().parent
@@ -94,22 +96,30 @@ def test_the_wheel_ships_the_schemas_and_finds_them_once_installed(tmp_path: Pat
 
     # A fresh venv of its own (no system site-packages), the wheel installed into it from the
     # file alone, its dependencies those of this interpreter (see above).
+    # pip is this interpreter's, pointed at the venv (``--python``): ensurepip would copy a pip
+    # into the venv first, which costs more than the rest of the test and proves nothing more.
+    # No PYTHONPATH: a developer's (the checkout) must not answer for the wheel.
     environment = tmp_path / "venv"
-    venv.create(environment, with_pip=True)
+    venv.create(environment, with_pip=False)
     dependencies_of_this_interpreter(environment)
     python = environment / "bin" / "python"
-    install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)]
-    subprocess.run(install, check=True, cwd=tmp_path)
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    install = [*pip, "install", "-q", "--no-deps", "--no-index", str(wheel)]
+    subprocess.run(install, check=True, cwd=tmp_path, env=clean)
     probe = subprocess.run(
-        [str(python), "-c", PROBE], check=True, cwd=tmp_path, capture_output=True, text=True
+        [str(python), "-c", PROBE],
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=clean,
     )
     package = Path(json.loads(probe.stdout)["package"])
     assert package.is_relative_to(environment.resolve())  # the wheel answered, not the checkout
 
     # The wheel's metadata names every dependency it imports, at versions that are present.
-    check = subprocess.run(
-        [str(python), "-m", "pip", "check"], cwd=tmp_path, capture_output=True, text=True
-    )
+    check = subprocess.run([*pip, "check"], cwd=tmp_path, capture_output=True, text=True, env=clean)
     assert check.returncode == 0, check.stdout + check.stderr
     script = subprocess.run(
         [str(environment / "bin" / "reconciler"), "--version"],
@@ -117,6 +127,7 @@ def test_the_wheel_ships_the_schemas_and_finds_them_once_installed(tmp_path: Pat
         cwd=tmp_path,
         capture_output=True,
         text=True,
+        env=clean,
     )
     assert script.stdout.startswith("reconciler, version ")
 

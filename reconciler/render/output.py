@@ -8,11 +8,13 @@ the string goes and whether colour is wanted.
 
 from __future__ import annotations
 
+from itertools import chain
+
 from reconciler.model import ApplyReport
 from reconciler.render.comment import DEFAULT_WHERE, render_markdown
 from reconciler.render.documents import apply_json, apply_json_chunks, plan_json, saved_plan_json
 from reconciler.render.markdown import COMMENT_LIMIT, render_apply_markdown
-from reconciler.render.text import render_text, report_lines, styled
+from reconciler.render.text import report_lines, styled, text_lines
 from reconciler.render.view import PlanView
 
 __all__ = [
@@ -51,9 +53,11 @@ def render_plan(
             where=where,
         )
         return markdown + "\n"  # the newline is within the limit too
-    lines = render_text(view.masked)
-    lines += [("-", f"Apply would refuse: {r.message}") for r in view.refusals]
-    lines.append(("", f"Plan checksum: {view.checksum}"))
+    lines = chain(
+        text_lines(view.masked),
+        [("-", f"Apply would refuse: {r.message}") for r in view.refusals],
+        [("", f"Plan checksum: {view.checksum}")],
+    )
     return styled(lines, colour)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import click
 
@@ -118,16 +118,20 @@ def withheld_lines(target_plan: TargetPlan) -> list[str]:
 
 def render_text(plan: Plan) -> list[tuple[str, str]]:
     """The whole (masked) plan as (symbol, line) pairs, ending with Terraform's summary."""
-    lines: list[tuple[str, str]] = []
+    return list(text_lines(plan))
+
+
+def text_lines(plan: Plan) -> Iterator[tuple[str, str]]:
+    """:func:`render_text`'s pairs one at a time: a 100k-user plan has a million lines, and
+    :func:`styled` needs only one chunk of them at once."""
     for target_plan in plan.targets:
-        lines.extend(_target_lines(target_plan))
-        lines.append(("", ""))
+        yield from _target_lines(target_plan)
+        yield "", ""
     if not plan.has_changes:
-        lines.append(("", "No changes. The targets match the declarations."))
-    lines.append(("", f"Plan: {plan_counts(plan)}."))
+        yield "", "No changes. The targets match the declarations."
+    yield "", f"Plan: {plan_counts(plan)}."
     if plan.scope is not None:
-        lines.extend(("", line) for line in scope_lines(plan.scope))
-    return lines
+        yield from (("", line) for line in scope_lines(plan.scope))
 
 
 def scope_lines(scope: PlanScope) -> list[str]:
@@ -154,12 +158,21 @@ def colour_for(symbol: str) -> str | None:
 def styled(lines: Iterable[tuple[str, str]], colour: bool) -> str:
     """(symbol, line) pairs as one string, each line escaped (reconciler.escape) and coloured
     by its symbol only when asked."""
-    out = []
+    chunks, out = [], []
     for symbol, line in lines:
         style = colour_for(symbol) if colour else None
         line = printable(line)
-        out.append(f"{click.style(line, fg=style) if style else line}\n")
-    return "".join(out)  # one list of lines, not two: a 100k-user plan is ~30 MB of text
+        out.append(click.style(line, fg=style) if style else line)
+        if len(out) == _CHUNK:  # a list of a million lines weighs ~5x their text
+            chunks.append("\n".join(out))
+            out.clear()
+    if out:
+        chunks.append("\n".join(out))
+    return "\n".join(chunks) + "\n" if chunks else ""
+
+
+#: Lines joined at a time by :func:`styled`.
+_CHUNK = 2048
 
 
 #: How the text report names each status that is not what the plan wanted.

@@ -10,9 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from reconciler import model
-from reconciler.load.config import Config
+from reconciler.load.config import Config, load_config
+from reconciler.load.declarations import load_declarations
+from reconciler.load.declared import declared_at
+from reconciler.load.yamlevents import event_lines
+from reconciler.load.yamlload import Locator
 from reconciler.model import (
     MASK,
     Company,
@@ -159,3 +164,96 @@ def test_model_values_have_no_dict() -> None:
     assert len(classes) > 10
     for value_class in classes:
         assert "__dict__" not in dir(value_class), value_class.__name__
+
+
+FILES = {
+    "block": """\
+# a comment
+defaults:
+  attributes: {plan: free, phone: "1"}
+users:
+  - id: "1"
+    email: a@example.com
+    attributes:
+      phone: "+47 555"
+      plan: pro
+  - {id: "2", attributes: {phone: x}}
+  -
+    id: "3"
+    email: c@example.com
+""",
+    "repeated keys and odd values": """\
+users:
+  - id: "1"
+    attributes: {phone: first}
+    attributes: {phone: second, extra: 1}
+  - id: "2"
+    "email": 'quoted@example.com'
+    attributes:
+      ? phone
+      : "+1"
+      list: [1, {phone: nested}]
+""",
+    "merge key": """\
+defaults: &base
+  attributes: {phone: "1"}
+users:
+  - <<: *base
+    id: "1"
+""",
+    "anchor only": "users:\n  - &one {id: '1', email: a@example.com}\n",
+    "two documents": "users: [{id: '1', email: a@example.com}]\n---\nusers: []\n",
+    "broken": "users:\n  - id: '1'\n    email: [unclosed\n",
+    "tagged key": "users:\n  - !!str id: '1'\n    email: a@example.com\n",
+}
+WANTED = [
+    ("users", n, *rest)
+    for n in range(4)
+    for rest in [(), ("email",), ("attributes", "phone"), ("attributes", "extra"), ("id",)]
+] + [("defaults", "email"), ("defaults", "attributes", "phone"), ("defaults",), ("users",), ()]
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_event_lines_are_the_lines_the_composed_file_gives(name: str) -> None:
+    data = FILES[name].encode()
+    lines = event_lines(data, WANTED)
+    try:
+        locator = Locator.from_data(data)
+    except yaml.YAMLError:
+        locator = Locator(None)
+    composed = {p: pos[0] for p in WANTED if (pos := locator.find(p)) is not None}
+    if name in ("merge key", "anchor only", "two documents", "tagged key"):
+        assert lines is None  # the caller composes the file instead
+    else:
+        assert lines == composed
+        assert lines or name == "broken"
+
+
+def test_declared_at_names_the_line_of_each_masked_value(tmp_path: Path) -> None:
+    (tmp_path / "users").mkdir()
+    (tmp_path / "users" / "a.yaml").write_text(FILES["block"])
+    (tmp_path / "users" / "b.yaml").write_text(FILES["merge key"].replace('"1"', '"9"', 2))
+    (tmp_path / "reconciler.yaml").write_text(
+        "targets:\n  local: {provider: sandbox, path: s.db}\nusers: [users/]\n"
+    )
+    wanted = [
+        ("1", ("email",)),
+        ("1", ("attributes", "phone")),
+        ("2", ("email",)),
+        ("3", ("attributes", "phone")),
+        ("2", ("companies", "acme", "size")),  # the entry itself
+        ("nobody", ("email",)),
+        ("9", ("attributes", "phone")),  # a merge key: the composed file answers
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)  # files are named relative to the current folder
+        declarations = load_declarations(load_config(tmp_path / "reconciler.yaml", {}))
+        found = declared_at(declarations, wanted)
+    assert found == {
+        ("1", ("email",)): "users/a.yaml:6",
+        ("1", ("attributes", "phone")): "users/a.yaml:8",
+        ("2", ("email",)): "users/a.yaml:10",  # not written: the entry itself
+        ("3", ("attributes", "phone")): "users/a.yaml:3",  # from the file's defaults
+        ("2", ("companies", "acme", "size")): "users/a.yaml:10",
+        ("9", ("attributes", "phone")): "users/b.yaml:2",
+    }

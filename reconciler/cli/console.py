@@ -44,8 +44,13 @@ def echo_plan(
     """The plan in ``output_format`` (markdown within ``markdown_limit`` characters, saying
     ``where`` the full plan is if it leaves detail out: by default, the comment's own words)."""
     from reconciler.render.comment import DEFAULT_WHERE
-    from reconciler.render.output import render_plan
+    from reconciler.render.output import plan_text, render_plan
 
+    if output_format == "text":  # written as it is rendered: never held whole
+        colour = use_colour()
+        for piece in plan_text(shown, colour):
+            click.echo(piece, nl=False, color=colour)
+        return
     shown_where = DEFAULT_WHERE if where is None else where
     echo(render_plan(shown, output_format, use_colour(), markdown_limit, shown_where))
 

@@ -8,13 +8,13 @@ the string goes and whether colour is wanted.
 
 from __future__ import annotations
 
-from itertools import chain
+from collections.abc import Iterator
 
 from reconciler.model import ApplyReport
 from reconciler.render.comment import DEFAULT_WHERE, render_markdown
 from reconciler.render.documents import apply_json, apply_json_chunks, plan_json, saved_plan_json
 from reconciler.render.markdown import COMMENT_LIMIT, render_apply_markdown
-from reconciler.render.text import report_lines, styled, text_lines
+from reconciler.render.text import report_lines, styled, styled_chunks, text_lines
 from reconciler.render.view import PlanView
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "apply_json",
     "apply_json_chunks",
     "plan_json",
+    "plan_text",
     "render_apply_markdown",
     "render_plan",
     "render_report",
@@ -53,12 +54,19 @@ def render_plan(
             where=where,
         )
         return markdown + "\n"  # the newline is within the limit too
-    lines = chain(
-        text_lines(view.masked),
-        [("-", f"Apply would refuse: {r.message}") for r in view.refusals],
-        [("", f"Plan checksum: {view.checksum}")],
-    )
-    return styled(lines, colour)
+    return "".join(plan_text(view, colour))
+
+
+def plan_text(view: PlanView, colour: bool) -> Iterator[str]:
+    """The text plan in pieces, in order (the CLI writes them as they come: joined, a
+    100k-user plan would be held twice, as lines and as one string)."""
+    return styled_chunks(_plan_lines(view), colour)
+
+
+def _plan_lines(view: PlanView) -> Iterator[tuple[str, str]]:
+    yield from text_lines(view.masked)
+    yield from (("-", f"Apply would refuse: {r.message}") for r in view.refusals)
+    yield "", f"Plan checksum: {view.checksum}"
 
 
 def render_report(report: ApplyReport, colour: bool) -> str:

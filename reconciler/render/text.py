@@ -158,17 +158,22 @@ def colour_for(symbol: str) -> str | None:
 def styled(lines: Iterable[tuple[str, str]], colour: bool) -> str:
     """(symbol, line) pairs as one string, each line escaped (reconciler.escape) and coloured
     by its symbol only when asked."""
-    chunks, out = [], []
+    return "".join(styled_chunks(lines, colour))
+
+
+def styled_chunks(lines: Iterable[tuple[str, str]], colour: bool) -> Iterator[str]:
+    """:func:`styled`'s string a few thousand lines at a time, each ending with a newline: a
+    100k-user plan is a million lines, and a list of them weighs ~5x their text."""
+    out: list[str] = []
     for symbol, line in lines:
         style = colour_for(symbol) if colour else None
         line = printable(line)
         out.append(click.style(line, fg=style) if style else line)
-        if len(out) == _CHUNK:  # a list of a million lines weighs ~5x their text
-            chunks.append("\n".join(out))
+        if len(out) == _CHUNK:
+            yield "\n".join(out) + "\n"
             out.clear()
     if out:
-        chunks.append("\n".join(out))
-    return "\n".join(chunks) + "\n" if chunks else ""
+        yield "\n".join(out) + "\n"
 
 
 #: Lines joined at a time by :func:`styled`.

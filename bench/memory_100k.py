@@ -1,10 +1,12 @@
 """Peak memory of `reconciler plan` and `apply --yes` on N new sandbox users, against floors.
 
     python bench/memory_100k.py [--users 100000] [--files 10] [--pairs 3] [--before PATH]
+                                [--corpus examples|lean]
 
 Generates an examples/-like repository once (N users in ``--files`` files: emails, attributes of
 mixed types, events on one user in three, a company on one in ten; one sandbox target; `email`
-and `phone` sensitive). Then, pair after pair, each command in a fresh process on a fresh copy:
+and `phone` sensitive; ``--corpus lean``: bench/apply_memory.py's users, one file of ids with
+three attributes). Then, pair after pair, each command in a fresh process on a fresh copy:
 
   pass        ``python -c pass``: the interpreter alone
   bare        libyaml's C loader (``CSafeLoader``) reading the same files, garbage collector off
@@ -87,10 +89,17 @@ def user_yaml(number: int, rng: random.Random) -> str:
     return "\n".join(lines)
 
 
-def generate(folder: Path, users: int, files: int) -> None:
+def generate(folder: Path, users: int, files: int, corpus: str = "examples") -> None:
     rng = random.Random(20240320)
     (folder / "users").mkdir(parents=True)
     (folder / "reconciler.yaml").write_text(CONFIG)
+    if corpus == "lean":  # bench/apply_memory.py's users: one file, three attributes each
+        lines = ["users:"]
+        for n in range(users):
+            lines.append(f'  - id: "user-{n:06d}"')
+            lines.append(f"    attributes: {{plan: pro, seats: {n}, region: eu-{n % 7}}}")
+        (folder / "users" / "users.yaml").write_text("\n".join(lines) + "\n")
+        return
     per_file = users // files
     for index in range(files):
         body = "\n".join(user_yaml(n, rng) for n in range(index * per_file, (index + 1) * per_file))
@@ -171,11 +180,17 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--files", type=int, default=10)
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument(
+        "--corpus",
+        choices=("examples", "lean"),
+        default="examples",
+        help="lean: bench/apply_memory.py's users (one file, id and three attributes)",
+    )
     parser.add_argument("--before", type=Path, help="a copy of the base commit to compare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         template = Path(scratch) / "template"
-        generate(template, args.users, args.files)
+        generate(template, args.users, args.files, args.corpus)
         rows: dict[str, list[Peak]] = {}
         for pair in range(args.pairs):
             peaks = {
@@ -191,31 +206,32 @@ def main() -> None:
                 rows.setdefault(name, []).append(peak)
             line = "  ".join(f"{n} {p.tree_rss:.0f}/{p.tree_pss:.0f}" for n, p in peaks.items())
             print(f"pair {pair + 1}: {line}", file=sys.stderr, flush=True)
-    report(rows, args.users)
+    report(rows, f"{args.users} users ({args.corpus} corpus)")
 
 
-def report(rows: dict[str, list[Peak]], users: int) -> None:
-    """Medians of each figure, and of each pair's ratio to the bare loader's peak."""
-    floor = rows["bare"]
-    print(f"{users} users, medians of {len(floor)} pairs (MB)")
+def report(rows: dict[str, list[Peak]], users: str) -> None:
+    """Medians of each figure, and of each pair's ratios to the floors' peaks (tree RSS)."""
+    print(f"{users}, medians of {len(rows['bare'])} pairs (MB)")
     print(
         f"{'':14} {'tree RSS':>9} {'tree PSS':>9} {'own HWM':>8} {'wall s':>7} "
-        f"{'RSS/bare':>9} {'PSS/bare':>9}"
+        f"{'RSS/bare':>9} {'PSS/bare':>9} {'RSS/pass':>9}"
     )
     for name, peaks in rows.items():
-        rss_ratio = statistics.median(
-            p.tree_rss / f.tree_rss for p, f in zip(peaks, floor, strict=True)
-        )
-        pss_ratio = statistics.median(
-            p.tree_pss / f.tree_pss for p, f in zip(peaks, floor, strict=True)
-        )
         print(
             f"{name:14} {statistics.median(p.tree_rss for p in peaks):9.0f} "
             f"{statistics.median(p.tree_pss for p in peaks):9.0f} "
             f"{statistics.median(p.own for p in peaks):8.0f} "
             f"{statistics.median(p.wall for p in peaks):7.1f} "
-            f"{rss_ratio:9.2f} {pss_ratio:9.2f}"
+            f"{_ratio(peaks, rows['bare'], 'tree_rss'):9.2f} "
+            f"{_ratio(peaks, rows['bare'], 'tree_pss'):9.2f} "
+            f"{_ratio(peaks, rows['pass'], 'tree_rss'):9.2f}"
         )
+
+
+def _ratio(peaks: list[Peak], floor: list[Peak], figure: str) -> float:
+    """The median of the pair-by-pair ratios (each run to its own pair's floor)."""
+    pairs = zip(peaks, floor, strict=True)
+    return statistics.median(getattr(p, figure) / getattr(f, figure) for p, f in pairs)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def _tried(entry: JsonPath, field: FieldPath) -> list[JsonPath]:
 
 def _lines(path: Path, wanted: set[JsonPath]) -> dict[JsonPath, int]:
     """The line of each of ``wanted`` the file holds: from its parser's events (a file of
-    10,000 users composed into nodes to find 2,000 emails weighed ~75 MB), or from its nodes
+    10,000 users composed into nodes to find 2,000 emails weighed ~80 MB), or from its nodes
     when the events cannot say (anchors, aliases, merge keys) or the file cannot be read."""
     try:
         data = reader(None)(path)

@@ -2,7 +2,7 @@
 
 ``Locator`` (yamlload.py) composes the whole file into nodes, which is right for an error
 message or two; locating a plan's masked values (load/declared.py) may ask for thousands of
-paths in a file of 10,000 users, whose nodes weigh ~7 KB a user. The events give the same
+paths in a file of 10,000 users, whose nodes weigh ~8 KB a user. The events give the same
 positions (a mapping member: its key; a list item: the item) as long as no node is shared:
 anchors, aliases and merge keys make this answer None, and the caller composes instead.
 """

@@ -253,17 +253,19 @@ TEXT_PLAN = [
 
 def test_plan_text_is_the_diff_coloured_only_when_the_cli_says() -> None:
     shown = _view((REFUSAL,))
-    assert plan_view(TEXT).plan(shown).splitlines() == TEXT_PLAN
-    assert "\x1b[" not in plan_view(TEXT).plan(shown)
-    assert "\x1b[32m  + user u1\x1b[0m" in plan_view(TEXT, colour=True).plan(shown)
+    assert "".join(plan_view(TEXT).plan(shown)).splitlines() == TEXT_PLAN
+    assert "\x1b[" not in "".join(plan_view(TEXT).plan(shown))
+    assert "\x1b[32m  + user u1\x1b[0m" in "".join(plan_view(TEXT, colour=True).plan(shown))
 
 
 def test_plan_markdown_is_the_comment_within_its_limit_saying_where_the_rest_is() -> None:
     shown = _view((REFUSAL,))
-    full = plan_view(MARKDOWN).plan(shown)
+    full = "".join(plan_view(MARKDOWN).plan(shown))
     assert full.startswith("**reconciler plan:** 1 to create, 0 to update, 2 unchanged.")
     assert full.endswith(f"Plan checksum: `{'c' * 64}`\n")
-    short = plan_view(MARKDOWN, markdown_limit=len(full) - 1).plan(shown, "Look in the log.")
+    short = "".join(
+        plan_view(MARKDOWN, markdown_limit=len(full) - 1).plan(shown, "Look in the log.")
+    )
     assert len(short) < len(full) and short.endswith(
         f"Look in the log._\n\nPlan checksum: `{'c' * 64}`\n"
     )
@@ -271,7 +273,7 @@ def test_plan_markdown_is_the_comment_within_its_limit_saying_where_the_rest_is(
 
 def test_plan_json_is_the_document_and_the_saved_plan_its_sorted_copy() -> None:
     shown = _view()
-    assert plan_view(JSON).plan(shown) == plan_json(shown)
+    assert "".join(plan_view(JSON).plan(shown)) == plan_json(shown)
     for form in PLAN_FORMS:
         assert plan_view(form).saved(shown) == saved_plan_json(shown)
 
@@ -292,8 +294,8 @@ def test_every_plan_form_writes_the_same_comment_and_summary() -> None:
     comments = {plan_view(form, markdown_limit=900).comment(shown, where) for form in PLAN_FORMS}
     summaries = {plan_view(form).summary(shown, where) for form in PLAN_FORMS}
     assert len(comments) == len(summaries) == 1
-    assert comments == {plan_view(MARKDOWN, markdown_limit=900).plan(shown, where)}
-    assert summaries == {plan_view(MARKDOWN, STEP_SUMMARY_LIMIT).plan(shown, where)}
+    assert comments == {"".join(plan_view(MARKDOWN, markdown_limit=900).plan(shown, where))}
+    assert summaries == {"".join(plan_view(MARKDOWN, STEP_SUMMARY_LIMIT).plan(shown, where))}
     assert len(comments.pop()) <= 900
 
 
@@ -306,7 +308,7 @@ def _report() -> ApplyReport:
 
 def test_apply_text_shows_the_plan_before_and_the_counts_after() -> None:
     view = apply_view(TEXT)
-    assert view.plan(_view((REFUSAL,))).splitlines() == TEXT_PLAN
+    assert "".join(view.plan(_view((REFUSAL,)))).splitlines() == TEXT_PLAN
     assert "".join(view.outcome(_view(), None)) == ""  # nothing was to do
     assert "".join(view.outcome(_view(), _report())).splitlines() == [
         "",
@@ -317,7 +319,7 @@ def test_apply_text_shows_the_plan_before_and_the_counts_after() -> None:
 
 def test_apply_markdown_shows_the_comment_before_and_text_after() -> None:
     view = apply_view(MARKDOWN, markdown_limit=5000)
-    assert view.plan(_view()) == plan_view(MARKDOWN, 5000).plan(_view())
+    assert "".join(view.plan(_view())) == "".join(plan_view(MARKDOWN, 5000).plan(_view()))
     assert "".join(view.outcome(_view(), _report())) == "".join(
         apply_view(TEXT).outcome(_view(), _report())
     )
@@ -325,7 +327,7 @@ def test_apply_markdown_shows_the_comment_before_and_text_after() -> None:
 
 def test_apply_json_says_nothing_before_and_one_document_after() -> None:
     view = apply_view(JSON)
-    assert view.plan(_view()) == ""
+    assert "".join(view.plan(_view())) == ""
     assert "".join(view.outcome(_view(), _report())) == apply_json(_view(), _report()) + "\n"
     assert json.loads("".join(view.outcome(_view(), None)))["apply"] is None
 

@@ -95,7 +95,7 @@ def run_apply(args: ApplyArgs) -> None:
     view = apply_view(args.view.output_format, args.view.markdown_limit, console.use_colour())
 
     def show(shown: PlanView) -> None:
-        console.echo(view.plan(shown))
+        console.echo_chunks(view.plan(shown))
 
     with interruptible(Interrupts()) as interrupts:
         applied = apply_changes(

@@ -62,7 +62,7 @@ def run_plan(args: PlanArgs) -> None:
     shown = planned.plan_view
     view = plan_view(args.view.output_format, args.view.markdown_limit, console.use_colour())
     saved_as = None if args.out_path is None else args.out_path.name
-    console.echo(view.plan(shown, rerun_pointer(saved_as)))
+    console.echo_chunks(view.plan(shown, rerun_pointer(saved_as)))
     elsewhere = view.elsewhere(saved_as)
     if args.markdown_out is not None:
         write_atomically(args.markdown_out, view.comment(shown, elsewhere))

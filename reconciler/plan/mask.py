@@ -61,39 +61,63 @@ def mask_change(change: FieldChange, sensitive: Collection[str]) -> FieldChange:
 
 
 def _mask_values(prefix: FieldPath, values: Attributes, sensitive: Collection[str]) -> Attributes:
-    return {
-        name: _masked(value) if is_sensitive((*prefix, name), sensitive) else value
+    """``values`` itself when none is sensitive: a copy of every user's attributes would be a
+    second copy of the plan's values, held as long as the plan is shown."""
+    masked = {
+        name: _masked(value)
         for name, value in values.items()
+        if value is not None and is_sensitive((*prefix, name), sensitive)
     }
+    return {**values, **masked} if masked else values
 
 
 def mask_upsert(upsert: Upsert, sensitive: Collection[str]) -> Upsert:
-    """The request with every sensitive value masked, at every depth (companies, memberships)."""
+    """The request with every sensitive value masked, at every depth (companies, memberships);
+    ``upsert`` itself when nothing in it is sensitive."""
     email = _masked(upsert.email) if is_sensitive(("email",), sensitive) else upsert.email
-    companies = tuple(
-        Company(c.id, _mask_values(("companies", c.id), c.attributes, sensitive))
-        for c in upsert.companies
-    )
+    companies = tuple(_mask_company(("companies", c.id), c, sensitive) for c in upsert.companies)
     memberships = tuple(_mask_membership(m, sensitive) for m in upsert.memberships)
     attributes = _mask_values(("attributes",), upsert.attributes, sensitive)
+    if (
+        email is upsert.email
+        and attributes is upsert.attributes
+        and _same(companies, upsert.companies)
+        and _same(memberships, upsert.memberships)
+    ):
+        return upsert
     return dataclasses.replace(
         upsert, attributes=attributes, email=email, companies=companies, memberships=memberships
     )
 
 
+def _same(masked: tuple[object, ...], original: tuple[object, ...]) -> bool:
+    """Nothing was masked: every item is the original object (identity, never ``==``: a masked
+    value equals a declared "(sensitive)" string)."""
+    return all(new is old for new, old in zip(masked, original, strict=True))
+
+
+def _mask_company(prefix: FieldPath, company: Company, sensitive: Collection[str]) -> Company:
+    values = _mask_values(prefix, company.attributes, sensitive)
+    return company if values is company.attributes else Company(company.id, values)
+
+
 def _mask_membership(membership: Membership, sensitive: Collection[str]) -> Membership:
     prefix = ("memberships", membership.company.id)
-    company = membership.company
-    company_values = _mask_values((*prefix, "company"), company.attributes, sensitive)
-    return Membership(
-        Company(company.id, company_values), _mask_values(prefix, membership.attributes, sensitive)
-    )
+    company = _mask_company((*prefix, "company"), membership.company, sensitive)
+    values = _mask_values(prefix, membership.attributes, sensitive)
+    if company is membership.company and values is membership.attributes:
+        return membership
+    return Membership(company, values)
 
 
 def _mask_user(change: UserChange, sensitive: Collection[str]) -> UserChange:
-    """The change's fields and its request, each masked once."""
+    """The change's fields and its request, each masked once; ``change`` itself when none of
+    its values is sensitive (the masked plan then shares it with the plan)."""
     fields = tuple(mask_change(field, sensitive) for field in change.fields)
-    return dataclasses.replace(change, fields=fields, upsert=mask_upsert(change.upsert, sensitive))
+    upsert = mask_upsert(change.upsert, sensitive)
+    if upsert is change.upsert and _same(fields, change.fields):
+        return change
+    return dataclasses.replace(change, fields=fields, upsert=upsert)
 
 
 def _mask_deletion(deletion: UserDeletion, sensitive: Collection[str]) -> UserDeletion:

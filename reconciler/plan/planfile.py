@@ -37,17 +37,21 @@ def plan_checksum(plan: Plan) -> str:
     deletions, so a plan reviewed without --prune never matches an apply with it (and plans
     without --prune keep the checksums they always had).
     """
-    content = []
-    for t in plan.targets:
-        entry: list[Any] = [
-            t.target,
-            t.provider,
-            [[c.user_id, c.action, upsert_to_json(c.upsert), c.fingerprint] for c in t.changes],
-        ]
+    digest = hashlib.sha256(b"[")
+    for number, t in enumerate(plan.targets):
+        # The bytes of _canonical([[target, provider, [change, ...], deletions?], ...]), fed a
+        # change at a time: the whole list at once was a JSON copy of every request.
+        digest.update(b"," if number else b"")
+        digest.update(b"[" + _canonical(t.target) + b"," + _canonical(t.provider) + b",[")
+        for index, c in enumerate(t.changes):
+            change = [c.user_id, c.action, upsert_to_json(c.upsert), c.fingerprint]
+            digest.update((b"," if index else b"") + _canonical(change))
+        digest.update(b"]")
         if t.pruned:
-            entry.append([[d.user_id, d.fingerprint] for d in t.deletions])
-        content.append(entry)
-    return hashlib.sha256(_canonical(content)).hexdigest()
+            digest.update(b"," + _canonical([[d.user_id, d.fingerprint] for d in t.deletions]))
+        digest.update(b"]")
+    digest.update(b"]")
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

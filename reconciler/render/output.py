@@ -41,7 +41,7 @@ def render_plan(
     """The plan as ``plan --format output_format`` prints it; markdown stays under
     ``markdown_limit`` characters and says ``where`` the full plan is if it leaves detail out.
     Every format says what apply would refuse, and the checksum ``apply --checksum`` takes."""
-    return plan_view(output_format, markdown_limit, colour).plan(view, where)
+    return "".join(plan_view(output_format, markdown_limit, colour).plan(view, where))
 
 
 def render_report(report: ApplyReport, colour: bool) -> str:

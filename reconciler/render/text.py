@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -122,25 +122,33 @@ def withheld_lines(target_plan: TargetPlan) -> list[str]:
 
 def render_text(plan: Plan) -> list[tuple[str, str]]:
     """The whole (masked) plan as (symbol, line) pairs, ending with Terraform's summary."""
-    lines: list[tuple[str, str]] = []
+    return list(text_lines(plan))
+
+
+def text_lines(plan: Plan) -> Iterator[tuple[str, str]]:
+    """:func:`render_text`'s pairs one at a time: a 100k-user plan has a million lines, and
+    :func:`styled` needs only one chunk of them at once."""
     for target_plan in plan.targets:
-        lines.extend(_target_lines(target_plan))
-        lines.append(("", ""))
+        yield from _target_lines(target_plan)
+        yield "", ""
     if not plan.has_changes:
-        lines.append(("", "No changes. The targets match the declarations."))
-    lines.append(("", f"Plan: {plan_counts(plan)}."))
+        yield "", "No changes. The targets match the declarations."
+    yield "", f"Plan: {plan_counts(plan)}."
     if plan.changed_since is not None:
-        lines.extend(("", line) for line in changed_since_lines(plan.changed_since))
-    return lines
+        yield from (("", line) for line in changed_since_lines(plan.changed_since))
 
 
-def plan_view_text(view: PlanView, colour: bool) -> str:
+def plan_view_text(view: PlanView, colour: bool) -> Iterator[str]:
     """The text form of a plan as plan and apply print it: the diff, what apply would refuse,
-    and the checksum ``apply --checksum`` takes."""
-    lines = render_text(view.masked)
-    lines += [("-", f"Apply would refuse: {r.message}") for r in view.refusals]
-    lines.append(("", f"Plan checksum: {view.checksum}"))
-    return styled(lines, colour)
+    and the checksum ``apply --checksum`` takes; in pieces, in order (the CLI writes them as
+    they come: joined, a 100k-user plan would be held twice, as lines and as one string)."""
+    return styled_chunks(_plan_view_lines(view), colour)
+
+
+def _plan_view_lines(view: PlanView) -> Iterator[tuple[str, str]]:
+    yield from text_lines(view.masked)
+    yield from (("-", f"Apply would refuse: {r.message}") for r in view.refusals)
+    yield "", f"Plan checksum: {view.checksum}"
 
 
 def changed_since_lines(since: ChangedSince) -> list[str]:
@@ -167,12 +175,26 @@ def colour_for(symbol: str) -> str | None:
 def styled(lines: Iterable[tuple[str, str]], colour: bool) -> str:
     """(symbol, line) pairs as one string, each line escaped (reconciler.escape) and coloured
     by its symbol only when asked."""
-    out = []
+    return "".join(styled_chunks(lines, colour))
+
+
+def styled_chunks(lines: Iterable[tuple[str, str]], colour: bool) -> Iterator[str]:
+    """:func:`styled`'s string a few thousand lines at a time, each ending with a newline: a
+    100k-user plan is a million lines, and a list of them weighs ~5x their text."""
+    out: list[str] = []
     for symbol, line in lines:
         style = colour_for(symbol) if colour else None
         line = printable(line)
         out.append(click.style(line, fg=style) if style else line)
-    return "".join(f"{line}\n" for line in out)
+        if len(out) == _CHUNK:
+            yield "\n".join(out) + "\n"
+            out.clear()
+    if out:
+        yield "\n".join(out) + "\n"
+
+
+#: Lines joined at a time by :func:`styled`.
+_CHUNK = 2048
 
 
 #: How the text report names each status that is not what the plan wanted.

@@ -8,7 +8,7 @@ plan document shows) and the clock. The renderers get the value and stay pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -68,8 +68,30 @@ def present_plan(
 def describe_requests(masked: Plan) -> Requests:
     """Each change's request as its provider kind would send it, from the masked upsert (so
     the document shows no sensitive value in a vendor's body either)."""
-    return {
-        (target.target, change.user_id): KINDS[target.provider].describe_request(change.upsert)
-        for target in masked.targets
-        for change in target.changes
-    }
+    return DescribedRequests(masked)
+
+
+class DescribedRequests(Mapping[tuple[str, str], Mapping[str, Any]]):
+    """The requests of a masked plan, each described when asked for and not kept.
+
+    Only the JSON document reads them, one change at a time; text and Markdown never do. Built
+    up front they were a second copy of every upsert (a body dict per user): at 100,000 new
+    users, about a tenth of plan's peak memory, held through apply for nothing.
+    """
+
+    def __init__(self, masked: Plan) -> None:
+        self._targets = {
+            target.target: (target.provider, {change.user_id: change for change in target.changes})
+            for target in masked.targets
+        }
+
+    def __getitem__(self, key: tuple[str, str]) -> Mapping[str, Any]:
+        provider, changes = self._targets[key[0]]
+        return KINDS[provider].describe_request(changes[key[1]].upsert)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for target, (_, changes) in self._targets.items():
+            yield from ((target, user_id) for user_id in changes)
+
+    def __len__(self) -> int:
+        return sum(len(changes) for _, changes in self._targets.values())

@@ -10,7 +10,7 @@ and apply's masked report; the CLI writes them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,8 +26,9 @@ from reconciler.render.views import JSON, MARKDOWN, TEXT, chosen
 class ApplyForm(Protocol):
     """What ``apply`` prints, in one form."""
 
-    def plan(self, shown: PlanView) -> str:
-        """Before the question: the plan about to be applied ("" when the form says it after)."""
+    def plan(self, shown: PlanView) -> Iterable[str]:
+        """Before the question: the plan about to be applied, in pieces (none when the form
+        says it after)."""
 
     def outcome(self, shown: PlanView, report: ApplyReport | None) -> Iterator[str]:
         """After: what was applied (``report`` None: nothing was to do), in pieces."""
@@ -51,7 +52,7 @@ class _Summary:
 class ApplyText(_Summary):
     """The plan's diff, then the users that did not apply cleanly and the counts."""
 
-    def plan(self, shown: PlanView) -> str:
+    def plan(self, shown: PlanView) -> Iterable[str]:
         return plan_view_text(shown, self.colour)
 
     def outcome(self, shown: PlanView, report: ApplyReport | None) -> Iterator[str]:
@@ -63,16 +64,16 @@ class ApplyText(_Summary):
 class ApplyMarkdown(ApplyText):
     """The plan as the pull-request comment, the outcome as text."""
 
-    def plan(self, shown: PlanView) -> str:
-        return plan_view_markdown(shown, self.markdown_limit)
+    def plan(self, shown: PlanView) -> Iterable[str]:
+        return (plan_view_markdown(shown, self.markdown_limit),)
 
 
 @dataclass(frozen=True, slots=True)
 class ApplyJson(_Summary):
     """One document at the end: ``{"plan": ..., "apply": ...}`` (``apply`` null: nothing done)."""
 
-    def plan(self, shown: PlanView) -> str:
-        return ""
+    def plan(self, shown: PlanView) -> Iterable[str]:
+        return ()
 
     def outcome(self, shown: PlanView, report: ApplyReport | None) -> Iterator[str]:
         yield from apply_json_chunks(shown, report)

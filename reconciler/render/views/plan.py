@@ -10,6 +10,7 @@ the job log), the Markdown form at another run. Pure: strings of a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -24,8 +25,9 @@ from reconciler.render.views import JSON, MARKDOWN, TEXT, chosen
 class PlanForm(Protocol):
     """What ``plan`` prints, in one form."""
 
-    def plan(self, shown: PlanView, where: str = DEFAULT_WHERE) -> str:
-        """stdout; ``where``: where the full plan is, said by Markdown that leaves detail out."""
+    def plan(self, shown: PlanView, where: str = DEFAULT_WHERE) -> Iterable[str]:
+        """stdout, in pieces; ``where``: where the full plan is, said by Markdown that leaves
+        detail out."""
 
     def elsewhere(self, saved_as: str | None) -> str:
         """Where the full plan is, for Markdown that is not stdout (``saved_as``: the file
@@ -86,7 +88,7 @@ class PlanText(_Outputs):
 
     name: ClassVar[str] = TEXT
 
-    def plan(self, shown: PlanView, where: str = DEFAULT_WHERE) -> str:
+    def plan(self, shown: PlanView, where: str = DEFAULT_WHERE) -> Iterable[str]:
         return plan_view_text(shown, self.colour)
 
 
@@ -96,8 +98,8 @@ class PlanMarkdown(_Outputs):
 
     name: ClassVar[str] = MARKDOWN
 
-    def plan(self, shown: PlanView, where: str = DEFAULT_WHERE) -> str:
-        return plan_view_markdown(shown, self.markdown_limit, where)
+    def plan(self, shown: PlanView, where: str = DEFAULT_WHERE) -> Iterable[str]:
+        return (plan_view_markdown(shown, self.markdown_limit, where),)
 
     def elsewhere(self, saved_as: str | None) -> str:
         return rerun_pointer(saved_as)  # stdout is the Markdown: the full plan takes a run
@@ -109,8 +111,8 @@ class PlanJson(_Outputs):
 
     name: ClassVar[str] = JSON
 
-    def plan(self, shown: PlanView, where: str = DEFAULT_WHERE) -> str:
-        return plan_json(shown)
+    def plan(self, shown: PlanView, where: str = DEFAULT_WHERE) -> Iterable[str]:
+        return (plan_json(shown),)
 
 
 FORMS: dict[str, type[PlanText | PlanMarkdown | PlanJson]] = {

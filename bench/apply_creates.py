@@ -24,8 +24,6 @@ import http.client
 import json
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,10 +33,11 @@ from pathlib import Path
 from threading import local
 from typing import Any
 
-from common import run_reconciler
+from common import run_reconciler, served
 
+from reconciler.kinds import sprig as sprig_kind
+from reconciler.kinds import usertour as usertour_kind
 from reconciler.model import Event, Upsert
-from reconciler.providers import sprig_kind, usertour_kind
 from reconciler.sandbox.options import DEFAULT_SPRIG_KEY, DEFAULT_USERTOUR_KEY
 
 VENDORS = {
@@ -84,30 +83,8 @@ def emulator(directory: Path, latency_ms: int) -> Iterator[tuple[str, int, Path]
     db, log = directory / "emulator.db", directory / "requests.log"
     for stale in directory.glob("emulator.db*"):
         stale.unlink()
-    with log.open("w") as errors:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reconciler",
-                "sandbox",
-                "serve",
-                "--port",
-                "0",
-                *("--db", str(db), "--latency-ms", str(latency_ms), "-v"),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            match = re.search(r"http://127\.0\.0\.1:(\d+)", server.stdout.readline())
-            assert match
-            yield match.group(0), int(match.group(1)), log
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with log.open("w") as errors, served(db, latency_ms, "-v", errors=errors) as (url, port):
+        yield url, port, log
 
 
 def requests_made(log: Path) -> dict[str, int]:

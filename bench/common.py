@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -61,8 +62,11 @@ def seed(db: Path, count: int) -> None:
 
 
 @contextmanager
-def served(db: Path, latency_ms: int, *options: str) -> Iterator[tuple[str, int]]:
-    """The emulator in its own process, so it never competes for the GIL with what we time."""
+def served(
+    db: Path, latency_ms: int, *options: str, errors: IO[str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """The emulator in its own process, so it never competes for the GIL with what we time;
+    ``errors``: where its log goes (with ``-v``, a line per request)."""
     server = subprocess.Popen(
         [
             sys.executable,
@@ -79,6 +83,7 @@ def served(db: Path, latency_ms: int, *options: str) -> Iterator[tuple[str, int]
             *options,
         ],
         stdout=subprocess.PIPE,
+        stderr=errors,
         text=True,
     )
     try:

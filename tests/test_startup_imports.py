@@ -1,6 +1,8 @@
 """What ``validate`` does not import once its schema validators are cached: fastjsonschema
-(~14 ms: only compiling a validator needs it) and the declaration cache of ``--changed-since``
-(load/filecache.py, with tempfile and secrets, which only writing a cache file needs)."""
+(~14 ms: only compiling a validator needs it), the declaration cache of ``--changed-since``
+(load/filecache.py, with tempfile and secrets, which only writing a cache file needs), and what
+only other commands or a problem need: the Markdown renderer (and html), logging (validate logs
+nothing), difflib (the "did you mean" of a problem)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 NOT_NEEDED = {"fastjsonschema", "reconciler.load.filecache", "secrets"}
+#: Loaded by other commands, or for a problem's message, never by a valid repository's validate.
+NOT_NEEDED_BY_VALIDATE = {"reconciler.render.markdown", "html", "logging", "difflib"}
 
 
 def _loaded(folder: Path, cache: Path) -> set[str]:
@@ -46,3 +50,9 @@ def test_a_cached_validator_needs_no_fastjsonschema(tmp_path: Path) -> None:
     first = _loaded(examples, tmp_path / "cache")
     assert "fastjsonschema" in first  # nothing cached yet: the validators are compiled
     assert _loaded(examples, tmp_path / "cache") & NOT_NEEDED == set()
+
+
+def test_validate_loads_no_renderer_logging_or_difflib(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", examples, ignore=shutil.ignore_patterns(".reconciler"))
+    assert _loaded(examples, tmp_path / "cache") & NOT_NEEDED_BY_VALIDATE == set()

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import click
 
-from reconciler.render.markdown import COMMENT_LIMIT
+from reconciler.render.limits import COMMENT_LIMIT
 from reconciler.render.views import PLAN_FORMS, VALIDATE_FORMS
 from reconciler.usecases.requests import (
     ApplyRequest,

@@ -4,7 +4,6 @@ Every line is escaped (by its renderer, or here): it may quote the repository or
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -79,19 +78,9 @@ def error_line(message: str) -> None:
     click.echo(f"Error: {printable(message)}", err=True)
 
 
-class PrintableFormatter(logging.Formatter):
-    """Log lines quote vendor messages, URLs and ids: escaped like every other printed line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return printable(super().format(record))
-
-
 def setup_logging(verbose: int) -> None:
-    """-v: info, -vv: debug, on stderr; the one logging setup of every command."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(PrintableFormatter("%(levelname)s %(message)s"))
-    # httpx logs every request too, with the full URL; ours (target, method, path, status,
-    # duration) is the one users read, so httpx speaks only from -vv on.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    """-v: info, -vv: debug, on stderr; the one logging setup of every command that logs
+    (cli/logsetup.py, imported here: validate logs nothing and does not import logging)."""
+    from reconciler.cli.logsetup import setup_logging as configure
+
+    configure(verbose)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.plan.guards import MAX_DELETE_RATIO
-from reconciler.render.markdown import COMMENT_LIMIT
+from reconciler.render.limits import COMMENT_LIMIT
 from reconciler.render.views import PLAN_FORMS
 
 F = TypeVar("F", bound=Callable[..., Any])

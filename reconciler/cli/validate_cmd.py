@@ -54,7 +54,8 @@ def validate(**flags: Any) -> None:
 def run_validate(args: ValidateArgs) -> None:
     """Validate (usecases: every problem at once), then say so in the view --format chose; a
     view that prints no problems (text) leaves them to main, on stderr like every error."""
-    console.setup_logging(args.verbose)
+    if args.verbose:  # at 0 there is nothing to set up: validate loads no module that logs
+        console.setup_logging(args.verbose)
     view = validate_view(args.output_format)
     try:
         validated = validating.validate(args.request, console.runtime())

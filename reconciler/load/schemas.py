@@ -11,7 +11,6 @@ both libraries agree.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import hashlib
 import json
@@ -260,6 +259,8 @@ def _expanded_message(error: jsonschema.ValidationError, written: str | None) ->
 
 def unknown_key_message(key: str, known: Iterable[str]) -> str:
     """``unknown key 'atributes' (did you mean 'attributes'?)``: typos must never pass silently."""
+    import difflib  # only a problem needs it: a valid repository's validate does not load it
+
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     if close:
         return f"unknown key {_quoted(key)} (did you mean {close[0]!r}?)"
@@ -338,6 +339,8 @@ def _enum_message(error: jsonschema.ValidationError) -> str:
     former = _FORMER_NAMES.get(str(error.instance).strip().lower())
     if former is not None and former[0] in allowed:
         return f"{message} ({former[1]})"
+    import difflib
+
     close = difflib.get_close_matches(str(error.instance), allowed, n=1)
     return message + (f" (did you mean {close[0]!r}?)" if close else "")
 

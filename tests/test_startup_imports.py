@@ -3,7 +3,8 @@
 (load/filecache.py, with tempfile and secrets, which only writing a cache file needs), and what
 only other commands or a problem need: the Markdown renderer (and html), logging (validate logs
 nothing), difflib (the "did you mean" of a problem), the dataclasses of the Plan and the apply
-report (reconciler/planned.py: ~0.5 ms each to create)."""
+report (reconciler/planned.py: ~0.5 ms each to create), and those of the other commands'
+arguments, requests and guards."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ NOT_NEEDED_BY_VALIDATE = {
     "logging",
     "difflib",
     "reconciler.planned",  # the Plan's and the apply report's dataclasses
+    "reconciler.cli.arguments",  # the other commands' arguments and requests, and the guards
+    "reconciler.usecases.requests",
+    "reconciler.plan.guards",
 }
 
 

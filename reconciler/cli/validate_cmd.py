@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from reconciler.cli import console
-from reconciler.cli.arguments import ValidateArgs, validate_request
 from reconciler.cli.exits import EXIT_ERROR
 from reconciler.cli.options import common_options
+from reconciler.cli.validate_args import ValidateArgs, validate_request
 from reconciler.errors import ValidationError
 from reconciler.render.views import VALIDATE_FORMS
 from reconciler.render.views.validate import validate_view

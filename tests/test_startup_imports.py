@@ -18,13 +18,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = """\
-import json, sys
+import sys
 from reconciler.cli.main import main
 try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+loaded = sorted(sys.modules)
+import json
+print(json.dumps(loaded), file=sys.stderr)
 """
 
 NOT_NEEDED = {"fastjsonschema", "reconciler.load.filecache", "secrets"}
@@ -41,17 +43,21 @@ NOT_NEEDED_BY_VALIDATE = {
 }
 
 
-def _loaded(folder: Path, cache: Path) -> set[str]:
+#: What ``--help`` needs none of: the runtime (and its dataclasses), JSON, a command's modules.
+NOT_NEEDED_BY_HELP = {"reconciler.usecases.runtime", "json", "yaml", "reconciler.model"}
+
+
+def _loaded(folder: Path, cache: Path, command: str = "validate", says: str = "Valid:") -> set[str]:
     environ = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, "validate"],
+        [sys.executable, "-c", PROBE, command],
         cwd=folder,
         capture_output=True,
         text=True,
         timeout=120,
         env=environ,
     )
-    assert "Valid:" in done.stdout, done.stdout + done.stderr
+    assert says in done.stdout, done.stdout + done.stderr
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 
 
@@ -67,3 +73,9 @@ def test_validate_loads_no_renderer_logging_or_difflib(tmp_path: Path) -> None:
     examples = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", examples, ignore=shutil.ignore_patterns(".reconciler"))
     assert _loaded(examples, tmp_path / "cache") & NOT_NEEDED_BY_VALIDATE == set()
+
+
+def test_help_loads_no_runtime_json_or_command(tmp_path: Path) -> None:
+    assert (
+        _loaded(tmp_path, tmp_path / "cache", "--help", "Commands:") & NOT_NEEDED_BY_HELP == set()
+    )

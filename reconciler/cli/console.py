@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.escape import printable
-from reconciler.progress import Progress
-from reconciler.usecases.runtime import Runtime
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from reconciler.render.views import Printed
+    from reconciler.usecases.runtime import Runtime
 
 #: Characters written to stdout at once while a view's output is streamed.
 BATCH = 1 << 16
@@ -25,7 +24,11 @@ BATCH = 1 << 16
 
 def from_process() -> Runtime:
     """The runtime of this process: its environment (the one place reconciler reads
-    ``os.environ``), the network, the system clock, progress lines and notes on stderr."""
+    ``os.environ``), the network, the system clock, progress lines and notes on stderr.
+    Imported here, when a command runs: ``--help`` and a usage error need none of it."""
+    from reconciler.progress import Progress
+    from reconciler.usecases.runtime import Runtime
+
     return Runtime(environ=os.environ, steps=Progress, note=note)
 
 
@@ -34,6 +37,8 @@ def runtime() -> Runtime:
     with the emulator's transport), else the process's."""
     context = click.get_current_context(silent=True)
     given = context.find_root().obj if context is not None else None
+    from reconciler.usecases.runtime import Runtime
+
     return given if isinstance(given, Runtime) else from_process()
 
 

@@ -11,7 +11,6 @@ survives raw, so nothing we print can start a line of its own or hide what it sa
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -71,6 +70,8 @@ def _json_escape(match: re.Match[str]) -> str:
 def json_chunks(document: Any, **options: Any) -> Iterator[str]:
     """:func:`json_text` piece by piece, for documents too large to hold twice as text (the
     apply report of 20,000 users): the same characters, escaped the same way."""
+    import json  # here: printing a line (every command, --help) needs no JSON
+
     for chunk in json.JSONEncoder(ensure_ascii=False, **options).iterencode(document):
         yield _JSON_SUSPECT.sub(_json_escape, chunk)
 
@@ -79,5 +80,7 @@ def json_text(document: Any, **options: Any) -> str:
     """``json.dumps`` whose output holds no raw unprintable character: JSON escapes C0 itself;
     the others (C1, separators, bidi, zero-width) are written as ``\\uXXXX``, which a parser
     reads back as the same string."""
+    import json
+
     text = json.dumps(document, ensure_ascii=False, **options)
     return _JSON_SUSPECT.sub(_json_escape, text)

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import marshal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import fastjsonschema
@@ -104,3 +105,13 @@ def test_the_key_and_the_folder_are_private(cache_home: Path) -> None:
     assert _fresh_is_valid(VALID)
     assert cache_home.stat().st_mode & 0o777 == 0o700
     assert (cache_home / "key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_decimal_is_a_number_to_the_validator_cached_or_not(cache_home: Path) -> None:
+    """The generated code's ``Decimal`` (imported only when a value reaches it) is
+    decimal.Decimal to isinstance: a Decimal value passes, a mapping still does not."""
+    decimal_value = {"users": [{"id": "u1", "attributes": {"size": Decimal("1.5")}}]}
+    mapping_value = {"users": [{"id": "u1", "attributes": {"size": {"a": 1}}}]}
+    for _ in range(2):  # compiled, then loaded from the cache
+        assert _fresh_is_valid(decimal_value)
+        assert not _fresh_is_valid(mapping_value)

@@ -4,7 +4,8 @@ Click hands each command a dict of loose flags; the builders here turn it into t
 request (usecases/requests.py) and what only the command needs (how to show it, where to save
 it), the only place where flags are combined and checked against each other (a conflict is a
 usage error). The command code reads these and never the flags again (Terraform's
-``arguments.Plan``). Pure: no disk, no network.
+``arguments.Plan``). Pure: no disk, no network. validate's are in validate_args.py (re-exported
+here): the validate command loads neither this module nor the other commands' requests.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any, TextIO
 
 import click
 
-from reconciler.render.markdown import COMMENT_LIMIT
-from reconciler.render.views import PLAN_FORMS, VALIDATE_FORMS
+from reconciler.cli.validate_args import ValidateArgs, validate_request
+from reconciler.render.limits import COMMENT_LIMIT
+from reconciler.render.views import PLAN_FORMS
 from reconciler.usecases.requests import (
     ApplyRequest,
     ImportRequest,
@@ -39,6 +41,7 @@ __all__ = [
     "ValidateArgs",
     "ValidateRequest",
     "View",
+    "validate_request",
 ]
 
 
@@ -49,16 +52,6 @@ class View:
 
     output_format: str = PLAN_FORMS[0]
     markdown_limit: int = COMMENT_LIMIT
-
-
-@dataclass(frozen=True, slots=True)
-class ValidateArgs:
-    """``reconciler validate [FILES]``."""
-
-    request: ValidateRequest
-    #: --format: the name of validate's view (render/views/validate.py).
-    output_format: str = VALIDATE_FORMS[0]
-    verbose: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +87,6 @@ class ImportArgs:
     #: that the message can list the configured ones).
     target_names: tuple[str, ...]
     verbose: int = 0
-
-
-def validate_request(flags: Mapping[str, Any]) -> ValidateArgs:
-    """The flags of ``validate``."""
-    request = ValidateRequest(
-        config_path=flags["config_path"],
-        target_names=tuple(flags["target_names"]),
-        files=tuple(flags["files"]),
-    )
-    return ValidateArgs(request, flags["output_format"], flags["verbose"])
 
 
 def plan_request(flags: Mapping[str, Any]) -> PlanArgs:

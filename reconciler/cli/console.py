@@ -4,7 +4,6 @@ Every line is escaped (by its renderer, or here): it may quote the repository or
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -12,13 +11,12 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.escape import printable
-from reconciler.progress import Progress
-from reconciler.usecases.runtime import Runtime
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from reconciler.render.views import Printed
+    from reconciler.usecases.runtime import Runtime
 
 #: Characters written to stdout at once while a view's output is streamed.
 BATCH = 1 << 16
@@ -26,7 +24,11 @@ BATCH = 1 << 16
 
 def from_process() -> Runtime:
     """The runtime of this process: its environment (the one place reconciler reads
-    ``os.environ``), the network, the system clock, progress lines and notes on stderr."""
+    ``os.environ``), the network, the system clock, progress lines and notes on stderr.
+    Imported here, when a command runs: ``--help`` and a usage error need none of it."""
+    from reconciler.progress import Progress
+    from reconciler.usecases.runtime import Runtime
+
     return Runtime(environ=os.environ, steps=Progress, note=note)
 
 
@@ -35,6 +37,8 @@ def runtime() -> Runtime:
     with the emulator's transport), else the process's."""
     context = click.get_current_context(silent=True)
     given = context.find_root().obj if context is not None else None
+    from reconciler.usecases.runtime import Runtime
+
     return given if isinstance(given, Runtime) else from_process()
 
 
@@ -79,19 +83,9 @@ def error_line(message: str) -> None:
     click.echo(f"Error: {printable(message)}", err=True)
 
 
-class PrintableFormatter(logging.Formatter):
-    """Log lines quote vendor messages, URLs and ids: escaped like every other printed line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return printable(super().format(record))
-
-
 def setup_logging(verbose: int) -> None:
-    """-v: info, -vv: debug, on stderr; the one logging setup of every command."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(PrintableFormatter("%(levelname)s %(message)s"))
-    # httpx logs every request too, with the full URL; ours (target, method, path, status,
-    # duration) is the one users read, so httpx speaks only from -vv on.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    """-v: info, -vv: debug, on stderr; the one logging setup of every command that logs
+    (cli/logsetup.py, imported here: validate logs nothing and does not import logging)."""
+    from reconciler.cli.logsetup import setup_logging as configure
+
+    configure(verbose)

@@ -8,8 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.plan.guards import MAX_DELETE_RATIO
-from reconciler.render.markdown import COMMENT_LIMIT
+from reconciler.render.limits import COMMENT_LIMIT
 from reconciler.render.views import PLAN_FORMS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -130,6 +129,8 @@ def prune_option(command: F) -> F:
 
 def prune_guard_options(command: F) -> F:
     """--max-deletes and --force: apply's overrides of the two deletion guards."""
+    from reconciler.plan.guards import MAX_DELETE_RATIO  # apply's: validate loads no guard
+
     options = [
         click.option(
             "--max-deletes",

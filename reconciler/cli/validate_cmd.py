@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from reconciler.cli import console
-from reconciler.cli.arguments import ValidateArgs, validate_request
 from reconciler.cli.exits import EXIT_ERROR
 from reconciler.cli.options import common_options
+from reconciler.cli.validate_args import ValidateArgs, validate_request
 from reconciler.errors import ValidationError
 from reconciler.render.views import VALIDATE_FORMS
 from reconciler.render.views.validate import validate_view
@@ -54,7 +54,8 @@ def validate(**flags: Any) -> None:
 def run_validate(args: ValidateArgs) -> None:
     """Validate (usecases: every problem at once), then say so in the view --format chose; a
     view that prints no problems (text) leaves them to main, on stderr like every error."""
-    console.setup_logging(args.verbose)
+    if args.verbose:  # at 0 there is nothing to set up: validate loads no module that logs
+        console.setup_logging(args.verbose)
     view = validate_view(args.output_format)
     try:
         validated = validating.validate(args.request, console.runtime())

@@ -9,7 +9,6 @@ Messages quote names, never values: a value may be personal data.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -155,6 +154,8 @@ def unknown_attributes(
         for rule in target.mapping.rules:
             if rule.name in declared:
                 continue
+            import difflib  # only this problem needs it: a valid repository does not load it
+
             close = difflib.get_close_matches(rule.name, declared, n=1)
             hint = f"did you mean {close[0]!r}?" if close else "remove the rule, or fix the name"
             message = (

@@ -11,7 +11,6 @@ both libraries agree.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import hashlib
 import json
@@ -101,7 +100,9 @@ def compiled(name: str, definition: str | None = None) -> Callable[[Any], Any]:
         code = compile(_generate(schema), f"<schema {name}>", "exec")
         schemacache.store(key, code)
     namespace.update(
-        JsonSchemaValueException=SchemaInvalid, JsonSchemaValuesException=SchemaInvalid
+        JsonSchemaValueException=SchemaInvalid,
+        JsonSchemaValuesException=SchemaInvalid,
+        Decimal=_Decimal,
     )
     exec(code, namespace)
     validator: Callable[[Any], Any] = namespace[namespace["ROOT_VALIDATOR"]]
@@ -121,6 +122,11 @@ def _generate(schema: dict[str, Any]) -> str:
     source, imports = _FASTJSONSCHEMA_IMPORT.subn("", source)
     if imports != 1:  # pragma: no cover - what fastjsonschema generates changed
         raise RuntimeError("fastjsonschema's generated code imports something else now")
+    # Its Decimal is only in isinstance checks: _Decimal (given by ``compiled``) answers them,
+    # last in each tuple of types so that a value of another type never asks it (it imports
+    # decimal to answer); code that would build a Decimal keeps its import.
+    if "Decimal(" not in source:
+        source = _ISINSTANCE_TYPES.sub(_decimal_last, _DECIMAL_IMPORT.sub("", source))
     root = re.search(r"^def (\w+)\(", source, re.MULTILINE)
     if root is None:  # pragma: no cover - fastjsonschema always generates a function
         raise RuntimeError("fastjsonschema generated no validator function")
@@ -128,8 +134,35 @@ def _generate(schema: dict[str, Any]) -> str:
 
 
 _FASTJSONSCHEMA_IMPORT = re.compile(r"^from fastjsonschema import .*$", re.MULTILINE)
+_DECIMAL_IMPORT = re.compile(r"^from decimal import Decimal$", re.MULTILINE)
+_ISINSTANCE_TYPES = re.compile(r"(isinstance\([\w.]+, \()([\w, ]+)\)")
+
+
+def _decimal_last(match: re.Match[str]) -> str:
+    """``isinstance(x, (str, int, float, Decimal, bool))`` with Decimal moved to the end: the
+    same answer (any type matches), but an int, a bool or a list stops before it."""
+    types = match.group(2).split(", ")
+    if "Decimal" not in types:
+        return match.group(0)
+    return f"{match.group(1)}{', '.join([t for t in types if t != 'Decimal'] + ['Decimal'])})"
+
+
 #: Bumped when what ``_generate`` makes of fastjsonschema's code changes.
-_GENERATED = "2"
+_GENERATED = "3"
+
+
+class _DecimalCheck(type):
+    def __instancecheck__(cls, instance: object) -> bool:
+        import decimal
+
+        return isinstance(instance, decimal.Decimal)
+
+
+class _Decimal(metaclass=_DecimalCheck):
+    """What the generated code names ``Decimal`` in its ``isinstance(x, (int, float, Decimal))``:
+    an instance of it is exactly an instance of ``decimal.Decimal``, but the decimal module is
+    imported only when a value gets that far (an int or a float matches before it), not by every
+    validate (~1 ms of its start)."""
 
 
 class SchemaInvalid(ValueError):
@@ -260,6 +293,8 @@ def _expanded_message(error: jsonschema.ValidationError, written: str | None) ->
 
 def unknown_key_message(key: str, known: Iterable[str]) -> str:
     """``unknown key 'atributes' (did you mean 'attributes'?)``: typos must never pass silently."""
+    import difflib  # only a problem needs it: a valid repository's validate does not load it
+
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     if close:
         return f"unknown key {_quoted(key)} (did you mean {close[0]!r}?)"
@@ -338,6 +373,8 @@ def _enum_message(error: jsonschema.ValidationError) -> str:
     former = _FORMER_NAMES.get(str(error.instance).strip().lower())
     if former is not None and former[0] in allowed:
         return f"{message} ({former[1]})"
+    import difflib
+
     close = difflib.get_close_matches(str(error.instance), allowed, n=1)
     return message + (f" (did you mean {close[0]!r}?)" if close else "")
 

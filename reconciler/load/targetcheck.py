@@ -7,7 +7,6 @@ refuses a value and suggest ``targets:``, because narrowing a user is usually th
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -235,6 +234,8 @@ class UserChecker:
 
     def _unknown_target(self, name: str) -> str:
         known = sorted(self.config.targets)
+        import difflib  # only this problem needs it: a valid repository does not load it
+
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"configured: {', '.join(known)}"
         return f"unknown target {excerpt(name)} ({hint})"

@@ -7,15 +7,18 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError
-from reconciler.load.changed_users import ChangedUsers
 from reconciler.load.config import Config, load_config
 from reconciler.load.declarations import Declarations, load_declarations, targets_users
 from reconciler.load.digest import inputs_digest
 from reconciler.load.yamlcore import gc_paused
 from reconciler.model import UserSpec
 from reconciler.settings import TargetConfig
+
+if TYPE_CHECKING:
+    from reconciler.load.changed_users import ChangedUsers  # --changed-since only
 
 
 @dataclass(frozen=True, slots=True)

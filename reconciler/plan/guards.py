@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from reconciler.errors import RefusedError
 from reconciler.load.config import DEFAULT_MAX_CHANGES
-from reconciler.model import Plan, TargetPlan
 
 if TYPE_CHECKING:
     from reconciler.load.config import Config
+    from reconciler.model import Plan, TargetPlan
 
 #: The ratio guards only speak once a target holds this many users: on a new or tiny target,
 #: changing everything is the normal first apply.

@@ -20,12 +20,9 @@ from dataclasses import dataclass
 
 from reconciler.escape import printable
 from reconciler.model import ApplyReport, FieldChange, UserOutcome
+from reconciler.render.limits import COMMENT_LIMIT as COMMENT_LIMIT
+from reconciler.render.limits import STEP_SUMMARY_LIMIT as STEP_SUMMARY_LIMIT
 from reconciler.render.text import describe_field
-
-#: GitHub refuses comments over 65,536 characters; stay a little below it.
-COMMENT_LIMIT = 65_000
-#: GitHub keeps at most 1 MiB of step summary per step; characters may take several bytes.
-STEP_SUMMARY_LIMIT = 250_000
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _BACKTICKS = re.compile(r"`+")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from reconciler.errors import Problem
 from reconciler.load.workspace import Workspace, load_workspace
-from reconciler.usecases.requests import ValidateRequest
 from reconciler.usecases.runtime import Runtime
+from reconciler.usecases.validate_request import ValidateRequest
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli.console import PrintableFormatter
+from reconciler.cli.logsetup import PrintableFormatter
 from reconciler.escape import json_text, printable
 from reconciler.model import ApplyReport, UserOutcome
 from reconciler.render.markdown import render_apply_markdown

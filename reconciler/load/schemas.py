@@ -121,9 +121,8 @@ def _generate(schema: dict[str, Any]) -> str:
     source, imports = _FASTJSONSCHEMA_IMPORT.subn("", source)
     if imports != 1:  # pragma: no cover - what fastjsonschema generates changed
         raise RuntimeError("fastjsonschema's generated code imports something else now")
-    # Only "valid?" is asked of this code (explain() words the errors with jsonschema), so the
-    # path a $ref call passes down for messages is not built: it cost a locals() and a format
-    # for every user, attribute and company checked (a sixth of checking a valid file).
+    # Only "valid?" is asked of this code (explain() words errors): a $ref call's path for
+    # messages, a locals() and a format per user, attribute and company, is not built.
     source = _REF_PATH.sub("custom_formats, name_prefix)", source)
     root = re.search(r"^def (\w+)\(", source, re.MULTILINE)
     if root is None:  # pragma: no cover - fastjsonschema always generates a function
@@ -132,13 +131,11 @@ def _generate(schema: dict[str, Any]) -> str:
 
 
 _FASTJSONSCHEMA_IMPORT = re.compile(r"^from fastjsonschema import .*$", re.MULTILINE)
-#: The path argument of a call to a ``$ref``'s function: ``(name_prefix or "data") +
-#: ".users[{data__users_x}]".format(**locals())``.
+#: A ``$ref`` call's path argument: ``(name_prefix or "data") + "...".format(**locals())``.
 _REF_PATH = re.compile(
     r'custom_formats, \(name_prefix or "data"\) \+ "[^"\n]*"\.format\(\*\*locals\(\)\)\)'
 )
-#: Changed when what ``_generate`` makes of fastjsonschema's code changes (a salt of the cache key:
-#: a value no other version of this function used).
+#: The cache key's salt: changed with what ``_generate`` makes, to a value never used before.
 _GENERATED = "2+ref-path"
 
 

@@ -9,17 +9,21 @@ process:
 and prints the median CPU (user + system) and wall time of each and the median of the
 pair-by-pair ratios. With ``--base DIR`` (a copy of another commit, e.g. ``git archive BASE |
 tar -x -C DIR``), that commit's import runs in the same rounds (PYTHONPATH=DIR), against the
-same floor, and its file must be byte-identical to ours.
+same floor, and its file must be byte-identical to ours. With ``--bytecode``, each runs from a
+compiled copy of its package, as an installed wheel does (this environment may set
+PYTHONDONTWRITEBYTECODE, so a run from the tree compiles every module it imports: ~0.1 s).
 
-    python bench/import_all.py [--users 5000] [--runs 3] [--base DIR]
+    python bench/import_all.py [--users 5000] [--runs 3] [--base DIR] [--bytecode]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import itertools
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,6 +59,7 @@ with open(out, "w", encoding="utf-8") as stream:
 assert len(users) == int(sys.argv[4]), len(users)
 """
 COUNTRIES = ("NO", "DE", "FR", "US", "GB", "SE")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def seed(db: Path, count: int) -> None:
@@ -72,6 +77,15 @@ def seed(db: Path, count: int) -> None:
             store.upsert_many(NAMESPACE, [Upsert(f"user-{n:06d}", attributes, f"u{n}@example.com")])
 
 
+def compiled(tree: Path, into: Path) -> Path:
+    """A copy of ``tree``'s package (and the schemas found beside it), compiled."""
+    shutil.copytree(tree / "reconciler", into / "reconciler")
+    if (tree / "schemas").is_dir():
+        shutil.copytree(tree / "schemas", into / "schemas")
+    compileall.compile_dir(into / "reconciler", quiet=1)
+    return into
+
+
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -87,10 +101,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--base", type=Path, help="a copy of another commit, run alike")
+    parser.add_argument("--bytecode", action="store_true", help="run compiled copies")
     args = parser.parse_args()
     env = {**os.environ, "USERTOUR_API_KEY": DEFAULT_USERTOUR_KEY}
     with tempfile.TemporaryDirectory(prefix="reconciler-import-") as temp:
         root = Path(temp)
+        base = args.base
+        if args.bytecode:
+            env["PYTHONPATH"] = str(compiled(ROOT, root / "ours"))
+            base = compiled(args.base, root / "base") if args.base else None
         seed(root / "emulator.db", args.users)
         with served(root / "emulator.db", 0) as (url, port):
             repo = root / "repo"
@@ -104,7 +123,7 @@ def main() -> None:
             ours += ["--out", str(out)]
             floor = [sys.executable, "-c", FLOOR, str(port), DEFAULT_USERTOUR_KEY]
             floor += [str(root / "floor.yaml"), str(args.users)]
-            base_env = {**env, "PYTHONPATH": str(args.base)} if args.base else env
+            base_env = {**env, "PYTHONPATH": str(base)} if base else env
             pairs, base_pairs = [], []
             for _ in range(args.runs + 1):  # the first round warms the caches: not counted
                 out.unlink(missing_ok=True)
@@ -116,7 +135,8 @@ def main() -> None:
                     base_pairs.append((timed(ours, repo, base_env), floor_run))
                     assert out.read_bytes() == written, "the files differ"
             assert out.read_text().count("  - id: ") == args.users
-    print(f"import --all of {args.users} Usertour users; {args.runs} rounds, medians")
+    code = "compiled copies" if args.bytecode else "source"
+    print(f"import --all of {args.users} Usertour users; {args.runs} rounds, medians; {code}")
     print_pairs(pairs[1:], "reconciler import", "walk + C dump")
     if args.base:
         print(f"{args.base} (its file byte-identical to ours):")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,10 +10,12 @@ import pytest
 from conftest import ALL_KINDS_CONFIG, WriteRepo
 
 from reconciler.errors import Problem, ValidationError
+from reconciler.kinds.usertour import USERTOUR
 from reconciler.load import declarations as declarations_module
 from reconciler.load.config import load_config
 from reconciler.load.declarations import Declarations, load_declarations
-from reconciler.model import Company, Event, Membership, Source
+from reconciler.load.wirecheck import request_bytes
+from reconciler.model import Company, Event, Membership, Source, Upsert
 
 
 def load(config_path: Path, paths: list[Path] | None = None) -> Declarations:
@@ -422,3 +425,28 @@ def test_a_user_whose_request_exceeds_usertours_limit_is_refused(repo: WriteRepo
         "the request that creates this user would be 102,440 bytes, but target onboarding "
         "(usertour) accepts at most 102,400"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", "caf\u00e9 \u2603 \U0001f600", "lone \ud800 surrogate", 'quote " and \\ and \n'],
+)
+def test_the_request_size_is_the_encoded_bodys_in_utf8_bytes(text: str) -> None:
+    """The size the 413 check counts is the body's bytes as the providers send it: ASCII
+    counted by characters, anything else by its UTF-8 encoding (a lone surrogate passes)."""
+    user = {
+        "id": "u1",
+        "email": "a@example.com",
+        "attributes": {"notes": text, "seats": 3},
+        "memberships": [{"company": {"id": "c\u00e9", "attributes": {"n": text}}}],
+    }
+    body = USERTOUR.describe_request(
+        Upsert(
+            "u1",
+            {"notes": text, "seats": 3},
+            "a@example.com",
+            memberships=(Membership(Company("c\u00e9", {"n": text})),),
+        )
+    )["body"]
+    encoded = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    assert request_bytes(USERTOUR, user) == len(encoded)

@@ -4,9 +4,20 @@ becomes (expanded or not), and one round trip through the emulator (in process).
 
 from __future__ import annotations
 
-from reconciler.kinds.usertour import USERTOUR, describe_request, request_body, to_live_user
+from typing import Any
+
+import pytest
+
+from reconciler.kinds.usertour import (
+    PAGE_SIZE,
+    USERTOUR,
+    describe_request,
+    request_body,
+    to_live_user,
+)
 from reconciler.model import Company, LiveUser, Membership, Upsert
-from reconciler.providers import open_provider
+from reconciler.providers import answers, open_provider
+from reconciler.providers.answers import parse_json
 from reconciler.providers.usertour import UsertourProvider, describe_error, error_code
 from reconciler.sandbox.app import EmulatorApp
 from reconciler.settings import TargetConfig
@@ -166,3 +177,26 @@ def test_what_is_sent_is_what_describe_request_shows_and_reads_back(
     )
     assert live.memberships["acme"].attributes == {"role": "admin"}
     assert live.companies["acme"]["plan"] == "enterprise"
+
+
+def test_each_list_page_is_parsed_once(
+    emulator_app: EmulatorApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's body was parsed twice, once to look for a broken cursor's error code and
+    again for its users (and walked for depth each time): a fifth of reading a listing."""
+    target = TargetConfig("prod", "usertour", base_url=NOWHERE, api_key_env="USERTOUR_API_KEY")
+    parsed: list[int] = []
+
+    def counting(body: bytes) -> Any:
+        parsed.append(len(body))
+        return parse_json(body)
+
+    with open_provider(
+        target, {"USERTOUR_API_KEY": USERTOUR_KEY}, transport=nowhere(emulator_app)
+    ) as provider:
+        for n in range(PAGE_SIZE + 5):
+            provider.upsert(Upsert(f"u{n:03d}", {"n": n}))
+        monkeypatch.setattr(answers, "parse_json", counting)
+        pages = list(provider.list_pages())
+    assert len(pages) == 2 and len(pages[0].users) == PAGE_SIZE
+    assert len(parsed) == len(pages)

@@ -115,3 +115,19 @@ def test_a_decimal_is_a_number_to_the_validator_cached_or_not(cache_home: Path) 
     for _ in range(2):  # compiled, then loaded from the cache
         assert _fresh_is_valid(decimal_value)
         assert not _fresh_is_valid(mapping_value)
+
+
+def test_a_valid_value_is_checked_without_building_paths_for_messages(cache_home: Path) -> None:
+    """The compiled code only answers "valid?" (jsonschema explains a failure), so a call to a
+    ``$ref``'s function passes its path on unbuilt: fastjsonschema's code formatted one with
+    ``locals()`` for every user, attribute and company of a valid file."""
+    source = schemas._generate(schemas._definition("users", None))
+    calls = [line for line in source.splitlines() if "custom_formats, " in line]
+    assert calls and not [line for line in calls if "locals()" in line]
+    users = [
+        {"id": "u1", "attributes": {"plan": "pro", "tags": ["a"]}, "companies": [{"id": "c"}]},
+        {"id": "u2", "memberships": [{"company": {"id": "c"}, "attributes": {"role": "x"}}]},
+    ]
+    assert _fresh_is_valid({"users": users})
+    for bad in ({"id": 1}, {"id": "u", "attributes": {"a": {"b": 1}}}, {"id": "u", "x": 1}):
+        assert not _fresh_is_valid({"users": [*users, bad]})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.kinds import CAPABILITIES
-from reconciler.kinds.usertour import value_type
+from reconciler.kinds.usertour import _DATETIME, DATETIME, value_type
 from reconciler.model import MASK, Company, LiveUser, Membership, Plan, UserSpec
 from reconciler.plan.mask import mask_plan
 from reconciler.plan.planner import plan_target
@@ -36,6 +39,31 @@ from reconciler.render.text import warning_message
 )
 def test_value_type_is_the_servers(value: Any, kind: str | None) -> None:
     assert value_type(value) == kind
+
+
+def _datetime_by_the_pattern(text: str) -> str:
+    """value_type's rule for text, applied to any text (no shortcut on its length)."""
+    match = _DATETIME.match(text)
+    if not match:
+        return "string"
+    try:
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return "string"
+    return DATETIME
+
+
+@given(
+    st.text(st.sampled_from("0123456789\u0663-T:.Zz +\n"), max_size=26)
+    | st.sampled_from(["2024-03-20T08:30:00Z", "2024-03-20T08:30:00.000Z"]).map(
+        lambda text: text.replace("0", "\u0660")  # the pattern's \\d is any Unicode digit
+    )
+)
+def test_text_is_typed_by_the_pattern_alone(text: str) -> None:
+    """value_type looks at the pattern only for 20 or 24 characters ending in Z, the only
+    texts it can match: every other text is a string without a look."""
+    assert value_type(text) == _datetime_by_the_pattern(text)
 
 
 def test_plan_warns_of_drops_shown_by_any_live_user_and_masks_sensitive_values() -> None:

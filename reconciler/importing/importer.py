@@ -322,6 +322,8 @@ def _text_problem(text: str) -> str | None:
     that validation refuses (a NUL, which the servers cannot store: yamlcore.NUL_MESSAGE)."""
     if NUL in text:
         return "text holding a NUL character, which declarations cannot hold"
+    if text.isascii():  # known without a look at the characters; ASCII is UTF-8 already
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -64,7 +64,13 @@ def value_type(value: AttributeValue) -> str | None:
         return LIST
     if isinstance(value, dict):
         return OBJECT
-    if isinstance(value, str) and (match := _DATETIME.match(value)):
+    # A date-time is 20 or 24 characters ending in Z (_DATETIME): most text is not even looked at.
+    if (
+        isinstance(value, str)
+        and len(value) in (20, 24)
+        and value[-1] == "Z"
+        and (match := _DATETIME.match(value))
+    ):
         try:
             year, month, day, hour, minute, second = (int(part) for part in match.groups())
             datetime(year, month, day, hour, minute, second)

@@ -216,11 +216,10 @@ def note_types(config: Config, entry: Entry, seen: TypedNames) -> None:
             # A user attribute the entry does not write comes from the file's defaults.
             base = at if written is None or name in written else ("defaults",)
             for target in targets:
-                where = (*base, "attributes", name)
-                seen.setdefault(
-                    (target, level, name, type_name),
-                    TypedName(entry.file, where, target, level, name, type_name),
-                )
+                key = (target, level, name, type_name)
+                if key not in seen:  # the first declaration is kept: build it only then
+                    where = (*base, "attributes", name)
+                    seen[key] = TypedName(entry.file, where, target, level, name, type_name)
 
 
 def type_warnings(

@@ -127,6 +127,9 @@ def _generate(schema: dict[str, Any]) -> str:
     # decimal to answer); code that would build a Decimal keeps its import.
     if "Decimal(" not in source:
         source = _ISINSTANCE_TYPES.sub(_decimal_last, _DECIMAL_IMPORT.sub("", source))
+    # Only "valid?" is asked of this code (explain() words errors): a $ref call's path for
+    # messages, a locals() and a format per user, attribute and company, is not built.
+    source = _REF_PATH.sub("custom_formats, name_prefix)", source)
     root = re.search(r"^def (\w+)\(", source, re.MULTILINE)
     if root is None:  # pragma: no cover - fastjsonschema always generates a function
         raise RuntimeError("fastjsonschema generated no validator function")
@@ -147,8 +150,12 @@ def _decimal_last(match: re.Match[str]) -> str:
     return f"{match.group(1)}{', '.join([t for t in types if t != 'Decimal'] + ['Decimal'])})"
 
 
-#: Bumped when what ``_generate`` makes of fastjsonschema's code changes.
-_GENERATED = "3"
+#: A ``$ref`` call's path argument: ``(name_prefix or "data") + "...".format(**locals())``.
+_REF_PATH = re.compile(
+    r'custom_formats, \(name_prefix or "data"\) \+ "[^"\n]*"\.format\(\*\*locals\(\)\)\)'
+)
+#: The cache key's salt: changed with what ``_generate`` makes, to a value never used before.
+_GENERATED = "4"
 
 
 class _DecimalCheck(type):

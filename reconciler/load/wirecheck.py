@@ -21,22 +21,31 @@ from reconciler.kinds.kind import ProviderKind
 from reconciler.kinds.values import kept_digits
 from reconciler.model import Company, Event, JsonPath, Membership, Upsert
 
+#: ``json.dumps(value, ensure_ascii=False)``, as the HTTP providers encode a body, without
+#: building an encoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
 
 def request_bytes(kind: ProviderKind, user: Mapping[str, Any]) -> int:
     """Bytes of the body that creates ``user`` (a declaration with defaults merged)."""
+    events = user.get("events")
+    companies = user.get("companies")
+    memberships = user.get("memberships")
     upsert = Upsert(
         user["id"],
         dict(user.get("attributes") or {}),
         user.get("email"),
-        events=tuple(Event(e["event"], e["timestamp"]) for e in user.get("events") or ()),
-        companies=tuple(_company(c) for c in user.get("companies") or ()),
+        events=tuple(Event(e["event"], e["timestamp"]) for e in events) if events else (),
+        companies=tuple(_company(c) for c in companies) if companies else (),
         memberships=tuple(
-            Membership(_company(m["company"]), dict(m.get("attributes") or {}))
-            for m in user.get("memberships") or ()
-        ),
+            Membership(_company(m["company"]), dict(m.get("attributes") or {})) for m in memberships
+        )
+        if memberships
+        else (),
     )
-    body = kind.describe_request(upsert)["body"]
-    return len(json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    text = _ENCODE(kind.describe_request(upsert)["body"])
+    # ASCII text is as many bytes as characters (isascii is a flag: no look at the text).
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _company(company: Mapping[str, Any]) -> Company:

@@ -163,7 +163,15 @@ _ANCHOR_RE, _ALIAS_RE = (
 def _text_problems(root: Node, data: bytes | str, file: str) -> list[Problem]:
     """Refuse a file whose aliases expand its text beyond EXPANSION_FACTOR times its size
     (plus TEXT_SLACK), at the key of the largest repeated value."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    # No "&" or no "*" at all (a memchr) says as much as the patterns, which try every position.
+    if isinstance(data, str):
+        if "&" not in data or "*" not in data:
+            return []
+        raw = data.encode("utf-8")
+    elif b"&" not in data or b"*" not in data:
+        return []
+    else:
+        raw = data
     if not (_ANCHOR_RE.search(raw) and _ALIAS_RE.search(raw)):
         return []
     limit = EXPANSION_FACTOR * len(raw) + TEXT_SLACK

@@ -115,9 +115,45 @@ def parse_json(body: bytes) -> Any:
         raise Unreadable(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
         raise Unreadable("not JSON") from error
-    if _deeper_than(value, MAX_DEPTH):
+    if not text_within(body, MAX_DEPTH) and _deeper_than(value, MAX_DEPTH):
         raise Unreadable(f"JSON nested deeper than {MAX_DEPTH} levels")
     return value
+
+
+#: Every byte but the four brackets and the quote: what is left of a text is its structure.
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b'[]{}"'))
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+
+
+def text_within(body: bytes, limit: int) -> bool:
+    r"""Whether the text of ``body``, JSON that parsed, nests at most ``limit`` lists or
+    objects deep, counted on the bytes at C speed (a listing page's walk in Python was a fifth
+    of reading it). The value parsed from the text nests no deeper than the text (a duplicate
+    key drops a value, never adds one), so True proves the value within the limit; False (or
+    a text in UTF-16/32, where an ASCII byte may be half a character) leaves the value to be
+    walked.
+
+    In UTF-8 JSON a backslash appears only in strings, each one starting an escape: pairs
+    ``\\`` go first, then ``\"``, and every quote left opens or closes a string. Of the
+    brackets (both kinds made one) and quotes, two quotes side by side go (a string without
+    brackets, or nothing between two strings), then what is left between quotes: brackets
+    in text. Each round of deleting ``[]`` then removes the innermost level.
+    """
+    if not json.detect_encoding(body).startswith("utf-8"):
+        return False
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = body.translate(_BRACKETS, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in brackets:
+        brackets = b"".join(brackets.split(b'"')[::2])
+    for _ in range(limit):
+        if not brackets:
+            return True
+        inner = brackets.replace(b"[]", b"")
+        if len(inner) == len(brackets):  # not balanced: not what json.loads accepted
+            return False
+        brackets = inner
+    return not brackets
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

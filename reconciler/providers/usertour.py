@@ -85,6 +85,11 @@ def error_code(response: Answer) -> str | None:
         body = response.json()
     except ValueError:
         return None
+    return _envelope_code(body)
+
+
+def _envelope_code(body: Any) -> str | None:
+    """The code of an error envelope in a parsed body, None for any other value."""
     error = body.get("error") if isinstance(body, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
     return code if isinstance(code, str) else None
@@ -95,6 +100,15 @@ def missing_user(response: Answer) -> bool:
     have is NestJS's ``404 {"message": "Cannot GET …", "statusCode": 404}`` (a wrong base_url
     path): reading it as "absent" would plan every user as new."""
     return error_code(response) == "E1001"
+
+
+def _parsed(response: Answer) -> Any:
+    """The body as JSON, or the :class:`Unreadable` saying why it is not (raised by whoever
+    needed it: an error answer's body need not be JSON)."""
+    try:
+        return response.json()
+    except Unreadable as error:
+        return error
 
 
 class UsertourProvider(HttpProvider):
@@ -210,7 +224,8 @@ class UsertourProvider(HttpProvider):
             if cursor is not None:
                 params.append(("cursor", cursor))
             response = self._api.request("GET", self.users_path, params=params)
-            if cursor is not None and error_code(response) == "E1007":
+            body = _parsed(response)  # once: the error code, then the page, are read from it
+            if cursor is not None and _envelope_code(body) == "E1007":
                 raise ListingBroken(
                     self.target,
                     f"listing users: {describe_error(response)} (a user was deleted while "
@@ -220,18 +235,19 @@ class UsertourProvider(HttpProvider):
                 raise self.wrong_route("GET", self.users_path, response)
             if response.status != 200:
                 raise self._api.failure(response, "listing users")
-            users, cursor, last_created = self._page(response)
+            users, cursor, last_created = self._page(body)
             if cursor is not None and last_created is not None:
                 walk.boundaries.add(last_created)
             yield ListedPage(tuple(users), last=cursor is None)
             if cursor is None:
                 return
 
-    def _page(self, response: Answer) -> tuple[list[LiveUser], str | None, str | None]:
-        """The users of one list page, the cursor of the next (None on the last page) and
-        the ``createdAt`` of the page's last user."""
+    def _page(self, body: Any) -> tuple[list[LiveUser], str | None, str | None]:
+        """The users of one list page (its parsed body, or why it did not parse), the cursor
+        of the next (None on the last page) and the ``createdAt`` of the page's last user."""
         try:
-            body = response.json()
+            if isinstance(body, Unreadable):
+                raise body
             results = body["results"]
             page = [usertour_kind.to_live_user(raw) for raw in results]
             next_url = body.get("next")

@@ -9,6 +9,7 @@ understood, tested or moved one without the other.
 from __future__ import annotations
 
 import ast
+import functools
 import graphlib
 import json
 import os
@@ -16,7 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 
 import pytest
@@ -139,7 +140,7 @@ def imports_of(path: Path, module: str, known: Iterable[str]) -> set[str]:
     return {name for name in found if name in names and name != module}
 
 
-def cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
+def cycles(graph: Mapping[str, Set[str]]) -> list[list[str]]:
     """The strongly connected components with more than one module (Tarjan), sorted."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -173,17 +174,24 @@ def import_graph(root: Path, package: str) -> dict[str, set[str]]:
     return {name: imports_of(path, name, modules) for name, path in modules.items()}
 
 
+@functools.cache
+def reconciler_graph() -> Mapping[str, frozenset[str]]:
+    """This checkout's import graph, parsed once per test process (six tests read it; none
+    changes a file of the package)."""
+    return {name: frozenset(targets) for name, targets in import_graph(ROOT, "reconciler").items()}
+
+
 #: The cycle issue 16 point 4 removed: ``main`` registered the import command, which imported
 #: ``main``'s logging setup back inside a function (now both use cli/console.py).
 CLI_PAIR = ["reconciler.cli.import_cmd", "reconciler.cli.main"]
 
 
 def test_no_import_cycle_among_reconcilers_modules() -> None:
-    assert cycles(import_graph(ROOT, "reconciler")) == []
+    assert cycles(reconciler_graph()) == []
 
 
 def test_the_cli_commands_do_not_import_each_other() -> None:
-    assert CLI_PAIR not in cycles(import_graph(ROOT, "reconciler"))
+    assert CLI_PAIR not in cycles(reconciler_graph())
 
 
 def test_the_cycle_finder_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
@@ -254,7 +262,7 @@ def _stage(module: str) -> str:
 def test_no_module_imports_against_the_flow() -> None:
     against = sorted(
         f"{module} imports {target}"
-        for module, targets in import_graph(ROOT, "reconciler").items()
+        for module, targets in reconciler_graph().items()
         for target in targets
         if _stage(target) not in FLOOR
         and _stage(target) != _stage(module)
@@ -264,13 +272,13 @@ def test_no_module_imports_against_the_flow() -> None:
 
 
 def test_the_floor_imports_only_the_floor_and_every_stage_is_known() -> None:
-    graph = import_graph(ROOT, "reconciler")
+    graph = reconciler_graph()
     assert {_stage(m) for m in graph} <= FLOOR | set(STAGES)
     floor = {m: {_stage(t) for t in ts} for m, ts in graph.items() if _stage(m) in FLOOR}
     assert {m: s - FLOOR for m, s in floor.items() if s - FLOOR} == {}
 
 
-def stage_edges(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
+def stage_edges(graph: Mapping[str, Set[str]]) -> dict[str, set[str]]:
     """The stages each stage imports, besides its own and the floor's modules."""
     edges: dict[str, set[str]] = {}
     for module, targets in graph.items():
@@ -282,7 +290,7 @@ def stage_edges(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
 
 def test_every_edge_the_table_allows_is_used() -> None:
     """A permission no import needs is an edge the picture draws for nothing."""
-    used = stage_edges(import_graph(ROOT, "reconciler"))
+    used = stage_edges(reconciler_graph())
     unused = sorted(
         f"{stage} -> {target}"
         for stage, targets in STAGES.items()
@@ -343,7 +351,7 @@ def test_the_public_surface_is_the_use_cases_and_nothing_imports_them_but_the_cl
         assert getattr(reconciler, name) is not None
     users = {
         module
-        for module, targets in import_graph(ROOT, "reconciler").items()
+        for module, targets in reconciler_graph().items()
         if any(_stage(target) == "usecases" for target in targets)
     }
     assert {_stage(module) for module in users} == {"usecases", "cli"}

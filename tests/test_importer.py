@@ -519,8 +519,10 @@ def test_any_live_users_import_to_a_file_that_plans_clean(kind: str, data: st.Da
     assert kept | dropped == {user.id for user in live}
 
 
+# 50 a kind (was 80; at least 50), 150 in all: the values YAML 1.1 tools misread are each
+# checked every run by test_yaml_1_1_readers_get_the_live_values below; the draws add shapes.
 @pytest.mark.parametrize("kind", ["sandbox", "sprig", "usertour"])
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_import_reads_the_same_to_yaml_1_1_tools(kind: str, data: st.DataObject) -> None:
     """Issue 16 point 7: other tools read the committed file as reconciler does (no ``NO`` ->

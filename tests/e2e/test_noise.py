@@ -79,7 +79,8 @@ def test_one_request_in_flight_is_singular(
     run: Run, emulator: StartEmulator, tmp_path: Path
 ) -> None:
     running = emulator(rate_limit=3)
-    users = [{"id": f"u{n}", "attributes": {"n": n}} for n in range(8)]
+    # 4 users, 8 requests at 3 a second: 2 in flight meet the limit and halve to 1.
+    users = [{"id": f"u{n}", "attributes": {"n": n}} for n in range(4)]
     repo = write_repo(tmp_path, running, "usertour", users)
     config = repo / "reconciler.yaml"
     config.write_text(config.read_text().replace("parallelism: 4", "parallelism: 2"))

@@ -144,8 +144,10 @@ def test_lost_answers_on_a_lagging_target_are_reported_unknown_not_resent(
 def test_sustained_429s_lower_the_requests_in_flight(
     run: Run, emulator: StartEmulator, tmp_path: Path
 ) -> None:
-    """A target that keeps answering 429 gets fewer requests at once, not the same hammering."""
-    running = emulator(rate_limit=10, latency_ms=20)
+    """A target that keeps answering 429 gets fewer requests at once, not the same hammering.
+
+    20 a second: its 80 requests take 4 s, not 8, and 8 in flight still run into it at once."""
+    running = emulator(rate_limit=20, latency_ms=20)
     users = [_user(i) for i in range(40)]
     repo = write_repo(tmp_path, running, "usertour", users)
     config = repo / "reconciler.yaml"

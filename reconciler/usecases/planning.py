@@ -15,6 +15,7 @@ from pathlib import Path
 from reconciler.apply.records import Records, read_records
 from reconciler.errors import RefusedError
 from reconciler.load.workspace import Workspace, load_workspace
+from reconciler.load.yamlcore import gc_paused
 from reconciler.model import Plan
 from reconciler.plan.engine import check_prunable, make_plan, open_providers
 from reconciler.plan.planfile import read_saved_plan
@@ -67,9 +68,12 @@ def fresh_plan(
     prepare: Prepare | None = None,
 ) -> Opened:
     """Load, open every target (closed with ``stack``), read the live users and plan."""
-    workspace = load(config_path, scope, runtime)
-    if scope.changed_since is not None:
-        _freeze_loaded(stack)
+    if scope.changed_since is None:
+        workspace = load(config_path, scope, runtime)
+    else:
+        with gc_paused():  # frozen before the collector runs again: it would scan all of it
+            workspace = load(config_path, scope, runtime)
+            _freeze_loaded(stack)
     inflight = _inflight(workspace, runtime, prepare)
     providers = open_targets(workspace, overrides, runtime, stack)
     the_plan = make_plan(workspace, providers, runtime.steps, scope.prune, inflight=inflight)

@@ -1,5 +1,5 @@
-"""The plain values that flow through reconciler: declared users, live users, the Plan, and
-what applying it did (outcomes and the apply report, defined in planned.py and re-exported here).
+"""The plain values that flow through reconciler: declared users, live users, and what a
+target is sent. The Plan and what applying it did (outcomes, the apply report) are planned.py's.
 
 Everything here is a small frozen dataclass with no behaviour that touches disk or network, so
 the planner and the renderers can be tested with literals.
@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 #: An attribute value as declared: str, int, float, bool, list of scalars, or None (= remove).
 AttributeValue = Any
@@ -155,55 +155,6 @@ class Upsert:
     events: tuple[Event, ...] = ()
     companies: tuple[Company, ...] = ()
     memberships: tuple[Membership, ...] = ()
-
-
-if TYPE_CHECKING:
-    from reconciler.planned import DONE as DONE
-    from reconciler.planned import FAILED as FAILED
-    from reconciler.planned import ApplyReport as ApplyReport
-    from reconciler.planned import ChangedSince as ChangedSince
-    from reconciler.planned import ChangeSymbol as ChangeSymbol
-    from reconciler.planned import FieldChange as FieldChange
-    from reconciler.planned import Plan as Plan
-    from reconciler.planned import PlanWarning as PlanWarning
-    from reconciler.planned import Status as Status
-    from reconciler.planned import TargetPlan as TargetPlan
-    from reconciler.planned import UserChange as UserChange
-    from reconciler.planned import UserDeletion as UserDeletion
-    from reconciler.planned import UserOutcome as UserOutcome
-    from reconciler.planned import Withheld as Withheld
-else:
-
-    def __getattr__(name: str) -> Any:
-        """The Plan's and the apply report's types, from planned.py on first use (that module
-        says why); mypy sees the imports above instead."""
-        if name not in _PLANNED:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        from reconciler import planned
-
-        value = getattr(planned, name)
-        globals()[name] = value
-        return value
-
-
-_PLANNED = frozenset(
-    {
-        "ApplyReport",
-        "ChangeSymbol",
-        "ChangedSince",
-        "DONE",
-        "FAILED",
-        "FieldChange",
-        "Plan",
-        "PlanWarning",
-        "Status",
-        "TargetPlan",
-        "UserChange",
-        "UserDeletion",
-        "UserOutcome",
-        "Withheld",
-    }
-)
 
 
 def upsert_to_json(upsert: Upsert) -> dict[str, Any]:

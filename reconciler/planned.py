@@ -1,9 +1,9 @@
 """The values a plan is made of (field changes, user changes and deletions, warnings, what a
 target cannot hold, the Plan) and what applying it did (outcomes, the apply report).
 
-Apart from model.py, which re-exports them (``from reconciler.model import Plan`` still works)
-but creates them on first use: ``validate`` never builds a plan, and each frozen dataclass costs
-~0.5 ms of every start to create (its methods are generated and compiled at import).
+Apart from model.py, which it builds on: ``validate`` never builds a plan, and each frozen
+dataclass costs ~0.5 ms of every start to create (its methods are generated and compiled at
+import).
 """
 
 from __future__ import annotations

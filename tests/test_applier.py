@@ -15,11 +15,12 @@ import pytest
 
 from reconciler.apply.applier import apply_plan
 from reconciler.errors import RefusedError
-from reconciler.model import Plan, UserSpec
+from reconciler.model import UserSpec
 from reconciler.plan import guards
 from reconciler.plan.guards import Limits
 from reconciler.plan.planner import plan_deletions, plan_target
 from reconciler.plan.typelock import DROPPED
+from reconciler.planned import Plan
 from reconciler.providers.base import Provider
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.providers.sprig import SprigProvider

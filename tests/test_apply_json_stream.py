@@ -11,15 +11,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli.console import echo_chunks
-from reconciler.model import (
-    ApplyReport,
-    FieldChange,
-    Plan,
-    TargetPlan,
-    Upsert,
-    UserChange,
-    UserOutcome,
-)
+from reconciler.model import Upsert
+from reconciler.planned import ApplyReport, FieldChange, Plan, TargetPlan, UserChange, UserOutcome
 from reconciler.render.documents import apply_json
 from reconciler.render.view import PlanView
 from reconciler.render.views.apply import apply_view

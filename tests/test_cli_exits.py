@@ -19,7 +19,7 @@ from reconciler.errors import (
     UnwritableError,
     ValidationError,
 )
-from reconciler.model import ApplyReport, Status, UserOutcome
+from reconciler.planned import ApplyReport, Status, UserOutcome
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from reconciler.kinds.sprig import SPRIG
 from reconciler.load.journal import InFlight
-from reconciler.model import Event, EventStats, LiveUser, TargetPlan, UserSpec
+from reconciler.model import Event, EventStats, LiveUser, UserSpec
 from reconciler.plan.inflight import hold_pending
 from reconciler.plan.planner import plan_target
+from reconciler.planned import TargetPlan
 
 LOGIN1, LOGIN2, SIGNUP = Event("login", 1), Event("login", 2), Event("signup", 1)
 

@@ -18,23 +18,11 @@ from reconciler.load.declarations import load_declarations
 from reconciler.load.declared import declared_at
 from reconciler.load.yamlevents import event_lines
 from reconciler.load.yamlload import Locator
-from reconciler.model import (
-    MASK,
-    Company,
-    Event,
-    FieldChange,
-    Masked,
-    Membership,
-    Plan,
-    TargetPlan,
-    Upsert,
-    UserChange,
-    UserDeletion,
-    upsert_to_json,
-)
+from reconciler.model import MASK, Company, Event, Masked, Membership, Upsert, upsert_to_json
 from reconciler.plan.mask import mask_plan
 from reconciler.plan.planfile import plan_checksum
 from reconciler.plan.planner import field_path
+from reconciler.planned import FieldChange, Plan, TargetPlan, UserChange, UserDeletion
 from reconciler.providers import KINDS
 from reconciler.render.text import render_text, styled
 from reconciler.usecases.present import present_plan

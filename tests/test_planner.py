@@ -5,21 +5,13 @@ from __future__ import annotations
 from reconciler.kinds import CAPABILITIES
 from reconciler.kinds.values import normalise, same_value
 from reconciler.load.declarations import targets_users
-from reconciler.model import (
-    Company,
-    Event,
-    EventStats,
-    FieldChange,
-    LiveUser,
-    Membership,
-    UserSpec,
-    format_path,
-)
+from reconciler.model import Company, Event, EventStats, LiveUser, Membership, UserSpec, format_path
 from reconciler.plan.planner import (
     diff_user,
     plan_target,
     unapplied,
 )
+from reconciler.planned import FieldChange
 
 SANDBOX = CAPABILITIES["sandbox"]
 SPRIG = CAPABILITIES["sprig"]

@@ -17,22 +17,13 @@ from reconciler.kinds.usertour import USERTOUR
 from reconciler.load.config import Config
 from reconciler.load.schemas import load_schema
 from reconciler.load.workspace import load_workspace
-from reconciler.model import (
-    ApplyReport,
-    EventStats,
-    LiveUser,
-    Plan,
-    TargetPlan,
-    Upsert,
-    UserChange,
-    UserDeletion,
-    UserSpec,
-)
+from reconciler.model import EventStats, LiveUser, Upsert, UserSpec
 from reconciler.plan.engine import check_prunable, make_plan
 from reconciler.plan.guards import Limits, check
 from reconciler.plan.mask import mask_plan, mask_report
 from reconciler.plan.planfile import plan_checksum, read_saved_plan
 from reconciler.plan.planner import live_fingerprint, plan_deletions
+from reconciler.planned import ApplyReport, Plan, TargetPlan, UserChange, UserDeletion
 from reconciler.providers.base import Provider
 from reconciler.render.comment import render_markdown
 from reconciler.render.markdown import render_apply_markdown

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from reconciler.model import FieldChange, Plan, TargetPlan, Upsert, UserChange
+from reconciler.model import Upsert
 from reconciler.plan.mask import mask_plan
+from reconciler.planned import FieldChange, Plan, TargetPlan, UserChange
 from reconciler.render.comment import render_markdown
 from reconciler.render.rollup import compact_ids
 from tests.markdown_check import assert_well_formed, outside_details, render, rendered_text

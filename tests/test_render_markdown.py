@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from reconciler.model import (
+from reconciler.model import Upsert
+from reconciler.plan.mask import mask_plan, mask_report
+from reconciler.planned import (
     ApplyReport,
     FieldChange,
     Plan,
     PlanWarning,
     TargetPlan,
-    Upsert,
     UserChange,
     UserOutcome,
 )
-from reconciler.plan.mask import mask_plan, mask_report
 from reconciler.render.comment import render_markdown
 from reconciler.render.markdown import (
     code_span,

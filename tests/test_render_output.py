@@ -16,20 +16,11 @@ from reconciler.apply.applier import ApplyReport, UserOutcome
 from reconciler.kinds import CAPABILITIES
 from reconciler.load.config import Config
 from reconciler.load.schemas import load_schema
-from reconciler.model import (
-    MASK,
-    FieldChange,
-    LiveUser,
-    Plan,
-    PlanWarning,
-    TargetPlan,
-    Upsert,
-    UserChange,
-    UserSpec,
-)
+from reconciler.model import MASK, LiveUser, Upsert, UserSpec
 from reconciler.plan.guards import Limits, Refusal
 from reconciler.plan.planfile import plan_checksum
 from reconciler.plan.planner import plan_target
+from reconciler.planned import FieldChange, Plan, PlanWarning, TargetPlan, UserChange
 from reconciler.render.documents import apply_json, plan_json, saved_plan_json
 from reconciler.render.output import render_plan, render_report
 from reconciler.render.text import warning_message

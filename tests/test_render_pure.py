@@ -25,6 +25,7 @@ FLOOR = {
     "reconciler.errors",
     "reconciler.escape",
     "reconciler.model",
+    "reconciler.planned",
     "reconciler.plan.planfile",
 }
 #: Names whose use would read a file, the environment or the clock.

@@ -21,16 +21,9 @@ import reconciler
 import reconciler.render.views
 from reconciler.cli.main import cli
 from reconciler.errors import Problem
-from reconciler.model import (
-    ApplyReport,
-    FieldChange,
-    Plan,
-    TargetPlan,
-    Upsert,
-    UserChange,
-    UserOutcome,
-)
+from reconciler.model import Upsert
 from reconciler.plan.guards import Refusal
+from reconciler.planned import ApplyReport, FieldChange, Plan, TargetPlan, UserChange, UserOutcome
 from reconciler.render.comment import DEFAULT_WHERE
 from reconciler.render.documents import apply_json, plan_json, saved_plan_json
 from reconciler.render.markdown import STEP_SUMMARY_LIMIT, render_apply_markdown

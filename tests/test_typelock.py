@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from reconciler.kinds import CAPABILITIES
 from reconciler.kinds.usertour import _DATETIME, DATETIME, value_type
-from reconciler.model import MASK, Company, LiveUser, Membership, Plan, UserSpec
+from reconciler.model import MASK, Company, LiveUser, Membership, UserSpec
 from reconciler.plan.mask import mask_plan
 from reconciler.plan.planner import plan_target
+from reconciler.planned import Plan
 from reconciler.render.text import warning_message
 
 

@@ -22,7 +22,7 @@ from reconciler import (
     ValidateRequest,
 )
 from reconciler.errors import ConfigError
-from reconciler.model import Plan
+from reconciler.planned import Plan
 from reconciler.render.output import saved_plan_json
 from reconciler.render.view import PlanView
 

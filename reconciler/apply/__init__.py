@@ -1,7 +1,7 @@
 """Apply: a checked Plan's actions sent through providers, lost answers settled, outcomes reported.
 
 ``applier`` sends each target's upserts, then its deletions (``concurrency.fan_out``) and
-collects one outcome per user (``model.UserOutcome``); ``verify`` reads back what stuck;
+collects one outcome per user (``planned.UserOutcome``); ``verify`` reads back what stuck;
 ``lostwrite`` settles a lost answer (the one resend policy, barriers on Sprig); ``polling``
 is the one pace at which both look at a target again; ``progress`` draws the line on stderr.
 ``evidence`` sends a user's events only with evidence that no earlier write of them is on its

@@ -37,17 +37,10 @@ from reconciler.apply.verify import user_outcome, verify
 from reconciler.concurrency import fan_out_until
 from reconciler.errors import LostAnswer, NotSent, OutcomeUnknown, ReconcilerError
 from reconciler.mapping import NO_MAPPING, TargetMapping, map_user
-from reconciler.model import (
-    ApplyReport,
-    LiveUser,
-    TargetPlan,
-    UserChange,
-    UserDeletion,
-    UserOutcome,
-    UserSpec,
-)
+from reconciler.model import LiveUser, UserSpec
 from reconciler.plan.blind import to_send as still_needed
 from reconciler.plan.guards import CheckedPlan
+from reconciler.planned import ApplyReport, TargetPlan, UserChange, UserDeletion, UserOutcome
 from reconciler.progress import Quiet, StepFactory
 from reconciler.providers.base import Provider
 

@@ -35,15 +35,9 @@ from reconciler.apply.lostwrite import Delivery, barriers, send_whole, send_writ
 from reconciler.apply.polling import polls
 from reconciler.errors import OutcomeUnknown, ReconcilerError
 from reconciler.load.journal import Journal, utc
-from reconciler.model import (
-    LiveUser,
-    Upsert,
-    UserChange,
-    UserOutcome,
-    UserSpec,
-    upsert_to_json,
-)
+from reconciler.model import LiveUser, Upsert, UserSpec, upsert_to_json
 from reconciler.plan.planner import diff_user
+from reconciler.planned import UserChange, UserOutcome
 from reconciler.providers.base import Provider
 
 #: Seconds a run waits at least for its barriers to show (see ``barrier_wait``).

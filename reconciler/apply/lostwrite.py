@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from reconciler.apply.polling import polls
 from reconciler.errors import LostAnswer, OutcomeUnknown, ReconcilerError
 from reconciler.escape import printable
-from reconciler.model import Event, LiveUser, Upsert, UserChange, UserSpec
+from reconciler.model import Event, LiveUser, Upsert, UserSpec
 from reconciler.plan.planner import unapplied
+from reconciler.planned import UserChange
 from reconciler.providers.base import Provider
 from reconciler.retry import Attempts
 

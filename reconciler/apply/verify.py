@@ -13,9 +13,10 @@ from collections.abc import Mapping
 
 from reconciler.apply.polling import polls
 from reconciler.errors import ReconcilerError
-from reconciler.model import FieldChange, LiveUser, UserChange, UserOutcome, UserSpec
+from reconciler.model import LiveUser, UserSpec
 from reconciler.plan.planner import unapplied
 from reconciler.plan.typelock import DROPPED
+from reconciler.planned import FieldChange, UserChange, UserOutcome
 from reconciler.providers.base import Provider
 
 

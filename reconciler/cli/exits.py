@@ -16,7 +16,7 @@ from reconciler.errors import ReconcilerError, RefusedError, ValidationError
 from reconciler.escape import printable
 
 if TYPE_CHECKING:  # only the type
-    from reconciler.model import ApplyReport
+    from reconciler.planned import ApplyReport
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: apply: everything was accepted, but Sprig did not show all of it within --wait (run plan

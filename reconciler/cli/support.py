@@ -13,7 +13,7 @@ from collections.abc import Callable
 import click
 
 from reconciler.errors import RefusedError
-from reconciler.model import Plan
+from reconciler.planned import Plan
 
 #: Shortest checksum prefix apply --checksum accepts (48 bits: no accidental match).
 MIN_CHECKSUM = 12

@@ -18,7 +18,7 @@ from reconciler.load.declarations import targets_users
 from reconciler.load.journal import InFlight
 from reconciler.load.workspace import Workspace, in_shard
 from reconciler.mapping import map_user
-from reconciler.model import ChangedSince, LiveUser, Plan, TargetPlan, UserSpec
+from reconciler.model import LiveUser, UserSpec
 from reconciler.plan import typelock
 from reconciler.plan.inflight import hold_pending
 from reconciler.plan.liveread import read_live
@@ -27,6 +27,7 @@ from reconciler.plan.planner import (
     plan_target,
 )
 from reconciler.plan.readstrategy import MIN_TO_LIST
+from reconciler.planned import ChangedSince, Plan, TargetPlan
 from reconciler.progress import Quiet, StepFactory
 from reconciler.providers import open_provider
 from reconciler.providers.base import Provider

@@ -16,7 +16,7 @@ from reconciler.load.config import DEFAULT_MAX_CHANGES
 
 if TYPE_CHECKING:
     from reconciler.load.config import Config
-    from reconciler.model import Plan, TargetPlan
+    from reconciler.planned import Plan, TargetPlan
 
 #: The ratio guards only speak once a target holds this many users: on a new or tiny target,
 #: changing everything is the normal first apply.

@@ -14,7 +14,8 @@ import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 
 from reconciler.load.journal import InFlight, visible
-from reconciler.model import Event, LiveUser, PlanWarning, TargetPlan, UserChange
+from reconciler.model import Event, LiveUser
+from reconciler.planned import PlanWarning, TargetPlan, UserChange
 
 #: The warning on a pending user, after what was sent when and by which run.
 PENDING = "not visible yet; its events are not sent again until they show"

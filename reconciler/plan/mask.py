@@ -27,23 +27,25 @@ from collections.abc import Collection, Iterable, Mapping
 
 from reconciler.model import (
     MASK,
-    ApplyReport,
     Attributes,
     AttributeValue,
     Company,
-    FieldChange,
     FieldPath,
     Membership,
-    Plan,
-    PlanWarning,
-    TargetPlan,
     Upsert,
-    UserChange,
-    UserDeletion,
-    UserOutcome,
     is_sensitive,
 )
 from reconciler.plan.message import mask_vendor_text
+from reconciler.planned import (
+    ApplyReport,
+    FieldChange,
+    Plan,
+    PlanWarning,
+    TargetPlan,
+    UserChange,
+    UserDeletion,
+    UserOutcome,
+)
 
 #: A sensitive value shorter than this is not searched for in free text (a vendor's message):
 #: "1" or "no" would mask unrelated words, and short values say little anyway.

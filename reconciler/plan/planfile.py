@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
-from reconciler.model import Plan, upsert_to_json
+from reconciler.model import upsert_to_json
+from reconciler.planned import Plan
 
 #: 2: values masked in every plan document; apply re-derives the requests instead of reading them.
 FORMAT_VERSION = 2

@@ -25,22 +25,24 @@ from reconciler.model import (
     AttributeValue,
     Company,
     Event,
-    FieldChange,
     FieldPath,
     LiveUser,
     Membership,
-    PlanWarning,
-    TargetPlan,
     Upsert,
-    UserChange,
-    UserDeletion,
     UserSpec,
-    Withheld,
     is_sensitive,
 )
 from reconciler.plan import typelock
 from reconciler.plan.blind import COMPARED_AT_APPLY, UNKNOWN, Unknown, changed_since_base
 from reconciler.plan.fingerprint import fingerprint
+from reconciler.planned import (
+    FieldChange,
+    PlanWarning,
+    TargetPlan,
+    UserChange,
+    UserDeletion,
+    Withheld,
+)
 
 
 @dataclass(slots=True)

@@ -16,15 +16,8 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from reconciler.kinds.kind import STRING
 from reconciler.kinds.usertour import WORDS, value_type
-from reconciler.model import (
-    Attributes,
-    AttributeValue,
-    FieldPath,
-    LiveUser,
-    PlanWarning,
-    UserSpec,
-    format_path,
-)
+from reconciler.model import Attributes, AttributeValue, FieldPath, LiveUser, UserSpec, format_path
+from reconciler.planned import PlanWarning
 
 #: (level, attribute name): a name is locked separately for users, companies and memberships.
 Slot = tuple[str, str]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from reconciler.escape import printable
-from reconciler.model import Plan, PlanWarning, TargetPlan
+from reconciler.planned import Plan, PlanWarning, TargetPlan
 from reconciler.render.markdown import (
     COMMENT_LIMIT,
     Omitted,

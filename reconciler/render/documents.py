@@ -19,15 +19,9 @@ from typing import TYPE_CHECKING, Any
 from reconciler import __version__
 from reconciler.errors import Problem
 from reconciler.escape import json_chunks, json_text
-from reconciler.model import (
-    ApplyReport,
-    ChangedSince,
-    FieldChange,
-    TargetPlan,
-    UserChange,
-    upsert_to_json,
-)
+from reconciler.model import upsert_to_json
 from reconciler.plan.planfile import FORMAT_VERSION
+from reconciler.planned import ApplyReport, ChangedSince, FieldChange, TargetPlan, UserChange
 from reconciler.render.text import unconfirmed, warning_message
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reconciler.escape import printable
-from reconciler.model import ApplyReport, FieldChange, UserOutcome
+from reconciler.planned import ApplyReport, FieldChange, UserOutcome
 from reconciler.render.limits import COMMENT_LIMIT as COMMENT_LIMIT
 from reconciler.render.limits import STEP_SUMMARY_LIMIT as STEP_SUMMARY_LIMIT
 from reconciler.render.text import describe_field

@@ -9,7 +9,7 @@ Text is for people, markdown for pull-request comments and step summaries, json 
 
 from __future__ import annotations
 
-from reconciler.model import ApplyReport
+from reconciler.planned import ApplyReport
 from reconciler.render.comment import DEFAULT_WHERE
 from reconciler.render.documents import apply_json, apply_json_chunks, plan_json, saved_plan_json
 from reconciler.render.markdown import COMMENT_LIMIT, render_apply_markdown

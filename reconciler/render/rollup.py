@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.model import FieldChange, FieldPath, Masked, TargetPlan, UserChange
+from reconciler.model import FieldPath, Masked
+from reconciler.planned import FieldChange, TargetPlan, UserChange
 from reconciler.render.text import describe_field
 
 #: Past this many different values of one field on one target, the rollup names the field and

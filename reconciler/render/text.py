@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.escape import printable
-from reconciler.model import (
+from reconciler.model import AttributeValue, Masked
+from reconciler.planned import (
     ApplyReport,
-    AttributeValue,
     ChangedSince,
     FieldChange,
-    Masked,
     Plan,
     PlanWarning,
     TargetPlan,

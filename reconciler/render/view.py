@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import FieldPath, Plan
+from reconciler.model import FieldPath
+from reconciler.planned import Plan
 from reconciler.render.documents import plan_document
 
 if TYPE_CHECKING:

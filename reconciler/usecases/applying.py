@@ -16,10 +16,10 @@ from reconciler.apply.lock import target_locks
 from reconciler.apply.records import Records, open_guards
 from reconciler.errors import RefusedError
 from reconciler.load.workspace import Workspace
-from reconciler.model import ApplyReport, Plan
 from reconciler.plan.guards import CheckedPlan
 from reconciler.plan.guards import check as guards_check
 from reconciler.plan.mask import mask_report
+from reconciler.planned import ApplyReport, Plan
 from reconciler.providers.base import Provider
 from reconciler.render.view import PlanView
 from reconciler.usecases.planning import Opened, Prepare, fresh_plan, saved_plan

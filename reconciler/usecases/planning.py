@@ -16,10 +16,10 @@ from reconciler.apply.records import Records, read_records
 from reconciler.errors import RefusedError
 from reconciler.load.workspace import Workspace, load_workspace
 from reconciler.load.yamlcore import gc_paused
-from reconciler.model import Plan
 from reconciler.plan.engine import check_prunable, make_plan, open_providers
 from reconciler.plan.planfile import read_saved_plan
 from reconciler.plan.replan import compare
+from reconciler.planned import Plan
 from reconciler.providers.base import Provider
 from reconciler.render.view import PlanView
 from reconciler.settings import display_path

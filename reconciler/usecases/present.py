@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import KINDS
 from reconciler.load.declared import declared_at
-from reconciler.model import Plan
 from reconciler.plan.guards import Limits, limits_of, refusals
 from reconciler.plan.mask import mask_plan
 from reconciler.plan.planfile import plan_checksum
+from reconciler.planned import Plan
 from reconciler.render.rollup import is_masked
 from reconciler.render.view import PlanView, Requests
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.errors import RefusedError
-from reconciler.model import Plan
 from reconciler.plan.planfile import plan_checksum
+from reconciler.planned import Plan
 
 #: Users named per target in a refusal; the rest are counted.
 NAMED_USERS = 10

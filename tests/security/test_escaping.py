@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.cli.logsetup import PrintableFormatter
 from reconciler.escape import json_text, printable
-from reconciler.model import ApplyReport, UserOutcome
+from reconciler.planned import ApplyReport, UserOutcome
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import report_lines, styled
 from tests.security.attacker_outputs import (

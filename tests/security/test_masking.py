@@ -16,20 +16,11 @@ from hypothesis import strategies as st
 from reconciler.escape import json_text
 from reconciler.kinds import CAPABILITIES
 from reconciler.load.workspace import Workspace, load_workspace
-from reconciler.model import (
-    ApplyReport,
-    Company,
-    LiveUser,
-    Membership,
-    Plan,
-    UserOutcome,
-    UserSpec,
-    format_path,
-    upsert_to_json,
-)
+from reconciler.model import Company, LiveUser, Membership, UserSpec, format_path, upsert_to_json
 from reconciler.plan.mask import mask_report
 from reconciler.plan.message import decode, mask_vendor_text, skeleton
 from reconciler.plan.planner import plan_target
+from reconciler.planned import ApplyReport, Plan, UserOutcome
 from reconciler.render.documents import report_document
 from reconciler.render.markdown import render_apply_markdown
 from reconciler.render.output import PlanView, render_plan, report_lines, saved_plan_json, styled

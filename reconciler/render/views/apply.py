@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from reconciler.model import ApplyReport
+from reconciler.planned import ApplyReport
 from reconciler.render.comment import plan_view_markdown
 from reconciler.render.documents import apply_json_chunks
 from reconciler.render.markdown import COMMENT_LIMIT, render_apply_markdown

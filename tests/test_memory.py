@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler import model
+from reconciler import model, planned
 from reconciler.load.config import Config, load_config
 from reconciler.load.declarations import load_declarations
 from reconciler.load.declared import declared_at
@@ -143,10 +143,12 @@ def test_text_lines_are_the_same_as_the_list() -> None:
 
 
 def test_model_values_have_no_dict() -> None:
-    """Every value class of the model is slotted: no per-instance __dict__ on 100k users."""
+    """Every value class of the model and the plan is slotted: no per-instance __dict__ on
+    100k users."""
     classes = [
         value
-        for value in vars(model).values()
+        for module in (model, planned)
+        for value in vars(module).values()
         if isinstance(value, type) and dataclasses.is_dataclass(value)
     ]
     assert len(classes) > 10

@@ -139,6 +139,18 @@ def test_after_compaction_nothing_is_appended_and_nothing_leaves_unrecorded(
         journal.sending("u2", (LOGIN1,))
 
 
+def test_after_compaction_a_barrier_is_refused_before_it_leaves_unrecorded(
+    tmp_path: Path,
+) -> None:
+    """A barrier is evidence only if its record is on disk before it leaves: once the run's
+    record is closed, recording one refuses (it returned as if written, and the barrier went)."""
+    journal = _journal(tmp_path)
+    journal.compact()
+    with pytest.raises(NotSent):
+        journal.sent_barrier("u1", "d1")
+    assert "u1" not in journal._state.barriers
+
+
 def test_a_line_nested_beyond_json_depth_is_a_damaged_line_not_a_traceback(
     tmp_path: Path,
 ) -> None:

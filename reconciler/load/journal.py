@@ -159,9 +159,9 @@ class Journal:
         if not carried:
             return
         record = InFlight(user_id, carried, self.run, self._clock.now())
-        if self._closed:  # the run is ending: nothing leaves without its record
+        line = {"op": "sent", "user": user_id, "events": _events(carried), "at": record.at}
+        if not self._append(line):  # the run is ending: nothing leaves without its record
             raise NotSent(self.target, "not sent: the run is ending")
-        self._append({"op": "sent", "user": user_id, "events": _events(carried), "at": record.at})
         with self._lock:
             self._state.inflight.setdefault(user_id, []).append(record)
 
@@ -199,7 +199,8 @@ class Journal:
     def sent_barrier(self, user_id: str, digest: str) -> None:
         """Record a barrier (a write without events) before it leaves."""
         at = self._clock.now()
-        self._append({"op": "barrier", "user": user_id, "digest": digest, "at": at})
+        if not self._append({"op": "barrier", "user": user_id, "digest": digest, "at": at}):
+            raise NotSent(self.target, "not sent: the run is ending")
         with self._lock:
             self._state.barriers[user_id] = (digest, at)
 
@@ -237,20 +238,24 @@ class Journal:
         with self._lock:
             self._close_file()
 
-    def _append(self, *lines: dict[str, Any]) -> None:
+    def _append(self, *lines: dict[str, Any]) -> bool:
+        """Write ``lines`` and return once they are on disk; False, writing nothing, once the
+        journal is closed (checked under the lock the close takes: a write that passed a check
+        made before it could otherwise leave unrecorded)."""
         data = b"".join(
             (json.dumps({**line, "run": self.run}, ensure_ascii=False) + "\n").encode()
             for line in lines
         )
         with self._lock:
             if self._closed:
-                return
+                return False
             handle = self._open_file()
             handle.write(data)
             handle.flush()
             self._written += 1
             line_number = self._written
         self._sync(line_number)
+        return True
 
     def _sync(self, line_number: int) -> None:
         """Return once line ``line_number`` is on disk: an fsync that began after it was

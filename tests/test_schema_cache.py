@@ -67,6 +67,18 @@ def test_a_changed_schema_never_loads_stale_code(cache_home: Path) -> None:
     assert schemas._cache_key(schema) != schemas._cache_key({**schema, "title": "changed"})
 
 
+def test_another_edit_of_the_generator_never_loads_its_code(
+    cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code cached by another edit of load/schemas.py (its rewriting of fastjsonschema's code,
+    the names it gives it) is keyed apart even when the salt was not bumped: two branches that
+    both wrote salt "3" once shared entries, and one's code raised NameError in the other."""
+    schema = schemas.load_schema("users")
+    here = schemas._cache_key(schema)
+    monkeypatch.setattr(schemas, "_own_source_digest", lambda: "another edit")
+    assert schemas._cache_key(schema) != here
+
+
 def _planted_code(marker: Path) -> bytes:
     """What an attacker would write: code that leaves a trace when executed."""
     source = f"open({str(marker)!r}, 'w').write('ran')\nROOT_VALIDATOR = 'x'\ndef x(d): return d\n"

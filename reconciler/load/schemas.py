@@ -154,7 +154,7 @@ def _decimal_last(match: re.Match[str]) -> str:
 _REF_PATH = re.compile(
     r'custom_formats, \(name_prefix or "data"\) \+ "[^"\n]*"\.format\(\*\*locals\(\)\)\)'
 )
-#: The cache key's salt: changed with what ``_generate`` makes, to a value never used before.
+#: The cache key's salt, with the module's source (``_cache_key``): what ``_generate`` makes.
 _GENERATED = "4"
 
 
@@ -193,8 +193,20 @@ def _fastjsonschema_version() -> str:
     return found.group(1) if found else text
 
 
+@functools.cache
+def _own_source_digest() -> str:
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    except OSError:  # installed without its source: the version and the salt decide
+        return ""
+
+
 def _cache_key(schema: dict[str, Any]) -> str:
     material = json.dumps(schema, sort_keys=True) + _fastjsonschema_version() + _GENERATED
+    # And this module's own source: what _generate makes of fastjsonschema's code, and the
+    # names it gives that code, are here; a cache written by another edit of them (the salt
+    # not bumped) would otherwise be loaded and fail with a NameError on the first value.
+    material += _own_source_digest()
     material += sys.implementation.cache_tag or sys.version
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 

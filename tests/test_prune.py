@@ -27,8 +27,7 @@ from reconciler.planned import ApplyReport, Plan, TargetPlan, UserChange, UserDe
 from reconciler.providers.base import Provider
 from reconciler.render.comment import render_markdown
 from reconciler.render.markdown import render_apply_markdown
-from reconciler.render.output import report_lines
-from reconciler.render.text import render_text
+from reconciler.render.text import render_text, report_lines
 from reconciler.settings import TargetConfig
 from reconciler.usecases.present import present_plan
 

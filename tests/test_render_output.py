@@ -22,10 +22,10 @@ from reconciler.plan.planfile import plan_checksum
 from reconciler.plan.planner import plan_target
 from reconciler.planned import FieldChange, Plan, PlanWarning, TargetPlan, UserChange
 from reconciler.render.documents import apply_json, plan_json, saved_plan_json
-from reconciler.render.output import render_plan, render_report
 from reconciler.render.text import warning_message
 from reconciler.render.view import PlanView
 from reconciler.usecases.present import present_plan
+from tests.rendered import render_plan, render_report
 
 REQUEST = {"method": "UPSERT", "path": "sandbox", "body": {"user_id": "u1"}}
 REFUSAL = Refusal("max_changes", "1 change exceeds max_changes 0", "--max-changes 1")

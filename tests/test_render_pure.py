@@ -55,7 +55,7 @@ def _allowed(module: str) -> bool:
 
 def test_every_render_module_is_checked() -> None:
     names = {path.stem for path in MODULES}
-    assert {"text", "markdown", "documents", "output", "view", "problems"} <= names
+    assert {"text", "markdown", "documents", "view", "problems"} <= names
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: path.name)

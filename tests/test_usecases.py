@@ -23,7 +23,7 @@ from reconciler import (
 )
 from reconciler.errors import ConfigError
 from reconciler.planned import Plan
-from reconciler.render.output import saved_plan_json
+from reconciler.render.documents import saved_plan_json
 from reconciler.render.view import PlanView
 
 ROOT = Path(__file__).resolve().parents[1]

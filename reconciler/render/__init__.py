@@ -6,7 +6,6 @@ each other. ``view.PlanView`` is what every form shows of a plan (built by
 usecases/present.py: masked, with its checksum, digest, refusals and requests); ``text`` and
 ``comment`` are the human forms (``comment``: the pull-request comment, laid out from
 ``rollup``'s grouping with ``markdown``'s escaping and fitting), ``documents`` every JSON
-document, ``problems`` validate's machine forms; ``output`` renders by a format's name, through
-the plan view, for callers that hold the name. Nothing here reads a file, the environment or
+document, ``problems`` validate's machine forms. Nothing here reads a file, the environment or
 the clock, or imports a provider (tests/test_render_pure.py, tests/test_render_views.py).
 """

@@ -15,7 +15,7 @@ from reconciler.cli.logsetup import PrintableFormatter
 from reconciler.escape import json_text, printable
 from reconciler.planned import ApplyReport, UserOutcome
 from reconciler.render.markdown import render_apply_markdown
-from reconciler.render.output import report_lines, styled
+from reconciler.render.text import report_lines, styled
 from tests.security.attacker_outputs import (
     apply_outputs,
     injections,

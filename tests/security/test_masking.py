@@ -21,11 +21,13 @@ from reconciler.plan.mask import mask_report
 from reconciler.plan.message import decode, mask_vendor_text, skeleton
 from reconciler.plan.planner import plan_target
 from reconciler.planned import ApplyReport, Plan, UserOutcome
-from reconciler.render.documents import report_document
+from reconciler.render.documents import report_document, saved_plan_json
 from reconciler.render.markdown import render_apply_markdown
-from reconciler.render.output import PlanView, render_plan, report_lines, saved_plan_json, styled
+from reconciler.render.text import report_lines, styled
+from reconciler.render.view import PlanView
 from reconciler.usecases.present import present_plan
 from tests.gitrepo import GitRepo, isolate_git, requires_git
+from tests.rendered import render_plan
 from tests.security.attacker import SANDBOX_CONFIG, Attacker, assert_nothing_leaked
 from tests.security.attacker_outputs import (
     apply_outputs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -99,11 +100,17 @@ def test_the_wheel_ships_the_schemas_and_finds_them_once_installed(tmp_path: Pat
     # pip is this interpreter's, pointed at the venv (``--python``): ensurepip would copy a pip
     # into the venv first, which costs more than the rest of the test and proves nothing more.
     # No PYTHONPATH: a developer's (the checkout) must not answer for the wheel.
+    # pip before 22.3 has no --python (a fresh venv of an early Python 3.10): then the venv's own.
+    own_pip = Version(importlib.metadata.version("pip")) < Version("22.3")
     environment = tmp_path / "venv"
-    venv.create(environment, with_pip=False)
+    venv.create(environment, with_pip=own_pip)
     dependencies_of_this_interpreter(environment)
     python = environment / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    pip = (
+        [str(python), "-m", "pip"]
+        if own_pip
+        else [sys.executable, "-m", "pip", "--python", str(python)]
+    )
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     install = [*pip, "install", "-q", "--no-deps", "--no-index", str(wheel)]
     subprocess.run(install, check=True, cwd=tmp_path, env=clean)
